@@ -1,0 +1,45 @@
+"""The hash chain of log entries (DESIGN section 3).
+
+An entry wraps an accepted statement with its index, the previous entry's
+hash and the server's reception time; the entry hash is SHA-256 of the
+entry's canonical bytes, so changing any entry changes every later hash.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from crypto.canonical import canonical_bytes
+
+GENESIS_PREV = "0" * 64
+
+
+class ChainError(ValueError):
+    """An entry does not link to the one before it."""
+
+
+def entry_bytes(entry: dict[str, Any]) -> bytes:
+    """Canonical bytes of an entry: the Merkle leaf data and the hash input."""
+    return canonical_bytes(entry)
+
+
+def entry_hash(entry: dict[str, Any]) -> bytes:
+    return hashlib.sha256(entry_bytes(entry)).digest()
+
+
+def make_entry(*, index: int, prev: str, received: str, signed: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "index": index,
+        "prev": prev,
+        "received": received,
+        "statement": signed["statement"],
+        "signature": signed["signature"],
+    }
+
+
+def check_link(entry: dict[str, Any], *, index: int, prev_hash_hex: str) -> None:
+    """Raise ChainError unless ``entry`` sits at ``index`` after ``prev_hash_hex``."""
+    if entry.get("index") != index:
+        raise ChainError(f"entry index is {entry.get('index')!r}, want {index}")
+    if entry.get("prev") != prev_hash_hex:
+        raise ChainError(f"entry {index}: prev is {entry.get('prev')!r}, want {prev_hash_hex}")
