@@ -1,0 +1,323 @@
+"""The signed statements of DESIGN section 3: one typed value per kind, parsed
+from and written to canonical JSON, with structural validation.
+
+Only the rules that need no state live here (fields, types, hex lengths,
+slugs, times, choices). The rules that need the log's state (membership, seq,
+motion windows) belong to ``ballots.rules``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any, Callable, ClassVar
+
+from crypto.canonical import MAX_SAFE_INT
+
+
+class Kind(StrEnum):
+    ASSEMBLY = "assembly"
+    INVITE = "invite"
+    ENROLL = "enroll"
+    EXPEL = "expel"
+    TOPIC = "topic"
+    MOTION = "motion"
+    DEPUTIES = "deputies"
+    DELEGATE = "delegate"
+    BALLOT = "ballot"
+    CLOSE = "close"
+    RESULT = "result"
+
+
+CHOICES = ("yes", "no", "abstain")
+METHODS = ("largest_remainder", "dhondt", "sainte_lague")
+MAX_STR = 10_000
+MAX_LIST = 10_000
+
+
+class Malformed(ValueError):
+    """A statement cannot be read: a missing, unknown or ill-typed field."""
+
+    code = "malformed"
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_HEX128 = re.compile(r"[0-9a-f]{128}\Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z")
+
+
+def parse_time(value: str) -> datetime:
+    """An RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` as an aware datetime.
+    Raises ValueError for anything else (offsets, leap seconds, bad dates)."""
+    m = _TIME.match(value) if isinstance(value, str) else None
+    if not m:
+        raise ValueError(f"{value!r} is not a UTC time YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
+    y, mo, d, h, mi, s, frac = m.groups()
+    micro = int((frac or "0").ljust(6, "0"))
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone.utc)
+
+
+def format_time(t: datetime) -> str:
+    """The log's `received` form: always six fractional digits, UTC, `Z`."""
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- field checkers: each returns the value or raises Malformed -------------
+
+Check = Callable[[str, Any], Any]
+
+
+def _str(empty: bool = False) -> Check:
+    def check(name: str, v: Any) -> str:
+        if not isinstance(v, str):
+            raise Malformed(name, "want a string")
+        if not empty and not v:
+            raise Malformed(name, "must not be empty")
+        if len(v) > MAX_STR:
+            raise Malformed(name, f"has {len(v)} characters, at most {MAX_STR}")
+        return v
+
+    return check
+
+
+def _int(lo: int, hi: int) -> Check:
+    def check(name: str, v: Any) -> int:
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise Malformed(name, "want an integer")
+        if not lo <= v <= hi:
+            raise Malformed(name, f"{v} not in {lo}..{hi}")
+        return v
+
+    return check
+
+
+def _key(name: str, v: Any) -> str:
+    if not isinstance(v, str) or not _HEX64.match(v):
+        raise Malformed(name, "want 64 lowercase hex digits")
+    return v
+
+
+def _slug(name: str, v: Any) -> str:
+    if not isinstance(v, str) or not _SLUG.match(v):
+        raise Malformed(name, "want a slug [a-z0-9][a-z0-9-]{0,63}")
+    return v
+
+
+def _nullable(inner: Check) -> Check:
+    return lambda name, v: None if v is None else inner(name, v)
+
+
+def _time(name: str, v: Any) -> str:
+    try:
+        parse_time(v)
+    except ValueError as e:
+        raise Malformed(name, str(e)) from None
+    return v
+
+
+def _one_of(*allowed: Any) -> Check:
+    def check(name: str, v: Any) -> Any:
+        if v not in allowed or isinstance(v, bool):
+            raise Malformed(name, f"want one of {', '.join(map(repr, allowed))}")
+        return v
+
+    return check
+
+
+def _keys(name: str, v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or len(v) > MAX_LIST:
+        raise Malformed(name, f"want a list of at most {MAX_LIST} keys")
+    return tuple(_key(f"{name}[{i}]", k) for i, k in enumerate(v))
+
+
+def _object(spec: dict[str, Check]) -> Check:
+    def check(name: str, v: Any) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise Malformed(name, "want an object")
+        _exact_keys(name, v, spec)
+        return {k: c(f"{name}.{k}", v[k]) for k, c in spec.items()}
+
+    return check
+
+
+def _scope(name: str, v: Any) -> str:
+    if v == "*":
+        return v
+    if isinstance(v, str) and v.startswith(("topic:", "motion:")):
+        _slug(name, v.split(":", 1)[1])
+        return v
+    raise Malformed(name, "want '*', 'topic:<slug>' or 'motion:<slug>'")
+
+
+def _target(name: str, v: Any) -> str | None:
+    if v is None or v == "self":
+        return v
+    return _key(name, v)
+
+
+def _instructions(name: str, v: Any) -> tuple[dict[str, str], ...]:
+    if not isinstance(v, list) or len(v) > MAX_LIST:
+        raise Malformed(name, "want a list of instructions")
+    spec = {"deputy": _key, "choice": _one_of(*CHOICES)}
+    return tuple(_object(spec)(f"{name}[{i}]", x) for i, x in enumerate(v))
+
+
+def _exact_keys(name: str, obj: dict[str, Any], spec: dict[str, Any]) -> None:
+    missing = [k for k in spec if k not in obj]
+    if missing:
+        raise Malformed(name, f"missing field {missing[0]!r}")
+    unknown = sorted(k for k in obj if k not in spec)
+    if unknown:
+        raise Malformed(name, f"unknown field {unknown[0]!r}")
+
+
+_COUNT = _int(0, MAX_SAFE_INT)
+HEADER: dict[str, Check] = {
+    "v": _one_of(1),
+    "assembly": lambda n, v: v if v == "" else _key(n, v),
+    "kind": _one_of(*Kind),
+    "author": _key,
+    "seq": _int(1, MAX_SAFE_INT),
+}
+
+BODIES: dict[Kind, dict[str, Check]] = {
+    Kind.ASSEMBLY: {
+        "name": _str(),
+        "organizers": _keys,
+        "server": _key,
+        "rules": _object(
+            {"method": _one_of(*METHODS), "quorum": _int(0, 100), "no_quorum": _one_of("abstain", "no")}
+        ),
+    },
+    Kind.INVITE: {"code_hash": _key, "note": _str(empty=True)},
+    Kind.ENROLL: {"code": _str(), "name": _str(empty=True)},
+    Kind.EXPEL: {"member": _key, "reason": _str()},
+    Kind.TOPIC: {"id": _slug, "title": _str(), "description": _str(empty=True), "parent": _nullable(_slug)},
+    Kind.MOTION: {
+        "id": _slug,
+        "topic": _slug,
+        "title": _str(),
+        "summary": _str(),
+        "url": _str(empty=True),
+        "opens": _time,
+        "closes": _time,
+        "quorum": _nullable(_int(0, 100)),
+    },
+    Kind.DEPUTIES: {"roster": _keys},
+    Kind.DELEGATE: {"scope": _scope, "to": _target},
+    Kind.BALLOT: {"motion": _slug, "choice": _nullable(_one_of(*CHOICES))},
+    Kind.CLOSE: {"motion": _slug},
+    Kind.RESULT: {
+        "motion": _slug,
+        "close": _key,
+        "members": _COUNT,
+        "yes": _COUNT,
+        "no": _COUNT,
+        "abstain": _COUNT,
+        "direct": _COUNT,
+        "delegated": _COUNT,
+        "dead_end": _COUNT,
+        "cycle": _COUNT,
+        "absent": _COUNT,
+        "quorum": _object({"required": _int(0, 100), "met": _one_of(True, False)}),
+        "method": _one_of(*METHODS),
+        "seats": _object({"yes": _COUNT, "no": _COUNT, "abstain": _COUNT}),
+        "instructions": _instructions,
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A structurally valid statement. ``body`` holds the kind's own fields,
+    checked; ``raw`` is the statement object exactly as signed."""
+
+    v: int
+    assembly: str
+    kind: Kind
+    author: str
+    seq: int
+    body: dict[str, Any]
+    raw: dict[str, Any]
+
+    def __getitem__(self, field: str) -> Any:
+        return self.body[field]
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """A signed envelope whose statement is structurally valid."""
+
+    statement: Statement
+    signature: str
+
+    ENVELOPE: ClassVar[tuple[str, ...]] = ("statement", "signature")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"statement": self.statement.raw, "signature": self.signature}
+
+
+def parse_statement(obj: Any) -> Statement:
+    """Check one statement object. Raises Malformed naming the first bad field."""
+    if not isinstance(obj, dict):
+        raise Malformed("statement", "want an object")
+    for name, check in HEADER.items():
+        if name not in obj:
+            raise Malformed("statement", f"missing field {name!r}")
+        check(name, obj[name])
+    kind = Kind(obj["kind"])
+    body_spec = BODIES[kind]
+    _exact_keys("statement", obj, {**HEADER, **body_spec})
+    if (obj["assembly"] == "") != (kind is Kind.ASSEMBLY):
+        raise Malformed("assembly", "is '' in the genesis statement only")
+    body = {name: check(name, obj[name]) for name, check in body_spec.items()}
+    if kind is Kind.ASSEMBLY:
+        _check_organizers(obj["author"], body["organizers"])
+    return Statement(obj["v"], obj["assembly"], kind, obj["author"], obj["seq"], body, obj)
+
+
+def _check_organizers(author: str, organizers: tuple[str, ...]) -> None:
+    if not organizers:
+        raise Malformed("organizers", "must not be empty")
+    if len(set(organizers)) != len(organizers):
+        raise Malformed("organizers", "lists a key twice")
+    if author not in organizers:
+        raise Malformed("organizers", "must include the founding author")
+
+
+def parse_signed(obj: Any) -> Signed:
+    """Check a signed envelope ``{"statement", "signature"}`` (structure only:
+    the signature itself is checked by the ballot box)."""
+    if not isinstance(obj, dict):
+        raise Malformed("envelope", "want an object")
+    _exact_keys("envelope", obj, dict.fromkeys(Signed.ENVELOPE))
+    sig = obj["signature"]
+    if not isinstance(sig, str) or not _HEX128.match(sig):
+        raise Malformed("signature", "want 128 lowercase hex digits")
+    return Signed(parse_statement(obj["statement"]), sig)
+
+
+def statement_fields(kind: Kind) -> tuple[str, ...]:
+    """The field names of a kind, header first (for clients and docs)."""
+    return (*HEADER, *BODIES[kind])
+
+
+__all__ = [
+    "CHOICES",
+    "METHODS",
+    "Kind",
+    "Malformed",
+    "Signed",
+    "Statement",
+    "format_time",
+    "parse_signed",
+    "parse_statement",
+    "parse_time",
+    "statement_fields",
+]
