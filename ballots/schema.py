@@ -1,0 +1,126 @@
+"""The log and its projections as SQLAlchemy Core tables.
+
+The entries and their Merkle nodes are the source of truth; every other table
+is a projection that ``BallotBox.rebuild`` can recreate from the log. Only
+portable types and constraints are used, so SQLite and PostgreSQL run the
+same code.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, Text,
+)
+
+metadata = MetaData()
+
+entries = Table(
+    "entries", metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),  # canonical bytes: the Merkle leaf
+    Column("kind", String(16), nullable=False),
+    Column("author", String(64), nullable=False),
+)
+
+# Perfect subtrees of the Merkle tree: level L, index i covers leaves
+# [i*2^L, (i+1)*2^L). Any proof is O(log n) lookups in this table.
+nodes = Table(
+    "merkle_nodes", metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+)
+
+# One row (id = 1): the tip of the log. Updating it first in every append
+# transaction is also the write lock that gives one total order.
+head = Table(
+    "head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("head_hash", LargeBinary(32), nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("received", String(32), nullable=False),
+    Column("checkpoint", Text, nullable=False),
+)
+
+# --- projections -----------------------------------------------------------
+
+assembly = Table(
+    "assembly", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("assembly_id", String(64), nullable=False),
+    Column("server", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("organizers", Text, nullable=False),  # canonical JSON list
+    Column("rules", Text, nullable=False),  # canonical JSON object
+)
+
+authors = Table(
+    "authors", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+invites = Table(
+    "invites", metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("note", Text, nullable=False),
+    Column("used_by", String(64), nullable=True, unique=True),
+)
+
+members = Table(
+    "members", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("enrolled_index", BigInteger, nullable=False),
+    Column("code_hash", String(64), nullable=False, unique=True),
+)
+
+topics = Table(
+    "topics", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("parent", String(64), nullable=True),
+    Column("idx", BigInteger, nullable=False),
+)
+
+motions = Table(
+    "motions", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("topic", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("opens", String(32), nullable=False),
+    Column("closes", String(32), nullable=False),
+    Column("quorum", Integer, nullable=True),
+    Column("idx", BigInteger, nullable=False),
+    Column("close_index", BigInteger, nullable=True),
+    Column("close_hash", String(64), nullable=True),
+    Column("result_index", BigInteger, nullable=True),
+    Column("result", Text, nullable=True),  # canonical JSON result document
+)
+
+delegations = Table(
+    "delegations", metadata,
+    Column("member", String(64), primary_key=True),
+    Column("scope", String(72), primary_key=True),
+    Column("target", String(64), nullable=False),
+)
+
+ballots = Table(
+    "ballots", metadata,
+    Column("motion", String(64), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Column("choice", String(8), nullable=False),
+)
+
+roster = Table(
+    "roster", metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("deputy", String(64), nullable=False),
+)
+
+PROJECTIONS = (assembly, authors, invites, members, topics, motions, delegations, ballots, roster)
