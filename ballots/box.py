@@ -1,0 +1,458 @@
+"""The ballot box: the append-only log, its rules and its projections.
+
+One writer task takes the statements that arrive together and commits them in
+one transaction (group commit): for each, the rules are checked against the
+in-memory state, the entry is chained and hashed, the Merkle frontier grows,
+and the projection rows change; then one checkpoint is signed for the batch
+and every caller gets its receipt once the commit is durable. The head row is
+updated first in every write transaction: that row lock is what gives one
+total order when several processes share a PostgreSQL database, and a process
+that finds the head moved replays the new entries before it checks anything.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from ballots import errors as E
+from ballots import schema as T
+from ballots.closing import result_statement
+from ballots.projection import Change, all_rows, changes, load_state
+from ballots.state import AssemblyState, apply, check
+from ballots.statements import Kind, Signed, format_time, parse_signed, parse_statement, parse_time
+from crypto import merkle
+from crypto.canonical import canonical_bytes, parse
+from crypto.chain import GENESIS_PREV, make_entry
+from crypto.checkpoint import Checkpoint, sign_checkpoint
+from crypto.signing import KeyPair, SignatureInvalid, sign_statement, statement_message, verify
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+MAX_BATCH = 512
+# Nodes at or above this level are few (n / 2^8) and on most proofs: keep them all.
+CACHED_LEVEL = 8
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    index: int
+    entry_hash: str
+    entry: dict[str, Any]
+    checkpoint: str
+    proof: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "entry_hash": self.entry_hash, "entry": self.entry,
+                "checkpoint": self.checkpoint, "proof": self.proof}
+
+
+@dataclass(slots=True)
+class _Staged:
+    index: int
+    entry: dict[str, Any]
+    data: bytes
+    digest: bytes
+    st_kind: str
+    author: str
+
+
+class BallotBox:
+    """Open with ``await BallotBox.open(url, server_key)``; close with ``aclose``."""
+
+    def __init__(self, engine: AsyncEngine, server_key: KeyPair, clock: Clock) -> None:
+        self.engine = engine
+        self.server_key = server_key
+        self.server_hex = server_key.public_hex
+        self.clock = clock
+        self.state = AssemblyState()
+        self.frontier = merkle.CompactRange()
+        self.head_hash = bytes(32)
+        self.received = ""
+        self.checkpoint_text = ""
+        self._node_cache: dict[tuple[int, int], bytes] = {}
+        self._queue: asyncio.Queue[tuple[Signed | None, asyncio.Future[Receipt]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+
+    # -- opening -----------------------------------------------------------
+
+    @classmethod
+    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow) -> "BallotBox":
+        """Create the tables if needed, check the stored log against its head,
+        load the projections, and start the writer. Raises LogCorrupted."""
+        engine = create_async_engine(url, **_engine_options(url))
+        if url.startswith("sqlite"):
+            _sqlite_pragmas(engine)
+        box = cls(engine, server_key, clock)
+        async with engine.begin() as conn:
+            await conn.run_sync(T.metadata.create_all)
+        await box._load()
+        box._writer = asyncio.create_task(box._write_loop(), name="ballot-box-writer")
+        return box
+
+    async def aclose(self) -> None:
+        """Finish the appends already queued, then stop and release the database."""
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+        self._verify_pool.shutdown(wait=True)
+        await self.engine.dispose()
+
+    async def _load(self) -> None:
+        async with self.engine.connect() as conn:
+            h = (await conn.execute(select(T.head))).mappings().first()
+            size = 0 if h is None else h["size"]
+            await self._check_log(conn, h)
+            rows = {t: [dict(r) for r in (await conn.execute(select(t))).mappings()] for t in T.PROJECTIONS}
+        self.state = load_state(rows, size)
+        if h is not None:
+            self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
+
+    async def _check_log(self, conn: AsyncConnection, h: Any) -> None:
+        """Start-up check: recompute head and root from the stored hashes."""
+        size = 0 if h is None else h["size"]
+        count = (await conn.execute(select(func.count()).select_from(T.entries))).scalar_one()
+        if count != size:
+            raise E.LogCorrupted(f"the head says {size} entries, the log holds {count}")
+        frontier = merkle.CompactRange()
+        prev, expected = bytes(32), 0
+        result = await conn.stream(select(T.entries.c.idx, T.entries.c.hash, T.entries.c.data).order_by(T.entries.c.idx))
+        last_data = b""
+        async for idx, digest, data in result:
+            if idx != expected:
+                raise E.LogCorrupted(f"entry {expected} is missing")
+            frontier.append(merkle.leaf_hash(data))
+            prev, expected, last_data = digest, expected + 1, data
+            if hashlib.sha256(data).digest() != digest:
+                raise E.LogCorrupted(f"entry {idx}: stored hash does not match its bytes")
+        if h is None:
+            self.frontier = frontier
+            return
+        if prev != h["head_hash"] or (size and hashlib.sha256(last_data).digest() != h["head_hash"]):
+            raise E.LogCorrupted("the last entry's hash differs from the stored head")
+        if frontier.root() != h["root"]:
+            raise E.LogCorrupted("the Merkle root recomputed from the entries differs from the stored root")
+        self.frontier = frontier
+
+    # -- appending ---------------------------------------------------------
+
+    async def append(self, envelope: Any) -> Receipt:
+        """Check and append one signed statement; return its receipt once the
+        entry is committed. Raises Malformed or a Refused subclass, having
+        written nothing."""
+        signed = parse_signed(envelope)
+        st = signed.statement
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self._verify_pool, verify, st.author, statement_message(st.raw), signed.signature
+            )
+        except SignatureInvalid:
+            raise E.BadSignature("the signature does not verify with the author's key") from None
+        fut: asyncio.Future[Receipt] = loop.create_future()
+        self._queue.put_nowait((signed, fut))
+        return await fut
+
+    async def close_due(self) -> None:
+        """Append `close` and `result` for every motion whose closing time has
+        passed (the server calls this every second)."""
+        now = self._now()
+        if any(m.close_index is None and m.closes <= now for m in self.state.motions.values()):
+            fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
+            self._queue.put_nowait((None, fut))
+            await fut
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if self.received:
+            now = max(now, parse_time(self.received))
+        return now
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception as exc:  # the transaction rolled back: resync from the database
+                log.exception("append batch failed; reloading state from the log")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                try:
+                    await self._load()
+                except Exception:
+                    log.exception("reload failed")
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[tuple[Signed | None, asyncio.Future[Receipt]]]) -> None:
+        async with self.engine.begin() as conn:
+            await self._lock_and_catch_up(conn)
+            start = self.state.size
+            staged: list[_Staged] = []
+            pending: dict[Any, dict[Any, Any]] = {}
+            cleared: set[Any] = set()
+            new_nodes: dict[tuple[int, int], bytes] = {}
+            outcome: list[tuple[asyncio.Future[Receipt], int | Exception]] = []
+
+            def stage(signed: dict[str, Any], received: datetime) -> int:
+                st = parse_statement(signed["statement"])
+                index = self.state.size
+                entry = make_entry(index=index, prev=self.head_hash.hex() if index else GENESIS_PREV,
+                                   received=format_time(received), signed=signed)
+                data = canonical_bytes(entry)
+                digest = hashlib.sha256(data).digest()
+                apply(self.state, st, index=index, entry_hash=digest.hex())
+                for level, idx, h in self.frontier.append(merkle.leaf_hash(data)):
+                    new_nodes[(level, idx)] = h
+                self.head_hash, self.received = digest, entry["received"]
+                staged.append(_Staged(index, entry, data, digest, st.kind, st.author))
+                for table, key, row in changes(self.state, st):
+                    if key is None:
+                        cleared.add(table)
+                        pending[table] = {}
+                    else:
+                        pending.setdefault(table, {})[key] = row
+                return index
+
+            self._stage_closes(stage)
+            for signed, fut in batch:
+                if signed is None:
+                    continue
+                received = self._now()
+                try:
+                    check(self.state, signed.statement, received, server_key=self.server_hex)
+                    if signed.statement.kind is Kind.RESULT:
+                        self._check_result(signed.statement)
+                except E.Refused as refusal:
+                    outcome.append((fut, refusal))
+                    continue
+                outcome.append((fut, stage(signed.to_json(), received)))
+                self._stage_closes(stage)
+
+            if staged:
+                await self._write(conn, staged, new_nodes, pending, cleared)
+        # Committed: the receipts can be handed out.
+        self._node_cache.update((k, h) for k, h in new_nodes.items())
+        self._trim_cache(start)
+        if staged:
+            for listener in self.listeners:
+                listener([s.entry for s in staged])
+        by_index = {s.index: s for s in staged}
+        for fut, res in outcome:
+            if fut.done():
+                continue
+            if isinstance(res, Exception):
+                fut.set_exception(res)
+            else:
+                fut.set_result(await self._receipt(by_index[res]))
+        for signed, fut in batch:
+            if signed is None and not fut.done():
+                fut.set_result(None)  # type: ignore[arg-type]
+
+    def _stage_closes(self, stage: Callable[[dict[str, Any], datetime], int]) -> None:
+        """Close every motion whose time has passed: `close`, then at once its `result`."""
+        now = self._now()
+        due = sorted((m.closes, m.id) for m in self.state.motions.values() if m.close_index is None and m.closes <= now)
+        for _, motion_id in due:
+            close = self._server_statement(Kind.CLOSE, {"motion": motion_id})
+            stage(sign_statement(self.server_key, close), now)
+            result = result_statement(self.state, motion_id, self._server_header(Kind.RESULT))
+            stage(sign_statement(self.server_key, result), now)
+
+    def _server_header(self, kind: Kind) -> dict[str, Any]:
+        return {"v": 1, "assembly": self.state.assembly_id, "kind": str(kind), "author": self.server_hex,
+                "seq": self.state.seqs.get(self.server_hex, 0) + 1}
+
+    def _server_statement(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
+        return {**self._server_header(kind), **body}
+
+    def _check_result(self, st: Any) -> None:
+        want = result_statement(self.state, st["motion"], {k: st.raw[k] for k in ("v", "assembly", "kind", "author", "seq")})
+        if want != st.raw:
+            raise E.BadResult("the result differs from the tally of its close")
+
+    async def _write(self, conn: AsyncConnection, staged: list[_Staged], new_nodes: dict[tuple[int, int], bytes],
+                     pending: dict[Any, dict[Any, Any]], cleared: set[Any]) -> None:
+        await conn.execute(insert(T.entries), [
+            {"idx": s.index, "hash": s.digest, "data": s.data, "kind": s.st_kind, "author": s.author} for s in staged
+        ])
+        await conn.execute(insert(T.nodes), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in new_nodes.items()])
+        for table, rows in pending.items():
+            if table in cleared:
+                await conn.execute(delete(table))
+            pk = list(table.primary_key.columns)
+            keys = [k for k in rows]
+            if keys and table not in cleared:
+                for chunk in _chunks(keys, 400):
+                    await conn.execute(delete(table).where(tuple_(*pk).in_(chunk)))
+            fresh = [r for r in rows.values() if r is not None]
+            if fresh:
+                await conn.execute(insert(table), fresh)
+        root = self.frontier.root()
+        self.checkpoint_text = sign_checkpoint(Checkpoint(self.origin, self.state.size, root), self.server_key)
+        values = {"size": self.state.size, "head_hash": self.head_hash, "root": root,
+                  "received": self.received, "checkpoint": self.checkpoint_text}
+        updated = await conn.execute(update(T.head).where(T.head.c.id == 1).values(**values))
+        if updated.rowcount == 0:
+            await conn.execute(insert(T.head).values(id=1, **values))
+
+    async def _lock_and_catch_up(self, conn: AsyncConnection) -> None:
+        """Take the write lock (the head row) and replay entries another
+        process appended since this one last looked."""
+        h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
+        size = 0 if h is None else h["size"]
+        if size == self.state.size:
+            return
+        rows = await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx >= self.state.size)
+                                  .order_by(T.entries.c.idx))
+        for data, digest in rows:
+            entry = parse(data)
+            st = parse_statement(entry["statement"])
+            apply(self.state, st, index=entry["index"], entry_hash=digest.hex())
+            self.frontier.append(merkle.leaf_hash(data))
+        self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
+
+    async def sync(self) -> None:
+        """Bring the in-memory state up to the database's head (other processes)."""
+        async with self.engine.connect() as conn:
+            size = (await conn.execute(select(T.head.c.size))).scalar()
+            if size is not None and size != self.state.size:
+                async with conn.begin():
+                    await self._lock_and_catch_up(conn)
+
+    # -- reading -----------------------------------------------------------
+
+    @property
+    def origin(self) -> str:
+        return f"liquid-mandate/{self.state.assembly_id}"
+
+    @property
+    def size(self) -> int:
+        return self.state.size
+
+    async def _receipt(self, s: _Staged) -> Receipt:
+        size = self.state.size
+        proof = await self._assemble(merkle.inclusion_proof_plan(s.index, size))
+        return Receipt(s.index, s.digest.hex(), s.entry, self.checkpoint_text, [h.hex() for h in proof])
+
+    async def _nodes(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        found = {k: self._node_cache[k] for k in keys if k in self._node_cache}
+        missing = [k for k in keys if k not in found]
+        if missing:
+            async with self.engine.connect() as conn:
+                for chunk in _chunks(missing, 400):
+                    rows = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
+                                              .where(tuple_(T.nodes.c.level, T.nodes.c.idx).in_(chunk)))
+                    found.update(((lv, i), h) for lv, i, h in rows)
+        return found
+
+    async def _assemble(self, plan: Any) -> list[bytes]:
+        keys = sorted({k for element in plan for k in element})
+        return merkle.assemble(plan, await self._nodes(keys))
+
+    def _trim_cache(self, batch_start: int) -> None:
+        """Keep the high levels and the nodes of the last batches: the ones the
+        receipts of the next batch need. Everything else is read from SQL."""
+        if len(self._node_cache) > 200_000:
+            low = max(0, batch_start - 4 * MAX_BATCH)
+            self._node_cache = {k: h for k, h in self._node_cache.items()
+                                if k[0] >= CACHED_LEVEL or (k[1] + 1) << k[0] > low}
+
+    async def inclusion_proof(self, index: int, size: int) -> tuple[list[bytes], bytes]:
+        """(proof, root) for entry ``index`` in the tree of ``size`` entries.
+        Raises ValueError for sizes the log does not have."""
+        if not 0 <= index < size <= self.state.size:
+            raise ValueError(f"want 0 <= index < size <= {self.state.size}, got index {index}, size {size}")
+        proof = await self._assemble(merkle.inclusion_proof_plan(index, size))
+        return proof, await self.root_at(size)
+
+    async def consistency_proof(self, size1: int, size2: int) -> tuple[list[bytes], bytes, bytes]:
+        if not 0 < size1 <= size2 <= self.state.size:
+            raise ValueError(f"want 0 < from <= to <= {self.state.size}, got from {size1}, to {size2}")
+        proof = await self._assemble(merkle.consistency_proof_plan(size1, size2))
+        return proof, await self.root_at(size1), await self.root_at(size2)
+
+    async def root_at(self, size: int) -> bytes:
+        if size == self.state.size:
+            return self.frontier.root()
+        return (await self._assemble([merkle.subtree_root_plan(size)]))[0]
+
+    async def export(self, start: int = 0, limit: int | None = None) -> list[bytes]:
+        """Canonical entry bytes from index ``start`` (at most ``limit``)."""
+        q = select(T.entries.c.data).where(T.entries.c.idx >= start).order_by(T.entries.c.idx)
+        if limit is not None:
+            q = q.limit(limit)
+        async with self.engine.connect() as conn:
+            return [bytes(d) for (d,) in await conn.execute(q)]
+
+    async def entry(self, index: int) -> tuple[dict[str, Any], str] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx == index))).first()
+        return None if row is None else (json.loads(row[0]), row[1].hex())
+
+    # -- maintenance -------------------------------------------------------
+
+    async def rebuild(self) -> AssemblyState:
+        """Replay the whole log into fresh projections (and a fresh state)."""
+        state = AssemblyState()
+        async with self.engine.begin() as conn:
+            await self._lock_and_catch_up(conn)
+            result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
+            async for data, digest in result:
+                entry = parse(bytes(data))
+                apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
+            for table in T.PROJECTIONS:
+                await conn.execute(delete(table))
+            for table, rows in all_rows(state).items():
+                if rows:
+                    await conn.execute(insert(table), rows)
+        self.state = state
+        return state
+
+
+def _chunks(items: list[Any], n: int) -> list[list[Any]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {}
+    return {"pool_size": 10, "max_overflow": 10}
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    """WAL: readers never block the writer; synchronous=FULL: a commit is on
+    disk when it returns, so an acknowledged entry survives a crash."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()

@@ -1,0 +1,131 @@
+"""Between the in-memory state and the projection tables: the rows one
+statement changes, all rows of a state (for ``rebuild``), and the state read
+back from the tables (at start-up). One row builder per table keeps the three
+in agreement; a test compares incremental projection with a rebuild."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterator
+
+from sqlalchemy import Table
+
+from ballots import schema as T
+from ballots.state import AssemblyState, Member, Motion, Topic
+from ballots.statements import Kind, Statement, format_time, parse_time
+from crypto.canonical import canonical_bytes
+
+Row = dict[str, Any]
+# (table, primary key values, the row or None when the row goes away);
+# a key of None clears the whole table.
+Change = tuple[Table, tuple[Any, ...] | None, Row | None]
+
+
+def _json(value: Any) -> str:
+    return canonical_bytes(value).decode("utf-8")
+
+
+def _assembly(s: AssemblyState) -> Row:
+    return {"id": 1, "assembly_id": s.assembly_id, "server": s.server, "name": s.name,
+            "organizers": _json(list(s.organizers)), "rules": _json(s.rules)}
+
+
+def _member(m: Member) -> Row:
+    return {"key": m.key, "name": m.name, "active": m.active,
+            "enrolled_index": m.enrolled_index, "code_hash": m.code_hash}
+
+
+def _topic(t: Topic) -> Row:
+    return {"id": t.id, "title": t.title, "description": t.description, "parent": t.parent, "idx": t.index}
+
+
+def _motion(m: Motion) -> Row:
+    return {"id": m.id, "topic": m.topic, "title": m.title, "summary": m.summary, "url": m.url,
+            "opens": format_time(m.opens), "closes": format_time(m.closes), "quorum": m.quorum,
+            "idx": m.index, "close_index": m.close_index, "close_hash": m.close_hash,
+            "result_index": m.result_index, "result": None if m.result is None else _json(m.result)}
+
+
+def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
+    """The projection rows that ``st`` changed, read from ``state`` after apply."""
+    yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}
+    b = st.body
+    match st.kind:
+        case Kind.ASSEMBLY:
+            yield T.assembly, (1,), _assembly(state)
+        case Kind.INVITE:
+            yield T.invites, (b["code_hash"],), {"code_hash": b["code_hash"], "note": b["note"], "used_by": None}
+        case Kind.ENROLL:
+            m = state.members[st.author]
+            yield T.invites, (m.code_hash,), {"code_hash": m.code_hash, "note": state.invite_notes[m.code_hash],
+                                             "used_by": st.author}
+            yield T.members, (m.key,), _member(m)
+        case Kind.EXPEL:
+            yield T.members, (b["member"],), _member(state.members[b["member"]])
+        case Kind.TOPIC:
+            yield T.topics, (b["id"],), _topic(state.topics[b["id"]])
+        case Kind.MOTION | Kind.CLOSE | Kind.RESULT:
+            motion_id = b["id"] if st.kind is Kind.MOTION else b["motion"]
+            yield T.motions, (motion_id,), _motion(state.motions[motion_id])
+        case Kind.DEPUTIES:
+            yield T.roster, None, None  # the roster is replaced whole
+            for pos, key in enumerate(b["roster"]):
+                yield T.roster, (pos,), {"position": pos, "deputy": key}
+        case Kind.DELEGATE:
+            target = state.settings.get(st.author, {}).get(b["scope"])
+            row = None if target is None else {"member": st.author, "scope": b["scope"], "target": target}
+            yield T.delegations, (st.author, b["scope"]), row
+        case Kind.BALLOT:
+            choice = state.ballots[b["motion"]].get(st.author)
+            row = None if choice is None else {"motion": b["motion"], "member": st.author, "choice": choice}
+            yield T.ballots, (b["motion"], st.author), row
+
+
+def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
+    """Every projection row of a state, for ``rebuild``."""
+    return {
+        T.assembly: [_assembly(s)] if s.assembly_id else [],
+        T.authors: [{"key": k, "seq": v} for k, v in s.seqs.items()],
+        T.invites: [{"code_hash": h, "note": s.invite_notes[h], "used_by": u} for h, u in s.invites.items()],
+        T.members: [_member(m) for m in s.members.values()],
+        T.topics: [_topic(t) for t in s.topics.values()],
+        T.motions: [_motion(m) for m in s.motions.values()],
+        T.delegations: [{"member": m, "scope": sc, "target": to}
+                        for m, mine in s.settings.items() for sc, to in mine.items()],
+        T.ballots: [{"motion": mo, "member": m, "choice": c} for mo, box in s.ballots.items() for m, c in box.items()],
+        T.roster: [{"position": i, "deputy": k} for i, k in enumerate(s.roster)],
+    }
+
+
+def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
+    """The state the projection tables hold (the inverse of ``all_rows``)."""
+    s = AssemblyState(size=size)
+    for r in rows[T.assembly]:
+        s.assembly_id, s.server, s.name = r["assembly_id"], r["server"], r["name"]
+        s.organizers = tuple(json.loads(r["organizers"]))
+        s.rules = json.loads(r["rules"])
+    s.seqs = {r["key"]: r["seq"] for r in rows[T.authors]}
+    for r in rows[T.invites]:
+        s.invites[r["code_hash"]] = r["used_by"]
+        s.invite_notes[r["code_hash"]] = r["note"]
+    for r in sorted(rows[T.members], key=lambda r: r["enrolled_index"]):
+        s.members[r["key"]] = Member(r["key"], r["name"], bool(r["active"]), r["enrolled_index"], r["code_hash"])
+    for r in sorted(rows[T.topics], key=lambda r: r["idx"]):
+        s.topics[r["id"]] = Topic(r["id"], r["title"], r["description"], r["parent"], r["idx"])
+    for r in sorted(rows[T.motions], key=lambda r: r["idx"]):
+        s.motions[r["id"]] = Motion(
+            r["id"], r["topic"], r["title"], r["summary"], r["url"], parse_time(r["opens"]),
+            parse_time(r["closes"]), r["quorum"], r["idx"], r["close_index"], r["close_hash"],
+            r["result_index"], None if r["result"] is None else json.loads(r["result"]),
+        )
+        s.ballots[r["id"]] = {}
+    for r in rows[T.delegations]:
+        s.settings.setdefault(r["member"], {})[r["scope"]] = r["target"]
+    for r in rows[T.ballots]:
+        s.ballots.setdefault(r["motion"], {})[r["member"]] = r["choice"]
+    s.roster = tuple(r["deputy"] for r in sorted(rows[T.roster], key=lambda r: r["position"]))
+    return s
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()

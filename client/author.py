@@ -1,0 +1,47 @@
+"""An author of statements: a key pair and the next seq to use.
+
+Shared by the command line, the demo, the benchmarks and the tests, so that
+every statement is built the one way the SPEC describes."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from crypto.signing import KeyPair, sign_statement
+
+
+@dataclass(slots=True)
+class Author:
+    key: KeyPair = field(default_factory=KeyPair.generate)
+    seq: int = 0
+
+    @property
+    def public(self) -> str:
+        return self.key.public_hex
+
+    def sign(self, kind: str, assembly: str, **fields: Any) -> dict[str, Any]:
+        """A signed statement of ``kind`` with the next seq (the seq is
+        consumed even if the server later refuses the statement)."""
+        self.seq += 1
+        statement = {"v": 1, "assembly": assembly, "kind": kind, "author": self.public, "seq": self.seq, **fields}
+        return sign_statement(self.key, statement)
+
+
+def new_code() -> str:
+    """A fresh invitation code: 128 random bits, readable and easy to type."""
+    raw = secrets.token_hex(16)
+    return "-".join(raw[i:i + 4] for i in range(0, 32, 4))
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
+def genesis(founder: Author, *, server: str, name: str = "Assemblée", organizers: list[str] | None = None,
+            method: str = "largest_remainder", quorum: int = 0, no_quorum: str = "abstain") -> dict[str, Any]:
+    return founder.sign(
+        "assembly", "", name=name, organizers=organizers or [founder.public], server=server,
+        rules={"method": method, "quorum": quorum, "no_quorum": no_quorum},
+    )
