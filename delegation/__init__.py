@@ -1,0 +1,32 @@
+"""Delegation resolution: who carries whose vote on one motion. Pure
+functions on plain data (no database, no HTTP).
+
+Public API:
+- `Electorate(members, chain, settings, ballots)`: the input for one motion.
+- `resolve(e) -> Resolution`: fast (NumPy) resolution of every active member.
+- `resolve_reference(e) -> Resolution`: the same in plain Python.
+- `Resolution`: `counts: Counts`, per-member `outcome` / `carrier`,
+  `outcome_of(key)`, `carrier_of(key)`, `weights()`.
+- `Counts`: members, yes, no, abstain, direct, delegated, dead_end, cycle,
+  absent; `voted`, `by_choice()`, `as_dict()`.
+- `vote_path(e, member) -> VotePath(path, outcome, reason)`.
+- `setting_for(scopes, chain)`: a member's effective setting for a chain.
+- `analyse(e, top=10, path_limit=1000) -> GraphReport`, `to_networkx(e)`,
+  `effective_edges(e)`: graph analytics for the graph view.
+- `Choice`, `Outcome`, `Reason`, `SELF`, `CHOICES`; `ElectorateError` (`.code`).
+"""
+
+from .model import (
+    CHOICES, SELF, Choice, Counts, Electorate, ElectorateError, Outcome,
+    Reason, Resolution, VotePath,
+)
+from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
+from .fast import resolve
+from .graph import Chain, Concentration, GraphReport, analyse, effective_edges, to_networkx
+
+__all__ = [
+    "CHOICES", "SELF", "Chain", "Choice", "Concentration", "Counts", "Electorate",
+    "ElectorateError", "GraphReport", "Outcome", "Reason", "Resolution", "VotePath",
+    "analyse", "compile_electorate", "effective_edges", "resolve",
+    "resolve_reference", "setting_for", "to_networkx", "vote_path",
+]

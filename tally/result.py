@@ -1,0 +1,108 @@
+"""The tally of a motion: quorum, seats and deputy instructions, as the
+result document the ballot box signs, and the live provisional tally.
+
+A pure fold over the resolution: the same inputs always give the same
+document, which is how the verifier re-checks a `result` entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from delegation import Choice, Counts, Electorate, Resolution, resolve
+
+from .apportion import ApportionError, Method, apportion, parse_method
+from .lottery import ZERO_SEED, check_seed, choice_order, deputy_order
+
+
+def quorum_met(counts: Counts, quorum: int) -> bool:
+    """(yes + no + abstain) * 100 >= quorum * N; with N = 0 this is met."""
+    return counts.voted * 100 >= quorum * counts.members
+
+
+def seats_for(counts: Counts, *, seats: int, method: Method | str, quorum: int,
+              no_quorum: Choice | str, close_hash: bytes) -> tuple[bool, dict[str, int]]:
+    """(quorum met, seats per choice). When the quorum fails or nobody's
+    vote reached a voter, all seats go to `no_quorum`. Raises ApportionError
+    on a quorum outside 0..100, a `no_quorum` other than abstain / no, an
+    unknown method or a bad seed."""
+    if type(quorum) is not int or not 0 <= quorum <= 100:
+        raise ApportionError("bad_quorum", f"quorum is {quorum!r}, want an int in 0..100")
+    if no_quorum not in (Choice.ABSTAIN, Choice.NO):
+        raise ApportionError("bad_no_quorum", f"no_quorum is {no_quorum!r}, want abstain or no")
+    parse_method(method)
+    check_seed(close_hash)
+    met = quorum_met(counts, quorum)
+    if not met or counts.voted == 0:
+        out = {c.value: 0 for c in Choice}
+        out[Choice(no_quorum).value] = seats
+        return met, out
+    return met, apportion(method, counts.by_choice(), seats, tie_order=choice_order(close_hash))
+
+
+def instructions(close_hash: bytes, roster: Sequence[str], seats: dict[str, int]) -> list[dict[str, str]]:
+    """Each deputy's instruction, in roster order: after the deputy lottery,
+    the first seats["yes"] are told yes, the next seats["no"] no, the rest
+    abstain. Raises ApportionError if the seats do not add up to the roster."""
+    if sum(seats.values()) != len(roster):
+        raise ApportionError("bad_seats", f"{sum(seats.values())} seats for {len(roster)} deputies")
+    told: dict[str, str] = {}
+    order = deputy_order(close_hash, roster)
+    i = 0
+    for c in ("yes", "no", "abstain"):
+        for k in order[i:i + seats[c]]:
+            told[k] = c
+        i += seats[c]
+    return [{"deputy": k, "choice": told[k]} for k in roster]
+
+
+def result_document(counts: Counts, *, motion: str, roster: Sequence[str],
+                    method: Method | str, quorum: int, no_quorum: Choice | str,
+                    close_hash: bytes) -> dict[str, object]:
+    """The result document of a closed motion (keys exactly as in the spec;
+    ints, bools and strings only). `roster` is the deputies in roster order,
+    already reduced to active members. Raises ApportionError on bad input."""
+    met, seats = seats_for(counts, seats=len(roster), method=method, quorum=quorum,
+                           no_quorum=no_quorum, close_hash=close_hash)
+    return {
+        "motion": motion,
+        "close": close_hash.hex(),
+        **counts.as_dict(),
+        "quorum": {"required": quorum, "met": met},
+        "method": Method(method).value,
+        "seats": seats,
+        "instructions": instructions(close_hash, roster, seats),
+    }
+
+
+def close_motion(e: Electorate, *, motion: str, roster: Sequence[str],
+                 method: Method | str, quorum: int, no_quorum: Choice | str,
+                 close_hash: bytes) -> dict[str, object]:
+    """Resolve `e` and return its result document (see result_document).
+    Raises ElectorateError or ApportionError."""
+    return result_document(resolve(e).counts, motion=motion, roster=roster, method=method,
+                           quorum=quorum, no_quorum=no_quorum, close_hash=close_hash)
+
+
+def provisional_tally(e: Electorate, *, roster: Sequence[str], method: Method | str,
+                      quorum: int, no_quorum: Choice | str,
+                      weights_limit: int | None = None) -> dict[str, object]:
+    """The live tally of an open motion: counts, quorum, the seats the
+    current votes would give (ties drawn with a zero seed, since the real
+    seed exists only at close) and the weights of direct voters, heaviest
+    first (at most `weights_limit` of them). No instructions: the deputy
+    lottery needs the close hash. Raises ElectorateError or ApportionError."""
+    r: Resolution = resolve(e)
+    met, seats = seats_for(r.counts, seats=len(roster), method=method, quorum=quorum,
+                           no_quorum=no_quorum, close_hash=ZERO_SEED)
+    w = sorted(r.weights().items(), key=lambda kw: (-kw[1], kw[0]))
+    if weights_limit is not None:
+        w = w[:weights_limit]
+    return {
+        "provisional": True,
+        **r.counts.as_dict(),
+        "quorum": {"required": quorum, "met": met},
+        "method": Method(method).value,
+        "seats": seats,
+        "weights": [{"member": k, "weight": n} for k, n in w],
+    }
