@@ -1,0 +1,46 @@
+"""From the ballot box's state to the tally: the electorate of a motion as it
+stands, the live provisional tally, and the `result` statement written at
+close. The counting itself is ``tally``'s; this module only gathers its plain
+inputs from the state (DESIGN section 5: roster in force at the close, less
+expelled deputies; the motion's quorum or the assembly's default)."""
+from __future__ import annotations
+
+from typing import Any
+
+import tally
+from ballots.state import AssemblyState
+from delegation import Electorate
+
+
+def electorate(state: AssemblyState, motion_id: str) -> Electorate:
+    """The plain input of the resolution of ``motion_id`` in this state."""
+    active = [k for k, m in state.members.items() if m.active]
+    return Electorate(members=active, chain=state.scope_chain(motion_id), settings=state.settings,
+                      ballots=state.ballots.get(motion_id, {}))
+
+
+def tally_options(state: AssemblyState, motion_id: str) -> dict[str, Any]:
+    motion = state.motions[motion_id]
+    rules = state.rules
+    return {
+        "roster": state.active_roster(),
+        "method": rules["method"],
+        "quorum": rules["quorum"] if motion.quorum is None else motion.quorum,
+        "no_quorum": rules["no_quorum"],
+    }
+
+
+def result_statement(state: AssemblyState, motion_id: str, header: dict[str, Any]) -> dict[str, Any]:
+    """The `result` statement of a motion whose `close` entry is the state's last."""
+    motion = state.motions[motion_id]
+    if motion.close_hash is None:
+        raise ValueError(f"motion {motion_id!r} has no close entry")
+    doc = tally.close_motion(electorate(state, motion_id), motion=motion_id,
+                             close_hash=bytes.fromhex(motion.close_hash), **tally_options(state, motion_id))
+    return {**header, **doc}
+
+
+def live_tally(state: AssemblyState, motion_id: str, weights_limit: int = 20) -> dict[str, Any]:
+    """The provisional tally of an open motion, as it would stand now."""
+    return tally.provisional_tally(electorate(state, motion_id), weights_limit=weights_limit,
+                                   **tally_options(state, motion_id))

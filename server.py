@@ -1,0 +1,492 @@
+"""Liquid Mandate's HTTP server: the API of docs/SPEC.md section 9, the web UI
+under web/, server-sent events, OpenAPI, health and metrics.
+
+    python server.py [--host H] [--port P] [--data-dir D] [--db-url URL] [--demo | --demo-if-empty]
+    python server.py rebuild [--data-dir D] [--db-url URL]
+
+Only this module speaks HTTP: our exceptions become problem+json through one
+table (``problem_for``); anything unexpected is logged and becomes a 500.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ballots import errors as E
+from ballots import views
+from ballots.box import BallotBox, utcnow
+from ballots.closing import live_tally
+from ballots.statements import Malformed
+from crypto.canonical import CanonicalError, parse
+from crypto.signing import KeyPair
+from serving.metrics import Metrics
+from serving.openapi import openapi_document
+
+log = logging.getLogger("liquid-mandate")
+ROOT = Path(__file__).resolve().parent
+PROBLEM_BASE = "https://liquid-mandate.org/problems/"
+MAX_BODY = 64 * 1024  # one statement; the largest honest one (a result with a big roster) fits
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration, read once from flags and environment (``settings_from``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    db_url: str | None = None
+    demo: str = "off"  # "off" | "always" | "if-empty"
+    close_interval: float = 0.5
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'liquid-mandate.db').resolve()}"
+
+
+class Problem(Exception):
+    """An HTTP-level failure (not found, bad query, ...), as problem+json."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def problem_for(exc: Exception) -> tuple[int, str, str, str]:
+    """(status, code, title, detail) of one of our exceptions; the one table."""
+    match exc:
+        case E.Refused():
+            return exc.status, exc.code, (exc.__doc__ or exc.code).strip(), exc.detail
+        case Malformed():
+            return 400, "malformed", "The statement is malformed.", str(exc)
+        case CanonicalError():
+            return 400, "malformed", "The body is not strict JSON.", str(exc)
+        case Problem():
+            return exc.status, exc.code, exc.code.replace("_", " ").capitalize() + ".", exc.detail
+        case web.HTTPRequestEntityTooLarge():
+            return 413, "too_large", "The request body is too large.", f"at most {MAX_BODY} bytes"
+        case web.HTTPNotFound():
+            return 404, "not_found", "No such resource.", "no route matches this path"
+        case web.HTTPMethodNotAllowed():
+            return 405, "method_not_allowed", "Method not allowed.", str(exc.reason)
+    raise TypeError(type(exc).__name__)
+
+
+def problem_response(exc: Exception) -> web.Response:
+    status, code, title, detail = problem_for(exc)
+    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
+    return web.json_response(body, status=status, content_type="application/problem+json")
+
+
+BOX = web.AppKey("box", BallotBox)
+SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
+HUB = web.AppKey("hub", "EventHub")
+CLOCK = web.AppKey("clock", Callable[[], datetime])
+
+
+@web.middleware
+async def problems(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except (E.Refused, Malformed, CanonicalError, Problem, web.HTTPRequestEntityTooLarge,
+            web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if request.path.startswith("/api/") or not isinstance(exc, web.HTTPNotFound):
+            status, code, _, _ = problem_for(exc)
+            request.app[METRICS].refused(code)
+            return problem_response(exc)
+        raise
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        body = {"type": PROBLEM_BASE + "internal", "title": "Internal error.", "status": 500,
+                "detail": "the server failed; nothing was written"}
+        return web.json_response(body, status=500, content_type="application/problem+json")
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+def _int_arg(request: web.Request, name: str, default: int | None = None, lo: int = 0) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise Problem(400, "bad_request", f"query parameter {name!r} is required")
+        return default
+    if not raw.isdigit() or len(raw) > 16:
+        raise Problem(400, "bad_request", f"{name} must be a non-negative integer")
+    value = int(raw)
+    if value < lo:
+        raise Problem(400, "bad_request", f"{name} must be at least {lo}")
+    return value
+
+
+def _box(request: web.Request) -> BallotBox:
+    return request.app[BOX]
+
+
+def _founded(box: BallotBox) -> None:
+    if box.state.assembly_id is None:
+        raise Problem(404, "not_founded", "this server has no assembly yet")
+
+
+def _now(request: web.Request) -> datetime:
+    return request.app[CLOCK]()
+
+
+# -- the contract ----------------------------------------------------------------
+
+
+async def get_server(request: web.Request) -> web.Response:
+    box = _box(request)
+    return web.json_response({"server_key": box.server_hex, "assembly": box.state.assembly_id,
+                              "name": box.state.name or None, "size": box.size})
+
+
+async def post_statement(request: web.Request) -> web.Response:
+    body = await request.read()
+    envelope = parse(body)
+    started = time.perf_counter()
+    receipt = await _box(request).append(envelope)
+    request.app[METRICS].appended(time.perf_counter() - started)
+    return web.json_response(receipt.to_json(), status=201)
+
+
+async def get_log(request: web.Request) -> web.Response:
+    start = _int_arg(request, "from", 0)
+    limit = min(_int_arg(request, "limit", 1000, lo=1), 10_000)
+    lines = await _box(request).export(start, limit)
+    return web.Response(body=b"".join(line + b"\n" for line in lines), content_type="application/jsonl")
+
+
+async def get_checkpoint(request: web.Request) -> web.Response:
+    box = _box(request)
+    _founded(box)
+    return web.Response(text=box.checkpoint_text, content_type="text/plain")
+
+
+async def get_inclusion(request: web.Request) -> web.Response:
+    box = _box(request)
+    index, size = _int_arg(request, "index"), _int_arg(request, "size", box.size)
+    try:
+        proof, root = await box.inclusion_proof(index, size)
+    except ValueError as e:
+        raise Problem(400, "bad_request", str(e)) from None
+    return web.json_response({"index": index, "size": size, "root": root.hex(), "proof": [h.hex() for h in proof]})
+
+
+async def get_consistency(request: web.Request) -> web.Response:
+    box = _box(request)
+    a, b = _int_arg(request, "from"), _int_arg(request, "to", box.size)
+    try:
+        proof, r1, r2 = await box.consistency_proof(a, b)
+    except ValueError as e:
+        raise Problem(400, "bad_request", str(e)) from None
+    return web.json_response({"from": a, "to": b, "root_from": r1.hex(), "root_to": r2.hex(),
+                              "proof": [h.hex() for h in proof]})
+
+
+async def get_motion(request: web.Request) -> web.Response:
+    box = _box(request)
+    await box.sync()
+    detail = views.motion_detail(box.state, request.match_info["id"], _now(request))
+    if detail is None:
+        raise Problem(404, "not_found", f"no motion {request.match_info['id']!r}")
+    return web.json_response(detail)
+
+
+async def get_instructions(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    return web.json_response({"deputy": key, "instructions": views.instructions(_box(request).state, key)})
+
+
+# -- beyond the contract -----------------------------------------------------------
+
+
+async def get_seq(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    return web.json_response({"key": key, "seq": _box(request).state.seqs.get(key, 0)})
+
+
+async def get_members(request: web.Request) -> web.Response:
+    return web.json_response({"members": views.member_list(_box(request).state)})
+
+
+async def get_member(request: web.Request) -> web.Response:
+    return web.json_response(views.member_detail(_box(request).state, request.match_info["key"]))
+
+
+async def get_member_motion(request: web.Request) -> web.Response:
+    state = _box(request).state
+    motion = request.match_info["id"]
+    if motion not in state.motions:
+        raise Problem(404, "not_found", f"no motion {motion!r}")
+    return web.json_response(views.vote_path(state, request.match_info["key"], motion))
+
+
+async def get_topics(request: web.Request) -> web.Response:
+    return web.json_response({"topics": views.topics(_box(request).state)})
+
+
+async def get_motions(request: web.Request) -> web.Response:
+    which = request.query.get("state")
+    if which not in (None, "open", "upcoming", "closed"):
+        raise Problem(400, "bad_request", "state must be open, upcoming or closed")
+    return web.json_response({"motions": views.motions(_box(request).state, _now(request), which)})
+
+
+async def get_graph(request: web.Request) -> web.Response:
+    state = _box(request).state
+    scope = request.query.get("scope", "*")
+    kind, _, name = scope.partition(":")
+    if not (scope == "*" or (kind == "topic" and name in state.topics) or (kind == "motion" and name in state.motions)):
+        raise Problem(404, "not_found", f"no scope {scope!r}")
+    return web.json_response(views.graph(state, scope))
+
+
+async def get_deputies(request: web.Request) -> web.Response:
+    return web.json_response({"roster": _box(request).state.active_roster()})
+
+
+async def get_entry(request: web.Request) -> web.Response:
+    raw = request.match_info["index"]
+    found = await _box(request).entry(int(raw)) if raw.isdigit() and len(raw) < 16 else None
+    if found is None:
+        raise Problem(404, "not_found", f"no entry {raw}")
+    entry, digest = found
+    return web.json_response({"entry": entry, "entry_hash": digest})
+
+
+async def get_events(request: web.Request) -> web.StreamResponse:
+    return await request.app[HUB].stream(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    box = _box(request)
+    return web.json_response({"status": "ok", "size": box.size, "assembly": box.state.assembly_id})
+
+
+async def get_metrics(request: web.Request) -> web.Response:
+    return web.Response(text=request.app[METRICS].render(_box(request).size), content_type="text/plain")
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(ROUTES))
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(ROOT / "web" / "index.html")
+
+
+# (method, path, handler, summary) — the one list the router and OpenAPI read.
+ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
+    ("GET", "/api/server", get_server, "The server key and the assembly id (null before genesis)."),
+    ("POST", "/api/statements", post_statement, "Append one signed statement; 201 and its receipt."),
+    ("GET", "/api/log", get_log, "Entries from `from` (at most `limit`), as canonical JSON Lines."),
+    ("GET", "/api/checkpoint", get_checkpoint, "The latest signed checkpoint note."),
+    ("GET", "/api/proof/inclusion", get_inclusion, "Inclusion proof of entry `index` in the tree of `size`."),
+    ("GET", "/api/proof/consistency", get_consistency, "Consistency proof between sizes `from` and `to`."),
+    ("GET", "/api/motions/{id}", get_motion, "A motion, its state, live tally or result."),
+    ("GET", "/api/deputies/{key}/instructions", get_instructions, "Every instruction of one deputy."),
+    ("GET", "/api/seq/{key}", get_seq, "The last accepted seq of an author."),
+    ("GET", "/api/members", get_members, "Every member, with pseudonym and roles."),
+    ("GET", "/api/members/{key}", get_member, "One member, their delegations and delegators."),
+    ("GET", "/api/members/{key}/motions/{id}", get_member_motion, "The path of a member's vote and their weight."),
+    ("GET", "/api/topics", get_topics, "The topic tree."),
+    ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
+    ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),
+    ("GET", "/api/deputies", get_deputies, "The deputies' roster in force."),
+    ("GET", "/api/entries/{index}", get_entry, "One log entry and its hash."),
+    ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),
+    ("GET", "/healthz", healthz, "Liveness."),
+    ("GET", "/metrics", get_metrics, "Prometheus metrics."),
+    ("GET", "/openapi.json", get_openapi, "This document."),
+]
+
+
+class EventHub:
+    """Fans out `entry` and (debounced) `tally` events to SSE subscribers."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.queues: set[asyncio.Queue[bytes | None]] = set()
+        self.dirty: set[str] = set()
+        self._flush: asyncio.Task[None] | None = None
+
+    def on_entries(self, entries: list[dict[str, Any]]) -> None:
+        state = self.app[BOX].state
+        for entry in entries:
+            st = entry["statement"]
+            self._send("entry", {"index": entry["index"], "kind": st["kind"], "motion": st.get("motion")})
+            if st["kind"] == "ballot":
+                self.dirty.add(st["motion"])
+            elif st["kind"] in ("delegate", "enroll", "expel", "deputies"):
+                self.dirty.update(m.id for m in state.motions.values() if m.close_index is None)
+        if self.dirty and self.queues and (self._flush is None or self._flush.done()):
+            self._flush = asyncio.get_running_loop().create_task(self._send_tallies())
+
+    async def _send_tallies(self) -> None:
+        await asyncio.sleep(0.25)  # one tally event per motion for a burst of ballots
+        dirty, self.dirty = self.dirty, set()
+        state = self.app[BOX].state
+        for motion in sorted(dirty):
+            if motion in state.motions and state.motions[motion].close_index is None:
+                self._send("tally", {"motion": motion, "tally": live_tally(state, motion)})
+
+    def _send(self, event: str, data: dict[str, Any]) -> None:
+        message = f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+        for q in self.queues:
+            q.put_nowait(message)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        q: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.queues.add(q)
+        try:
+            await resp.write(b": connected\n\n")
+            while True:
+                try:
+                    message = await asyncio.wait_for(q.get(), timeout=15)
+                except asyncio.TimeoutError:
+                    message = b": keep-alive\n\n"
+                if message is None:
+                    break
+                await resp.write(message)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.queues.discard(q)
+        return resp
+
+    def close(self) -> None:
+        for q in self.queues:
+            q.put_nowait(None)
+
+
+def load_server_key(data_dir: Path) -> KeyPair:
+    """The server key, created on first start (mode 0600)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "server.key"
+    if not path.exists():
+        key = KeyPair.generate()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key.seed.hex() + "\n")
+        return key
+    return KeyPair.from_seed_hex(path.read_text().strip())
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+               box_ready: Callable[[BallotBox], Any] | None = None) -> web.Application:
+    """The aiohttp application; the box opens and closes with the app."""
+    app = web.Application(middlewares=[problems], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    app[METRICS] = Metrics()
+    app[CLOCK] = clock
+    app[HUB] = EventHub(app)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), clock=clock)
+        app[BOX] = box
+        box.listeners.append(app[HUB].on_entries)
+        if box_ready is not None:
+            await box_ready(box)
+        closer = asyncio.create_task(_close_loop(box, settings.close_interval))
+        yield
+        closer.cancel()
+        app[HUB].close()
+        await box.aclose()
+
+    async def on_shutdown(app: web.Application) -> None:
+        app[HUB].close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(on_shutdown)
+    for method, path, handler, _ in ROUTES:
+        app.router.add_route(method, path, handler)
+    app.router.add_get("/", index)
+    app.router.add_static("/", ROOT / "web", show_index=False)
+    return app
+
+
+async def _close_loop(box: BallotBox, interval: float) -> None:
+    while True:
+        try:
+            await box.close_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("closing due motions failed")
+        await asyncio.sleep(interval)
+
+
+def settings_from(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> tuple[str, Settings]:
+    env = os.environ if environ is None else environ
+    p = argparse.ArgumentParser(prog="server.py", description="Liquid Mandate server")
+    p.add_argument("command", nargs="?", choices=["serve", "rebuild"], default="serve")
+    p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
+    p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
+    p.add_argument("--db-url", default=env.get("LIQUID_MANDATE_DB_URL"),
+                   help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)")
+    demo = p.add_mutually_exclusive_group()
+    demo.add_argument("--demo", action="store_const", dest="demo", const="always",
+                      help="seed a demo assembly (the data directory must be empty)")
+    demo.add_argument("--demo-if-empty", action="store_const", dest="demo", const="if-empty",
+                      help="seed the demo assembly only when the log is empty")
+    a = p.parse_args(argv)
+    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off")
+
+
+async def _rebuild(settings: Settings) -> int:
+    box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir))
+    try:
+        state = await box.rebuild()
+    finally:
+        await box.aclose()
+    print(f"rebuilt the projections from {state.size} entries")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command, settings = settings_from(argv)
+    if command == "rebuild":
+        return asyncio.run(_rebuild(settings))
+    box_ready = None
+    if settings.demo != "off":
+        from client.demo_server import demo_hook
+
+        box_ready = demo_hook(settings)
+    try:
+        app = create_app(settings, box_ready=box_ready)
+    except E.LogCorrupted as e:
+        print(f"error: the stored log is corrupted: {e}", file=sys.stderr)
+        return 1
+    print(f"Liquid Mandate on http://{settings.host}:{settings.port}/ (data in {settings.data_dir.resolve()})",
+          flush=True)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None,
+                    handle_signals=True, shutdown_timeout=5)
+    except E.LogCorrupted as e:
+        print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""What server.py needs besides routing: Prometheus metrics and the OpenAPI
+document. No module here imports server.py."""

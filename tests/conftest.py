@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ballots.box import BallotBox
+from crypto.signing import KeyPair
+from tests.world import Clock, World
+
+ROOT = Path(__file__).resolve().parents[1]
+VECTORS = ROOT.parent / "shared" / "vectors"
+IN_CI = os.environ.get("CI") == "true"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def server_key() -> KeyPair:
+    return KeyPair(bytes(range(32)))
+
+
+@pytest.fixture
+async def box(tmp_path: Path, clock: Clock, server_key: KeyPair) -> AsyncIterator[BallotBox]:
+    b = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'box.db'}", server_key, clock=clock)
+    yield b
+    await b.aclose()
+
+
+@pytest.fixture
+async def world(box: BallotBox, clock: Clock, server_key: KeyPair) -> World:
+    w = World(box, clock, server_key)
+    await w.found()
+    return w
