@@ -1,0 +1,458 @@
+"""`liquid-mandate`: the command line for members and organizers.
+
+It holds the member's key (a seed file that never leaves the machine), signs
+statements with it, and talks to a server only through the HTTP API of
+docs/SPEC.md section 9. Every receipt the server returns is kept in the
+receipts directory as ``<index>.json``, ready for ``verify_cli.py --receipt``.
+
+Exit status: 0 done; 1 the server refused or answered with an error, or a
+local problem (key file, arguments the server would refuse); 2 the server
+could not be reached, or the command line itself is wrong (argparse).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from client.author import Author, code_hash, new_code
+from client.http import Client, ServerError, Unreachable
+from crypto.canonical import canonical_bytes
+from crypto.signing import KeyPair
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+DEFAULT_RECEIPTS = "receipts"
+EXPORT_PAGE = 1000
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
+_SEED = re.compile(r"\b[0-9a-fA-F]{64}\b")
+_RELATIVE = re.compile(r"([+-])((?:\d+[smhdw])+)\Z")
+_UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class CliError(Exception):
+    """A problem found before anything was sent (key file, time, ...)."""
+
+
+# -- key files ------------------------------------------------------------------
+
+def write_key_file(path: Path, key: KeyPair) -> None:
+    """Write ``key``'s seed to a new file of mode 0600. Raises CliError if the
+    file exists: a key file is never overwritten (the old key would be lost)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (f"# liquid-mandate Ed25519 private seed: keep it secret, keep a copy.\n"
+            f"# public key {key.public_hex}\n{key.seed.hex()}\n")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{path} already exists; refusing to overwrite a key") from None
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask said
+        os.write(fd, text.encode("ascii"))
+    finally:
+        os.close(fd)
+
+
+def read_key_file(path: Path) -> KeyPair:
+    """The key in a seed file: the first 64-hex-digit word outside comment
+    lines. Raises CliError when the file is missing or holds no seed."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as err:
+        raise CliError(f"cannot read key file {path}: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not a key file (not text)") from None
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        m = _SEED.search(line)
+        if m:
+            return KeyPair.from_seed_hex(m.group(0).lower())
+    raise CliError(f"{path} holds no 64-hex-digit seed")
+
+
+# -- argument types -------------------------------------------------------------
+
+def key_arg(value: str) -> str:
+    if not _HEX64.match(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a public key (64 hex digits)")
+    return value.lower()
+
+
+def format_time(t: datetime) -> str:
+    """RFC 3339 UTC with `Z`; fractional digits only when there are any."""
+    t = t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if t.microsecond else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_when(value: str, *, now: datetime) -> str:
+    """`now`, a relative time (`+10m`, `+2h`, `+1d12h`, `-30s`; units s m h d w)
+    counted from ``now``, or an ISO 8601 time (UTC when it has no offset).
+    Raises CliError."""
+    v = value.strip()
+    if v.lower() == "now":
+        return format_time(now)
+    m = _RELATIVE.match(v)
+    if m:
+        delta = timedelta()
+        for amount, unit in re.findall(r"(\d+)([smhdw])", m.group(2)):
+            delta += timedelta(**{_UNIT[unit]: int(amount)})
+        return format_time(now + delta if m.group(1) == "+" else now - delta)
+    try:
+        t = datetime.fromisoformat(v.replace("z", "Z"))
+    except ValueError:
+        raise CliError(f"{value!r} is not a time: use now, +10m, +2h, +1d or 2026-11-23T10:00:00Z") from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return format_time(t)
+
+
+# -- the session: one server, one receipts directory ----------------------------
+
+@dataclass
+class Session:
+    client: Client
+    receipts: Path
+    as_json: bool
+    out: TextIO
+    err: TextIO
+
+    def say(self, *parts: Any) -> None:
+        print(*parts, file=self.out)
+
+    def note(self, *parts: Any) -> None:
+        print(*parts, file=self.err)
+
+    def dump(self, value: Any) -> None:
+        print(json.dumps(value, ensure_ascii=False, indent=2), file=self.out)
+
+    def author(self, key: KeyPair) -> Author:
+        """An author whose next statement carries the server's last seq + 1."""
+        return Author(key, self.client.last_seq(key.public_hex))
+
+    def publish(self, author: Author, kind: str, assembly: str, **fields: Any) -> dict[str, Any]:
+        receipt = self.client.post_statement(author.sign(kind, assembly, **fields))
+        self.keep(receipt)
+        return receipt
+
+    def keep(self, receipt: dict[str, Any]) -> Path:
+        """Save the receipt as ``<index>.json`` in the receipts directory."""
+        index = int(receipt["index"])
+        self.receipts.mkdir(parents=True, exist_ok=True)
+        path = self.receipts / f"{index}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(receipt, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        tmp.replace(path)
+        self.note(f"entry {index} accepted; receipt saved to {path}")
+        return path
+
+    def sign_one(self, args: argparse.Namespace, kind: str, **fields: Any) -> dict[str, Any]:
+        key = read_key_file(Path(args.key))
+        assembly = self.client.assembly()
+        receipt = self.publish(self.author(key), kind, assembly, **fields)
+        if self.as_json:
+            self.dump(receipt)
+        return receipt
+
+
+# -- commands -------------------------------------------------------------------
+
+def cmd_key_new(s: Session, args: argparse.Namespace) -> int:
+    key = KeyPair.generate()
+    write_key_file(Path(args.file), key)
+    s.say(key.public_hex)
+    return 0
+
+
+def cmd_key_show(s: Session, args: argparse.Namespace) -> int:
+    s.say(read_key_file(Path(args.file)).public_hex)
+    return 0
+
+
+def cmd_found(s: Session, args: argparse.Namespace) -> int:
+    key = read_key_file(Path(args.key))
+    info = s.client.server()
+    if info.get("assembly"):
+        raise ServerError(409, "Already founded", f"this server holds assembly {info['assembly']}",
+                          "already_founded")
+    organizers = list(dict.fromkeys([key.public_hex, *args.organizer]))
+    founder = Author(key, 0)
+    statement_fields = {
+        "name": args.name, "organizers": organizers, "server": info["server_key"],
+        "rules": {"method": args.method, "quorum": args.quorum, "no_quorum": args.no_quorum},
+    }
+    receipt = s.publish(founder, "assembly", "", **statement_fields)
+    genesis = receipt["entry"]["statement"]
+    assembly = hashlib.sha256(canonical_bytes(genesis)).hexdigest()
+    s.dump(receipt) if s.as_json else s.say(assembly)
+    return 0
+
+
+def cmd_invite(s: Session, args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise CliError("--count must be at least 1")
+    key = read_key_file(Path(args.key))
+    assembly = s.client.assembly()
+    author = s.author(key)
+    codes = []
+    for _ in range(args.count):
+        code = new_code()
+        receipt = s.publish(author, "invite", assembly, code_hash=code_hash(code), note=args.note)
+        codes.append({"code": code, "index": receipt["index"]})
+        if not s.as_json:
+            s.say(code)  # printed once, as soon as the server holds its hash
+    if s.as_json:
+        s.dump({"codes": codes})
+    return 0
+
+
+def cmd_enroll(s: Session, args: argparse.Namespace) -> int:
+    receipt = s.sign_one(args, "enroll", code=args.code.strip(), name=args.name)
+    if not s.as_json:
+        s.say(f"enrolled {receipt['entry']['statement']['author']}")
+    return 0
+
+
+def cmd_topic(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "topic", id=args.id, title=args.title, description=args.description, parent=args.parent)
+    if not s.as_json:
+        s.say(f"topic {args.id}")
+    return 0
+
+
+def cmd_motion(s: Session, args: argparse.Namespace) -> int:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    opens, closes = parse_when(args.opens, now=now), parse_when(args.closes, now=now)
+    s.sign_one(args, "motion", id=args.id, topic=args.topic, title=args.title, summary=args.summary,
+               url=args.url, opens=opens, closes=closes, quorum=args.quorum)
+    if not s.as_json:
+        s.say(f"motion {args.id}: open from {opens} to {closes}")
+    return 0
+
+
+def cmd_deputies(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "deputies", roster=list(args.keys))
+    if not s.as_json:
+        s.say(f"roster of {len(args.keys)} deputies")
+    return 0
+
+
+def cmd_delegate(s: Session, args: argparse.Namespace) -> int:
+    to = {"self": "self", "none": None}.get(args.to.lower(), args.to)
+    if to not in ("self", None):
+        if not _HEX64.match(args.to):
+            raise CliError(f"{args.to!r}: TO is a member's key (64 hex digits), self or none")
+        to = args.to.lower()
+    s.sign_one(args, "delegate", scope=args.scope, to=to)
+    if not s.as_json:
+        s.say(f"{args.scope}: " + {None: "delegation removed", "self": "kept for myself"}.get(to, f"delegated to {to}"))
+    return 0
+
+
+def cmd_vote(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "ballot", motion=args.motion, choice=args.choice)
+    if not s.as_json:
+        s.say(f"{args.motion}: {args.choice}")
+    return 0
+
+
+def cmd_withdraw(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "ballot", motion=args.motion, choice=None)
+    if not s.as_json:
+        s.say(f"{args.motion}: ballot withdrawn, my delegation applies again")
+    return 0
+
+
+def cmd_status(s: Session, args: argparse.Namespace) -> int:
+    me = read_key_file(Path(args.key)).public_hex
+    member = s.client.get_json(f"/api/members/{me}")
+    path = s.client.get_json(f"/api/members/{me}/motions/{args.motion}") if args.motion else None
+    if s.as_json:
+        s.dump({"member": member, "motion": path})
+        return 0
+    flags = [f for f in ("active", "organizer", "deputy") if member.get(f)]
+    s.say(f"member {member.get('key', me)}" + (f" ({member['name']})" if member.get("name") else ""))
+    s.say("  " + (", ".join(flags) if flags else "not active"))
+    delegations = member.get("delegations") or []
+    if not delegations:
+        s.say("  no delegation: I keep every vote")
+    for d in delegations:
+        to = d.get("to")
+        s.say(f"  {d.get('scope')} -> {'myself' if to == 'self' else to}")
+    if path is not None:
+        chain = " -> ".join(path.get("path") or []) or me
+        reason = f" ({path['reason']})" if path.get("reason") else ""
+        s.say(f"motion {args.motion}: {path.get('outcome')}{reason}")
+        s.say(f"  path: {chain}")
+        carried = path.get("carried") or []
+        s.say(f"  weight: {path.get('weight')}" + (f", carrying {len(carried)} other votes" if carried else ""))
+        for k in carried:
+            s.say(f"    {k}")
+    return 0
+
+
+def cmd_export(s: Session, args: argparse.Namespace) -> int:
+    start, count = args.start, 0
+    out = sys.stdout.buffer if args.output == "-" else None
+    tmp = None if out is not None else Path(args.output + ".part")
+    sink = out if out is not None else open(tmp, "wb")  # noqa: SIM115 (closed below)
+    try:
+        while True:
+            page = s.client.get_bytes("/api/log", **{"from": start + count, "limit": EXPORT_PAGE})
+            lines = [ln for ln in page.split(b"\n") if ln]
+            if not lines:
+                break
+            for ln in lines:
+                sink.write(ln + b"\n")
+            count += len(lines)
+    finally:
+        if out is None:
+            sink.close()
+    if tmp is not None:
+        tmp.replace(args.output)
+    else:
+        out.flush()
+    s.note(f"exported {count} entries from index {start}" + ("" if args.output == "-" else f" to {args.output}"))
+    return 0
+
+
+def cmd_instructions(s: Session, args: argparse.Namespace) -> int:
+    doc = s.client.get_json(f"/api/deputies/{args.deputy}/instructions")
+    if s.as_json:
+        s.dump(doc)
+        return 0
+    items = doc.get("instructions") or []
+    if not items:
+        s.say(f"no instruction yet for deputy {args.deputy}")
+    for it in items:
+        seats = it.get("seats") or {}
+        s.say(f"{it.get('motion')}: vote {str(it.get('choice')).upper()}"
+              f"  (members {it.get('members')}: yes {it.get('yes')}, no {it.get('no')}, abstain {it.get('abstain')};"
+              f" seats {seats.get('yes')}/{seats.get('no')}/{seats.get('abstain')}; result entry {it.get('result_index')})")
+    return 0
+
+
+# -- the parser -----------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    # Global options may come before or after the command: the subparsers share
+    # them with SUPPRESS defaults so that an option given first is not reset.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--server", default=argparse.SUPPRESS,
+                        help=f"server URL (env LIQUID_MANDATE_SERVER, default {DEFAULT_SERVER})")
+    common.add_argument("--receipts", default=argparse.SUPPRESS,
+                        help=f"where receipts are saved (env LIQUID_MANDATE_RECEIPTS, default ./{DEFAULT_RECEIPTS})")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print the server's JSON answers instead of text")
+
+    p = argparse.ArgumentParser(prog="liquid-mandate", parents=[common],
+                                description="Vote, delegate and organize in a Liquid Mandate assembly.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def cmd(name: str, func: Callable[[Session, argparse.Namespace], int], help: str,
+            parent: Any = sub) -> argparse.ArgumentParser:
+        q = parent.add_parser(name, parents=[common], help=help, description=help)
+        q.set_defaults(func=func)
+        return q
+
+    def with_key(q: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        q.add_argument("--key", required=True, metavar="FILE", help="my seed file")
+        return q
+
+    key = sub.add_parser("key", help="create or show a key file")
+    keysub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
+    cmd("new", cmd_key_new, "create a new Ed25519 key file (mode 0600) and print its public key",
+        keysub).add_argument("file", metavar="FILE")
+    cmd("show", cmd_key_show, "print the public key of a key file", keysub).add_argument("file", metavar="FILE")
+
+    q = with_key(cmd("found", cmd_found, "sign the genesis statement of a new assembly on this server"))
+    q.add_argument("--name", required=True, help="the assembly's name")
+    q.add_argument("--organizer", action="append", default=[], type=key_arg, metavar="KEY",
+                   help="another organizer's public key (repeat); I am always one")
+    q.add_argument("--method", default="largest_remainder", choices=["largest_remainder", "dhondt", "sainte_lague"])
+    q.add_argument("--quorum", type=int, default=0, metavar="PERCENT", help="default quorum, 0-100")
+    q.add_argument("--no-quorum", dest="no_quorum", default="abstain", choices=["abstain", "no"],
+                   help="what deputies are told when the quorum fails")
+
+    q = with_key(cmd("invite", cmd_invite, "create invitation codes (only their hashes are published)"))
+    q.add_argument("--count", type=int, default=1)
+    q.add_argument("--note", default="", help="a public note on the invitation")
+
+    q = with_key(cmd("enroll", cmd_enroll, "join the assembly with an invitation code"))
+    q.add_argument("--code", required=True)
+    q.add_argument("--name", default="", metavar="PSEUDONYM")
+
+    q = with_key(cmd("topic", cmd_topic, "create a topic"))
+    q.add_argument("id", metavar="ID")
+    q.add_argument("--title", required=True)
+    q.add_argument("--description", default="")
+    q.add_argument("--parent", default=None, metavar="TOPIC")
+
+    q = with_key(cmd("motion", cmd_motion, "put a motion (bill) to the vote"))
+    q.add_argument("id", metavar="ID")
+    q.add_argument("--topic", required=True)
+    q.add_argument("--title", required=True)
+    q.add_argument("--summary", required=True)
+    q.add_argument("--url", default="")
+    q.add_argument("--opens", required=True, metavar="TIME", help="now, +10m, +2h, +1d or 2026-11-23T10:00:00Z")
+    q.add_argument("--closes", required=True, metavar="TIME")
+    q.add_argument("--quorum", type=int, default=None, metavar="PERCENT", help="default: the assembly's")
+
+    q = with_key(cmd("deputies", cmd_deputies, "set the deputies' roster (replaces the previous one)"))
+    q.add_argument("keys", nargs="+", type=key_arg, metavar="KEY")
+
+    q = with_key(cmd("delegate", cmd_delegate, "delegate my vote for a scope"))
+    q.add_argument("scope", metavar="SCOPE", help="*, topic:<id> or motion:<id>")
+    q.add_argument("to", metavar="TO", help="a member's key, self (keep my vote) or none (remove)")
+
+    q = with_key(cmd("vote", cmd_vote, "vote on a motion"))
+    q.add_argument("motion", metavar="MOTION")
+    q.add_argument("choice", choices=["yes", "no", "abstain"])
+
+    q = with_key(cmd("withdraw", cmd_withdraw, "withdraw my ballot: my delegation counts again"))
+    q.add_argument("motion", metavar="MOTION")
+
+    q = with_key(cmd("status", cmd_status, "my membership, my delegations, and where my vote goes"))
+    q.add_argument("motion", nargs="?", metavar="MOTION")
+
+    q = cmd("export", cmd_export, "download the log as JSON Lines")
+    q.add_argument("--from", dest="start", type=int, default=0, metavar="I")
+    q.add_argument("-o", "--output", default="-", metavar="FILE", help="default: standard output")
+
+    q = cmd("instructions", cmd_instructions, "a deputy's binding instructions")
+    q.add_argument("deputy", type=key_arg, metavar="KEY")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """Run one command; the exit status (0, 1 or 2, see the module docstring)."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    server = getattr(args, "server", None) or os.environ.get("LIQUID_MANDATE_SERVER") or DEFAULT_SERVER
+    receipts = getattr(args, "receipts", None) or os.environ.get("LIQUID_MANDATE_RECEIPTS") or DEFAULT_RECEIPTS
+    session = Session(Client(server), Path(receipts), bool(getattr(args, "json", False)), out, err)
+    try:
+        return int(args.func(session, args))
+    except ServerError as e:
+        print(f"error: {e.one_line()}", file=err)
+        return 1
+    except CliError as e:
+        print(f"error: {e}", file=err)
+        return 1
+    except Unreachable as e:
+        print(f"error: {e}", file=err)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=err)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
