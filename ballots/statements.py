@@ -97,6 +97,12 @@ def _int(lo: int, hi: int) -> Check:
     return check
 
 
+def _bool(name: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise Malformed(name, "want true or false")
+    return v
+
+
 def _key(name: str, v: Any) -> str:
     if not isinstance(v, str) or not _HEX64.match(v):
         raise Malformed(name, "want 64 lowercase hex digits")
@@ -225,7 +231,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
         "dead_end": _COUNT,
         "cycle": _COUNT,
         "absent": _COUNT,
-        "quorum": _object({"required": _int(0, 100), "met": _one_of(True, False)}),
+        "quorum": _object({"required": _int(0, 100), "met": _bool}),
         "method": _one_of(*METHODS),
         "seats": _object({"yes": _COUNT, "no": _COUNT, "abstain": _COUNT}),
         "instructions": _instructions,
