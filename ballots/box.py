@@ -100,9 +100,14 @@ class BallotBox:
         if url.startswith("sqlite"):
             _sqlite_pragmas(engine)
         box = cls(engine, server_key, clock)
-        async with engine.begin() as conn:
-            await conn.run_sync(T.metadata.create_all)
-        await box._load()
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(T.metadata.create_all)
+            await box._load()
+        except BaseException:
+            box._verify_pool.shutdown(wait=False)
+            await engine.dispose()
+            raise
         box._writer = asyncio.create_task(box._write_loop(), name="ballot-box-writer")
         return box
 

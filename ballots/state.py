@@ -287,11 +287,13 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
         case Kind.DEPUTIES:
             state.roster = tuple(b["roster"])
         case Kind.DELEGATE:
-            mine = state.settings.setdefault(st.author, {})
-            if b["to"] is None:
+            if b["to"] is not None:
+                state.settings.setdefault(st.author, {})[b["scope"]] = b["to"]
+            elif st.author in state.settings:
+                mine = state.settings[st.author]
                 mine.pop(b["scope"], None)
-            else:
-                mine[b["scope"]] = b["to"]
+                if not mine:  # no empty maps: the state has one spelling
+                    del state.settings[st.author]
         case Kind.BALLOT:
             box = state.ballots[b["motion"]]
             if b["choice"] is None:

@@ -1,0 +1,183 @@
+"""The ballot box: receipts and proofs, closing, projections against a
+rebuild, concurrency, and the start-up check."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from ballots import schema as T
+from ballots.box import BallotBox
+from ballots.errors import LogCorrupted
+from client.author import Author
+from crypto import merkle
+from crypto.canonical import canonical_bytes, parse_canonical
+from crypto.checkpoint import open_checkpoint
+from tests.world import World
+
+
+def check_receipt(box: BallotBox, receipt) -> None:
+    origin = box.origin
+    cp = open_checkpoint(receipt.checkpoint, public_key=box.server_key.public_bytes, name=origin, origin=origin)
+    data = canonical_bytes(receipt.entry)
+    assert hashlib.sha256(data).hexdigest() == receipt.entry_hash
+    merkle.verify_inclusion(merkle.leaf_hash(data), receipt.index, cp.size, [bytes.fromhex(h) for h in receipt.proof],
+                            cp.root)
+
+
+async def chain_is_valid(box: BallotBox) -> list[bytes]:
+    lines = await box.export()
+    prev = "0" * 64
+    for i, line in enumerate(lines):
+        entry = parse_canonical(line)
+        assert entry["index"] == i and entry["prev"] == prev
+        prev = hashlib.sha256(line).hexdigest()
+    assert merkle.root([merkle.leaf_hash(x) for x in lines]) == box.frontier.root()
+    return lines
+
+
+async def test_receipts_verify_against_their_checkpoint(world: World) -> None:
+    await world.enroll(3)
+    await world.topic("t")
+    await world.motion("m", "t")
+    r = await world.vote(world.members[0], "m", "yes")
+    check_receipt(world.box, r)
+    r2 = await world.delegate(world.members[1], "topic:t", world.members[0])
+    check_receipt(world.box, r2)
+    await chain_is_valid(world.box)
+
+
+async def test_proofs_for_every_size_match_the_reference(world: World) -> None:
+    await world.enroll(8)
+    lines = await chain_is_valid(world.box)
+    leaves = [merkle.leaf_hash(x) for x in lines]
+    n = len(leaves)
+    for size in range(1, n + 1):
+        root = merkle.root(leaves[:size])
+        assert await world.box.root_at(size) == root
+        for index in (0, size // 2, size - 1):
+            proof, r = await world.box.inclusion_proof(index, size)
+            assert r == root and proof == merkle.inclusion_proof(index, size, leaves)
+        for old in (1, size // 2 or 1, size):
+            proof, r1, r2 = await world.box.consistency_proof(old, size)
+            assert proof == merkle.consistency_proof(old, size, leaves)
+            merkle.verify_consistency(old, size, proof, r1, r2)
+    with pytest.raises(ValueError):
+        await world.box.inclusion_proof(n, n + 1)
+
+
+async def test_close_appends_close_then_result(world: World) -> None:
+    a, b, c = await world.enroll(3)
+    await world.box.append(world.org("deputies", roster=[a.public, b.public]))
+    await world.topic("t")
+    await world.motion("m", "t", closes=60)
+    await world.vote(a, "m", "yes")
+    await world.delegate(b, "*", a)
+    await world.vote(c, "m", "no")
+    world.clock.advance(seconds=61)
+    await world.box.close_due()
+    motion = world.box.state.motions["m"]
+    assert motion.result_index == motion.close_index + 1 == world.box.size - 1
+    r = motion.result
+    assert (r["yes"], r["no"], r["direct"], r["delegated"], r["members"]) == (2, 1, 2, 1, 3)
+    assert r["close"] == motion.close_hash
+    assert sorted(i["choice"] for i in r["instructions"]) == ["no", "yes"]
+    await world.box.close_due()  # nothing more is due: nothing appended
+    assert world.box.size == motion.result_index + 1
+
+
+async def test_projections_equal_a_rebuild(world: World, tmp_path: Path) -> None:
+    a, b, c, d = await world.enroll(4)
+    await world.topic("t")
+    await world.topic("u", parent="t")
+    await world.motion("m", "u", closes=100)
+    await world.box.append(world.org("deputies", roster=[a.public, b.public, c.public]))
+    await world.delegate(a, "topic:t", b)
+    await world.delegate(a, "topic:t", None)
+    await world.delegate(b, "*", "self")
+    await world.vote(c, "m", "abstain")
+    await world.vote(c, "m", None)
+    await world.vote(d, "m", "yes")
+    await world.box.append(world.org("expel", member=c.public, reason="left"))
+    await world.box.append(world.org("deputies", roster=[a.public]))
+    world.clock.advance(seconds=200)
+    await world.box.close_due()
+    incremental = world.box.state
+    # What the tables hold, read back as a fresh box would read it:
+    reopened = await BallotBox.open(str(world.box.engine.url), world.server_key, clock=world.clock)
+    try:
+        assert reopened.state == incremental
+        rebuilt = await reopened.rebuild()
+        assert rebuilt == incremental
+        await reopened._load()
+        assert reopened.state == incremental
+    finally:
+        await reopened.aclose()
+
+
+async def test_hundreds_of_concurrent_appends_give_a_dense_chain(world: World) -> None:
+    members = await world.enroll(150)
+    await world.topic("t")
+    await world.motion("m", "t")
+    choices = ["yes", "no", "abstain"]
+
+    async def member_votes(i: int, m: Author) -> list:
+        # One member's statements go in order (their seq); members run concurrently.
+        return [await world.box.append(m.sign("ballot", world.assembly, motion="m", choice=choices[(i + k) % 3]))
+                for k in range(2)]
+
+    receipts = [r for rs in await asyncio.gather(*(member_votes(i, m) for i, m in enumerate(members))) for r in rs]
+    lines = await chain_is_valid(world.box)
+    assert len({r.index for r in receipts}) == 300
+    for r in receipts[:: 37]:
+        check_receipt(world.box, r)
+        assert lines[r.index] == canonical_bytes(r.entry)
+    assert len(world.box.state.ballots["m"]) == 150
+
+
+async def test_concurrent_replays_accept_exactly_one(world: World) -> None:
+    (m,) = await world.enroll(1)
+    await world.topic("t")
+    await world.motion("m", "t")
+    signed = m.sign("ballot", world.assembly, motion="m", choice="yes")
+    results = await asyncio.gather(*(world.box.append(signed) for _ in range(10)), return_exceptions=True)
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+
+
+@pytest.mark.parametrize("damage", ["entry_bytes", "head_root", "missing_entry"])
+async def test_startup_check_refuses_a_damaged_log(tmp_path: Path, clock, server_key, damage: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+    box = await BallotBox.open(url, server_key, clock=clock)
+    w = World(box, clock, server_key)
+    await w.found()
+    await w.enroll(2)
+    async with box.engine.begin() as conn:
+        if damage == "entry_bytes":
+            await conn.execute(update(T.entries).where(T.entries.c.idx == 1).values(data=b'{"tampered":1}'))
+        elif damage == "head_root":
+            await conn.execute(update(T.head).values(root=bytes(32)))
+        else:
+            await conn.execute(T.entries.delete().where(T.entries.c.idx == 2))
+    await box.aclose()
+    with pytest.raises(LogCorrupted):
+        await BallotBox.open(url, server_key, clock=clock)
+
+
+async def test_received_never_decreases(world: World) -> None:
+    await world.enroll(1)
+    world.clock.advance(seconds=-3600)  # the machine's clock jumps back
+    await world.topic("t")
+    lines = await world.box.export()
+    times = [parse_canonical(x)["received"] for x in lines]
+    assert times == sorted(times)
+
+
+async def test_export_from_an_index(world: World) -> None:
+    await world.enroll(2)
+    all_lines = await world.box.export()
+    assert await world.box.export(2) == all_lines[2:]
+    assert await world.box.export(1, 2) == all_lines[1:3]
+    assert Author  # the world's members are Authors
