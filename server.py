@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None,
-                    handle_signals=True, shutdown_timeout=5)
+                    handle_signals=True, shutdown_timeout=5, access_log=None)
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)
         return 1
