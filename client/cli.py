@@ -277,24 +277,33 @@ def cmd_status(s: Session, args: argparse.Namespace) -> int:
     if s.as_json:
         s.dump({"member": member, "motion": path})
         return 0
+    names = {m["key"]: m.get("name") or "" for m in s.client.get_json("/api/members").get("members", [])}
+
+    def who(key: str) -> str:
+        return f"{key} ({names[key]})" if names.get(key) else key
+
     flags = [f for f in ("active", "organizer", "deputy") if member.get(f)]
-    s.say(f"member {member.get('key', me)}" + (f" ({member['name']})" if member.get("name") else ""))
-    s.say("  " + (", ".join(flags) if flags else "not active"))
+    if member.get("member") is False:
+        flags = ["organizer"] if member.get("organizer") else ["not a member of this assembly"]
+    elif not member.get("active"):
+        flags.insert(0, "expelled")
+    s.say(f"{who(member.get('key', me))}: " + ", ".join(flags))
     delegations = member.get("delegations") or []
     if not delegations:
         s.say("  no delegation: I keep every vote")
     for d in delegations:
         to = d.get("to")
-        s.say(f"  {d.get('scope')} -> {'myself' if to == 'self' else to}")
+        s.say(f"  delegation {d.get('scope')} -> {'myself' if to == 'self' else who(to)}")
+    for d in member.get("delegated_by") or []:
+        s.say(f"  trusted by {who(d.get('member'))} for {', '.join(d.get('scopes') or [])}")
     if path is not None:
-        chain = " -> ".join(path.get("path") or []) or me
         reason = f" ({path['reason']})" if path.get("reason") else ""
-        s.say(f"motion {args.motion}: {path.get('outcome')}{reason}")
-        s.say(f"  path: {chain}")
+        s.say(f"motion {args.motion}: my vote counts as {path.get('outcome')}{reason}")
+        s.say("  path: " + " -> ".join(who(k) for k in (path.get("path") or [me])))
         carried = path.get("carried") or []
-        s.say(f"  weight: {path.get('weight')}" + (f", carrying {len(carried)} other votes" if carried else ""))
+        s.say(f"  weight: {path.get('weight')}" + (f", carrying the votes of {len(carried)} others" if carried else ""))
         for k in carried:
-            s.say(f"    {k}")
+            s.say(f"    {who(k)}")
     return 0
 
 

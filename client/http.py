@@ -22,6 +22,7 @@ class ServerError(Exception):
     when the answer was not a problem document."""
 
     def __init__(self, status: int, title: str, detail: str, code: str) -> None:
+        title = title.rstrip(".")
         super().__init__(f"{title}: {detail} ({code})" if detail else f"{title} ({code})")
         self.status = status
         self.title = title
