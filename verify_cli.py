@@ -1,0 +1,1693 @@
+#!/usr/bin/env python3
+"""Liquid Mandate: the standalone verifier (DESIGN section 6, docs/SPEC.md).
+
+One file, the Python standard library and PyNaCl only, written from the
+written contract (docs/SPEC.md) and never from the server's code, so that one
+bug cannot hide in both. Copy it anywhere and run:
+
+    python verify_cli.py http://host:port            # fetch the log and check it
+    python verify_cli.py export.jsonl                 # an exported log (JSON Lines)
+    python verify_cli.py SRC --checkpoint cp.txt      # also check this signed checkpoint
+    python verify_cli.py SRC --receipt my.json        # my statement is in, and how it counted
+    python verify_cli.py SRC --since old.checkpoint   # the log was only appended to
+    python verify_cli.py SRC --json                   # a machine-readable report
+
+Checks, in order; every failure is reported with its entry index:
+
+1. canonical   every line is exactly the RFC 8785 bytes of its entry (SPEC 1, 5);
+2. chain       indexes dense from 0, ``prev`` links, ``received`` never decreases;
+3. signatures  every Ed25519 signature, by the key allowed to sign that kind;
+4. rules       every acceptance rule of SPEC section 4, replayed in log order;
+5. checkpoint  root and server signature of each checkpoint given, consistent
+               with the log read;
+6. results     every ``result`` recomputed (SPEC 7, 8, 10) from the entries
+               before its ``close`` and compared field by field.
+
+Exit status: 0 everything holds; 1 something does not; 2 could not run
+(unreachable server, unreadable file); 3 ran, nothing failed, but some check
+could not be made (it is reported as skipped, never as passed).
+
+Choices where SPEC.md is silent are marked "SPEC:" in the comments.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import concurrent.futures
+import hashlib
+import json
+import os
+import re
+import sys
+import urllib.error
+import urllib.request
+from datetime import datetime
+from fractions import Fraction
+from typing import Any, Iterable, Iterator
+
+import nacl.bindings
+import nacl.exceptions
+
+# ---------------------------------------------------------------------------
+# 1. Canonical JSON (RFC 8785 subset, SPEC section 1)
+# ---------------------------------------------------------------------------
+
+MAX_INT = 2**53 - 1
+
+
+class CanonicalError(ValueError):
+    """Bytes that are not canonical-JSON material (float, duplicate key, ...)."""
+
+
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_TO_ESCAPE = re.compile(r'["\\\x00-\x1f]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _esc(m: re.Match[str]) -> str:
+    c = m.group(0)
+    return _ESCAPES.get(c) or "\\u%04x" % ord(c)
+
+
+def _enc_str(s: str) -> str:
+    if _SURROGATE.search(s):
+        raise CanonicalError("lone surrogate in a string")
+    return '"' + _TO_ESCAPE.sub(_esc, s) + '"'
+
+
+def _enc(v: Any) -> str:
+    # Written out by hand (not json.dumps) so that key order follows UTF-16
+    # code units as RFC 8785 section 3.2.3 demands.
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        if not -MAX_INT <= v <= MAX_INT:
+            raise CanonicalError(f"integer {v} outside ±(2^53-1)")
+        return str(v)
+    if isinstance(v, str):
+        return _enc_str(v)
+    if isinstance(v, list):
+        return "[" + ",".join(_enc(x) for x in v) + "]"
+    if isinstance(v, dict):
+        keys = sorted(v, key=lambda k: k.encode("utf-16-be", "surrogatepass"))
+        return "{" + ",".join(_enc_str(k) + ":" + _enc(v[k]) for k in keys) + "}"
+    raise CanonicalError(f"{type(v).__name__} has no canonical form")
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 bytes of ``value``; raises CanonicalError for floats, big
+    integers, lone surrogates and other types."""
+    return _enc(value).encode("utf-8")
+
+
+def _refuse_float(text: str) -> Any:
+    raise CanonicalError(f"number {text} is not an integer")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise CanonicalError(f"{text} is not JSON")
+
+
+def _no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise CanonicalError(f"duplicate key {k!r}")
+            seen.add(k)
+    return d
+
+
+_STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float,
+                           parse_constant=_refuse_constant)
+_FAST = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                          check_circular=False).encode
+_BIG_NUMBER = re.compile(rb"[:,\[]-?\d{16}")
+
+
+def _walk_check(value: Any) -> None:
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if _SURROGATE.search(v):
+                raise CanonicalError("lone surrogate in a string")
+        elif isinstance(v, bool) or v is None:
+            pass
+        elif isinstance(v, int):
+            if not -MAX_INT <= v <= MAX_INT:
+                raise CanonicalError(f"integer {v} outside ±(2^53-1)")
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                if _SURROGATE.search(k):
+                    raise CanonicalError("lone surrogate in a key")
+                stack.append(x)
+
+
+def parse_strict(data: bytes | str) -> Any:
+    """One JSON value, strictly: refuses floats, NaN/Infinity, duplicate keys,
+    integers outside ±(2^53-1), lone surrogates, invalid UTF-8 and trailing
+    data (surrounding whitespace is allowed). Raises CanonicalError."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise CanonicalError(f"invalid UTF-8 at byte {e.start}") from None
+    start = len(data) - len(data.lstrip(" \t\r\n"))
+    try:
+        value, end = _STRICT.raw_decode(data, start)
+    except json.JSONDecodeError as e:
+        raise CanonicalError(f"invalid JSON: {e.msg} at {e.pos}") from None
+    except RecursionError:
+        raise CanonicalError("nesting too deep") from None
+    if data[end:].strip(" \t\r\n"):
+        raise CanonicalError(f"trailing data at {end}")
+    _walk_check(value)
+    return value
+
+
+def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
+    """Parse one log line (without its newline). Returns (value, canonical
+    bytes, problem): problem is None when the line is exactly canonical; value
+    is None when the line cannot be parsed at all."""
+    # Fast path: for ASCII text json.dumps(sort_keys) is exactly RFC 8785
+    # (ASCII keys sort the same by code point and by UTF-16 unit), and a
+    # duplicate key or any whitespace makes the re-encoding differ.
+    if line.isascii():
+        text = line.decode("ascii")
+        try:
+            value = _FAST.decode(text)
+            same = _DUMPS(value) == text
+        except (ValueError, RecursionError):
+            same = False
+        if same:
+            if not _BIG_NUMBER.search(line):
+                return value, line, None
+            try:
+                _walk_check(value)
+                return value, line, None
+            except CanonicalError:
+                pass
+    try:
+        value = parse_strict(line)
+        canon = canonical(value)
+    except CanonicalError as e:
+        return None, line, str(e)
+    if canon != line:
+        return value, canon, "line is valid JSON but not its canonical encoding"
+    return value, line, None
+
+
+# ---------------------------------------------------------------------------
+# 2. Merkle tree (RFC 9162 section 2.1)
+# ---------------------------------------------------------------------------
+
+class ProofError(ValueError):
+    """An inclusion or consistency proof does not verify."""
+
+
+def _sha(b: bytes) -> bytes:
+    return hashlib.sha256(b).digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return _sha(b"\x00" + data)
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return _sha(b"\x01" + left + right)
+
+
+class TreeBuilder:
+    """Streams leaf hashes in and gives the root of the prefix read so far."""
+
+    __slots__ = ("size", "_stack")
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[bytes] = []
+
+    def push(self, lh: bytes) -> None:
+        n, h, st = self.size, lh, self._stack
+        while n & 1:
+            h = _sha(b"\x01" + st.pop() + h)
+            n >>= 1
+        st.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return _sha(b"")
+        h = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
+            h = node_hash(left, h)
+        return h
+
+
+def _largest_pow2_below(n: int) -> int:
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def subtree_root(leaves: "LeafStore", lo: int, hi: int) -> bytes:
+    """MTH(D[lo:hi]) from stored leaf hashes (RFC 9162 2.1.1)."""
+    if hi == lo:
+        return _sha(b"")
+    t = TreeBuilder()
+    for i in range(lo, hi):
+        t.push(leaves[i])
+    return t.root()
+
+
+def inclusion_proof(leaves: "LeafStore", m: int, n: int) -> list[bytes]:
+    """PATH(m, D[0:n]) of RFC 9162 2.1.3.1."""
+    if not 0 <= m < n:
+        raise ProofError(f"index {m} not in a tree of size {n}")
+    out: list[bytes] = []
+
+    def path(m: int, lo: int, hi: int) -> None:
+        if hi - lo == 1:
+            return
+        k = _largest_pow2_below(hi - lo)
+        if m < k:
+            path(m, lo, lo + k)
+            out.append(subtree_root(leaves, lo + k, hi))
+        else:
+            path(m - k, lo + k, hi)
+            out.append(subtree_root(leaves, lo, lo + k))
+
+    path(m, 0, n)
+    return out
+
+
+def consistency_proof(leaves: "LeafStore", m: int, n: int) -> list[bytes]:
+    """PROOF(m, D[0:n]) of RFC 9162 2.1.4.1 (0 < m <= n)."""
+    if not 0 < m <= n:
+        raise ProofError(f"no consistency proof from size {m} to {n}")
+    out: list[bytes] = []
+
+    def sub(m: int, lo: int, hi: int, b: bool) -> None:
+        if m == hi - lo:
+            if not b:
+                out.append(subtree_root(leaves, lo, hi))
+            return
+        k = _largest_pow2_below(hi - lo)
+        if m <= k:
+            sub(m, lo, lo + k, b)
+            out.append(subtree_root(leaves, lo + k, hi))
+        else:
+            sub(m - k, lo + k, hi, False)
+            out.append(subtree_root(leaves, lo, lo + k))
+
+    sub(m, 0, n, True)
+    return out
+
+
+def verify_inclusion(*, index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> None:
+    """RFC 9162 2.1.3.2. Raises ProofError."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} not below size {size}")
+    if len(leaf) != 32 or len(root) != 32 or any(len(p) != 32 for p in proof):
+        raise ProofError("hashes must be 32 bytes")
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            raise ProofError(f"proof has {len(proof)} hashes, too many")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError(f"proof has {len(proof)} hashes, too few")
+    if r != root:
+        raise ProofError("computed root differs from the checkpoint root")
+
+
+def verify_consistency(*, size1: int, size2: int, root1: bytes, root2: bytes, proof: list[bytes]) -> None:
+    """RFC 9162 2.1.4.2. Raises ProofError; a proof from size 0 is refused
+    (it proves nothing)."""
+    if size1 <= 0 or size2 < size1:
+        raise ProofError(f"no consistency proof from size {size1} to {size2}")
+    if len(root1) != 32 or len(root2) != 32 or any(len(p) != 32 for p in proof):
+        raise ProofError("hashes must be 32 bytes")
+    if size1 == size2:
+        if proof:
+            raise ProofError(f"proof has {len(proof)} hashes, want 0 for equal sizes")
+        if root1 != root2:
+            raise ProofError("equal sizes but different roots")
+        return
+    if not proof:
+        raise ProofError("empty proof for different sizes")
+    path = list(proof)
+    if size1 & (size1 - 1) == 0:
+        path.insert(0, root1)
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            raise ProofError("proof has too many hashes")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("proof has too few hashes")
+    if fr != root1:
+        raise ProofError("proof does not lead to the old root")
+    if sr != root2:
+        raise ProofError("proof does not lead to the new root")
+
+
+class LeafStore:
+    """Leaf hashes of the whole log, packed 32 bytes each."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def append(self, h: bytes) -> None:
+        self._buf += h
+
+    def __len__(self) -> int:
+        return len(self._buf) // 32
+
+    def __getitem__(self, i: int) -> bytes:
+        return bytes(self._buf[32 * i:32 * i + 32])
+
+
+# ---------------------------------------------------------------------------
+# 3. Signed notes and checkpoints (C2SP signed-note, tlog-checkpoint)
+# ---------------------------------------------------------------------------
+
+class NoteError(ValueError):
+    """A checkpoint note that cannot be read or whose signature fails."""
+
+
+STATEMENT_PREFIX = b"liquid-mandate/v1/statement\n"
+
+
+def note_key_id(name: str, public_key: bytes) -> bytes:
+    return _sha(name.encode("utf-8") + b"\n\x01" + public_key)[:4]
+
+
+def ed25519_ok(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    if len(public_key) != 32 or len(signature) != 64:
+        return False
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
+        return False
+    return True
+
+
+class Checkpoint:
+    """A parsed tlog-checkpoint note (its signatures not yet checked)."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.note = text
+        body, sep, sigs = text.partition("\n\n")
+        if not sep or not sigs.endswith("\n"):
+            raise NoteError("not a signed note: no blank line or no signature lines")
+        self.text = body + "\n"
+        lines = self.text.split("\n")[:-1]
+        if len(lines) != 3:
+            raise NoteError(f"checkpoint text has {len(lines)} lines, want 3")
+        self.origin, size, root = lines
+        if not re.fullmatch(r"0|[1-9][0-9]{0,18}", size):
+            raise NoteError(f"size {size!r} is not a decimal integer")
+        self.size = int(size)
+        try:
+            self.root = base64.b64decode(root, validate=True)
+        except ValueError:
+            raise NoteError("root is not base64") from None
+        if len(self.root) != 32:
+            raise NoteError(f"root has {len(self.root)} bytes, want 32")
+        self.signatures: list[tuple[str, bytes, bytes]] = []
+        for line in sigs[:-1].split("\n"):
+            m = re.fullmatch(r"\u2014 (\S+) (\S+)", line)
+            if not m:
+                raise NoteError(f"bad signature line {line!r}")
+            try:
+                raw = base64.b64decode(m.group(2), validate=True)
+            except ValueError:
+                raise NoteError("signature is not base64") from None
+            if len(raw) < 5:
+                raise NoteError("signature too short")
+            self.signatures.append((m.group(1), raw[:4], raw[4:]))
+
+    def verify(self, *, origin: str, public_key: bytes) -> None:
+        """Raise NoteError unless the origin is right and one signature line
+        is a valid Ed25519 signature by ``public_key`` under that name."""
+        if self.origin != origin:
+            raise NoteError(f"origin is {self.origin!r}, want {origin!r}")
+        kid = note_key_id(origin, public_key)
+        for name, key_id, sig in self.signatures:
+            if name == origin and key_id == kid:
+                if ed25519_ok(public_key, self.text.encode("utf-8"), sig):
+                    return
+                raise NoteError("the server's signature does not verify")
+        raise NoteError("no signature by the server key")
+
+
+# ---------------------------------------------------------------------------
+# 4. Statement structure (SPEC section 3)
+# ---------------------------------------------------------------------------
+
+CHOICES = ("yes", "no", "abstain")
+METHODS = ("largest_remainder", "dhondt", "sainte_lague")
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_HEX128 = re.compile(r"[0-9a-f]{128}\Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z")
+_RECEIVED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+_ZERO64 = "0" * 64
+
+
+def time_key(s: Any) -> str | None:
+    """A comparable form of a SPEC time (six fractional digits), or None when
+    it is not a real UTC time of the SPEC format."""
+    m = _TIME.match(s) if isinstance(s, str) else None
+    if not m:
+        return None
+    y, mo, d, h, mi, sec, frac = m.groups()
+    try:
+        datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec))
+    except ValueError:
+        return None
+    return f"{y}-{mo}-{d}T{h}:{mi}:{sec}.{(frac or '').ljust(6, '0')}Z"
+
+
+def _is_str(v: Any, empty: bool = False) -> bool:
+    return isinstance(v, str) and (empty or v != "") and len(v) <= 10_000
+
+
+def _is_int(v: Any, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
+def _is_key(v: Any) -> bool:
+    return isinstance(v, str) and _HEX64.match(v) is not None
+
+
+def _is_slug(v: Any) -> bool:
+    return isinstance(v, str) and _SLUG.match(v) is not None
+
+
+def _is_keys(v: Any) -> bool:
+    return isinstance(v, list) and len(v) <= 10_000 and all(_is_key(k) for k in v)
+
+
+def _is_scope(v: Any) -> bool:
+    if v == "*":
+        return True
+    if isinstance(v, str) and v.startswith(("topic:", "motion:")):
+        return _is_slug(v.split(":", 1)[1])
+    return False
+
+
+def _is_rules(v: Any) -> bool:
+    return (isinstance(v, dict) and v.keys() == {"method", "quorum", "no_quorum"}
+            and v["method"] in METHODS and _is_int(v["quorum"], 0, 100)
+            and v["no_quorum"] in ("abstain", "no"))
+
+
+def _count(v: Any) -> bool:
+    return _is_int(v, 0, MAX_INT)
+
+
+def _is_instructions(v: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"])
+        and x["choice"] in CHOICES for x in v)
+
+
+BODIES: dict[str, dict[str, Any]] = {
+    "assembly": {"name": _is_str, "organizers": _is_keys, "server": _is_key, "rules": _is_rules},
+    "invite": {"code_hash": _is_key, "note": lambda v: _is_str(v, True)},
+    "enroll": {"code": _is_str, "name": lambda v: _is_str(v, True)},
+    "expel": {"member": _is_key, "reason": _is_str},
+    "topic": {"id": _is_slug, "title": _is_str, "description": lambda v: _is_str(v, True),
+              "parent": lambda v: v is None or _is_slug(v)},
+    "motion": {"id": _is_slug, "topic": _is_slug, "title": _is_str, "summary": _is_str,
+               "url": lambda v: _is_str(v, True), "opens": lambda v: time_key(v) is not None,
+               "closes": lambda v: time_key(v) is not None,
+               "quorum": lambda v: v is None or _is_int(v, 0, 100)},
+    "deputies": {"roster": _is_keys},
+    "delegate": {"scope": _is_scope, "to": lambda v: v is None or v == "self" or _is_key(v)},
+    "ballot": {"motion": _is_slug, "choice": lambda v: v is None or (isinstance(v, str) and v in CHOICES)},
+    "close": {"motion": _is_slug},
+    "result": {"motion": _is_slug, "close": _is_key, "members": _count, "yes": _count, "no": _count,
+               "abstain": _count, "direct": _count, "delegated": _count, "dead_end": _count,
+               "cycle": _count, "absent": _count,
+               "quorum": lambda v: isinstance(v, dict) and v.keys() == {"required", "met"}
+               and _is_int(v["required"], 0, 100) and isinstance(v["met"], bool),
+               "method": lambda v: isinstance(v, str) and v in METHODS,
+               "seats": lambda v: isinstance(v, dict) and v.keys() == {"yes", "no", "abstain"}
+               and all(_count(x) for x in v.values()),
+               "instructions": _is_instructions},
+}
+HEADER = ("v", "assembly", "kind", "author", "seq")
+KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
+ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies"})
+SERVER_KINDS = frozenset({"close", "result"})
+RESULT_FIELDS = tuple(BODIES["result"])
+
+
+def malformed(st: Any) -> str | None:
+    """Why a statement object breaks SPEC section 3, or None."""
+    if not isinstance(st, dict):
+        return "statement is not an object"
+    kind = st.get("kind")
+    if not isinstance(kind, str) or kind not in BODIES:
+        return f"unknown kind {kind!r}"
+    if st.keys() != KEYSETS[kind]:
+        missing = sorted(KEYSETS[kind] - st.keys())
+        return f"missing field {missing[0]!r}" if missing else \
+            f"unknown field {sorted(st.keys() - KEYSETS[kind])[0]!r}"
+    if st["v"] != 1 or isinstance(st["v"], bool):
+        return "v is not 1"
+    if not _is_key(st["author"]):
+        return "author is not a key"
+    if not _is_int(st["seq"], 1, MAX_INT):
+        return "seq is not an integer in 1..2^53-1"
+    if kind == "assembly":
+        if st["assembly"] != "":
+            return "assembly is not '' in the genesis statement"
+    elif not _is_key(st["assembly"]):
+        return "assembly is not a hex id"
+    for name, ok in BODIES[kind].items():
+        if not ok(st[name]):
+            return f"field {name!r} is ill-formed"
+    if kind == "assembly":
+        orgs = st["organizers"]
+        if not orgs or len(set(orgs)) != len(orgs) or st["author"] not in orgs:
+            return "organizers must be non-empty, distinct and include the author"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# 5. Tally (SPEC sections 7, 8, 10)
+# ---------------------------------------------------------------------------
+
+DEAD, CYCLE = "dead_end", "cycle"
+
+
+def _lot(c: bytes, name: str) -> bytes:
+    return _sha(c + name.encode("utf-8"))
+
+
+def apportion(method: str, votes: dict[str, int], seats: int, c: bytes) -> dict[str, int]:
+    """Seats per choice in exact integer arithmetic (SPEC 10). Ties go to
+    more votes, then to the smaller SHA-256(c || name)."""
+    total = sum(votes.values())
+    out = dict.fromkeys(CHOICES, 0)
+    if seats == 0 or total == 0:
+        return out
+
+    def tiebreak(ch: str) -> tuple[int, bytes]:
+        return (-votes[ch], _lot(c, ch))
+
+    if method == "largest_remainder":
+        for ch in CHOICES:
+            out[ch] = votes[ch] * seats // total
+        left = seats - sum(out.values())
+        ranked = sorted(CHOICES, key=lambda ch: (-(votes[ch] * seats % total), *tiebreak(ch)))
+        for ch in ranked[:left]:
+            out[ch] += 1
+        return out
+    if method not in ("dhondt", "sainte_lague"):
+        raise ValueError(f"unknown method {method!r}")
+    for _ in range(seats):
+        def quotient(ch: str) -> Fraction:
+            s = out[ch]
+            return Fraction(votes[ch], s + 1 if method == "dhondt" else 2 * s + 1)
+
+        best = min(CHOICES, key=lambda ch: (-quotient(ch), *tiebreak(ch)))
+        out[best] += 1
+    return out
+
+
+def instructions(roster: list[str], seats: dict[str, int], c: bytes) -> list[dict[str, str]]:
+    order = sorted(roster, key=lambda k: _sha(c + bytes.fromhex(k)))
+    told: dict[str, str] = {}
+    for i, k in enumerate(order):
+        told[k] = "yes" if i < seats["yes"] else "no" if i < seats["yes"] + seats["no"] else "abstain"
+    return [{"deputy": k, "choice": told[k]} for k in roster]
+
+
+# ---------------------------------------------------------------------------
+# 6. Replay of the rules (SPEC section 4)
+# ---------------------------------------------------------------------------
+
+class Motion:
+    __slots__ = ("id", "topic", "opens", "closes", "quorum", "index", "close_index", "close_hash",
+                 "ballots", "result", "result_index", "track")
+
+    def __init__(self, st: dict[str, Any], index: int) -> None:
+        self.id, self.topic, self.quorum, self.index = st["id"], st["topic"], st["quorum"], index
+        self.opens, self.closes = time_key(st["opens"]), time_key(st["closes"])
+        self.close_index: int | None = None
+        self.close_hash: bytes | None = None
+        self.ballots: dict[str, tuple[str, int]] = {}  # member -> (choice, entry index)
+        self.result: dict[str, Any] | None = None       # recomputed
+        self.result_index: int | None = None
+        self.track: dict[str, Any] = {}                  # receipts: member -> how they counted
+
+
+class Replay:
+    """The state the entries before the current one established, and the
+    rules that decide whether the current one could have been accepted."""
+
+    def __init__(self, track: Iterable[str] = ()) -> None:
+        self.assembly_id: str | None = None
+        self.organizers: frozenset[str] = frozenset()
+        self.server: str | None = None
+        self.rules: dict[str, Any] = {}
+        self.last_seq: dict[str, int] = {}
+        self.invites: dict[str, bool] = {}               # code_hash -> used
+        self.enrolled: set[str] = set()
+        self.active: set[str] = set()
+        self.names: dict[str, str] = {}
+        self.topics: dict[str, str | None] = {}
+        self.motions: dict[str, Motion] = {}
+        self.roster: list[str] = []
+        self.settings: dict[str, dict[str, tuple[str, int]]] = {}  # member -> scope -> (to, index)
+        self.kinds: dict[str, int] = {}
+        self.pending_close: Motion | None = None
+        self.track = set(track)
+
+    # -- signature class (check 3): who may sign what --------------------
+    def signer_problem(self, st: dict[str, Any]) -> str | None:
+        kind, author = st["kind"], st["author"]
+        if kind in ORGANIZER_KINDS and self.assembly_id is not None and author not in self.organizers:
+            return f"not_organizer: a {kind} must be signed by an organizer of the genesis"
+        if kind in SERVER_KINDS and self.server is not None and author != self.server:
+            return f"not_server: a {kind} must be signed by the genesis server key"
+        return None
+
+    # -- rules (check 4) --------------------------------------------------
+    def rule_problem(self, index: int, st: dict[str, Any], received: str) -> str | None:
+        """The code and reason of the first rule ``st`` breaks, or None."""
+        why = malformed(st)
+        if why:
+            return f"malformed: {why}"
+        kind, author = st["kind"], st["author"]
+        if index == 0:
+            if kind != "assembly":
+                return "not_genesis: entry 0 is not the assembly statement"
+            return None
+        if kind == "assembly":
+            return "already_founded: an assembly statement after entry 0"
+        if self.assembly_id is None:
+            return "not_genesis: no valid genesis before this entry"
+        if st["assembly"] != self.assembly_id:
+            return "wrong_assembly: assembly is not the id of this assembly"
+        if st["seq"] <= self.last_seq.get(author, 0):
+            return f"replayed_seq: seq {st['seq']} is not above {self.last_seq[author]}"
+        check = getattr(self, "_rule_" + kind)
+        return check(st, received)
+
+    def _active(self, author: str) -> str | None:
+        return None if author in self.active else "not_member: the author is not an active member"
+
+    def _rule_invite(self, st: dict[str, Any], received: str) -> str | None:
+        if st["code_hash"] in self.invites:
+            return "duplicate_invite: this code_hash was invited before"
+        return None
+
+    def _rule_enroll(self, st: dict[str, Any], received: str) -> str | None:
+        h = hashlib.sha256(st["code"].encode("utf-8")).hexdigest()
+        if h not in self.invites:
+            return "unknown_invite: no invite has this code's hash"
+        if self.invites[h]:
+            return "invite_used: this invitation was already redeemed"
+        if st["author"] in self.enrolled:
+            return "already_member: this key was enrolled before"
+        return None
+
+    def _rule_expel(self, st: dict[str, Any], received: str) -> str | None:
+        if st["member"] not in self.active:
+            return "unknown_member: the expelled key is not an active member"
+        return None
+
+    def _rule_topic(self, st: dict[str, Any], received: str) -> str | None:
+        if st["id"] in self.topics:
+            return f"duplicate_topic: topic {st['id']!r} exists"
+        if st["parent"] is not None and st["parent"] not in self.topics:
+            return f"unknown_topic: parent {st['parent']!r} does not exist"
+        return None
+
+    def _rule_motion(self, st: dict[str, Any], received: str) -> str | None:
+        if st["id"] in self.motions:
+            return f"duplicate_motion: motion {st['id']!r} exists"
+        if st["topic"] not in self.topics:
+            return f"unknown_topic: topic {st['topic']!r} does not exist"
+        if not time_key(st["opens"]) < time_key(st["closes"]):  # type: ignore[operator]
+            return "bad_window: opens is not before closes"
+        return None
+
+    def _rule_deputies(self, st: dict[str, Any], received: str) -> str | None:
+        roster = st["roster"]
+        if not roster or len(set(roster)) != len(roster) or not all(k in self.active for k in roster):
+            return "bad_roster: the roster must list at least one distinct active member"
+        return None
+
+    def _rule_delegate(self, st: dict[str, Any], received: str) -> str | None:
+        why = self._active(st["author"])
+        if why:
+            return why
+        scope = st["scope"]
+        if scope.startswith("topic:") and scope[6:] not in self.topics:
+            return f"unknown_topic: scope {scope!r}"
+        if scope.startswith("motion:"):
+            m = self.motions.get(scope[7:])
+            if m is None:
+                return f"unknown_motion: scope {scope!r}"
+            if m.close_index is not None:
+                return f"motion_closed: motion {m.id!r} is closed"
+        to = st["to"]
+        if to is not None and to != "self":
+            if to not in self.active:
+                return "unknown_member: the delegate is not an active member"
+            if to == st["author"]:
+                return "self_delegation: a member cannot delegate to themselves"
+        return None
+
+    def _rule_ballot(self, st: dict[str, Any], received: str) -> str | None:
+        if st["author"] not in self.active:
+            return "not_member: the author is not an active member"
+        m = self.motions.get(st["motion"])
+        if m is None:
+            return f"unknown_motion: motion {st['motion']!r}"
+        if received < m.opens:
+            return f"motion_not_open: received {received} before opens"
+        if received >= m.closes or m.close_index is not None:
+            return f"motion_closed: received {received}, motion closed"
+        return None
+
+    def _rule_close(self, st: dict[str, Any], received: str) -> str | None:
+        m = self.motions.get(st["motion"])
+        if m is None:
+            return f"unknown_motion: motion {st['motion']!r}"
+        if m.close_index is not None:
+            return f"motion_closed: motion {m.id!r} was closed at entry {m.close_index}"
+        if received < m.closes:
+            return f"too_early: received {received} before closes {m.closes}"
+        return None
+
+    def _rule_result(self, st: dict[str, Any], received: str) -> str | None:
+        return None  # compared by the results check (6)
+
+    # -- applying an accepted statement ------------------------------------
+    def apply(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        kind, author = st["kind"], st["author"]
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.last_seq[author] = st["seq"]
+        if kind == "ballot":
+            m = self.motions[st["motion"]]
+            if st["choice"] is None:
+                m.ballots.pop(author, None)
+            else:
+                m.ballots[author] = (st["choice"], index)
+        elif kind == "delegate":
+            mine = self.settings.setdefault(author, {})
+            if st["to"] is None:
+                mine.pop(st["scope"], None)
+            else:
+                mine[st["scope"]] = (st["to"], index)
+        elif kind == "assembly":
+            self.assembly_id = hashlib.sha256(canonical(st)).hexdigest()
+            self.organizers = frozenset(st["organizers"])
+            self.server, self.rules = st["server"], st["rules"]
+        elif kind == "invite":
+            self.invites[st["code_hash"]] = False
+        elif kind == "enroll":
+            self.invites[hashlib.sha256(st["code"].encode("utf-8")).hexdigest()] = True
+            self.enrolled.add(author)
+            self.active.add(author)
+            self.names[author] = st["name"]
+        elif kind == "expel":
+            self.active.discard(st["member"])
+        elif kind == "topic":
+            self.topics[st["id"]] = st["parent"]
+        elif kind == "motion":
+            self.motions[st["id"]] = Motion(st, index)
+        elif kind == "deputies":
+            self.roster = list(st["roster"])
+        elif kind == "close":
+            m = self.motions[st["motion"]]
+            m.close_index, m.close_hash = index, entry_hash
+            m.result = self.tally(m, entry_hash)
+
+    # -- the tally at close (SPEC 7, 10) ------------------------------------
+    def scope_chain(self, m: Motion) -> list[str]:
+        chain = [f"motion:{m.id}"]
+        t: str | None = m.topic
+        while t is not None:
+            chain.append(f"topic:{t}")
+            t = self.topics.get(t)
+        chain.append("*")
+        return chain
+
+    def tally(self, m: Motion, close_hash: bytes) -> dict[str, Any]:
+        """The result document fields of motion ``m`` at its close entry."""
+        chain = self.scope_chain(m)
+        active, settings = self.active, self.settings
+        voters = {k: ch for k, (ch, _) in m.ballots.items() if k in active}
+
+        def setting(k: str) -> str | None:
+            mine = settings.get(k)
+            if mine:
+                for scope in chain:
+                    s = mine.get(scope)
+                    if s is not None:
+                        return None if s[0] == "self" else s[0]
+            return None
+
+        memo: dict[str, str] = {}
+
+        def follow(start: str) -> str:
+            # Iterative walk; every member on the path shares the outcome:
+            # a voter's key, DEAD or CYCLE.
+            path: list[str] = []
+            on: set[str] = set()
+            x = start
+            while True:
+                if x in memo:
+                    out = memo[x]
+                    break
+                if x in on:
+                    out = CYCLE
+                    break
+                if x not in active:
+                    out = DEAD
+                    break
+                if x in voters:
+                    out = x
+                    break
+                t = setting(x)
+                if t is None:
+                    out = DEAD
+                    break
+                path.append(x)
+                on.add(x)
+                x = t
+            for p in path:
+                memo[p] = out
+            return out
+
+        counts = dict.fromkeys(CHOICES, 0)
+        direct = dead = cycle = absent = 0
+        weight: dict[str, int] = {}
+        for k in active:
+            if k in voters:
+                counts[voters[k]] += 1
+                direct += 1
+                weight[k] = weight.get(k, 0) + 1
+                continue
+            if setting(k) is None:
+                absent += 1
+                continue
+            out = follow(k)
+            if out == DEAD:
+                dead += 1
+            elif out == CYCLE:
+                cycle += 1
+            else:
+                counts[voters[out]] += 1
+                weight[out] = weight.get(out, 0) + 1
+        n = len(active)
+        cast = counts["yes"] + counts["no"] + counts["abstain"]
+        required = m.quorum if m.quorum is not None else self.rules["quorum"]
+        met = cast * 100 >= required * n
+        roster = [k for k in self.roster if k in active]
+        if met and cast > 0:
+            seats = apportion(self.rules["method"], counts, len(roster), close_hash)
+        else:
+            seats = dict.fromkeys(CHOICES, 0)
+            seats[self.rules["no_quorum"]] = len(roster)
+        for k in self.track:
+            if k in voters:
+                m.track[k] = {"outcome": "direct", "choice": voters[k], "weight": weight.get(k, 0),
+                              "ballot_index": m.ballots[k][1]}
+            elif k not in active:
+                m.track[k] = {"outcome": "not_counted", "reason": "not an active member"}
+            elif setting(k) is None:
+                m.track[k] = {"outcome": "absent"}
+            else:
+                out = follow(k)
+                if out in (DEAD, CYCLE):
+                    m.track[k] = {"outcome": out}
+                else:
+                    m.track[k] = {"outcome": "delegated", "carried_by": out, "choice": voters[out]}
+        return {
+            "motion": m.id, "close": close_hash.hex(), "members": n,
+            "yes": counts["yes"], "no": counts["no"], "abstain": counts["abstain"],
+            "direct": direct, "delegated": cast - direct, "dead_end": dead, "cycle": cycle,
+            "absent": absent, "quorum": {"required": required, "met": met},
+            "method": self.rules["method"], "seats": seats,
+            "instructions": instructions(roster, seats, close_hash),
+        }
+
+
+def compare_result(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """One message per result field that differs from the recomputed one."""
+    out = []
+    for f in RESULT_FIELDS:
+        g, w = got.get(f), want[f]
+        if g == w and type(g) is type(w):
+            continue
+        if f == "instructions" and isinstance(g, list):
+            if len(g) != len(w):
+                out.append(f"field 'instructions': {len(g)} deputies, recomputed {len(w)}")
+                continue
+            for i, (a, b) in enumerate(zip(g, w)):
+                if a != b:
+                    out.append(f"field 'instructions[{i}]': result says {_short(a)}, recomputed {_short(b)}")
+            continue
+        if isinstance(w, dict) and isinstance(g, dict):
+            for sub in w:
+                if g.get(sub) != w[sub] or type(g.get(sub)) is not type(w[sub]):
+                    out.append(f"field '{f}.{sub}': result says {_short(g.get(sub))}, recomputed {_short(w[sub])}")
+            continue
+        out.append(f"field '{f}': result says {_short(g)}, recomputed {_short(w)}")
+    return out
+
+
+def _short(v: Any) -> str:
+    s = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    return s if len(s) <= 80 else s[:77] + "..."
+
+
+# ---------------------------------------------------------------------------
+# 7. Signature workers
+# ---------------------------------------------------------------------------
+
+def verify_batch(batch: tuple[list[int], list[bytes], list[bytes], list[bytes]]) -> list[int]:
+    """Indexes in ``batch`` whose Ed25519 signature does not verify."""
+    idxs, pks, msgs, sigs = batch
+    bad = []
+    op = nacl.bindings.crypto_sign_open
+    for i, pk, m, s in zip(idxs, pks, msgs, sigs):
+        try:
+            op(s + m, pk)
+        except Exception:  # a bad key or signature of any shape is a failure, nothing more
+            bad.append(i)
+    return bad
+
+
+class SignatureChecker:
+    """Checks signatures in batches, in ``jobs`` worker processes (or in
+    process for jobs=1), keeping a bounded number of batches in flight."""
+
+    BATCH = 4096
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.bad: list[int] = []
+        self._cur: tuple[list[int], list[bytes], list[bytes], list[bytes]] = ([], [], [], [])
+        self._pool = concurrent.futures.ProcessPoolExecutor(jobs) if jobs > 1 else None
+        self._inflight: list[concurrent.futures.Future[list[int]]] = []
+        self.count = 0
+
+    def add(self, index: int, pk: bytes, msg: bytes, sig: bytes) -> None:
+        c = self._cur
+        c[0].append(index)
+        c[1].append(pk)
+        c[2].append(msg)
+        c[3].append(sig)
+        if len(c[0]) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        batch, self._cur = self._cur, ([], [], [], [])
+        if not batch[0]:
+            return
+        self.count += len(batch[0])
+        if self._pool is None:
+            self.bad.extend(verify_batch(batch))
+            return
+        self._inflight.append(self._pool.submit(verify_batch, batch))
+        while len(self._inflight) > 3 * self.jobs:
+            self.bad.extend(self._inflight.pop(0).result())
+
+    def finish(self) -> list[int]:
+        self._flush()
+        try:
+            for f in self._inflight:
+                self.bad.extend(f.result())
+        finally:
+            self.close()
+        return sorted(self.bad)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# ---------------------------------------------------------------------------
+# 8. Sources: a server URL or a JSON Lines export
+# ---------------------------------------------------------------------------
+
+class CouldNotRun(Exception):
+    """The verifier cannot run at all (exit 2): unreachable server, unreadable file."""
+
+
+PAGE = 10_000
+
+
+class Source:
+    """Where the log comes from. ``lines()`` yields (bytes, ends_with_newline)."""
+
+    def __init__(self, spec: str, timeout: float = 30.0) -> None:
+        self.spec = spec
+        self.is_url = spec.startswith(("http://", "https://"))
+        self.base = spec.rstrip("/")
+        self.timeout = timeout
+        if not self.is_url and not os.path.isfile(spec):
+            raise CouldNotRun(f"cannot read {spec}: no such file")
+
+    def _get(self, path: str, *, missing_ok: bool = False) -> bytes | None:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=self.timeout) as r:
+                return r.read()
+        except urllib.error.HTTPError as e:
+            if missing_ok and e.code == 404:
+                return None
+            raise CouldNotRun(f"GET {self.base + path}: HTTP {e.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise CouldNotRun(f"cannot reach {self.base}: {reason}") from None
+
+    def checkpoint_text(self) -> str | None:
+        if not self.is_url:
+            return None
+        body = self._get("/api/checkpoint", missing_ok=True)
+        return None if body is None else body.decode("utf-8", "replace")
+
+    def server_key(self) -> str | None:
+        if not self.is_url:
+            return None
+        body = self._get("/api/server", missing_ok=True)
+        try:
+            return json.loads(body)["server_key"] if body else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def consistency(self, a: int, b: int) -> list[bytes] | None:
+        if not self.is_url:
+            return None
+        body = self._get(f"/api/proof/consistency?from={a}&to={b}", missing_ok=True)
+        try:
+            return [bytes.fromhex(h) for h in json.loads(body)["proof"]] if body else None
+        except (ValueError, KeyError, TypeError):
+            return []
+
+    def lines(self) -> Iterator[tuple[bytes, bool]]:
+        if not self.is_url:
+            try:
+                with open(self.spec, "rb") as f:
+                    for raw in f:
+                        if raw.endswith(b"\n"):
+                            yield raw[:-1], True
+                        else:
+                            yield raw, False
+            except OSError as e:
+                raise CouldNotRun(f"cannot read {self.spec}: {e.strerror}") from None
+            return
+        start = 0
+        while True:
+            body = self._get(f"/api/log?from={start}&limit={PAGE}") or b""
+            if not body:
+                return
+            parts = body.split(b"\n")
+            last = parts.pop()
+            for p in parts:
+                yield p, True
+            if last:
+                parts.append(last)
+                yield last, False
+            start += len(parts)
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CouldNotRun(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}") from None
+
+
+# ---------------------------------------------------------------------------
+# 9. The verification run
+# ---------------------------------------------------------------------------
+
+CHECKS = ("canonical", "chain", "signatures", "rules", "checkpoint", "results")
+ENTRY_KEYS = frozenset({"index", "prev", "received", "statement", "signature"})
+PROGRESS_EVERY = 100_000
+
+
+class Verifier:
+    def __init__(self, source: Source, *, checkpoint_files: list[str], receipt_paths: list[str],
+                 since_file: str | None, jobs: int, progress: bool = True) -> None:
+        self.source = source
+        self.jobs = max(1, jobs)
+        self.progress = progress
+        self.failures: list[tuple[str, int | None, str]] = []
+        self.skipped: dict[str, str] = {}
+        self.checks = list(CHECKS)
+        self.cps: list[tuple[str, Checkpoint | None, str]] = []  # (label, parsed, note text)
+        self.receipts: list[tuple[str, Any]] = []
+        self.since: Checkpoint | None = None
+        self.since_label = since_file
+        self.saved_note: str | None = None
+        self.receipt_reports: list[dict[str, Any]] = []
+        self.roots: dict[int, bytes] = {}
+        self.hashes_wanted: dict[int, str | None] = {}
+        self.n = 0
+        self.server_key_hint: str | None = None
+        # Everything that can make the run impossible is read first (exit 2).
+        for path in checkpoint_files:
+            self.cps.append((path, None, _read_text(path, "checkpoint")))
+        if since_file:
+            self.checks.append("since")
+            self._since_text = _read_text(since_file, "checkpoint")
+        if receipt_paths:
+            self.checks.append("receipts")
+        for rp in receipt_paths:
+            for path in _receipt_files(rp):
+                try:
+                    self.receipts.append((path, parse_strict(_read_text(path, "receipt"))))
+                except CanonicalError as e:
+                    self.receipts.append((path, e))
+        if source.is_url:
+            note = source.checkpoint_text()
+            if note is not None:
+                self.cps.insert(0, ("server checkpoint", None, note))
+            self.server_key_hint = source.server_key()
+
+    def fail(self, check: str, index: int | None, reason: str) -> None:
+        self.failures.append((check, index, reason))
+
+    # -- the single pass over the log --------------------------------------
+    def run(self) -> None:
+        sizes: set[int] = set()
+        parsed = []
+        for label, _, text in self.cps:
+            try:
+                cp = Checkpoint(text, label)
+                sizes.add(cp.size)
+            except NoteError as e:
+                cp = None
+                self.fail("checkpoint", None, f"{label}: {e}")
+            parsed.append((label, cp, text))
+        self.cps = parsed
+        if "since" in self.checks:
+            try:
+                self.since = Checkpoint(self._since_text, self.since_label or "")
+                sizes.add(self.since.size)
+            except NoteError as e:
+                self.fail("since", None, f"{self.since_label}: {e}")
+        tracked: set[str] = set()
+        for path, r in self.receipts:
+            if isinstance(r, dict) and isinstance(r.get("index"), int) and not isinstance(r["index"], bool):
+                self.hashes_wanted[r["index"]] = None
+                st = r.get("entry", {}).get("statement") if isinstance(r.get("entry"), dict) else None
+                if isinstance(st, dict) and isinstance(st.get("author"), str):
+                    tracked.add(st["author"])
+                if isinstance(r.get("checkpoint"), str):
+                    try:
+                        sizes.add(Checkpoint(r["checkpoint"], path).size)
+                    except NoteError:
+                        pass
+        self.replay = replay = Replay(tracked)
+        self.leaves = leaves = LeafStore()
+        tree = TreeBuilder()
+        signer = SignatureChecker(self.jobs)
+        fail = self.fail
+        sha = hashlib.sha256
+        prev = _ZERO64
+        last_received = ""
+        date_ok: set[str] = set()
+        i = -1
+        if 0 in sizes:
+            self.roots[0] = tree.root()
+        try:
+            for i, (line, newline) in enumerate(self.source.lines()):
+                if self.progress and i and i % PROGRESS_EVERY == 0:
+                    print(f"verify_cli: {i} entries read", file=sys.stderr, flush=True)
+                if not newline:
+                    fail("canonical", i, "line does not end with a newline")
+                value, canon, problem = read_canonical(line)
+                if problem:
+                    fail("canonical", i, problem)
+                h = sha(canon).digest()
+                lh = sha(b"\x00" + canon).digest()
+                leaves.append(lh)
+                tree.push(lh)
+                if tree.size in sizes:
+                    self.roots[tree.size] = tree.root()
+                if i in self.hashes_wanted:
+                    self.hashes_wanted[i] = h.hex()
+                want_prev, prev = prev, h.hex()
+                if value is None:
+                    continue
+                if not isinstance(value, dict) or value.keys() != ENTRY_KEYS:
+                    fail("chain", i, "entry does not have exactly the fields "
+                         "index, prev, received, statement, signature")
+                    continue
+                index, received = value["index"], value["received"]
+                st, sig = value["statement"], value["signature"]
+                if index != i or type(index) is not int:
+                    fail("chain", i, f"index is {_short(index)}, want {i}")
+                if value["prev"] != want_prev:
+                    fail("chain", i, f"prev is {_short(value['prev'])}, want the hash of entry {i - 1}"
+                         if i else "prev of entry 0 is not 64 zeros")
+                if not isinstance(received, str) or not _RECEIVED.match(received) or (
+                        received[:10] not in date_ok and time_key(received) is None):
+                    fail("chain", i, "received is not a UTC time with six fractional digits")
+                    received = last_received
+                else:
+                    date_ok.add(received[:10])
+                    if received < last_received:
+                        fail("chain", i, f"received {received} is before {last_received}")
+                    else:
+                        last_received = received
+                why = malformed(st)
+                # Check 3: the signature, over the statement message.
+                if not isinstance(sig, str) or not _HEX128.match(sig):
+                    fail("signatures", i, "signature is not 128 lowercase hex digits")
+                elif isinstance(st, dict) and _is_key(st.get("author")):
+                    if type(index) is int and isinstance(value["prev"], str) and isinstance(received, str) \
+                            and canon is line:
+                        pos = canon.find(b',"statement":')
+                        msg = STATEMENT_PREFIX + canon[pos + 13:-1]
+                    else:
+                        msg = STATEMENT_PREFIX + canonical(st)
+                    signer.add(i, bytes.fromhex(st["author"]), msg, bytes.fromhex(sig))
+                else:
+                    fail("signatures", i, "no author key to check the signature with")
+                if why:
+                    fail("rules", i, f"malformed: {why}")
+                    self._expect_result_missing(i)
+                    continue
+                who = replay.signer_problem(st)
+                if who:
+                    fail("signatures", i, who)
+                    self._expect_result_missing(i)
+                    continue
+                # Check 6 (its place in the log): a close is followed by its result.
+                pend = replay.pending_close
+                if pend is not None:
+                    replay.pending_close = None
+                    if st["kind"] != "result" or st["motion"] != pend.id:
+                        fail("results", i, f"entry {pend.close_index} closed motion {pend.id!r}, "
+                             "but this entry is not its result")
+                rule = replay.rule_problem(i, st, received)
+                if rule:
+                    fail("rules", i, rule)
+                    continue
+                if st["kind"] == "result":
+                    self._check_result(i, st)
+                replay.apply(i, st, h)
+                if st["kind"] == "close":
+                    replay.pending_close = replay.motions[st["motion"]]
+            self.n = i + 1
+            for bad in signer.finish():
+                fail("signatures", bad, "signature does not verify with the author's key")
+        finally:
+            signer.close()
+        self.tree = tree
+        if replay.pending_close is not None:
+            m = replay.pending_close
+            self.skipped["results"] = (f"the log ends with the close of motion {m.id!r} "
+                                       f"(entry {m.close_index}); its result is not in the log yet")
+        if self.n == 0:
+            for c in self.checks:
+                self.skipped[c] = "the log is empty: nothing to check"
+            return
+        if replay.assembly_id is None and self.server_key_hint is None:
+            pass
+        if self.server_key_hint is not None and replay.server is not None \
+                and self.server_key_hint != replay.server:
+            fail("rules", 0, "wrong_server: the genesis names another key than the server's /api/server")
+        self._check_checkpoints()
+        if "since" in self.checks:
+            self._check_since()
+        if "receipts" in self.checks:
+            self._check_receipts()
+
+    def _expect_result_missing(self, i: int) -> None:
+        pend = self.replay.pending_close
+        if pend is not None:
+            self.replay.pending_close = None
+            self.fail("results", i, f"entry {pend.close_index} closed motion {pend.id!r}, "
+                      "but this entry is not its valid result")
+
+    def _check_result(self, i: int, st: dict[str, Any]) -> None:
+        m = self.replay.motions.get(st["motion"])
+        if m is None or m.close_index != i - 1 or m.result_index is not None:
+            self.fail("results", i, f"result for motion {st['motion']!r} does not come right after its close")
+            return
+        m.result_index = i
+        for diff in compare_result(st, m.result or {}):
+            self.fail("results", i, f"motion {m.id!r}: {diff}")
+
+    # -- check 5 ------------------------------------------------------------
+    def _origin_and_key(self) -> tuple[str, bytes] | None:
+        r = self.replay
+        if r.assembly_id is None or r.server is None:
+            return None
+        return f"liquid-mandate/{r.assembly_id}", bytes.fromhex(r.server)
+
+    def _against_log(self, cp: Checkpoint) -> str | None:
+        if cp.size > self.n:
+            return f"checkpoint size {cp.size} is larger than the log read ({self.n} entries)"
+        if self.roots.get(cp.size) != cp.root:
+            return f"root differs from the root of the log's first {cp.size} entries"
+        return None
+
+    def _check_checkpoints(self) -> None:
+        if not self.cps:
+            self.skipped["checkpoint"] = ("no checkpoint to check against "
+                                          "(give --checkpoint FILE, or verify a server URL)")
+            return
+        ok = self._origin_and_key()
+        for label, cp, text in self.cps:
+            if cp is None:
+                continue
+            if ok is None:
+                self.fail("checkpoint", None, f"{label}: no valid genesis, so no server key to check it with")
+                continue
+            try:
+                cp.verify(origin=ok[0], public_key=ok[1])
+            except NoteError as e:
+                self.fail("checkpoint", None, f"{label}: {e}")
+                continue
+            why = self._against_log(cp)
+            if why:
+                self.fail("checkpoint", None, f"{label}: {why}")
+                continue
+            if self.saved_note is None:
+                self.saved_note = text
+                self.saved_cp = cp
+
+    # -- --since ------------------------------------------------------------
+    def _check_since(self) -> None:
+        old = self.since
+        ok = self._origin_and_key()
+        if old is None:
+            return
+        label = self.since_label
+        if ok is None:
+            self.fail("since", None, f"{label}: no valid genesis, so no server key to check it with")
+            return
+        try:
+            old.verify(origin=ok[0], public_key=ok[1])
+        except NoteError as e:
+            self.fail("since", None, f"{label}: {e}")
+            return
+        if old.size > self.n:
+            self.fail("since", None, f"{label}: size {old.size} is larger than the log read ({self.n} entries)")
+            return
+        if self.roots.get(old.size) != old.root:
+            self.fail("since", old.size - 1 if old.size else None,
+                      f"history rewritten: the log's first {old.size} entries do not have the root of {label}")
+            return
+        if old.size == 0:
+            self.skipped["since"] = f"{label} has size 0: an empty tree proves nothing"
+            return
+        new_size, new_root = self.n, self.tree.root()
+        try:
+            proof = consistency_proof(self.leaves, old.size, new_size)
+            verify_consistency(size1=old.size, size2=new_size, root1=old.root, root2=new_root, proof=proof)
+        except ProofError as e:
+            self.fail("since", None, f"consistency proof {old.size} -> {new_size}: {e}")
+            return
+        # The server's own proof, towards its signed checkpoint, must verify too.
+        server_cp = next((cp for label2, cp, _ in self.cps if label2 == "server checkpoint"), None)
+        if server_cp is not None and server_cp.size >= old.size:
+            sp = self.source.consistency(old.size, server_cp.size)
+            if sp is not None:
+                try:
+                    verify_consistency(size1=old.size, size2=server_cp.size, root1=old.root,
+                                       root2=server_cp.root, proof=sp)
+                except ProofError as e:
+                    self.fail("since", None, f"the server's consistency proof {old.size} -> "
+                              f"{server_cp.size} does not verify: {e}")
+
+    # -- --receipt ----------------------------------------------------------
+    def _check_receipts(self) -> None:
+        if not self.receipts:
+            self.skipped["receipts"] = "no receipt file found"
+            return
+        ok = self._origin_and_key()
+        for path, r in self.receipts:
+            idx = r.get("index") if isinstance(r, dict) else None
+            why = self._receipt_problem(r, ok)
+            report: dict[str, Any] = {"file": path, "index": idx, "valid": why is None}
+            if why:
+                self.fail("receipts", idx if isinstance(idx, int) else None, f"{path}: {why}")
+            else:
+                report.update(self._how_counted(r))
+            self.receipt_reports.append(report)
+
+    def _receipt_problem(self, r: Any, ok: tuple[str, bytes] | None) -> str | None:
+        if isinstance(r, Exception):
+            return f"not a JSON receipt: {r}"
+        if not isinstance(r, dict) or not {"index", "entry_hash", "entry", "checkpoint", "proof"} <= r.keys():
+            return "want an object with index, entry_hash, entry, checkpoint, proof"
+        idx, entry, proof = r["index"], r["entry"], r["proof"]
+        if type(idx) is not int or idx < 0 or not isinstance(entry, dict) or not _is_key(r["entry_hash"]) \
+                or not isinstance(proof, list) or not all(_is_key(p) for p in proof) \
+                or not isinstance(r["checkpoint"], str):
+            return "ill-formed receipt fields"
+        try:
+            data = canonical(entry)
+        except CanonicalError as e:
+            return f"entry has no canonical form: {e}"
+        if _sha(data).hex() != r["entry_hash"]:
+            return "entry_hash is not the hash of the entry"
+        if entry.get("index") != idx:
+            return f"entry index {entry.get('index')!r} differs from receipt index {idx}"
+        if idx >= self.n:
+            return f"index {idx} is beyond the log read ({self.n} entries)"
+        if self.hashes_wanted.get(idx) != r["entry_hash"]:
+            return f"the log holds another entry at index {idx}"
+        if ok is None:
+            return "no valid genesis, so no server key to check the checkpoint with"
+        try:
+            cp = Checkpoint(r["checkpoint"], "receipt checkpoint")
+            cp.verify(origin=ok[0], public_key=ok[1])
+        except NoteError as e:
+            return f"checkpoint: {e}"
+        try:
+            verify_inclusion(index=idx, size=cp.size, leaf=leaf_hash(data),
+                             proof=[bytes.fromhex(p) for p in proof], root=cp.root)
+        except ProofError as e:
+            return f"inclusion proof: {e}"
+        why = self._against_log(cp)
+        if why:
+            return f"checkpoint not consistent with the log: {why}"
+        return None
+
+    def _how_counted(self, r: dict[str, Any]) -> dict[str, Any]:
+        st, idx = r["entry"]["statement"], r["index"]
+        out: dict[str, Any] = {"kind": st.get("kind"), "author": st.get("author")}
+        author = st.get("author")
+        if st.get("kind") == "ballot":
+            m = self.replay.motions.get(st.get("motion"))
+            out["motion"] = st.get("motion")
+            out["choice"] = st.get("choice")
+            if m is None or m.close_index is None:
+                out["counted"] = "motion not closed yet"
+            else:
+                t = m.track.get(author, {})
+                out["counted"] = t
+                if t.get("outcome") == "direct" and t.get("ballot_index") != idx:
+                    out["note"] = f"superseded by the ballot at entry {t.get('ballot_index')}"
+        elif st.get("kind") == "delegate":
+            out["scope"], out["to"] = st.get("scope"), st.get("to")
+            out["counted"] = {m.id: m.track.get(author) for m in self.replay.motions.values()
+                              if m.close_index is not None and m.close_index > idx}
+        return out
+
+    # -- verdict and report --------------------------------------------------
+    def statuses(self) -> dict[str, str]:
+        failed = {c for c, _, _ in self.failures}
+        return {c: "failed" if c in failed else "skipped" if c in self.skipped else "passed"
+                for c in self.checks}
+
+    def exit_code(self) -> int:
+        st = self.statuses().values()
+        return 1 if "failed" in st else 3 if "skipped" in st else 0
+
+    def motions_report(self) -> dict[str, Any]:
+        out = {}
+        for m in self.replay.motions.values():
+            out[m.id] = {"state": "closed" if m.close_index is not None else "not closed",
+                         "close_index": m.close_index, "result_index": m.result_index,
+                         "recomputed": m.result,
+                         "matches": None if m.result_index is None else
+                         not any(c == "results" and ix == m.result_index for c, ix, _ in self.failures)}
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        code = self.exit_code()
+        r = self.replay
+        return {
+            "verdict": {0: "valid", 1: "invalid", 3: "incomplete"}[code],
+            "exit": code,
+            "source": self.source.spec,
+            "entries": self.n,
+            "assembly": r.assembly_id,
+            "kinds": dict(sorted(r.kinds.items())),
+            "members": {"enrolled": len(r.enrolled), "active": len(r.active)},
+            "checks": self.statuses(),
+            "skipped": self.skipped,
+            "failures": [{"check": c, "index": i, "reason": why} for c, i, why in self.ordered_failures()],
+            "motions": self.motions_report(),
+            "receipts": self.receipt_reports,
+            "checkpoint": None if self.saved_note is None else
+            {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
+        }
+
+    def ordered_failures(self) -> list[tuple[str, int | None, str]]:
+        order = {c: k for k, c in enumerate(self.checks)}
+        return sorted(self.failures, key=lambda f: (order.get(f[0], 99), -1 if f[1] is None else f[1]))
+
+    def text_report(self) -> str:
+        r, out = self.replay, []
+        out.append(f"Liquid Mandate verifier: {self.source.spec}")
+        out.append(f"assembly {r.assembly_id or '(no valid genesis)'}")
+        out.append(f"{self.n} entries: " + ", ".join(f"{k} {v}" for k, v in sorted(r.kinds.items())))
+        out.append(f"members: {len(r.enrolled)} enrolled, {len(r.active)} active; "
+                   f"{len(r.topics)} topics, {len(r.motions)} motions")
+        out.append("")
+        out.append("checks:")
+        statuses = self.statuses()
+        for c in self.checks:
+            n = sum(1 for f in self.failures if f[0] == c)
+            extra = f" ({n} failure{'s' if n > 1 else ''})" if n else \
+                f" ({self.skipped[c]})" if c in self.skipped else ""
+            out.append(f"  {c:<11} {statuses[c]}{extra}")
+        closed = [m for m in r.motions.values() if m.result is not None]
+        if closed:
+            out.append("")
+            out.append("motions (recomputed at their close):")
+            for m in closed:
+                res = m.result
+                q = res["quorum"]
+                s = res["seats"]
+                out.append(f"  {m.id}: members {res['members']}, yes {res['yes']}, no {res['no']}, "
+                           f"abstain {res['abstain']} (direct {res['direct']}, delegated {res['delegated']}); "
+                           f"lost: dead_end {res['dead_end']}, cycle {res['cycle']}, absent {res['absent']}; "
+                           f"quorum {q['required']}% {'met' if q['met'] else 'NOT met'}; {res['method']} "
+                           f"seats yes {s['yes']} / no {s['no']} / abstain {s['abstain']}; "
+                           f"result entry {m.result_index if m.result_index is not None else '(none)'}")
+        for rep in self.receipt_reports:
+            out.append("")
+            out.append(f"receipt {rep['file']}: entry {rep['index']} "
+                       + ("is in the log, covered by a server-signed checkpoint" if rep["valid"] else "INVALID"))
+            if rep.get("counted") is not None:
+                out.append(f"  {rep.get('kind')}: counted {_short(rep['counted'])}"
+                           + (f" ({rep['note']})" if rep.get("note") else ""))
+        if self.failures:
+            out.append("")
+            out.append("failures:")
+            for c, i, why in self.ordered_failures():
+                where = f"entry {i}" if i is not None else "log"
+                out.append(f"  [{c}] {where}: {why}")
+        out.append("")
+        code = self.exit_code()
+        out.append({0: "VERDICT: valid: every check passed",
+                    1: "VERDICT: INVALID: see the failures above",
+                    3: "VERDICT: incomplete: nothing failed, but some check could not be made"}[code])
+        return "\n".join(out)
+
+
+def _receipt_files(path: str) -> list[str]:
+    if os.path.isdir(path):
+        return sorted(os.path.join(path, f) for f in os.listdir(path) if f.endswith(".json"))
+    if not os.path.isfile(path):
+        raise CouldNotRun(f"cannot read receipt {path}: no such file")
+    return [path]
+
+
+# ---------------------------------------------------------------------------
+# 10. Command line
+# ---------------------------------------------------------------------------
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="verify_cli.py", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="SOURCE", help="server URL (http://host:port) or a JSON Lines export")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
+                   help="a signed checkpoint note to check against the log (repeatable)")
+    p.add_argument("--receipt", action="append", default=[], metavar="FILE_OR_DIR",
+                   help="a receipt, or a folder of *.json receipts (repeatable)")
+    p.add_argument("--since", metavar="FILE", help="an earlier signed checkpoint: the log must extend it")
+    p.add_argument("--save-checkpoint", metavar="FILE", help="write the server-signed checkpoint verified")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="signature-checking processes (default: the number of CPUs)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the verifier; returns the exit status (0, 1, 2 or 3)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:
+        return 0 if e.code == 0 else 2
+    try:
+        v = Verifier(Source(args.source), checkpoint_files=args.checkpoint, receipt_paths=args.receipt,
+                     since_file=args.since, jobs=args.jobs, progress=not args.quiet)
+        v.run()
+    except CouldNotRun as e:
+        print(f"verify_cli: could not run: {e}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"verdict": "error", "exit": 2, "reason": str(e)}))
+        return 2
+    if args.save_checkpoint:
+        if v.saved_note is None:
+            print("verify_cli: no server-signed checkpoint was verified; nothing saved", file=sys.stderr)
+        else:
+            try:
+                with open(args.save_checkpoint, "w", encoding="utf-8", newline="") as f:
+                    f.write(v.saved_note)
+            except OSError as e:
+                print(f"verify_cli: could not save the checkpoint: {e.strerror}", file=sys.stderr)
+                return 2
+    if args.json:
+        print(json.dumps(v.as_json(), ensure_ascii=False, indent=1))
+    else:
+        print(v.text_report())
+    return v.exit_code()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
