@@ -1,0 +1,227 @@
+"""The HTTP API over aiohttp's test client: a whole life cycle, problem+json
+refusals that write nothing, receipts and proofs that verify, OpenAPI; and
+one run against a real `python server.py` process."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+import server
+from client.author import Author, code_hash, genesis, new_code
+from crypto import merkle
+from crypto.canonical import canonical_bytes, parse_canonical
+from crypto.checkpoint import open_checkpoint
+from tests.conftest import ROOT
+from tests.world import Clock, at
+
+PROBLEM = "https://liquid-mandate.org/problems/"
+
+
+@pytest.fixture
+async def api(aiohttp_client, tmp_path: Path, clock: Clock):
+    app = server.create_app(server.Settings(data_dir=tmp_path, close_interval=0.05), clock=clock)
+    return await aiohttp_client(app)
+
+
+class Client:
+    """Posts statements through the API the way any client would."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.founder = Author()
+        self.assembly = ""
+        self.server_key = ""
+
+    async def post(self, signed: dict[str, Any], status: int = 201) -> dict[str, Any]:
+        resp = await self.api.post("/api/statements", data=json.dumps(signed))
+        body = await resp.json(content_type=None)
+        assert resp.status == status, body
+        return body
+
+    async def found(self) -> None:
+        info = await (await self.api.get("/api/server")).json()
+        self.server_key = info["server_key"]
+        await self.post(genesis(self.founder, server=self.server_key))
+        self.assembly = (await (await self.api.get("/api/server")).json())["assembly"]
+
+    async def member(self, name: str) -> Author:
+        code = new_code()
+        await self.post(self.founder.sign("invite", self.assembly, code_hash=code_hash(code), note=""))
+        a = Author()
+        await self.post(a.sign("enroll", self.assembly, code=code, name=name))
+        return a
+
+    async def log(self) -> list[bytes]:
+        text = await (await self.api.get("/api/log", params={"from": 0, "limit": 10000})).read()
+        return text.splitlines()
+
+
+def verify_receipt(receipt: dict[str, Any], server_key: str) -> int:
+    origin = receipt["checkpoint"].split("\n", 1)[0]
+    cp = open_checkpoint(receipt["checkpoint"], public_key=bytes.fromhex(server_key), name=origin)
+    data = canonical_bytes(receipt["entry"])
+    assert hashlib.sha256(data).hexdigest() == receipt["entry_hash"]
+    merkle.verify_inclusion(merkle.leaf_hash(data), receipt["index"], cp.size,
+                            [bytes.fromhex(h) for h in receipt["proof"]], cp.root)
+    return cp.size
+
+
+async def test_life_cycle_from_genesis_to_instructions(api, clock: Clock) -> None:
+    c = Client(api)
+    await c.found()
+    alice, bob, carol = [await c.member(n) for n in ("alice", "bob", "carol")]
+    await c.post(c.founder.sign("deputies", c.assembly, roster=[alice.public, bob.public, carol.public]))
+    await c.post(c.founder.sign("topic", c.assembly, id="energy", title="Energy", description="", parent=None))
+    await c.post(c.founder.sign("motion", c.assembly, id="wind", topic="energy", title="Wind farms", summary="Build.",
+                                url="", opens=at(clock), closes=at(clock, seconds=600), quorum=None))
+    receipt = await c.post(alice.sign("ballot", c.assembly, motion="wind", choice="yes"))
+    verify_receipt(receipt, c.server_key)
+    await c.post(bob.sign("delegate", c.assembly, scope="topic:energy", to=alice.public))
+    await c.post(carol.sign("ballot", c.assembly, motion="wind", choice="no"))
+
+    live = await (await api.get("/api/motions/wind")).json()
+    assert live["state"] == "open" and live["result"] is None
+    assert (live["tally"]["yes"], live["tally"]["no"]) == (2, 1)
+    path = await (await api.get(f"/api/members/{bob.public}/motions/wind")).json()
+    assert path["path"] == [bob.public, alice.public] and path["outcome"] == "yes"
+    carried = await (await api.get(f"/api/members/{alice.public}/motions/wind")).json()
+    assert carried["weight"] == 2 and carried["carried"] == [bob.public]
+    assert (await (await api.get(f"/api/seq/{alice.public}")).json())["seq"] == 2
+
+    clock.advance(seconds=601)
+    for _ in range(100):  # the server's closer runs every 50 ms in this test
+        closed = await (await api.get("/api/motions/wind")).json()
+        if closed["state"] == "closed" and closed["result"]:
+            break
+        await __import__("asyncio").sleep(0.05)
+    result = closed["result"]
+    assert (result["yes"], result["no"], result["seats"]) == (2, 1, {"yes": 2, "no": 1, "abstain": 0})
+    told = {}
+    for d in (alice, bob, carol):
+        ins = (await (await api.get(f"/api/deputies/{d.public}/instructions")).json())["instructions"]
+        assert len(ins) == 1 and ins[0]["motion"] == "wind"
+        told[d.public] = ins[0]["choice"]
+        entry = await (await api.get(f"/api/entries/{ins[0]['result_index']}")).json()
+        assert entry["entry"]["statement"]["kind"] == "result"
+    assert sorted(told.values()) == ["no", "yes", "yes"]
+    motions = (await (await api.get("/api/motions", params={"state": "closed"})).json())["motions"]
+    assert [m["id"] for m in motions] == ["wind"]
+
+
+async def test_refusals_are_problems_and_write_nothing(api, clock: Clock) -> None:
+    c = Client(api)
+    await c.found()
+    alice = await c.member("alice")
+    await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
+    replay = alice.sign("delegate", c.assembly, scope="*", to="self")
+    await c.post(replay)
+    before = await c.log()
+    cases = [
+        (b'{"statement": 1', 400, "malformed"),
+        (b'{"a": 1.5}', 400, "malformed"),
+        (json.dumps({"statement": {}, "signature": "00"}).encode(), 400, "malformed"),
+        (json.dumps(alice.sign("ballot", c.assembly, motion="nope", choice="yes")).encode(), 422, "unknown_motion"),
+        (json.dumps(alice.sign("topic", c.assembly, id="x", title="X", description="", parent=None)).encode(),
+         403, "not_organizer"),
+        (json.dumps(Author().sign("ballot", c.assembly, motion="t", choice="yes")).encode(), 403, "not_member"),
+        (json.dumps(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None)).encode(),
+         409, "duplicate_topic"),
+        (b"x" * (server.MAX_BODY + 1), 413, "too_large"),
+    ]
+    forged = alice.sign("delegate", c.assembly, scope="*", to="self")
+    forged["signature"] = "00" * 64
+    cases.append((json.dumps(forged).encode(), 403, "bad_signature"))
+    cases.append((json.dumps(replay).encode(), 409, "replayed_seq"))
+    for body, status, code in cases:
+        resp = await api.post("/api/statements", data=body)
+        problem = await resp.json(content_type=None)
+        assert resp.status == status, (code, problem)
+        assert resp.content_type == "application/problem+json"
+        assert problem["type"] == PROBLEM + code and problem["status"] == status and problem["detail"]
+    assert await c.log() == before
+    metrics = await (await api.get("/metrics")).text()
+    assert 'liquid_mandate_refusals_total{type="not_member"} 1' in metrics
+    for path, status, code in [("/api/motions/nope", 404, "not_found"), ("/api/proof/inclusion?index=x", 400, "bad_request"),
+                               ("/api/proof/inclusion?index=99&size=100", 400, "bad_request"),
+                               ("/api/entries/999", 404, "not_found"), ("/api/graph?scope=topic:zz", 404, "not_found")]:
+        resp = await api.get(path)
+        assert resp.status == status and (await resp.json(content_type=None))["type"] == PROBLEM + code
+
+
+async def test_proofs_from_the_api_verify(api, clock: Clock) -> None:
+    c = Client(api)
+    await c.found()
+    for n in range(5):
+        await c.member(f"m{n}")
+    old_cp = await (await api.get("/api/checkpoint")).text()
+    old_size = int(old_cp.split("\n")[1])
+    await c.member("late")
+    lines = await c.log()
+    size = len(lines)
+    cp = open_checkpoint(await (await api.get("/api/checkpoint")).text(),
+                         public_key=bytes.fromhex(c.server_key), name=f"liquid-mandate/{c.assembly}")
+    assert cp.size == size
+    for index in range(size):
+        body = await (await api.get("/api/proof/inclusion", params={"index": index, "size": size})).json()
+        merkle.verify_inclusion(merkle.leaf_hash(lines[index]), index, size,
+                                [bytes.fromhex(h) for h in body["proof"]], cp.root)
+    body = await (await api.get("/api/proof/consistency", params={"from": old_size, "to": size})).json()
+    old_root = base64.b64decode(old_cp.split("\n")[2])
+    merkle.verify_consistency(old_size, size, [bytes.fromhex(h) for h in body["proof"]], old_root, cp.root)
+    assert all(parse_canonical(x)["index"] == i for i, x in enumerate(lines))
+
+
+async def test_openapi_is_valid_and_lists_every_route(api) -> None:
+    doc = await (await api.get("/openapi.json")).json()
+    validate(doc)
+    listed = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    routed = {(r.method, r.resource.canonical) for r in api.app.router.routes()
+              if r.resource is not None and r.method != "HEAD" and r.resource.canonical.startswith(("/api", "/healthz",
+                                                                                                       "/metrics", "/openapi"))}
+    assert routed == listed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_server_process(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(tmp_path)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                info = json.load(urllib.request.urlopen(base + "/api/server", timeout=1))
+                break
+            except OSError:
+                time.sleep(0.1)
+        founder = Author()
+        req = urllib.request.Request(base + "/api/statements", data=json.dumps(genesis(founder, server=info["server_key"])).encode(),
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 201
+            verify_receipt(json.load(resp), info["server_key"])
+        assert oct((tmp_path / "server.key").stat().st_mode & 0o777) == "0o600"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 0, out.decode()
+    # The acknowledged genesis survived the shutdown.
+    lines = (tmp_path / "liquid-mandate.db").exists()
+    assert lines and os.path.getsize(tmp_path / "liquid-mandate.db") > 0
