@@ -12,19 +12,66 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model import Counts, Electorate, Outcome, Resolution
-from .resolve import NO_SETTING, compile_electorate
+from itertools import repeat
+
+from .model import CHOICE_CODE, SELF, Counts, Electorate, ElectorateError, Outcome, Resolution
+from .resolve import EXPELLED, NO_SETTING
+
+_LOST = frozenset((None, SELF))
+
+
+def compile_arrays(e: Electorate) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """`resolve.compile_electorate` with NumPy arrays out: (index, target,
+    choice). The key lookups are memory-bound at 10^6 members, so they run
+    as C-level `map` passes rather than a Python loop. Raises ElectorateError
+    like compile_electorate."""
+    if not e.chain:
+        raise ElectorateError("empty_chain", "scope chain is empty, want at least one scope")
+    members = e.members
+    n = len(members)
+    index = dict(zip(members, range(n)))
+    if len(index) != n:
+        raise ElectorateError("duplicate_member",
+                              f"{n} members but {len(index)} distinct keys")
+    get = index.get
+    chain = tuple(e.chain)
+    eff: list[str | None] = []
+    add = eff.append
+    for scopes in e.settings.values():
+        t = None
+        if scopes:
+            for scope in chain:
+                t = scopes.get(scope)
+                if t is not None:
+                    break
+        add(t)
+    k = len(eff)
+    holder = np.fromiter(map(get, e.settings, repeat(-1)), dtype=np.int64, count=k)
+    to = np.fromiter(map(get, eff, repeat(EXPELLED)), dtype=np.int64, count=k)
+    lost = np.fromiter(map(_LOST.__contains__, eff), dtype=bool, count=k)
+    keep = (holder >= 0) & ~lost
+    target = np.full(n, NO_SETTING, dtype=np.int64)
+    target[holder[keep]] = to[keep]
+    b = len(e.ballots)
+    voter = np.fromiter(map(get, e.ballots, repeat(-1)), dtype=np.int64, count=b)
+    code = np.fromiter(map(CHOICE_CODE.get, e.ballots.values(), repeat(-1)), dtype=np.int8, count=b)
+    active = voter >= 0
+    if (code[active] < 0).any():
+        bad = next(c for m, c in e.ballots.items() if m in index and c not in CHOICE_CODE)
+        raise ElectorateError("bad_choice", f"a ballot is {bad!r}, want yes, no or abstain")
+    choice = np.full(n, -1, dtype=np.int8)
+    choice[voter[active]] = code[active]
+    return index, target, choice
 
 
 def resolve(e: Electorate) -> Resolution:
     """Resolve every active member; `outcome` and `carrier` are NumPy int
     arrays indexed like `e.members`. Raises ElectorateError like
     `compile_electorate`."""
-    c = compile_electorate(e)
-    n = len(c.target)
+    index, target64, choice = compile_arrays(e)
+    n = len(target64)
     dtype = np.int32 if n < 2**31 - 1 else np.int64
-    target = np.array(c.target, dtype=dtype)
-    choice = np.array(c.choice, dtype=np.int8)
+    target = target64.astype(dtype)
     voter = choice >= 0
     terminal = voter | (target < 0)
     ptr = np.where(terminal, np.arange(n, dtype=dtype), target)
@@ -48,7 +95,7 @@ def resolve(e: Electorate) -> Resolution:
         dead_end=int(by[Outcome.DEAD_END]), cycle=int(by[Outcome.CYCLE]),
         absent=int(by[Outcome.ABSENT]),
     )
-    return Resolution(c.members, c.index, outcome, carrier, counts)
+    return Resolution(e.members, index, outcome, carrier, counts)
 
 
 def weights_array(r: Resolution) -> np.ndarray:
