@@ -71,6 +71,8 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
         for k in keys:
             if not isinstance(k, str):
                 raise CanonicalError(f"object key {k!r} is not a string")
+            if _LONE_SURROGATE.search(k):  # before sorting: utf-16 cannot encode it
+                raise CanonicalError("key holds a lone surrogate")
         for i, k in enumerate(sorted(keys, key=_utf16_key)):
             if i:
                 out.append(",")
