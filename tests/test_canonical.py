@@ -161,7 +161,7 @@ def test_round_trip_and_idempotence(value: object) -> None:
     assert _same(parse_canonical(data), value)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(st.dictionaries(st.text(), values, max_size=8), st.randoms(use_true_random=False))
 def test_key_order_does_not_matter(obj: dict, rnd: random.Random) -> None:
     items = list(obj.items())
