@@ -1,0 +1,82 @@
+// The HTTP API of docs/SPEC.md section 9, and signed submission of statements.
+
+import { canonical } from './canonical.js';
+import { signStatement } from './keys.js';
+import { putReceipt } from './store.js';
+
+const PROBLEM = 'https://liquid-mandate.org/problems/';
+
+export class ApiError extends Error {
+  constructor(code, status, detail) {
+    super(`${code}: ${detail}`);
+    this.code = code;
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function request(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json', accept: 'application/json' },
+      body,
+      cache: 'no-store',
+    });
+  } catch (e) {
+    throw new ApiError('network', 0, String(e));
+  }
+  const type = res.headers.get('content-type') || '';
+  if (!res.ok) {
+    let p = {};
+    try { p = await res.json(); } catch (e) { /* not a problem document */ }
+    const code = typeof p.type === 'string' && p.type.startsWith(PROBLEM) ? p.type.slice(PROBLEM.length) : `http_${res.status}`;
+    throw new ApiError(code, res.status, p.detail || p.title || res.statusText);
+  }
+  return type.includes('json') && !type.includes('jsonl') ? res.json() : res.text();
+}
+
+const get = (path) => request('GET', path);
+const q = encodeURIComponent;
+
+export const api = {
+  server: () => get('/api/server'),
+  seq: (key) => get(`/api/seq/${q(key)}`),
+  checkpoint: () => get('/api/checkpoint'),
+  inclusion: (index, size) => get(`/api/proof/inclusion?index=${index}&size=${size}`),
+  motion: (id) => get(`/api/motions/${q(id)}`),
+  motions: (state) => get(`/api/motions${state ? `?state=${q(state)}` : ''}`),
+  instructions: (key) => get(`/api/deputies/${q(key)}/instructions`),
+  members: () => get('/api/members'),
+  member: (key) => get(`/api/members/${q(key)}`),
+  votePath: (key, motion) => get(`/api/members/${q(key)}/motions/${q(motion)}`),
+  topics: () => get('/api/topics'),
+  graph: (scope) => get(`/api/graph?scope=${q(scope)}`),
+  deputies: () => get('/api/deputies'),
+  entry: (index) => get(`/api/entries/${index}`),
+};
+
+// The last seq this tab used per key: a burst of statements (invitations)
+// must not wait for the server's view between two of them.
+const lastSeq = new Map();
+
+/** Signs {v, assembly, kind, author, seq, ...fields} with the member's key and
+ * posts it; stores and returns the receipt. Raises ApiError. */
+export async function submit(keyRec, assembly, kind, fields) {
+  for (let attempt = 0; ; attempt++) {
+    const server = (await api.seq(keyRec.pub)).seq;
+    const seq = Math.max(server, lastSeq.get(keyRec.pub) || 0) + 1;
+    const statement = { v: 1, assembly, kind, author: keyRec.pub, seq, ...fields };
+    const signature = await signStatement(keyRec, statement);
+    try {
+      const receipt = await request('POST', '/api/statements', canonical({ statement, signature }));
+      lastSeq.set(keyRec.pub, seq);
+      await putReceipt({ ...receipt, saved: new Date().toISOString() });
+      return receipt;
+    } catch (e) {
+      if (e.code === 'replayed_seq' && attempt < 2) { lastSeq.set(keyRec.pub, seq); continue; }
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// Inline SVG charts: tally bars, the hemicycle of deputies' seats, and the
+// delegation graph of a scope. Each chart has a text alternative.
+
+import { h, s, shortKey } from './dom.js';
+import { pct, t } from './i18n.js';
+
+export const CHOICES = ['yes', 'no', 'abstain'];
+
+/** Horizontal bars yes / no / abstain / lost (dead end + cycle) over N members. */
+export function tallyBars(c) {
+  const lost = (c.dead_end || 0) + (c.cycle || 0);
+  const rows = [['yes', c.yes], ['no', c.no], ['abstain', c.abstain], ['lost', lost]];
+  const max = Math.max(1, c.members || 0);
+  const W = 320, bar = 26, gap = 10, label = 92;
+  const summary = rows.map(([k, v]) => `${t(`choice.${k}`)} ${v}`).join(', ');
+  const svg = s('svg', { viewBox: `0 0 ${W + label + 60} ${rows.length * (bar + gap)}`, class: 'bars', role: 'img',
+    'aria-label': t('chart.bars', { summary, members: c.members }) },
+  rows.map(([k, v], i) => {
+    const y = i * (bar + gap);
+    const w = Math.round((W * v) / max);
+    return s('g', { class: `bar bar-${k}`, 'data-choice': k, 'data-value': v },
+      s('text', { x: 0, y: y + bar * 0.7, class: 'bar-label' }, t(`choice.${k}`)),
+      s('rect', { x: label, y, width: W, height: bar, class: 'bar-track', rx: 3 }),
+      s('rect', { x: label, y, width: w, height: bar, class: `bar-fill fill-${k}`, rx: 3 }),
+      s('text', { x: label + W + 8, y: y + bar * 0.7, class: 'bar-value' }, String(v)));
+  }));
+  return h('figure', { class: 'chart' }, svg,
+    h('figcaption', {}, t('chart.caption', {
+      members: c.members, direct: c.direct, delegated: c.delegated, absent: c.absent,
+      dead_end: c.dead_end, cycle: c.cycle,
+    })));
+}
+
+/** Seats in rows of a half circle, left to right yes, abstain, no. */
+export function hemicycle(instructions, mine = null) {
+  const n = instructions.length;
+  if (!n) return h('p', {}, t('hemi.empty'));
+  const rows = Math.max(1, Math.ceil(Math.sqrt(n / 3)));
+  const R = 100, r0 = 40;
+  const radii = Array.from({ length: rows }, (_, i) => r0 + ((R - r0) * (i + 0.5)) / rows);
+  const total = radii.reduce((a, b) => a + b, 0);
+  const per = radii.map((r) => Math.floor((n * r) / total));
+  let left = n - per.reduce((a, b) => a + b, 0);
+  for (let i = rows - 1; left > 0; i = (i + rows - 1) % rows, left--) per[i]++;
+  const seats = [];
+  radii.forEach((r, i) => {
+    for (let j = 0; j < per[i]; j++) {
+      const a = per[i] === 1 ? Math.PI / 2 : Math.PI - (Math.PI * j) / (per[i] - 1);
+      seats.push({ a, x: 110 + r * Math.cos(a), y: 108 - r * Math.sin(a) });
+    }
+  });
+  seats.sort((p, q) => q.a - p.a);
+  const order = { yes: 0, abstain: 1, no: 2 };
+  const sorted = [...instructions].sort((p, q) => order[p.choice] - order[q.choice]);
+  const dot = Math.max(3, Math.min(9, 70 / Math.sqrt(n)));
+  const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${instructions.filter((i) => i.choice === c).length}`).join(', ');
+  return h('figure', { class: 'chart' },
+    s('svg', { viewBox: '0 0 220 116', class: 'hemicycle', role: 'img', 'aria-label': t('hemi.label', { counts }) },
+      seats.map((p, i) => s('circle', {
+        cx: p.x.toFixed(2), cy: p.y.toFixed(2), r: dot.toFixed(2),
+        class: `seat fill-${sorted[i].choice}${sorted[i].deputy === mine ? ' seat-mine' : ''}`,
+        'data-choice': sorted[i].choice,
+      }, s('title', {}, `${shortKey(sorted[i].deputy)}: ${t(`choice.${sorted[i].choice}`)}`)))),
+    h('figcaption', {}, counts));
+}
+
+/** Circular layout of the delegation graph: node size by weight, edges of
+ * cycles in the alarm colour. `g` is GET /api/graph's answer. */
+export function delegationGraph(g, names = {}) {
+  const nodes = new Set();
+  for (const [a, b] of g.edges) { nodes.add(a); nodes.add(b); }
+  for (const k of Object.keys(g.weights || {})) if ((g.weights[k] || 0) > 1) nodes.add(k);
+  const list = [...nodes].sort();
+  if (!list.length) return h('p', { class: 'muted' }, t('graph.empty'));
+  const cycleEdges = new Set();
+  for (const cy of g.cycles || []) cy.forEach((k, i) => cycleEdges.add(`${k}>${cy[(i + 1) % cy.length]}`));
+  const inCycle = new Set((g.cycles || []).flat());
+  const W = 400, C = W / 2, R = list.length === 1 ? 0 : W / 2 - 60;
+  const pos = new Map(list.map((k, i) => {
+    const a = (2 * Math.PI * i) / list.length - Math.PI / 2;
+    return [k, { x: C + R * Math.cos(a), y: C + R * Math.sin(a) }];
+  }));
+  const radius = (k) => 8 + 4 * Math.sqrt(g.weights?.[k] || 1);
+  const label = (k) => names[k] || shortKey(k);
+  const edges = g.edges.map(([a, b]) => {
+    const p = pos.get(a), q = pos.get(b);
+    const dx = q.x - p.x, dy = q.y - p.y, d = Math.hypot(dx, dy) || 1;
+    const rb = radius(b) + 4, ra = radius(a);
+    const cyc = cycleEdges.has(`${a}>${b}`);
+    return s('line', {
+      x1: (p.x + (dx * ra) / d).toFixed(1), y1: (p.y + (dy * ra) / d).toFixed(1),
+      x2: (q.x - (dx * rb) / d).toFixed(1), y2: (q.y - (dy * rb) / d).toFixed(1),
+      class: cyc ? 'edge edge-cycle' : 'edge', 'marker-end': cyc ? 'url(#arrow-cycle)' : 'url(#arrow)',
+    }, s('title', {}, `${label(a)} → ${label(b)}`));
+  });
+  const marker = (id, cls) => s('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+    s('path', { d: 'M0,0 L10,5 L0,10 z', class: cls }));
+  const svg = s('svg', { viewBox: `0 0 ${W} ${W}`, class: 'graph', role: 'img',
+    'aria-label': t('graph.label', { nodes: list.length, edges: g.edges.length, cycles: (g.cycles || []).length }) },
+  s('defs', {}, marker('arrow', 'arrow'), marker('arrow-cycle', 'arrow-cycle')),
+  edges,
+  list.map((k) => {
+    const p = pos.get(k);
+    return s('g', { class: `node${inCycle.has(k) ? ' node-cycle' : ''}`, 'data-key': k },
+      s('circle', { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: radius(k).toFixed(1) }),
+      s('text', { x: p.x.toFixed(1), y: (p.y + radius(k) + 12).toFixed(1), 'text-anchor': 'middle' },
+        `${label(k)} (${g.weights?.[k] || 0})`));
+  }));
+  return h('figure', { class: 'chart' }, svg);
+}

@@ -1,0 +1,143 @@
+// Bills: the list by topic with time left, and one bill: vote, my vote's
+// path, live tally, result and hemicycle once closed.
+
+import { api, submit } from '../api.js';
+import { every, onLive } from '../app.js';
+import { hemicycle, tallyBars } from '../charts.js';
+import { h } from '../dom.js';
+import { fmtTime, pct, t, timeLeft } from '../i18n.js';
+import { listReceipts } from '../store.js';
+import { choiceLabel, msg, needKey, page } from './common.js';
+import { outcomeText, pathView, topicOrder } from './member.js';
+
+function countdown(m) {
+  const el = h('span', { class: 'time-left', 'data-closes': m.closes });
+  const tick = () => {
+    const left = timeLeft(m.state === 'upcoming' ? m.opens : m.closes);
+    el.textContent = left === null ? t(m.state === 'upcoming' ? 'bills.opening' : 'bills.closing')
+      : t(m.state === 'upcoming' ? 'bills.opens_in' : 'bills.closes_in', { left });
+  };
+  tick();
+  every(1000, tick);
+  return el;
+}
+
+function billItem(m) {
+  return h('li', { class: 'bill-item', 'data-motion': m.id },
+    h('a', { href: `#/bill/${encodeURIComponent(m.id)}` }, m.title), ' ',
+    m.state === 'closed' ? h('span', { class: 'badge' }, t('state.closed')) : countdown(m));
+}
+
+/** Open bills grouped by topic (tree order). */
+export async function openBillsList(app, state = 'open') {
+  const [{ motions }, { topics }] = await Promise.all([api.motions(state), api.topics()]);
+  if (!motions.length) return h('p', { class: 'muted' }, t(`bills.none_${state}`));
+  const groups = [];
+  for (const [tp, depth] of topicOrder(topics)) {
+    const here = motions.filter((m) => m.topic === tp.id);
+    if (here.length) groups.push(h('div', { class: 'topic-group', style: `--depth:${depth}` }, h('h3', {}, tp.title), h('ul', { class: 'bills' }, here.map(billItem))));
+  }
+  return h('div', { class: 'bill-groups', id: `bills-${state}` }, groups);
+}
+
+export async function list(app) {
+  return page(t('bills.title'),
+    h('h2', {}, t('bills.open')), await openBillsList(app, 'open'),
+    h('h2', {}, t('bills.upcoming')), await openBillsList(app, 'upcoming'),
+    h('h2', {}, t('bills.closed')), await openBillsList(app, 'closed'));
+}
+
+async function myLastBallot(motion) {
+  const rs = (await listReceipts()).filter((r) => r.entry.statement.kind === 'ballot' && r.entry.statement.motion === motion);
+  return rs.length ? rs[0] : null;
+}
+
+export async function bill(app, [id]) {
+  const d = await api.motion(id);
+  const m = d.motion;
+  await app.loadNames();
+  const out = msg();
+  const parts = [
+    h('p', { class: 'meta' }, t('bill.topic', { topic: m.topic }), ' · ', h('span', { class: `badge state-${d.state}`, id: 'bill-state' }, t(`state.${d.state}`)),
+      ' · ', d.state === 'closed' ? t('bill.closed_at', { when: fmtTime(m.closes) }) : countdown({ ...m, state: d.state })),
+    h('p', { class: 'summary' }, m.summary),
+    m.url ? h('p', {}, h('a', { href: m.url, rel: 'noopener noreferrer' }, t('bill.read_text'))) : null,
+    h('p', { class: 'meta' }, t('bill.window', { opens: fmtTime(m.opens), closes: fmtTime(m.closes) })),
+  ];
+  // Voting.
+  if (d.state === 'open') {
+    const need = needKey(app);
+    if (need) parts.push(need);
+    else {
+      const last = await myLastBallot(m.id);
+      const current = last ? last.entry.statement.choice : null;
+      const firstEver = !(await listReceipts()).some((r) => r.entry.statement.kind === 'ballot');
+      const vote = (choice) => (e) => app.act(e.target, out, async () => {
+        const r = await submit(app.me, app.server.assembly, 'ballot', { motion: m.id, choice });
+        app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: r.index }));
+        await refreshMine();
+        mine.querySelector('.current').textContent = t('vote.current', { choice: choiceLabel(choice) });
+        buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.choice === String(choice))));
+      });
+      const buttons = ['yes', 'no', 'abstain'].map((c) => h('button', { type: 'button', class: `vote vote-${c}`, 'data-choice': c,
+        'aria-pressed': String(current === c), onclick: vote(c) }, t(`choice.${c}`)));
+      const withdraw = h('button', { type: 'button', class: 'secondary', 'data-choice': 'null', onclick: vote(null) }, t('vote.withdraw'));
+      const mine = h('div', { class: 'card', id: 'vote-box' },
+        h('h2', {}, t('vote.title')),
+        h('p', { class: 'notice', id: 'public-notice' }, t(firstEver ? 'public.notice_first' : 'public.notice')),
+        h('p', { class: 'current' }, t('vote.current', { choice: choiceLabel(current) })),
+        h('div', { class: 'vote-buttons', role: 'group', 'aria-label': t('vote.title') }, buttons, withdraw), out);
+      parts.push(mine);
+    }
+  }
+  // Where my vote goes.
+  const pathBox = h('div', { class: 'card', id: 'my-path', 'aria-live': 'polite' });
+  const refreshMine = async () => {
+    if (!app.isMember()) return;
+    const p = await api.votePath(app.me.pub, m.id);
+    pathBox.replaceChildren(h('h2', {}, t('path.title')), pathView(app, p.path),
+      h('p', { class: 'outcome', 'data-outcome': p.outcome }, outcomeText(p)),
+      h('p', { class: 'weight' }, t('path.carry', { weight: p.weight, others: Math.max(0, p.weight - 1) })),
+      p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || k.slice(0, 8)).join(', ')) : null);
+  };
+  if (app.isMember()) { await refreshMine(); parts.push(pathBox); }
+  // Tally, live or final.
+  const tallyBox = h('div', { class: 'card', id: 'tally', 'aria-live': 'polite' });
+  const showTally = (tally, final) => {
+    tallyBox.replaceChildren(h('h2', {}, t(final ? 'tally.final' : 'tally.live')),
+      tallyBars(tally),
+      tally.quorum ? h('p', {}, t(tally.quorum.met ? 'tally.quorum_met' : 'tally.quorum_not_met', { required: tally.quorum.required })) : null,
+      tally.seats ? h('p', {}, t('tally.seats', { yes: tally.seats.yes, no: tally.seats.no, abstain: tally.seats.abstain })) : null);
+  };
+  if (d.state === 'closed' && d.result) {
+    showTally(d.result, true);
+    parts.push(tallyBox, h('div', { class: 'card', id: 'hemicycle' }, h('h2', {}, t('hemi.title')),
+      hemicycle(d.result.instructions, app.me?.pub),
+      m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: m.result_index }))) : null));
+  } else if (d.state === 'closed') {
+    parts.push(h('p', {}, t('bill.counting')));
+  } else if (d.tally) {
+    showTally(d.tally, false);
+    parts.push(tallyBox);
+  }
+  onLive('tally', async (ev) => {
+    if (ev.motion !== m.id) return;
+    showTally(ev.tally, false);
+    await refreshMine().catch(() => {});
+  });
+  onLive('entry', (ev) => {
+    if (ev.motion === m.id && ev.kind === 'result') app.go(`#/bill/${encodeURIComponent(m.id)}`);
+    else if (ev.kind === 'delegate' && app.isMember()) refreshMine().catch(() => {});
+  });
+  if (d.state !== 'closed') {
+    // The server closes a motion within a second after `closes`: reload then.
+    const due = new Date(d.state === 'upcoming' ? m.opens : m.closes).getTime() - Date.now();
+    if (due < 86400000) {
+      const timer = setTimeout(() => app.go(`#/bill/${encodeURIComponent(m.id)}`), Math.max(0, due) + 1500);
+      app.cleanups.push(() => clearTimeout(timer));
+    }
+  }
+  return page(m.title, ...parts);
+}
+
+export { pct };

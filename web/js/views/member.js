@@ -1,0 +1,264 @@
+// Member pages: home, key (create, back up, restore), join, delegations,
+// delegation graph, receipts.
+
+import { api, submit } from '../api.js';
+import { download } from '../bytes.js';
+import { delegationGraph } from '../charts.js';
+import { h } from '../dom.js';
+import { fmtTime, t } from '../i18n.js';
+import { createKey, exportBackup, restoreBackup } from '../keys.js';
+import { verifyReceipt } from '../merkle.js';
+import { deleteKey, listReceipts } from '../store.js';
+import { choiceLabel, field, msg, needKey, page, who } from './common.js';
+import { openBillsList } from './bills.js';
+
+export async function notFound() {
+  return page(t('notfound.title'), h('p', {}, t('notfound.text')), h('a', { href: '#/' }, t('nav.home')));
+}
+
+export async function home(app) {
+  if (!app.server.assembly) {
+    return page(t('home.title'), h('p', {}, t('home.empty_server')), h('p', {}, h('a', { class: 'button', href: '#/found' }, t('nav.found'))));
+  }
+  const parts = [h('p', { class: 'lead' }, t('home.intro'))];
+  const need = needKey(app);
+  if (need) parts.push(need);
+  else parts.push(h('p', {}, t('home.welcome', { name: app.member.name || t('member.anonymous') })));
+  if (app.isOrganizer()) parts.push(h('p', {}, h('a', { href: '#/org' }, t('home.org_link'))));
+  parts.push(h('h2', {}, t('bills.open')), await openBillsList(app));
+  return page(app.server.name || t('home.title'), ...parts);
+}
+
+export async function keyPage(app) {
+  const out = msg();
+  const parts = [];
+  if (!app.me) {
+    const create = h('button', { type: 'button', id: 'create-key', onclick: () => app.act(create, out, async () => {
+      await createKey();
+      app.say(t('key.created'));
+      app.go('#/key');
+    }) }, t('key.create'));
+    parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.new_title')), h('p', {}, t('key.new_text')), create));
+  } else {
+    parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.yours')),
+      h('p', {}, t('key.public')), h('p', {}, h('code', { class: 'key', id: 'my-key' }, app.me.pub)),
+      app.member ? h('p', {}, t('key.status', { name: app.member.name || t('member.anonymous'),
+        roles: [app.member.active ? t('role.member') : null, app.member.organizer ? t('role.organizer') : null,
+          app.member.deputy ? t('role.deputy') : null].filter(Boolean).join(', ') || t('role.none') })) : null));
+    // Backup.
+    const pass1 = field('backup.pass', { type: 'password', name: 'pass1', autocomplete: 'new-password', required: true, minlength: 8 }, 'backup.pass_hint');
+    const pass2 = field('backup.pass_again', { type: 'password', name: 'pass2', autocomplete: 'new-password', required: true });
+    const bout = msg();
+    const bbtn = h('button', { type: 'submit' }, t('backup.download'));
+    parts.push(h('form', { class: 'card', id: 'backup-form', onsubmit: (e) => {
+      e.preventDefault();
+      const f = e.target;
+      app.act(bbtn, bout, async () => {
+        if (f.pass1.value !== f.pass2.value) { bout.textContent = t('backup.mismatch'); bout.className = 'msg error'; return; }
+        const b = await exportBackup(app.me, f.pass1.value);
+        download(`liquid-mandate-key-${app.me.pub.slice(0, 8)}.json`, JSON.stringify(b, null, 2));
+        f.reset();
+        bout.textContent = t('backup.done');
+      });
+    } }, h('h2', {}, t('backup.title')), h('p', {}, t('backup.text')), pass1, pass2, bbtn, bout));
+    const forget = h('button', { type: 'button', class: 'danger', onclick: () => app.act(forget, out, async () => {
+      if (!confirm(t('key.forget_confirm'))) return;
+      await deleteKey();
+      app.go('#/key');
+    }) }, t('key.forget'));
+    parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.forget_title')), h('p', {}, t('key.forget_text')), forget));
+  }
+  // Restore.
+  const rout = msg();
+  const rbtn = h('button', { type: 'submit' }, t('restore.button'));
+  parts.push(h('form', { class: 'card', id: 'restore-form', onsubmit: (e) => {
+    e.preventDefault();
+    const f = e.target;
+    app.act(rbtn, rout, async () => {
+      const file = f.file.files[0];
+      if (!file) throw new Error(t('restore.no_file'));
+      if (app.me && !confirm(t('restore.replace_confirm'))) return;
+      const rec = await restoreBackup(await file.text(), f.pass.value);
+      app.say(t('restore.done', { key: rec.pub.slice(0, 8) }));
+      app.go('#/');
+    });
+  } }, h('h2', {}, t('restore.title')), h('p', {}, t('restore.text')),
+  field('restore.file', { type: 'file', name: 'file', accept: 'application/json,.json', required: true }),
+  field('restore.pass', { type: 'password', name: 'pass', autocomplete: 'current-password', required: true }), rbtn, rout));
+  return page(t('key.title'), out, ...parts);
+}
+
+export async function join(app) {
+  if (!app.server.assembly) return notFound();
+  if (!app.me) return page(t('join.title'), needKey(app));
+  if (app.member && app.member.member) return page(t('join.title'), h('p', {}, t('join.already')));
+  const out = msg();
+  const btn = h('button', { type: 'submit' }, t('join.button'));
+  return page(t('join.title'), h('p', {}, t('join.text')), h('p', { class: 'notice' }, t('public.notice')),
+    h('form', { id: 'join-form', onsubmit: (e) => {
+      e.preventDefault();
+      const f = e.target;
+      let code = f.code.value.trim();
+      if (/^[0-9a-fA-F-]+$/.test(code)) code = code.toLowerCase();
+      app.act(btn, out, async () => {
+        await submit(app.me, app.server.assembly, 'enroll', { code, name: f.name.value.trim() });
+        app.say(t('join.done'));
+        app.go('#/');
+      });
+    } }, field('join.code', { name: 'code', required: true, autocomplete: 'off', spellcheck: 'false' }),
+    field('join.name', { name: 'name', autocomplete: 'nickname', maxlength: 100 }, 'join.name_hint'), btn, out));
+}
+
+function scopeLabel(scope, topics, motions) {
+  if (scope === '*') return t('scope.all');
+  const [kind, id] = [scope.slice(0, scope.indexOf(':')), scope.slice(scope.indexOf(':') + 1)];
+  if (kind === 'topic') return t('scope.topic', { title: topics.find((x) => x.id === id)?.title || id });
+  return t('scope.motion', { title: motions.find((x) => x.id === id)?.title || id });
+}
+
+function topicOrder(topics) {
+  // Depth-first over the tree, children under their parent.
+  const out = [];
+  const visit = (parent, depth) => {
+    for (const tp of topics.filter((x) => (x.parent || null) === parent)) { out.push([tp, depth]); visit(tp.id, depth + 1); }
+  };
+  visit(null, 0);
+  return out;
+}
+export { topicOrder };
+
+export async function delegations(app) {
+  const need = needKey(app);
+  if (need) return page(t('deleg.title'), need);
+  const members = await app.loadNames();
+  const [{ topics }, { motions }, me] = await Promise.all([api.topics(), api.motions(), api.member(app.me.pub)]);
+  const open = motions.filter((m) => m.state !== 'closed');
+  const settings = me.delegations || [];
+  const current = h('table', { id: 'my-delegations' },
+    h('caption', {}, t('deleg.current')),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('deleg.scope')), h('th', { scope: 'col' }, t('deleg.to')), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, t('deleg.actions'))))),
+    h('tbody', {}, settings.length ? settings.map((d) => {
+      const b = h('button', { type: 'button', class: 'small', onclick: () => app.act(b, out, async () => {
+        await submit(app.me, app.server.assembly, 'delegate', { scope: d.scope, to: null });
+        app.say(t('deleg.removed'));
+        app.go('#/delegations');
+      }) }, t('deleg.remove'));
+      return h('tr', {}, h('td', {}, scopeLabel(d.scope, topics, motions)),
+        h('td', {}, d.to === 'self' ? t('deleg.self') : who(app, d.to)), h('td', {}, b));
+    }) : h('tr', {}, h('td', { colspan: 3 }, t('deleg.none')))));
+  const out = msg();
+  const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
+    ...open.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
+  const targets = [['self', t('deleg.self_option')], ...members.filter((m) => m.active && m.key !== app.me.pub)
+    .map((m) => [m.key, `${m.name || t('member.anonymous')} (${m.key.slice(0, 8)})`])];
+  const btn = h('button', { type: 'submit' }, t('deleg.button'));
+  const form = h('form', { class: 'card', id: 'delegate-form', onsubmit: (e) => {
+    e.preventDefault();
+    const f = e.target;
+    app.act(btn, out, async () => {
+      await submit(app.me, app.server.assembly, 'delegate', { scope: f.scope.value, to: f.to.value });
+      app.say(t('deleg.saved'));
+      app.go('#/delegations');
+    });
+  } }, h('h2', {}, t('deleg.new')), h('p', {}, t('deleg.explain')),
+  field('deleg.scope', { tag: 'select', name: 'scope', options: scopes }),
+  field('deleg.to', { tag: 'select', name: 'to', options: targets }), btn, out);
+  // Who carries my vote on each open bill, whose votes I carry.
+  const paths = await Promise.all(open.map((m) => api.votePath(app.me.pub, m.id).then((p) => [m, p]).catch(() => [m, null])));
+  const carriedBy = h('table', { id: 'vote-paths' }, h('caption', {}, t('deleg.paths')),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('bills.bill')), h('th', { scope: 'col' }, t('path.path')),
+      h('th', { scope: 'col' }, t('path.outcome')), h('th', { scope: 'col' }, t('path.weight')))),
+    h('tbody', {}, paths.length ? paths.map(([m, p]) => h('tr', { 'data-motion': m.id },
+      h('td', {}, h('a', { href: `#/bill/${encodeURIComponent(m.id)}` }, m.title)),
+      h('td', {}, p ? pathView(app, p.path) : '—'),
+      h('td', {}, p ? outcomeText(p) : '—'),
+      h('td', { class: 'num' }, p ? String(p.weight) : '—'))) : h('tr', {}, h('td', { colspan: 4 }, t('bills.none_open')))));
+  const by = me.delegated_by || [];
+  const carry = h('div', { class: 'card' }, h('h2', {}, t('deleg.by_title')),
+    by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, who(app, d.member), ' — ',
+      d.scopes.map((sc) => scopeLabel(sc, topics, motions)).join(', ')))) : h('p', {}, t('deleg.by_none')));
+  return page(t('deleg.title'), h('p', { class: 'notice' }, t('public.notice')), current, form, carriedBy, carry);
+}
+
+export function pathView(app, path) {
+  return h('ol', { class: 'path' }, path.map((k) => h('li', {}, who(app, k))));
+}
+
+export function outcomeText(p) {
+  const reason = t(`reason.${String(p.reason).replace(/ /g, '_')}`);
+  return `${t(`outcome.${p.outcome}`)} — ${reason}`;
+}
+
+export async function graph(app, [scopeParam]) {
+  const [{ topics }, { motions }] = await Promise.all([api.topics(), api.motions()]);
+  await app.loadNames();
+  const scope = scopeParam || '*';
+  const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
+    ...motions.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
+  const select = field('graph.scope', { tag: 'select', name: 'scope' });
+  const sel = select.querySelector('select');
+  for (const [v, label] of scopes) sel.append(h('option', { value: v, selected: v === scope }, label));
+  sel.addEventListener('change', () => app.go(`#/graph/${encodeURIComponent(sel.value)}`));
+  let g;
+  try { g = await api.graph(scope); } catch (e) { return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
+  const names = { ...app.names, ...(g.names || {}) };
+  const c = g.counts || {};
+  return page(t('graph.title'), h('p', {}, t('graph.text')), select, delegationGraph(withWeights(g), names),
+    h('p', { class: 'legend' }, h('span', { class: 'swatch swatch-cycle' }), t('graph.legend_cycle')),
+    (g.cycles || []).length ? h('div', {}, h('h2', {}, t('graph.cycles')), h('ul', { id: 'cycles' },
+      g.cycles.map((cy) => h('li', {}, cy.map((k) => names[k] || k.slice(0, 8)).join(' → '), ' → …')))) : null,
+    h('p', {}, t('graph.counts', { members: c.members ?? 0, edges: g.edges.length, cycles: (g.cycles || []).length })));
+}
+
+/** Node weight for drawing: 1 + every member whose delegations reach it. */
+function withWeights(g) {
+  const next = new Map(g.edges);
+  const weights = {};
+  const nodes = new Set(g.edges.flat());
+  for (const k of nodes) weights[k] = 1;
+  for (const start of nodes) {
+    const seen = new Set([start]);
+    for (let k = next.get(start); k !== undefined && !seen.has(k); k = next.get(k)) { weights[k]++; seen.add(k); }
+  }
+  return { ...g, weights };
+}
+
+export async function receipts(app) {
+  const list = await listReceipts();
+  const out = msg();
+  const all = h('button', { type: 'button', onclick: () => download('liquid-mandate-receipts.json', JSON.stringify(list, null, 2)) }, t('receipts.download_all'));
+  const rows = list.map((r) => {
+    const st = r.entry.statement;
+    const result = h('span', { class: 'check', 'aria-live': 'polite' });
+    const check = h('button', { type: 'button', class: 'small', 'data-check': r.index, onclick: () => app.act(check, result, async () => {
+      const cp = await verifyReceipt(r, app.server.server_key, app.server.assembly || st.assembly);
+      result.textContent = t('receipts.ok', { index: r.index, size: cp.size });
+      result.className = 'check ok';
+    }) }, t('receipts.check'));
+    const dl = h('button', { type: 'button', class: 'small secondary', onclick: () => download(`receipt-${r.index}.json`, JSON.stringify(r, null, 2)) }, t('receipts.download'));
+    return h('tr', { 'data-index': r.index },
+      h('td', { class: 'num' }, String(r.index)),
+      h('td', {}, t(`kind.${st.kind}`)),
+      h('td', {}, describe(st)),
+      h('td', {}, fmtTime(r.entry.received)),
+      h('td', { class: 'actions' }, check, dl, result));
+  });
+  return page(t('receipts.title'), h('p', {}, t('receipts.text')), out,
+    list.length ? h('div', {}, h('p', {}, all), h('div', { class: 'scroll' }, h('table', { id: 'receipts' },
+      h('thead', {}, h('tr', {}, ['receipts.index', 'receipts.kind', 'receipts.what', 'receipts.when', 'receipts.actions']
+        .map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, rows)))) : h('p', {}, t('receipts.none')));
+}
+
+function describe(st) {
+  switch (st.kind) {
+    case 'ballot': return `${st.motion}: ${choiceLabel(st.choice)}`;
+    case 'delegate': return `${st.scope} → ${st.to === null ? t('deleg.removed_short') : st.to === 'self' ? t('deleg.self') : st.to.slice(0, 8)}`;
+    case 'enroll': return st.name || '';
+    case 'topic': case 'motion': return st.title;
+    case 'invite': return st.code_hash.slice(0, 12);
+    case 'assembly': return st.name;
+    case 'deputies': return t('roster.count', { n: st.roster.length });
+    default: return '';
+  }
+}
