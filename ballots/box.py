@@ -102,6 +102,7 @@ class BallotBox:
         box = cls(engine, server_key, clock)
         try:
             async with engine.begin() as conn:
+                await _pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
                 await conn.run_sync(T.metadata.create_all)
             await box._load()
         except BaseException:
@@ -329,6 +330,10 @@ class BallotBox:
         """Take the write lock (the head row) and replay entries another
         process appended since this one last looked."""
         h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
+        if h is None and await _pg_lock(conn):
+            # FOR UPDATE locked nothing (no head row yet): under the advisory
+            # lock, read again, in case another process wrote the first entries.
+            h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
         size = 0 if h is None else h["size"]
         if size == self.state.size:
             return
@@ -346,8 +351,9 @@ class BallotBox:
         async with self.engine.connect() as conn:
             size = (await conn.execute(select(T.head.c.size))).scalar()
             if size is not None and size != self.state.size:
-                async with conn.begin():
-                    await self._lock_and_catch_up(conn)
+                # The read above began the transaction (autobegin): lock and replay in it.
+                await self._lock_and_catch_up(conn)
+                await conn.commit()
 
     # -- reading -----------------------------------------------------------
 
@@ -360,9 +366,10 @@ class BallotBox:
         return self.state.size
 
     async def _receipt(self, s: _Staged) -> Receipt:
-        size = self.state.size
+        # Taken together: a sync() may move both while the proof is assembled.
+        size, checkpoint = self.state.size, self.checkpoint_text
         proof = await self._assemble(merkle.inclusion_proof_plan(s.index, size))
-        return Receipt(s.index, s.digest.hex(), s.entry, self.checkpoint_text, [h.hex() for h in proof])
+        return Receipt(s.index, s.digest.hex(), s.entry, checkpoint, [h.hex() for h in proof])
 
     async def _nodes(self, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         found = {k: self._node_cache[k] for k in keys if k in self._node_cache}
@@ -441,6 +448,19 @@ class BallotBox:
 
 def _chunks(items: list[Any], n: int) -> list[list[Any]]:
     return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+# Key of the transaction-level advisory lock (any constant: it is per database).
+_PG_LOCK_KEY = 0x4C4D_0001
+
+
+async def _pg_lock(conn: AsyncConnection) -> bool:
+    """On PostgreSQL, take the box's advisory lock until the transaction ends
+    (True); elsewhere do nothing (False): SQLite has one writer anyway."""
+    if conn.dialect.name != "postgresql":
+        return False
+    await conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    return True
 
 
 def _engine_options(url: str) -> dict[str, Any]:
