@@ -90,7 +90,6 @@ def cli(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # 
         out, err = capsys.readouterr()
         return Run(code, out, err)
 
-    run.dir = tmp_path  # type: ignore[attr-defined]
     return run
 
 
