@@ -128,7 +128,7 @@ _STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float
 _FAST = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
                           check_circular=False).encode
-_BIG_NUMBER = re.compile(rb"[:,\[]-?\d{16}")
+_BIG_NUMBER = re.compile(rb"(?:\A|[:,\[])-?\d{16}")
 
 
 def _walk_check(value: Any) -> None:
@@ -340,14 +340,15 @@ def verify_consistency(*, size1: int, size2: int, root1: bytes, root2: bytes, pr
     (it proves nothing)."""
     if size1 <= 0 or size2 < size1:
         raise ProofError(f"no consistency proof from size {size1} to {size2}")
-    if len(root1) != 32 or len(root2) != 32 or any(len(p) != 32 for p in proof):
-        raise ProofError("hashes must be 32 bytes")
     if size1 == size2:
+        # As transparency-dev/merkle: equal sizes need no proof, only equal roots.
         if proof:
             raise ProofError(f"proof has {len(proof)} hashes, want 0 for equal sizes")
         if root1 != root2:
             raise ProofError("equal sizes but different roots")
         return
+    if len(root1) != 32 or len(root2) != 32 or any(len(p) != 32 for p in proof):
+        raise ProofError("hashes must be 32 bytes")
     if not proof:
         raise ProofError("empty proof for different sizes")
     path = list(proof)
