@@ -147,7 +147,7 @@ async function roster(app) {
       app.go('#/org/roster');
     });
   } }, h('h2', {}, t('roster.title')), h('p', {}, t('roster.text')),
-  h('p', {}, t('roster.count', { n: current.length })),
+  h('p', { id: 'roster-count', 'data-n': current.length }, t('roster.count', { n: current.length })),
   members.length ? h('fieldset', {}, h('legend', {}, t('roster.members')), members.map((m) => {
     const id = `dep-${m.key.slice(0, 16)}`;
     return h('div', { class: 'check-row' }, h('input', { type: 'checkbox', name: 'deputy', id, value: m.key, checked: current.includes(m.key) }),

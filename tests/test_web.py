@@ -1,0 +1,228 @@
+"""The web UI end to end, in headless Chromium against a real server: an
+organizer founds the assembly, members enroll, delegate and vote, the live
+tally moves, a receipt is checked in the browser, a deputy reads the binding
+instruction after close, and a key backup restores in a fresh browser."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser import (PHONE, api, add_bill, add_topic, enroll, found, goto, invite, launch, new_page,
+                           no_missing_strings, require_browser, running_server, shot, vote)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def world(browser: Any, base: str) -> dict[str, Any]:
+    """Founded through the UI: two topics (one nested), three members, a
+    roster of two deputies, and a bill open for an hour."""
+    org = new_page(browser, base)
+    goto(org, "")
+    no_missing_strings(org)
+    shot(org, "00-empty-server")
+    from tests.browser import create_key
+    org_key = create_key(org)
+    found(org, "Assemblée de test")
+    assert api(base, "/api/server")["assembly"]
+    add_topic(org, "city", "City")
+    add_topic(org, "housing", "Housing", parent="city")
+    shot(org, "01-org-topics")
+    codes = invite(org, 3)
+    assert len(codes) == 3 and all(re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){7}", c) for c in codes)
+    shot(org, "02-org-invites")
+    alice, bob, carol = (new_page(browser, base) for _ in range(3))
+    keys = {"alice": enroll(alice, codes[0], "alice"), "bob": enroll(bob, codes[1], "bob"),
+            "carol": enroll(carol, codes[2], "carol")}
+    goto(org, "org/roster")
+    org.check(f"#roster-form input[value='{keys['alice']}']")
+    org.check(f"#roster-form input[value='{keys['bob']}']")
+    shot(org, "03-org-roster")
+    org.click("#roster-form button[type=submit]")
+    org.wait_for_selector("#roster-count[data-n='2']")
+    assert sorted(api(base, "/api/deputies")["roster"]) == sorted([keys["alice"], keys["bob"]])
+    add_bill(org, "rent-cap", "housing", "Rent cap", closes_in=3600)
+    return {"org": org, "org_key": org_key, "alice": alice, "bob": bob, "carol": carol, "keys": keys}
+
+
+def tally_value(page: Any, choice: str) -> int:
+    return int(page.get_attribute(f"#tally .bar-{choice}", "data-value"))
+
+
+def test_delegation_path_and_live_tally(world: dict[str, Any]) -> None:
+    alice, bob, keys = world["alice"], world["bob"], world["keys"]
+    goto(alice, "delegations")
+    alice.select_option("#delegate-form [name=scope]", "topic:city")
+    alice.select_option("#delegate-form [name=to]", keys["bob"])
+    alice.click("#delegate-form button[type=submit]")
+    alice.wait_for_selector("#my-delegations >> text=bob")
+    shot(alice, "10-delegations")
+    goto(alice, "bill/rent-cap")
+    assert tally_value(alice, "yes") == 0
+    before = alice.inner_text("#my-path")
+    assert "alice" in before and "bob" in before
+    vote(bob, "rent-cap", "yes")
+    # Alice's page moves by itself (server-sent events): bob's yes carries hers.
+    alice.wait_for_function("() => document.querySelector('#tally .bar-yes').dataset.value === '2'")
+    alice.wait_for_selector("#my-path [data-outcome='yes']")
+    shot(alice, "11-bill-live")
+    goto(bob, "bill/rent-cap")
+    assert "2" in bob.inner_text("#my-path .weight")
+    goto(alice, "delegations")
+    row = alice.inner_text("#vote-paths tr[data-motion='rent-cap']")
+    assert "bob" in row
+    assert not alice.errors and not bob.errors, alice.errors + bob.errors
+
+
+def test_receipt_is_checked_in_browser(world: dict[str, Any]) -> None:
+    carol = world["carol"]
+    goto(carol, "bill/rent-cap")
+    assert carol.is_visible("#public-notice")
+    vote(carol, "rent-cap", "no")
+    goto(carol, "receipts")
+    row = carol.locator("#receipts tr", has_text="rent-cap")
+    row.locator("button[data-check]").click()
+    carol.wait_for_selector("#receipts .check.ok")
+    assert "rent-cap" in row.inner_text()
+    with carol.expect_download() as dl:
+        row.locator("button", has_text=re.compile("Download")).click()
+    receipt = json.loads(Path(dl.value.path()).read_text())
+    assert receipt["entry"]["statement"]["choice"] == "no" and receipt["proof"] is not None
+    shot(carol, "20-receipts")
+    # A tampered receipt fails the check with a readable sentence.
+    carol.evaluate("""async () => {
+        const { verifyReceipt } = await import('/js/merkle.js');
+        const { listReceipts } = await import('/js/store.js');
+        const r = (await listReceipts())[0];
+        r.entry.statement.choice = 'yes';
+        try { await verifyReceipt(r, '00'.repeat(32), 'x'); return 'passed'; } catch (e) { window.__code = e.code; }
+    }""")
+    assert carol.evaluate("window.__code") == "entry_hash"
+
+
+def test_deputy_sees_instruction_after_close(world: dict[str, Any], base: str) -> None:
+    org, alice, bob = world["org"], world["alice"], world["bob"]
+    add_bill(org, "quick-vote", "city", "Quick vote", closes_in=6)
+    vote(bob, "quick-vote", "yes")
+    goto(alice, "bill/quick-vote")
+    # The server closes the motion within a second after `closes`; the page reloads itself.
+    alice.wait_for_selector("#hemicycle", timeout=20_000)
+    seats = alice.locator("#hemicycle .seat").count()
+    assert seats == 2
+    shot(alice, "30-bill-closed")
+    goto(alice, "deputy")
+    row = alice.locator("#instructions tr[data-motion='quick-vote']")
+    assert row.get_attribute("data-choice") == "yes"   # alice+bob yes, carol absent: both seats yes
+    result = api(base, "/api/motions/quick-vote")["result"]
+    assert {i["choice"] for i in result["instructions"]} == {"yes"}
+    assert "100" in row.inner_text()
+    shot(alice, "31-deputy")
+    row.locator("a.entry-link").click()
+    alice.wait_for_selector("#check-proof")
+    alice.click("#check-proof")
+    alice.wait_for_selector("#proof-result.ok")
+    shot(alice, "32-result-entry")
+    # Print stylesheet hides navigation.
+    goto(alice, "deputy")
+    alice.emulate_media(media="print")
+    assert not alice.is_visible("header nav")
+    alice.emulate_media(media="screen")
+
+
+def test_key_backup_restores_in_fresh_browser(world: dict[str, Any], browser: Any, base: str) -> None:
+    bob = world["bob"]
+    goto(bob, "key")
+    bob.fill("#backup-form [name=pass1]", "correct horse battery")
+    bob.fill("#backup-form [name=pass2]", "correct horse battery")
+    with bob.expect_download() as dl:
+        bob.click("#backup-form button[type=submit]")
+    path = dl.value.path()
+    backup = json.loads(Path(path).read_text())
+    assert backup["public_key"] == world["keys"]["bob"]
+    assert "d" not in json.dumps(backup).replace('"d', "") or True
+    assert all(k not in backup for k in ("d", "jwk", "pkcs8"))
+    fresh = new_page(browser, base, viewport=PHONE)
+    goto(fresh, "key")
+    fresh.set_input_files("#restore-form [name=file]", path)
+    fresh.fill("#restore-form [name=pass]", "wrong passphrase")
+    fresh.click("#restore-form button[type=submit]")
+    fresh.wait_for_selector("#restore-form .msg.error")
+    assert "passphrase" in fresh.inner_text("#restore-form .msg.error").lower()
+    fresh.fill("#restore-form [name=pass]", "correct horse battery")
+    fresh.click("#restore-form button[type=submit]")
+    fresh.wait_for_function("() => document.body.dataset.ready === 'home'")
+    fresh.wait_for_selector("text=bob")
+    # The restored key signs: vote from the phone.
+    vote(fresh, "rent-cap", "abstain")
+    shot(fresh, "40-phone-bill")
+    goto(fresh, "delegations")
+    shot(fresh, "41-phone-delegations")
+
+
+def test_errors_read_as_sentences(world: dict[str, Any]) -> None:
+    alice = world["alice"]
+    goto(alice, "delegations")
+    alice.select_option("#delegate-form [name=scope]", "*")
+    # Delegating to oneself is refused by the server; the page says so in words.
+    alice.eval_on_selector("#delegate-form [name=to]", "(s, k) => { s.append(new Option('me', k)); s.value = k; }", world["keys"]["alice"])
+    alice.click("#delegate-form button[type=submit]")
+    alice.wait_for_selector("#delegate-form .msg.error")
+    assert "yourself" in alice.inner_text("#delegate-form .msg.error")
+
+
+def test_graph_view(world: dict[str, Any]) -> None:
+    alice = world["alice"]
+    goto(alice, "graph/topic:housing")
+    alice.wait_for_selector("svg.graph")
+    assert alice.locator("svg.graph .node").count() >= 2
+    shot(alice, "50-graph")
+
+
+@pytest.mark.parametrize("locale", ["fr-FR", "en-US"])
+def test_pages_render_in_both_languages(world: dict[str, Any], browser: Any, base: str, locale: str) -> None:
+    page = new_page(browser, base, locale=locale, viewport=PHONE)
+    lang = locale[:2]
+    for route in ["", "bills", "bill/rent-cap", "bill/quick-vote", "delegations", "graph", "receipts", "deputy", "key", "join", "org", "found", "nowhere"]:
+        goto(page, route)
+        assert page.evaluate("document.documentElement.lang") == lang
+        no_missing_strings(page)
+    shot(page, f"60-{lang}-phone-bill")
+    # The switch overrides the browser's language.
+    page.click("#lang-switch")
+    other = "en" if lang == "fr" else "fr"
+    page.wait_for_function("l => document.documentElement.lang === l", arg=other)
+    no_missing_strings(page)
+    assert not page.errors, page.errors
+
+
+def test_both_tables_have_the_same_keys(world: dict[str, Any], browser: Any, base: str) -> None:
+    page = world["alice"]
+    missing = page.evaluate("""async () => {
+        const { tableOf } = await import('/js/i18n.js');
+        const en = tableOf('en'), fr = tableOf('fr');
+        return [Object.keys(en).filter((k) => !(k in fr)), Object.keys(fr).filter((k) => !(k in en))];
+    }""")
+    assert missing == [[], []]
