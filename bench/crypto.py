@@ -11,8 +11,11 @@ loads can be compared through the ratio).
 - raw verify: ``nacl.signing.VerifyKey.verify`` of a prebuilt key, 64-byte
   signature and the same message ``verify_statement`` checks.
 
-Each repetition times every measurement once, interleaved, for about
-``--seconds`` each; the figures are the medians over ``--repeat`` repetitions.
+Each measurement runs for about ``--seconds`` in five slices that alternate
+with slices of raw verify, so both rates see the same load on a shared
+machine; each repetition gives a rate and a ratio to raw verify, and the
+figures are the medians over ``--repeat`` repetitions. On a loaded machine the
+ratio is the steadier figure.
 
     nice .venv/bin/python bench/crypto.py --repeat 7 --seconds 1
 
@@ -43,17 +46,30 @@ STATEMENT = {"v": 1, "assembly": hashlib.sha256(b"assembly").hexdigest(), "kind"
 SIGNED = sign_statement(KEY, STATEMENT)
 
 
-def _rate(op: Callable[[int], None], seconds: float) -> float:
-    """Operations per second of ``op(n)`` (which does n operations), with n
-    grown until one call lasts at least ``seconds``."""
-    n = 64
+def _count(op: Callable[[int], None], seconds: float) -> tuple[int, float]:
+    """Run ``op(n)`` (n operations) with n grown until one call lasts at least
+    ``seconds``; return (operations, elapsed) of that call."""
+    n = 32
     while True:
         t0 = time.perf_counter()
         op(n)
         dt = time.perf_counter() - t0
         if dt >= seconds:
-            return n / dt
+            return n, dt
         n = max(n * 2, int(n * seconds / max(dt, 1e-6) * 1.1))
+
+
+def _paired(op: Callable[[int], None], seconds: float, slices: int = 5) -> tuple[float, float]:
+    """(rate of op, rate of raw verify), measured in alternating slices so
+    that both see the same load on a shared machine."""
+    ops = raw = 0
+    t_op = t_raw = 0.0
+    for _ in range(slices):
+        n, dt = _count(op, seconds / slices)
+        ops, t_op = ops + n, t_op + dt
+        n, dt = _count(raw_verify, seconds / slices)
+        raw, t_raw = raw + n, t_raw + dt
+    return ops / t_op, raw / t_raw
 
 
 def encode_parse(n: int) -> None:
@@ -94,8 +110,9 @@ def merkle_append(n: int) -> None:
             stored.clear()
 
 
-MEASURES = {"encode_parse": encode_parse, "sign": sign, "verify": verify,
-            "merkle_append": merkle_append, "raw_verify": raw_verify}
+# Each is timed in slices alternating with raw_verify; the raw_verify figure
+# is the median of all those paired raw measurements.
+MEASURES = {"encode_parse": encode_parse, "sign": sign, "verify": verify, "merkle_append": merkle_append}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,18 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=7, help="repetitions; figures are medians")
     ap.add_argument("--seconds", type=float, default=1.0, help="target seconds per measurement")
     args = ap.parse_args(argv)
-    runs: dict[str, list[float]] = {k: [] for k in MEASURES}
+    rates: dict[str, list[float]] = {k: [] for k in [*MEASURES, "raw_verify"]}
+    ratios: dict[str, list[float]] = {k: [] for k in MEASURES}
     for r in range(args.repeat):
         for name, op in MEASURES.items():
-            runs[name].append(_rate(op, args.seconds))
+            rate, raw = _paired(op, args.seconds)
+            rates[name].append(rate)
+            ratios[name].append(rate / raw)
+            rates["raw_verify"].append(raw)
         print(f"repetition {r + 1}/{args.repeat}: "
-              + " ".join(f"{k}={v[-1]:.0f}" for k, v in runs.items()), file=sys.stderr)
-    med = {k: statistics.median(v) for k, v in runs.items()}
-    raw = med["raw_verify"]
-    for name, rate in med.items():
-        spread = (max(runs[name]) - min(runs[name])) / rate * 100
-        print(f"{name:>14}: {rate:>12,.0f} /s  ({rate / raw:6.2f} x raw verify; spread {spread:.0f}%)")
-    print(" ".join(f"{k}_per_s={med[k]:.0f}" for k in MEASURES))
+              + " ".join(f"{k}={v[-1]:.0f}" for k, v in rates.items()), file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    for name in MEASURES:
+        q = statistics.quantiles(ratios[name], n=4) if len(ratios[name]) > 1 else ratios[name] * 3
+        print(f"{name:>14}: {med[name]:>12,.0f} /s  median {statistics.median(ratios[name]):7.2f} x raw verify"
+              f" (quartiles {q[0]:.2f}-{q[2]:.2f})")
+    print(f"{'raw_verify':>14}: {med['raw_verify']:>12,.0f} /s  (median of the paired measurements)")
+    print(" ".join(f"{k}_per_s={med[k]:.0f}" for k in rates))
     return 0
 
 
