@@ -5,6 +5,9 @@ Public API:
 - `Electorate(members, chain, settings, ballots)`: the input for one motion.
 - `resolve(e) -> Resolution`: fast (NumPy) resolution of every active member.
 - `resolve_reference(e) -> Resolution`: the same in plain Python.
+- `compile_arrays(e) -> (index, target, choice)` and
+  `resolve_arrays(target, choice) -> (outcome, carrier, Counts)`: the fast
+  engine's two halves, for callers that keep an integer-indexed electorate.
 - `Resolution`: `counts: Counts`, per-member `outcome` / `carrier`,
   `outcome_of(key)`, `carrier_of(key)`, `weights()`.
 - `Counts`: members, yes, no, abstain, direct, delegated, dead_end, cycle,
@@ -21,12 +24,12 @@ from .model import (
     Reason, Resolution, VotePath,
 )
 from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
-from .fast import resolve
+from .fast import compile_arrays, resolve, resolve_arrays
 from .graph import Chain, Concentration, GraphReport, analyse, effective_edges, to_networkx
 
 __all__ = [
     "CHOICES", "SELF", "Chain", "Choice", "Concentration", "Counts", "Electorate",
     "ElectorateError", "GraphReport", "Outcome", "Reason", "Resolution", "VotePath",
-    "analyse", "compile_electorate", "effective_edges", "resolve",
-    "resolve_reference", "setting_for", "to_networkx", "vote_path",
+    "analyse", "compile_arrays", "compile_electorate", "effective_edges", "resolve",
+    "resolve_arrays", "resolve_reference", "setting_for", "to_networkx", "vote_path",
 ]

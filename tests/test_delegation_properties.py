@@ -164,3 +164,15 @@ def test_graph_of_random_electorate_is_consistent():
     assert g.weights == r.weights()
     assert sum(len(cy) for cy in g.cycles) <= r.counts.cycle
     assert all(ch.length + 1 == len(ch.path) for ch in g.longest)
+
+
+def test_array_core_refuses_bad_arrays():
+    import numpy as np
+    import pytest
+    from delegation import ElectorateError, resolve_arrays
+    with pytest.raises(ElectorateError, match="bad_arrays"):
+        resolve_arrays(np.array([0, 1]), np.array([-1]))
+    with pytest.raises(ElectorateError, match="bad_arrays"):
+        resolve_arrays(np.array([5]), np.array([-1]))
+    outcome, carrier, counts = resolve_arrays(np.array([1, -1]), np.array([-1, 2]))
+    assert (counts.abstain, counts.delegated, list(carrier)) == (2, 1, [1, 1])
