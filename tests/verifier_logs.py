@@ -140,7 +140,7 @@ def build_scenario(tmp: Path) -> Scenario:
     return asyncio.run(_scenario(tmp / "scenario.db"))
 
 
-async def random_assembly(db: Path, rnd: random.Random) -> list[bytes]:
+async def random_assembly(db: Path, rnd: random.Random) -> tuple[list[bytes], str]:
     """A random assembly driven through the real box: members, a topic tree,
     motions, delegations (chains, cycles, self, removals), ballots, expulsions
     and rosters, then every motion closed. Refused statements are skipped."""
@@ -179,7 +179,7 @@ async def random_assembly(db: Path, rnd: random.Random) -> list[bytes]:
                 pass
         clock.advance(seconds=200)
         await box.close_due()
-        return await b.lines()
+        return await b.lines(), box.checkpoint_text
     finally:
         await box.aclose()
 
