@@ -469,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_rebuild(settings))
     box_ready = None
     if settings.demo != "off":
-        from client.demo_server import demo_hook
+        from client.demo import demo_hook
 
         box_ready = demo_hook(settings)
     try:

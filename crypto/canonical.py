@@ -178,3 +178,15 @@ def _skip_ws(text: str, i: int) -> int:
     while i < n and text[i] in " \t\n\r":
         i += 1
     return i
+
+
+def join_members(members: dict[str, bytes]) -> bytes:
+    """Canonical bytes of an object whose member values are already canonical
+    bytes: lets a caller wrap a large canonical value (a statement inside its
+    log entry) without encoding it twice. Same ordering rule as ``canonical_bytes``."""
+    parts = []
+    for k in sorted(members, key=_utf16_key):
+        out: list[str] = []
+        _string(k, out)
+        parts.append("".join(out).encode("utf-8") + b":" + members[k])
+    return b"{" + b",".join(parts) + b"}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from crypto.canonical import canonical_bytes
+from crypto.canonical import canonical_bytes, join_members
 
 GENESIS_PREV = "0" * 64
 
@@ -35,6 +35,15 @@ def make_entry(*, index: int, prev: str, received: str, signed: dict[str, Any]) 
         "statement": signed["statement"],
         "signature": signed["signature"],
     }
+
+
+def entry_bytes_from(*, index: int, prev: str, received: str, signature: str, statement_bytes: bytes) -> bytes:
+    """The same bytes as ``entry_bytes(make_entry(...))``, reusing the
+    statement's canonical bytes already computed for its signature check."""
+    return join_members({
+        "index": canonical_bytes(index), "prev": canonical_bytes(prev), "received": canonical_bytes(received),
+        "signature": canonical_bytes(signature), "statement": statement_bytes,
+    })
 
 
 def check_link(entry: dict[str, Any], *, index: int, prev_hash_hex: str) -> None:
