@@ -11,9 +11,9 @@ export function tallyBars(c) {
   const lost = (c.dead_end || 0) + (c.cycle || 0);
   const rows = [['yes', c.yes], ['no', c.no], ['abstain', c.abstain], ['lost', lost]];
   const max = Math.max(1, c.members || 0);
-  const W = 320, bar = 26, gap = 10, label = 92;
+  const W = 190, bar = 24, gap = 10, label = 84;
   const summary = rows.map(([k, v]) => `${t(`choice.${k}`)} ${v}`).join(', ');
-  const svg = s('svg', { viewBox: `0 0 ${W + label + 60} ${rows.length * (bar + gap)}`, class: 'bars', role: 'img',
+  const svg = s('svg', { viewBox: `0 0 ${W + label + 44} ${rows.length * (bar + gap)}`, class: 'bars', role: 'img',
     'aria-label': t('chart.bars', { summary, members: c.members }) },
   rows.map(([k, v], i) => {
     const y = i * (bar + gap);
@@ -45,14 +45,14 @@ export function hemicycle(instructions, mine = null) {
   const seats = [];
   radii.forEach((r, i) => {
     for (let j = 0; j < per[i]; j++) {
-      const a = per[i] === 1 ? Math.PI / 2 : Math.PI - (Math.PI * j) / (per[i] - 1);
+      const a = Math.PI - (Math.PI * (j + 0.5)) / per[i];
       seats.push({ a, x: 110 + r * Math.cos(a), y: 108 - r * Math.sin(a) });
     }
   });
   seats.sort((p, q) => q.a - p.a);
   const order = { yes: 0, abstain: 1, no: 2 };
   const sorted = [...instructions].sort((p, q) => order[p.choice] - order[q.choice]);
-  const dot = Math.max(3, Math.min(9, 70 / Math.sqrt(n)));
+  const dot = Math.max(2.5, Math.min(9, 60 / Math.sqrt(n) / rows));
   const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${instructions.filter((i) => i.choice === c).length}`).join(', ');
   return h('figure', { class: 'chart' },
     s('svg', { viewBox: '0 0 220 116', class: 'hemicycle', role: 'img', 'aria-label': t('hemi.label', { counts }) },
@@ -75,7 +75,7 @@ export function delegationGraph(g, names = {}) {
   const cycleEdges = new Set();
   for (const cy of g.cycles || []) cy.forEach((k, i) => cycleEdges.add(`${k}>${cy[(i + 1) % cy.length]}`));
   const inCycle = new Set((g.cycles || []).flat());
-  const W = 400, C = W / 2, R = list.length === 1 ? 0 : W / 2 - 60;
+  const W = 400, C = W / 2, R = list.length === 1 ? 0 : W / 2 - 80;
   const pos = new Map(list.map((k, i) => {
     const a = (2 * Math.PI * i) / list.length - Math.PI / 2;
     return [k, { x: C + R * Math.cos(a), y: C + R * Math.sin(a) }];
@@ -103,8 +103,16 @@ export function delegationGraph(g, names = {}) {
     const p = pos.get(k);
     return s('g', { class: `node${inCycle.has(k) ? ' node-cycle' : ''}`, 'data-key': k },
       s('circle', { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: radius(k).toFixed(1) }),
-      s('text', { x: p.x.toFixed(1), y: (p.y + radius(k) + 12).toFixed(1), 'text-anchor': 'middle' },
-        `${label(k)} (${g.weights?.[k] || 0})`));
+      labelAt(p, radius(k), C, `${label(k)} (${g.weights?.[k] || 0})`));
   }));
   return h('figure', { class: 'chart' }, svg);
+}
+
+/** A node's label outside its circle, on the side away from the centre. */
+function labelAt(p, r, C, text) {
+  let dx = p.x - C, dy = p.y - C;
+  const d = Math.hypot(dx, dy);
+  if (d < 1) { dx = 0; dy = 1; } else { dx /= d; dy /= d; }
+  const anchor = dx > 0.3 ? 'start' : dx < -0.3 ? 'end' : 'middle';
+  return s('text', { x: (p.x + dx * (r + 6)).toFixed(1), y: (p.y + dy * (r + 10) + 4).toFixed(1), 'text-anchor': anchor }, text);
 }

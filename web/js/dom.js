@@ -23,3 +23,9 @@ export const s = (tag, attrs, ...children) => build(document.createElementNS(SVG
 export function shortKey(key) {
   return key ? `${key.slice(0, 8)}…` : '';
 }
+
+/** Replaces el's children, skipping null / undefined / false like h() does. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  return build(el, {}, children, false);
+}

@@ -4,7 +4,7 @@
 import { api, submit } from '../api.js';
 import { every, onLive } from '../app.js';
 import { hemicycle, tallyBars } from '../charts.js';
-import { h } from '../dom.js';
+import { fill, h } from '../dom.js';
 import { fmtTime, pct, t, timeLeft } from '../i18n.js';
 import { listReceipts } from '../store.js';
 import { choiceLabel, msg, needKey, page } from './common.js';
@@ -95,16 +95,17 @@ export async function bill(app, [id]) {
   const refreshMine = async () => {
     if (!app.isMember()) return;
     const p = await api.votePath(app.me.pub, m.id);
-    pathBox.replaceChildren(h('h2', {}, t('path.title')), pathView(app, p.path),
+    fill(pathBox, h('h2', {}, t('path.title')), pathView(app, p.path),
       h('p', { class: 'outcome', 'data-outcome': p.outcome }, outcomeText(p)),
-      h('p', { class: 'weight' }, t('path.carry', { weight: p.weight, others: Math.max(0, p.weight - 1) })),
+      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, t('path.carry', { weight: p.weight, others: p.weight - 1 }))
+        : (['yes', 'no', 'abstain'].includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t('path.carry_none')) : null),
       p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || k.slice(0, 8)).join(', ')) : null);
   };
   if (app.isMember()) { await refreshMine(); parts.push(pathBox); }
   // Tally, live or final.
   const tallyBox = h('div', { class: 'card', id: 'tally', 'aria-live': 'polite' });
   const showTally = (tally, final) => {
-    tallyBox.replaceChildren(h('h2', {}, t(final ? 'tally.final' : 'tally.live')),
+    fill(tallyBox, h('h2', {}, t(final ? 'tally.final' : 'tally.live')),
       tallyBars(tally),
       tally.quorum ? h('p', {}, t(tally.quorum.met ? 'tally.quorum_met' : 'tally.quorum_not_met', { required: tally.quorum.required })) : null,
       tally.seats ? h('p', {}, t('tally.seats', { yes: tally.seats.yes, no: tally.seats.no, abstain: tally.seats.abstain })) : null);

@@ -1,0 +1,101 @@
+"""Static checks of the web UI that need no browser: both languages have the
+same strings, every string the code asks for exists, every refusal code of
+the server reads as a sentence in both languages, nothing is loaded from
+outside, and the page needs no build step (plain ES modules)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ballots.errors import ALL_REFUSALS
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+LANGS = ("en", "fr")
+# Codes of SPEC section 9 beyond the refusals, and the client's own.
+HTTP_CODES = {"malformed", "not_found", "bad_request", "too_large", "unsupported_media_type", "not_founded",
+              "internal", "method_not_allowed", "network"}
+# Keys built at run time from a value; each family listed in full.
+DYNAMIC = {
+    "choice": ["yes", "no", "abstain", "lost"],
+    "state": ["open", "upcoming", "closed"],
+    "kind": ["assembly", "invite", "enroll", "expel", "topic", "motion", "deputies", "delegate", "ballot", "close", "result"],
+    "outcome": ["yes", "no", "abstain", "dead_end", "cycle", "absent", "not_member"],
+    "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
+    "method": ["largest_remainder", "dhondt", "sainte_lague"],
+    "count": ["members", "yes", "no", "abstain", "direct", "delegated", "dead_end", "cycle", "absent"],
+    "org": ["tab_invites", "tab_topics", "tab_bills", "tab_roster"],
+    "bills": ["none_open", "none_upcoming", "none_closed"],
+    "lang": list(LANGS),
+    "keyerr": ["no_ed25519", "weak_passphrase", "bad_backup", "wrong_passphrase"],
+    "prooferr": ["proof_index", "proof_malformed", "proof_length", "proof_root", "entry_index", "entry_hash",
+                 "checkpoint_malformed", "checkpoint_origin", "checkpoint_unsigned", "checkpoint_signature"],
+}
+
+
+def table(lang: str) -> dict[str, str]:
+    return json.loads((WEB / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def js_sources() -> dict[Path, str]:
+    return {p: p.read_text(encoding="utf-8") for p in sorted(WEB.rglob("*.js"))}
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    en, fr = table("en"), table("fr")
+    assert sorted(set(en) - set(fr)) == [], "missing in fr"
+    assert sorted(set(fr) - set(en)) == [], "missing in en"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_placeholders_match_between_languages(lang: str) -> None:
+    en, other = table("en"), table(lang)
+    for key, text in en.items():
+        assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", other[key])), key
+        assert other[key].strip(), f"{lang}: {key} is empty"
+
+
+def test_every_literal_key_in_the_code_exists() -> None:
+    keys = set(table("en"))
+    used: set[str] = set()
+    for path, src in js_sources().items():
+        # t('a.b'), field('a.b', ...), and 'a.b' handed to t() through a variable.
+        for m in re.finditer(r"""['"]([a-z_]+\.[a-z_0-9]+)['"]""", src):
+            word = m.group(1)
+            if word.split(".")[-1] in ("js", "json", "css", "html", "txt") or word.startswith(("api.", "app.")) and word not in keys:
+                continue
+            used.add(word)
+    missing = sorted(k for k in used if k not in keys)
+    assert missing == []
+
+
+def test_dynamic_key_families_are_complete() -> None:
+    keys = set(table("en"))
+    missing = [f"{fam}.{v}" for fam, values in DYNAMIC.items() for v in values if f"{fam}.{v}" not in keys]
+    assert missing == []
+
+
+def test_every_refusal_code_reads_as_a_sentence() -> None:
+    codes = {cls.code for cls in ALL_REFUSALS} | HTTP_CODES
+    for lang in LANGS:
+        t = table(lang)
+        missing = sorted(c for c in codes if f"problem.{c}" not in t)
+        assert missing == [], f"{lang}: no sentence for {missing}"
+
+
+def test_nothing_is_loaded_from_outside() -> None:
+    for path in [*WEB.rglob("*.html"), *WEB.rglob("*.css")]:
+        assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", path.read_text(encoding="utf-8")), path
+    for path, src in js_sources().items():
+        urls = set(re.findall(r"https?://[^\s'\"`]+", src))
+        assert urls <= {"https://liquid-mandate.org/problems/", "http://www.w3.org/2000/svg"}, (path, urls)
+        for spec in re.findall(r"""^import .* from ['"]([^'"]+)['"]""", src, re.M):
+            assert spec.startswith("."), f"{path}: bare import {spec} needs a build step"
+
+
+def test_index_loads_the_app_as_a_module() -> None:
+    html = (WEB / "index.html").read_text(encoding="utf-8")
+    assert '<script type="module" src="js/app.js"></script>' in html
+    assert 'name="viewport"' in html
