@@ -1,0 +1,188 @@
+"""Durable ballots per second through a real server process over loopback.
+
+Starts `python server.py` on SQLite in a temporary directory, founds an
+assembly, enrolls members, then has C concurrent clients post pre-signed
+ballots; each 201 is a durable receipt. Beside it, the same clients hit a
+trivial aiohttp endpoint in another process: the ceiling of this machine's
+HTTP stack. Prints medians and ends with one line
+`ballots_per_s=X p50_ms=Y p99_ms=Z ceiling_per_s=W`.
+
+    python bench/ingest.py [--clients 64] [--members 640] [--ballots 12800] [--runs 3]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ballots.statements import format_time  # noqa: E402
+from client.author import Author, code_hash, genesis, new_code  # noqa: E402
+
+TRIVIAL = """
+import sys
+from aiohttp import web
+async def ok(request):
+    await request.read()
+    return web.json_response({"ok": True}, status=201)
+app = web.Application()
+app.router.add_post("/api/statements", ok)
+app.router.add_get("/healthz", ok)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_up(session: aiohttp.ClientSession, base: str) -> None:
+    for _ in range(200):
+        try:
+            async with session.get(base + "/healthz") as r:
+                if r.status in (200, 201):
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{base} did not come up")
+
+
+async def post(session: aiohttp.ClientSession, base: str, signed: dict) -> dict:
+    async with session.post(base + "/api/statements", data=json.dumps(signed)) as r:
+        body = await r.json(content_type=None)
+        if r.status != 201:
+            raise RuntimeError(body)
+        return body
+
+
+async def setup(session: aiohttp.ClientSession, base: str, members: int) -> tuple[str, list[Author]]:
+    async with session.get(base + "/api/server") as r:
+        server_key = (await r.json())["server_key"]
+    founder = Author()
+    await post(session, base, genesis(founder, server=server_key))
+    async with session.get(base + "/api/server") as r:
+        assembly = (await r.json())["assembly"]
+    now = datetime.now(timezone.utc)
+    await post(session, base, founder.sign("topic", assembly, id="t", title="T", description="", parent=None))
+    await post(session, base, founder.sign("motion", assembly, id="m", topic="t", title="M", summary="S", url="",
+                                           opens=format_time(now - timedelta(minutes=1)),
+                                           closes=format_time(now + timedelta(hours=2)), quorum=None))
+    authors = []
+    codes = [new_code() for _ in range(members)]
+    for code in codes:
+        await post(session, base, founder.sign("invite", assembly, code_hash=code_hash(code), note=""))
+
+    async def enroll(code: str) -> Author:
+        a = Author()
+        await post(session, base, a.sign("enroll", assembly, code=code, name=""))
+        return a
+
+    for i in range(0, members, 64):
+        authors += await asyncio.gather(*(enroll(c) for c in codes[i:i + 64]))
+    return assembly, authors
+
+
+async def load(base: str, batches: list[list[dict]], session: aiohttp.ClientSession) -> tuple[float, list[float]]:
+    """Each client posts its own statements in order; returns (seconds, latencies)."""
+    latencies: list[float] = []
+
+    async def client(mine: list[dict]) -> None:
+        for signed in mine:
+            t = time.perf_counter()
+            await post(session, base, signed)
+            latencies.append(time.perf_counter() - t)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(b) for b in batches))
+    return time.perf_counter() - start, latencies
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * p))]
+
+
+async def main_async(a: argparse.Namespace) -> None:
+    conn = aiohttp.TCPConnector(limit=a.clients)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        # The ceiling: a trivial endpoint, same clients, same payloads.
+        port = free_port()
+        trivial = subprocess.Popen([sys.executable, "-c", TRIVIAL, str(port)])
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_up(session, base)
+            payload = Author().sign("ballot", "ab" * 32, motion="m", choice="yes")
+            ceilings = []
+            for _ in range(a.runs):
+                per_client = [[payload] * (a.ballots // a.clients) for _ in range(a.clients)]
+                secs, _ = await load(base, per_client, session)
+                ceilings.append(a.clients * (a.ballots // a.clients) / secs)
+        finally:
+            trivial.terminate()
+            trivial.wait()
+
+        rates, p50s, p99s = [], [], []
+        for run in range(a.runs):
+            with tempfile.TemporaryDirectory() as tmp:
+                port = free_port()
+                srv = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", tmp],
+                                       stdout=subprocess.DEVNULL)
+                try:
+                    base = f"http://127.0.0.1:{port}"
+                    await wait_up(session, base)
+                    assembly, authors = await setup(session, base, a.members)
+                    choices = ["yes", "no", "abstain"]
+                    per_member = a.ballots // len(authors)
+                    signed = [[m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
+                               for i, m in enumerate(authors[c::a.clients]) for k in range(per_member)]
+                              for c in range(a.clients)]
+                    # A member's ballots must arrive in seq order: a client owns its members.
+                    for c, mine in enumerate(signed):
+                        mine.sort(key=lambda s: s["statement"]["seq"])
+                    total = sum(len(x) for x in signed)
+                    secs, lat = await load(base, signed, session)
+                    rates.append(total / secs)
+                    p50s.append(pct(lat, 0.50) * 1000)
+                    p99s.append(pct(lat, 0.99) * 1000)
+                    print(f"run {run + 1}: {total} ballots in {secs:.2f} s = {total / secs:.0f}/s, "
+                          f"p50 {p50s[-1]:.1f} ms, p99 {p99s[-1]:.1f} ms", file=sys.stderr)
+                finally:
+                    srv.terminate()
+                    srv.wait()
+    ceiling = statistics.median(ceilings)
+    rate = statistics.median(rates)
+    print(f"clients={a.clients} members={a.members} ballots_per_run={a.ballots} runs={a.runs}")
+    print(f"durable ballots/s (median): {rate:.0f}; trivial endpoint ceiling: {ceiling:.0f}/s; "
+          f"ratio {rate / ceiling:.2f}")
+    print(f"ballots_per_s={rate:.0f} p50_ms={statistics.median(p50s):.1f} p99_ms={statistics.median(p99s):.1f} "
+          f"ceiling_per_s={ceiling:.0f}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--clients", type=int, default=64)
+    p.add_argument("--members", type=int, default=640)
+    p.add_argument("--ballots", type=int, default=12800)
+    p.add_argument("--runs", type=int, default=3)
+    asyncio.run(main_async(p.parse_args()))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
