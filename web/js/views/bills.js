@@ -76,6 +76,8 @@ export async function bill(app, [id]) {
         const r = await submit(app.me, app.server.assembly, 'ballot', { motion: m.id, choice });
         app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: r.index }));
         await refreshMine();
+        const fresh = await api.motion(m.id);
+        if (fresh.tally) showTally(fresh.tally, false);
         mine.querySelector('.current').textContent = t('vote.current', { choice: choiceLabel(choice) });
         buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.choice === String(choice))));
       });
