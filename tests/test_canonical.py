@@ -151,7 +151,7 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(values)
 def test_round_trip_and_idempotence(value: object) -> None:
     data = canonical_bytes(value)
@@ -161,7 +161,7 @@ def test_round_trip_and_idempotence(value: object) -> None:
     assert _same(parse_canonical(data), value)
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.dictionaries(st.text(), values, max_size=8), st.randoms(use_true_random=False))
 def test_key_order_does_not_matter(obj: dict, rnd: random.Random) -> None:
     items = list(obj.items())
@@ -175,7 +175,7 @@ bmp_values = st.recursive(st.none() | st.booleans() | ints | bmp_text,
                           max_leaves=30)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(bmp_values)
 def test_matches_the_stdlib_where_code_point_order_is_utf16_order(value: object) -> None:
     # Below U+10000 code points and UTF-16 code units order alike, and the

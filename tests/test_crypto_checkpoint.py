@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto import checkpoint as ck
@@ -96,6 +96,7 @@ def test_a_failing_signature_of_the_known_key_rejects_the_note() -> None:
         ck.open_checkpoint(good + bad, public_key=KEY.public_bytes, name=ORIGIN)
 
 
+@settings(deadline=None)
 @given(size=st.integers(0, 2**64 - 1), root=st.binary(min_size=32, max_size=32),
        position=st.integers(0, 10_000))
 def test_any_changed_character_fails(size: int, root: bytes, position: int) -> None:

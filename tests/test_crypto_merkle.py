@@ -229,6 +229,7 @@ def test_plans_assemble_the_reference_proofs(data: st.DataObject, n: int) -> Non
     assert merkle.assemble([merkle.subtree_root_plan(m)], stored) == [roots[m]]
 
 
+@settings(deadline=None)
 @given(size=st.integers(1, 2**62), data=st.data())
 def test_inclusion_plans_tile_the_tree_at_any_size(size: int, data: st.DataObject) -> None:
     i = data.draw(st.integers(0, size - 1))
@@ -240,6 +241,7 @@ def test_inclusion_plans_tile_the_tree_at_any_size(size: int, data: st.DataObjec
     assert len(merkle.plan_keys(plan)) <= 2 * size.bit_length()
 
 
+@settings(deadline=None)
 @given(size2=st.integers(2, 2**62), data=st.data())
 def test_consistency_plan_length_matches_at_any_size(size2: int, data: st.DataObject) -> None:
     size1 = data.draw(st.integers(1, size2 - 1))
