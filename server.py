@@ -100,6 +100,8 @@ CLOCK = web.AppKey("clock", Callable[[], datetime])
 @web.middleware
 async def problems(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
     try:
+        if request.method == "GET" and request.path.startswith("/api/") and BOX in request.app:
+            await request.app[BOX].sync()  # other processes may share the database
         return await handler(request)
     except (E.Refused, Malformed, CanonicalError, Problem, web.HTTPRequestEntityTooLarge,
             web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
@@ -201,7 +203,6 @@ async def get_consistency(request: web.Request) -> web.Response:
 
 async def get_motion(request: web.Request) -> web.Response:
     box = _box(request)
-    await box.sync()
     detail = views.motion_detail(box.state, request.match_info["id"], _now(request))
     if detail is None:
         raise Problem(404, "not_found", f"no motion {request.match_info['id']!r}")

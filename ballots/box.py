@@ -93,6 +93,8 @@ class BallotBox:
         # runs ahead of the database then, and readers of the log wait.
         self._settled = asyncio.Event()
         self._settled.set()
+        self._catch_up_lock = asyncio.Lock()
+        self.shared = engine.dialect.name != "sqlite"
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     # -- opening -----------------------------------------------------------
@@ -207,7 +209,8 @@ class BallotBox:
                 await asyncio.sleep(0)
             self._settled.clear()
             try:
-                await self._commit(batch)
+                async with self._catch_up_lock:
+                    await self._commit(batch)
             except Exception as exc:  # the transaction rolled back: resync from the database
                 log.exception("append batch failed; reloading state from the log")
                 for _, fut in batch:
@@ -365,13 +368,18 @@ class BallotBox:
         self._received_at = parse_time(self.received)
 
     async def sync(self) -> None:
-        """Bring the in-memory state up to the database's head (other processes)."""
-        async with self.engine.connect() as conn:
-            size = (await conn.execute(select(T.head.c.size))).scalar()
-            if size is not None and size != self.state.size:
-                # The read above began the transaction (autobegin): lock and replay in it.
-                await self._lock_and_catch_up(conn)
-                await conn.commit()
+        """Bring the in-memory state up to the database's head, when other
+        processes share the database (a no-op on the embedded SQLite, where
+        this process is the only writer)."""
+        if not self.shared:
+            return
+        async with self._catch_up_lock:  # never beside the writer's own catch-up
+            async with self.engine.connect() as conn:
+                size = (await conn.execute(select(T.head.c.size))).scalar()
+                if size is not None and size > self.state.size:
+                    # The read above began the transaction (autobegin): lock and replay in it.
+                    await self._lock_and_catch_up(conn)
+                    await conn.commit()
 
     # -- reading -----------------------------------------------------------
 

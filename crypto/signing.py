@@ -5,6 +5,7 @@ PyNaCl's signing API and its exceptions.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class KeyPair:
 
     @property
     def _signing(self) -> nacl.signing.SigningKey:
-        return nacl.signing.SigningKey(self.seed)
+        return _signing_key(self.seed)
 
     @property
     def public_bytes(self) -> bytes:
@@ -59,6 +60,12 @@ class KeyPair:
     def sign(self, message: bytes) -> bytes:
         """Detached 64-byte Ed25519 signature of ``message``."""
         return self._signing.sign(message).signature
+
+
+@functools.lru_cache(maxsize=1024)
+def _signing_key(seed: bytes) -> nacl.signing.SigningKey:
+    # Expanding the seed costs as much as a signature: do it once per key.
+    return nacl.signing.SigningKey(seed)
 
 
 def statement_message(statement: dict[str, Any]) -> bytes:
