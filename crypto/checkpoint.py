@@ -1,5 +1,5 @@
 """Signed checkpoints: C2SP tlog-checkpoint bodies in C2SP signed notes
-(DESIGN section 3, docs/SPEC-merkle.md).
+(DESIGN section 3, docs/SPEC.md section 11).
 
 A note is the text ``<origin>\\n<size>\\n<base64 root>\\n``, a blank line, and
 one or more signature lines ``— <key name> <base64(key id || signature)>\\n``

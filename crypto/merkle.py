@@ -1,5 +1,5 @@
 """RFC 9162 Merkle tree: hashes, proof verification, and the pieces a log needs
-to serve proofs at scale (DESIGN section 3, docs/SPEC-merkle.md).
+to serve proofs at scale (DESIGN section 3, docs/SPEC.md section 11).
 
 Leaf hash ``SHA-256(0x00 || data)``, node hash ``SHA-256(0x01 || left || right)``
 (RFC 9162 section 2.1.1). The verifiers follow RFC 9162 sections 2.1.3.2 and

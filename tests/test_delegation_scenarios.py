@@ -1,6 +1,6 @@
 """Hand-checked scenarios, as data: each names its members (short names,
 turned into keys), settings, ballots and who is expelled, and gives the
-counts and the outcome of chosen members that the rules of docs/SPEC-tally.md
+counts and the outcome of chosen members that the rules of docs/SPEC.md section 10
 lead to when worked out by hand. Both engines must agree with every row."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The worked example of docs/SPEC-tally.md, recomputed from the file itself:
+"""The worked example of docs/SPEC.md section 10, recomputed from the file itself:
 the first JSON block is the input, the second the result document."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from pathlib import Path
 from delegation import Electorate
 from tally import close_motion
 
-SPEC = Path(__file__).resolve().parent.parent / "docs" / "SPEC-tally.md"
+SPEC = Path(__file__).resolve().parent.parent / "docs" / "SPEC.md"
 
 
 def test_spec_worked_example():
-    blocks = re.findall(r"```json\n(.*?)```", SPEC.read_text(), re.S)
-    assert len(blocks) == 2, f"found {len(blocks)} json blocks, want 2"
+    blocks = re.findall(r"```example-tally\n(.*?)```", SPEC.read_text(), re.S)
+    assert len(blocks) == 2, f"found {len(blocks)} example-tally blocks, want 2"
     given, want = (json.loads(b) for b in blocks)
     e = Electorate(given["members"], given["chain"], given["settings"], given["ballots"])
     got = close_motion(e, motion=given["motion"], roster=given["roster"],
