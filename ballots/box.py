@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ballots import errors as E
@@ -327,16 +329,16 @@ class BallotBox:
         ])
         await conn.execute(insert(T.nodes), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in new_nodes.items()])
         for table, rows in pending.items():
+            pk = list(table.primary_key.columns)
             if table in cleared:
                 await conn.execute(delete(table))
-            pk = list(table.primary_key.columns)
-            keys = [k for k in rows]
-            if keys and table not in cleared:
-                for chunk in _chunks(keys, 400):
+            else:
+                gone = [k for k, r in rows.items() if r is None]
+                for chunk in _chunks(gone, 400):
                     await conn.execute(delete(table).where(tuple_(*pk).in_(chunk)))
             fresh = [r for r in rows.values() if r is not None]
             if fresh:
-                await conn.execute(insert(table), fresh)
+                await conn.execute(self._upsert(table, pk), fresh)
         root = self.frontier.root()
         checkpoint = sign_checkpoint(Checkpoint(self.origin, self.state.size, root), self.server_key)
         values = {"size": self.state.size, "head_hash": self.head_hash, "root": root,
@@ -345,6 +347,15 @@ class BallotBox:
         if updated.rowcount == 0:
             await conn.execute(insert(T.head).values(id=1, **values))
         return checkpoint
+
+    def _upsert(self, table: Any, pk: list[Any]) -> Any:
+        """INSERT ... ON CONFLICT (pk) DO UPDATE: one round trip per table per
+        batch. SQLite and PostgreSQL spell it the same way in SQLAlchemy."""
+        stmt = _DIALECT_INSERT[self.engine.dialect.name](table)
+        others = {c.name: stmt.excluded[c.name] for c in table.columns if c not in pk}
+        if not others:
+            return stmt.on_conflict_do_nothing(index_elements=pk)
+        return stmt.on_conflict_do_update(index_elements=pk, set_=others)
 
     async def _lock_and_catch_up(self, conn: AsyncConnection) -> None:
         """Take the write lock (the head row) and replay entries another
@@ -475,6 +486,9 @@ class BallotBox:
                     await conn.execute(insert(table), rows)
         self.state = state
         return state
+
+
+_DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
 
 
 def _chunks(items: list[Any], n: int) -> list[list[Any]]:
