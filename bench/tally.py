@@ -89,12 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args(argv)
     e, roster = build(a.members)
-    times = []
+    times, cpu = [], []
     for _ in range(a.repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         doc = run(e, roster)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     _, target, choice = compile_arrays(e)
     core = []
     for _ in range(a.repeat):
@@ -109,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     counts = {k: doc[k] for k in ("yes", "no", "abstain", "direct", "delegated",
                                   "dead_end", "cycle", "absent")}
     print(f"counts {counts} seats {doc['seats']}")
-    print(f"runs {' '.join(f'{t:.3f}' for t in times)}; "
+    print(f"runs {' '.join(f'{t:.3f}' for t in times)} (cpu median {statistics.median(cpu):.3f}); "
+          f"loadavg {os.getloadavg()[0]:.2f}; "
           f"process maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB "
           "(includes the generated assembly)")
     print(f"array core alone (resolve_arrays on pre-indexed arrays): "
