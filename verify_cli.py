@@ -1327,7 +1327,10 @@ class Verifier:
                 if not isinstance(sig, str) or not _HEX128.match(sig):
                     fail("signatures", i, "signature is not 128 lowercase hex digits")
                 elif isinstance(st, dict) and _is_key(st.get("author")):
-                    if type(index) is int and isinstance(value["prev"], str) and isinstance(received, str) \
+                    # Entry keys sort as index, prev, received, signature,
+                    # statement: with plain values before it, the statement's
+                    # canonical bytes are the tail of the canonical line.
+                    if type(index) is int and type(value["prev"]) is str and type(value["received"]) is str \
                             and canon is line:
                         pos = canon.find(b',"statement":')
                         msg = STATEMENT_PREFIX + canon[pos + 13:-1]
