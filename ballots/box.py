@@ -258,12 +258,15 @@ class BallotBox:
                         pending.setdefault(table, {})[key] = row
                 return index
 
-            self._stage_closes(stage)
+            self._stage_closes(stage, self._now())
             for item, fut in batch:
                 if item is None:
                     continue
                 signed, statement_bytes = item
                 received = self._now()
+                # Close first: nothing is accepted at or after a motion's
+                # closing time before that motion's close entry (SPEC section 4).
+                self._stage_closes(stage, received)
                 try:
                     check(self.state, signed.statement, received, server_key=self.server_hex)
                     if signed.statement.kind is Kind.RESULT:
@@ -272,7 +275,6 @@ class BallotBox:
                     outcome.append((fut, refusal))
                     continue
                 outcome.append((fut, stage(signed, statement_bytes, received)))
-                self._stage_closes(stage)
 
             if staged:
                 checkpoint = await self._write(conn, staged, new_nodes, pending, cleared)
@@ -296,9 +298,8 @@ class BallotBox:
             if item is None and not fut.done():
                 fut.set_result(None)  # type: ignore[arg-type]
 
-    def _stage_closes(self, stage: Callable[[Signed, bytes, datetime], int]) -> None:
-        """Close every motion whose time has passed: `close`, then at once its `result`."""
-        now = self._now()
+    def _stage_closes(self, stage: Callable[[Signed, bytes, datetime], int], now: datetime) -> None:
+        """Close every motion whose time has passed at ``now``: `close`, then at once its `result`."""
         due = sorted((m.closes, m.id) for m in self.state.motions.values() if m.close_index is None and m.closes <= now)
         for _, motion_id in due:
             close = self._server_statement(Kind.CLOSE, {"motion": motion_id})

@@ -181,3 +181,13 @@ async def test_export_from_an_index(world: World) -> None:
     assert await world.box.export(2) == all_lines[2:]
     assert await world.box.export(1, 2) == all_lines[1:3]
     assert Author  # the world's members are Authors
+
+
+async def test_close_first_any_statement_after_closing_time_follows_the_close(world: World) -> None:
+    await world.enroll(1)
+    await world.topic("t")
+    await world.motion("m", "t", closes=60)
+    world.clock.advance(seconds=60)  # exactly the closing time; the closer has not run
+    receipt = await world.box.append(world.org("topic", id="u", title="U", description="", parent=None))
+    motion = world.box.state.motions["m"]
+    assert motion.close_index == receipt.index - 2 and motion.result_index == receipt.index - 1
