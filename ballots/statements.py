@@ -37,13 +37,30 @@ MAX_LIST = 10_000
 
 
 class Malformed(ValueError):
-    """A statement cannot be read: a missing, unknown or ill-typed field."""
+    """A statement cannot be read. Raised as one of its subclasses, which say
+    how; all share the problem type `malformed` at the HTTP boundary."""
 
     code = "malformed"
 
     def __init__(self, field: str, why: str) -> None:
         super().__init__(f"{field}: {why}")
         self.field = field
+
+
+class MissingField(Malformed):
+    """A required field is absent."""
+
+
+class UnknownField(Malformed):
+    """A field the kind does not have: refused, never ignored."""
+
+
+class WrongType(Malformed):
+    """A field of the wrong JSON type (a number for a string, ...)."""
+
+
+class BadValue(Malformed):
+    """A field of the right type whose value breaks its format or range."""
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -76,11 +93,11 @@ Check = Callable[[str, Any], Any]
 def _str(empty: bool = False) -> Check:
     def check(name: str, v: Any) -> str:
         if not isinstance(v, str):
-            raise Malformed(name, "want a string")
+            raise WrongType(name, "want a string")
         if not empty and not v:
-            raise Malformed(name, "must not be empty")
+            raise BadValue(name, "must not be empty")
         if len(v) > MAX_STR:
-            raise Malformed(name, f"has {len(v)} characters, at most {MAX_STR}")
+            raise BadValue(name, f"has {len(v)} characters, at most {MAX_STR}")
         return v
 
     return check
@@ -89,9 +106,9 @@ def _str(empty: bool = False) -> Check:
 def _int(lo: int, hi: int) -> Check:
     def check(name: str, v: Any) -> int:
         if not isinstance(v, int) or isinstance(v, bool):
-            raise Malformed(name, "want an integer")
+            raise WrongType(name, "want an integer")
         if not lo <= v <= hi:
-            raise Malformed(name, f"{v} not in {lo}..{hi}")
+            raise BadValue(name, f"{v} not in {lo}..{hi}")
         return v
 
     return check
@@ -99,19 +116,19 @@ def _int(lo: int, hi: int) -> Check:
 
 def _bool(name: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise Malformed(name, "want true or false")
+        raise WrongType(name, "want true or false")
     return v
 
 
 def _key(name: str, v: Any) -> str:
     if not isinstance(v, str) or not _HEX64.match(v):
-        raise Malformed(name, "want 64 lowercase hex digits")
+        raise BadValue(name, "want 64 lowercase hex digits")
     return v
 
 
 def _slug(name: str, v: Any) -> str:
     if not isinstance(v, str) or not _SLUG.match(v):
-        raise Malformed(name, "want a slug [a-z0-9][a-z0-9-]{0,63}")
+        raise BadValue(name, "want a slug [a-z0-9][a-z0-9-]{0,63}")
     return v
 
 
@@ -123,14 +140,14 @@ def _time(name: str, v: Any) -> str:
     try:
         parse_time(v)
     except ValueError as e:
-        raise Malformed(name, str(e)) from None
+        raise BadValue(name, str(e)) from None
     return v
 
 
 def _one_of(*allowed: Any) -> Check:
     def check(name: str, v: Any) -> Any:
         if v not in allowed or isinstance(v, bool):
-            raise Malformed(name, f"want one of {', '.join(map(repr, allowed))}")
+            raise BadValue(name, f"want one of {', '.join(map(repr, allowed))}")
         return v
 
     return check
@@ -138,14 +155,14 @@ def _one_of(*allowed: Any) -> Check:
 
 def _keys(name: str, v: Any) -> tuple[str, ...]:
     if not isinstance(v, list) or len(v) > MAX_LIST:
-        raise Malformed(name, f"want a list of at most {MAX_LIST} keys")
+        raise WrongType(name, f"want a list of at most {MAX_LIST} keys")
     return tuple(_key(f"{name}[{i}]", k) for i, k in enumerate(v))
 
 
 def _object(spec: dict[str, Check]) -> Check:
     def check(name: str, v: Any) -> dict[str, Any]:
         if not isinstance(v, dict):
-            raise Malformed(name, "want an object")
+            raise WrongType(name, "want an object")
         _exact_keys(name, v, spec)
         return {k: c(f"{name}.{k}", v[k]) for k, c in spec.items()}
 
@@ -158,7 +175,7 @@ def _scope(name: str, v: Any) -> str:
     if isinstance(v, str) and v.startswith(("topic:", "motion:")):
         _slug(name, v.split(":", 1)[1])
         return v
-    raise Malformed(name, "want '*', 'topic:<slug>' or 'motion:<slug>'")
+    raise BadValue(name, "want '*', 'topic:<slug>' or 'motion:<slug>'")
 
 
 def _target(name: str, v: Any) -> str | None:
@@ -169,7 +186,7 @@ def _target(name: str, v: Any) -> str | None:
 
 def _instructions(name: str, v: Any) -> tuple[dict[str, str], ...]:
     if not isinstance(v, list) or len(v) > MAX_LIST:
-        raise Malformed(name, "want a list of instructions")
+        raise WrongType(name, "want a list of instructions")
     spec = {"deputy": _key, "choice": _one_of(*CHOICES)}
     return tuple(_object(spec)(f"{name}[{i}]", x) for i, x in enumerate(v))
 
@@ -177,10 +194,10 @@ def _instructions(name: str, v: Any) -> tuple[dict[str, str], ...]:
 def _exact_keys(name: str, obj: dict[str, Any], spec: dict[str, Any]) -> None:
     missing = [k for k in spec if k not in obj]
     if missing:
-        raise Malformed(name, f"missing field {missing[0]!r}")
+        raise MissingField(name, f"missing field {missing[0]!r}")
     unknown = sorted(k for k in obj if k not in spec)
     if unknown:
-        raise Malformed(name, f"unknown field {unknown[0]!r}")
+        raise UnknownField(name, f"unknown field {unknown[0]!r}")
 
 
 _COUNT = _int(0, MAX_SAFE_INT)
@@ -272,16 +289,16 @@ class Signed:
 def parse_statement(obj: Any) -> Statement:
     """Check one statement object. Raises Malformed naming the first bad field."""
     if not isinstance(obj, dict):
-        raise Malformed("statement", "want an object")
+        raise WrongType("statement", "want an object")
     for name, check in HEADER.items():
         if name not in obj:
-            raise Malformed("statement", f"missing field {name!r}")
+            raise MissingField("statement", f"missing field {name!r}")
         check(name, obj[name])
     kind = Kind(obj["kind"])
     body_spec = BODIES[kind]
     _exact_keys("statement", obj, {**HEADER, **body_spec})
     if (obj["assembly"] == "") != (kind is Kind.ASSEMBLY):
-        raise Malformed("assembly", "is '' in the genesis statement only")
+        raise BadValue("assembly", "is '' in the genesis statement only")
     body = {name: check(name, obj[name]) for name, check in body_spec.items()}
     if kind is Kind.ASSEMBLY:
         _check_organizers(obj["author"], body["organizers"])
@@ -290,22 +307,22 @@ def parse_statement(obj: Any) -> Statement:
 
 def _check_organizers(author: str, organizers: tuple[str, ...]) -> None:
     if not organizers:
-        raise Malformed("organizers", "must not be empty")
+        raise BadValue("organizers", "must not be empty")
     if len(set(organizers)) != len(organizers):
-        raise Malformed("organizers", "lists a key twice")
+        raise BadValue("organizers", "lists a key twice")
     if author not in organizers:
-        raise Malformed("organizers", "must include the founding author")
+        raise BadValue("organizers", "must include the founding author")
 
 
 def parse_signed(obj: Any) -> Signed:
     """Check a signed envelope ``{"statement", "signature"}`` (structure only:
     the signature itself is checked by the ballot box)."""
     if not isinstance(obj, dict):
-        raise Malformed("envelope", "want an object")
+        raise WrongType("envelope", "want an object")
     _exact_keys("envelope", obj, dict.fromkeys(Signed.ENVELOPE))
     sig = obj["signature"]
     if not isinstance(sig, str) or not _HEX128.match(sig):
-        raise Malformed("signature", "want 128 lowercase hex digits")
+        raise BadValue("signature", "want 128 lowercase hex digits")
     return Signed(parse_statement(obj["statement"]), sig)
 
 
@@ -318,7 +335,11 @@ __all__ = [
     "CHOICES",
     "METHODS",
     "Kind",
+    "BadValue",
     "Malformed",
+    "MissingField",
+    "UnknownField",
+    "WrongType",
     "Signed",
     "Statement",
     "format_time",
