@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ballots import errors as E
 from ballots import schema as T
+from ballots import sql
 from ballots.closing import result_statement
-from ballots.projection import Change, all_rows, changes, load_state
+from ballots.projection import all_rows, changes, load_state
 from ballots.state import AssemblyState, apply, check
 from ballots.statements import Kind, Signed, format_time, parse_signed, parse_statement, parse_time
 from crypto import merkle
@@ -105,13 +104,11 @@ class BallotBox:
     async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow) -> "BallotBox":
         """Create the tables if needed, check the stored log against its head,
         load the projections, and start the writer. Raises LogCorrupted."""
-        engine = create_async_engine(url, **_engine_options(url))
-        if url.startswith("sqlite"):
-            _sqlite_pragmas(engine)
+        engine = sql.make_engine(url)
         box = cls(engine, server_key, clock)
         try:
             async with engine.begin() as conn:
-                await _pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
+                await sql.pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
                 await conn.run_sync(T.metadata.create_all)
             await box._load()
         except BaseException:
@@ -325,44 +322,21 @@ class BallotBox:
 
     async def _write(self, conn: AsyncConnection, staged: list[_Staged], new_nodes: dict[tuple[int, int], bytes],
                      pending: dict[Any, dict[Any, Any]], cleared: set[Any]) -> str:
-        await conn.execute(insert(T.entries), [
-            {"idx": s.index, "hash": s.digest, "data": s.data, "kind": s.st_kind, "author": s.author} for s in staged
-        ])
-        await conn.execute(insert(T.nodes), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in new_nodes.items()])
-        for table, rows in pending.items():
-            pk = list(table.primary_key.columns)
-            if table in cleared:
-                await conn.execute(delete(table))
-            else:
-                gone = [k for k, r in rows.items() if r is None]
-                for chunk in _chunks(gone, 400):
-                    await conn.execute(delete(table).where(tuple_(*pk).in_(chunk)))
-            fresh = [r for r in rows.values() if r is not None]
-            if fresh:
-                await conn.execute(self._upsert(table, pk), fresh)
+        """Write one staged batch and the signed checkpoint that covers it."""
+        entries = [{"idx": s.index, "hash": s.digest, "data": s.data, "kind": s.st_kind, "author": s.author}
+                   for s in staged]
+        await sql.write_batch(conn, entries, new_nodes, pending, cleared)
         root = self.frontier.root()
         checkpoint = sign_checkpoint(Checkpoint(self.origin, self.state.size, root), self.server_key)
-        values = {"size": self.state.size, "head_hash": self.head_hash, "root": root,
-                  "received": self.received, "checkpoint": checkpoint}
-        updated = await conn.execute(update(T.head).where(T.head.c.id == 1).values(**values))
-        if updated.rowcount == 0:
-            await conn.execute(insert(T.head).values(id=1, **values))
+        await sql.write_head(conn, {"size": self.state.size, "head_hash": self.head_hash, "root": root,
+                                    "received": self.received, "checkpoint": checkpoint})
         return checkpoint
-
-    def _upsert(self, table: Any, pk: list[Any]) -> Any:
-        """INSERT ... ON CONFLICT (pk) DO UPDATE: one round trip per table per
-        batch. SQLite and PostgreSQL spell it the same way in SQLAlchemy."""
-        stmt = _DIALECT_INSERT[self.engine.dialect.name](table)
-        others = {c.name: stmt.excluded[c.name] for c in table.columns if c not in pk}
-        if not others:
-            return stmt.on_conflict_do_nothing(index_elements=pk)
-        return stmt.on_conflict_do_update(index_elements=pk, set_=others)
 
     async def _lock_and_catch_up(self, conn: AsyncConnection) -> None:
         """Take the write lock (the head row) and replay entries another
         process appended since this one last looked."""
         h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
-        if h is None and await _pg_lock(conn):
+        if h is None and await sql.pg_lock(conn):
             # FOR UPDATE locked nothing (no head row yet): under the advisory
             # lock, read again, in case another process wrote the first entries.
             h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
@@ -414,7 +388,7 @@ class BallotBox:
         missing = [k for k in keys if k not in found]
         if missing:
             async with self.engine.connect() as conn:
-                for chunk in _chunks(missing, 400):
+                for chunk in sql.chunks(missing, 400):
                     rows = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
                                               .where(tuple_(T.nodes.c.level, T.nodes.c.idx).in_(chunk)))
                     found.update(((lv, i), h) for lv, i, h in rows)
@@ -487,43 +461,3 @@ class BallotBox:
                     await conn.execute(insert(table), rows)
         self.state = state
         return state
-
-
-_DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
-
-
-def _chunks(items: list[Any], n: int) -> list[list[Any]]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
-
-
-# Key of the transaction-level advisory lock (any constant: it is per database).
-_PG_LOCK_KEY = 0x4C4D_0001
-
-
-async def _pg_lock(conn: AsyncConnection) -> bool:
-    """On PostgreSQL, take the box's advisory lock until the transaction ends
-    (True); elsewhere do nothing (False): SQLite has one writer anyway."""
-    if conn.dialect.name != "postgresql":
-        return False
-    await conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
-    return True
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    if url.startswith("sqlite"):
-        return {}
-    return {"pool_size": 10, "max_overflow": 10}
-
-
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
-    """WAL: readers never block the writer; synchronous=FULL: a commit is on
-    disk when it returns, so an acknowledged entry survives a crash."""
-    from sqlalchemy import event
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=10000")
-        cur.close()

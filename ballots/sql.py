@@ -1,0 +1,83 @@
+"""How the ballot box talks to SQL: the engine with its SQLite pragmas, the
+PostgreSQL advisory lock, and the writes of one batch. Portable SQLAlchemy
+Core only; the two places where dialects differ (upsert, advisory lock) are
+spelled out here and nowhere else."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, delete, event, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from ballots import schema as T
+
+_DIALECT_INSERT = {"sqlite": sqlite_insert, "postgresql": pg_insert}
+# Key of the transaction-level advisory lock (any constant: it is per database).
+_PG_LOCK_KEY = 0x4C4D_0001
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # WAL: readers never block the writer. synchronous=FULL: a commit is
+        # on disk when it returns, so an acknowledged entry survives a crash.
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    return engine
+
+
+async def pg_lock(conn: AsyncConnection) -> bool:
+    """On PostgreSQL, take the box's advisory lock until the transaction ends
+    (True); elsewhere do nothing (False): SQLite has one writer anyway."""
+    if conn.dialect.name != "postgresql":
+        return False
+    await conn.execute(select(func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+    return True
+
+
+def chunks(items: list[Any], n: int) -> list[list[Any]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+def upsert(dialect: str, table: Table) -> Any:
+    """INSERT ... ON CONFLICT (pk) DO UPDATE: one round trip per table per batch."""
+    pk = list(table.primary_key.columns)
+    stmt = _DIALECT_INSERT[dialect](table)
+    others = {c.name: stmt.excluded[c.name] for c in table.columns if c not in pk}
+    if not others:
+        return stmt.on_conflict_do_nothing(index_elements=pk)
+    return stmt.on_conflict_do_update(index_elements=pk, set_=others)
+
+
+async def write_batch(conn: AsyncConnection, entries: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes],
+                      pending: dict[Table, dict[Any, dict[str, Any] | None]], cleared: set[Table]) -> None:
+    """The entries, their new Merkle nodes, and the projection rows they
+    changed (None: the row goes; a cleared table is emptied first)."""
+    await conn.execute(insert(T.entries), entries)
+    await conn.execute(insert(T.nodes), [{"level": lv, "idx": i, "hash": h} for (lv, i), h in nodes.items()])
+    for table, rows in pending.items():
+        if table in cleared:
+            await conn.execute(delete(table))
+        else:
+            pk = list(table.primary_key.columns)
+            for chunk in chunks([k for k, r in rows.items() if r is None], 400):
+                await conn.execute(delete(table).where(tuple_(*pk).in_(chunk)))
+        fresh = [r for r in rows.values() if r is not None]
+        if fresh:
+            await conn.execute(upsert(conn.dialect.name, table), fresh)
+
+
+async def write_head(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    updated = await conn.execute(update(T.head).where(T.head.c.id == 1).values(**values))
+    if updated.rowcount == 0:
+        await conn.execute(insert(T.head).values(id=1, **values))
