@@ -75,7 +75,9 @@ export function delegationGraph(g, names = {}) {
   const cycleEdges = new Set();
   for (const cy of g.cycles || []) cy.forEach((k, i) => cycleEdges.add(`${k}>${cy[(i + 1) % cy.length]}`));
   const inCycle = new Set((g.cycles || []).flat());
-  const W = 400, C = W / 2, R = list.length === 1 ? 0 : W / 2 - 80;
+  // The circle grows with the number of members so that labels do not collide;
+  // the margins M leave room for the labels outside it.
+  const W = Math.max(400, 20 * list.length), M = 140, C = W / 2, R = list.length === 1 ? 0 : W / 2 - 40;
   const pos = new Map(list.map((k, i) => {
     const a = (2 * Math.PI * i) / list.length - Math.PI / 2;
     return [k, { x: C + R * Math.cos(a), y: C + R * Math.sin(a) }];
@@ -95,7 +97,7 @@ export function delegationGraph(g, names = {}) {
   });
   const marker = (id, cls) => s('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
     s('path', { d: 'M0,0 L10,5 L0,10 z', class: cls }));
-  const svg = s('svg', { viewBox: `0 0 ${W} ${W}`, class: 'graph', role: 'img',
+  const svg = s('svg', { viewBox: `${-M} -30 ${W + 2 * M} ${W + 60}`, class: 'graph', role: 'img',
     'aria-label': t('graph.label', { nodes: list.length, edges: g.edges.length, cycles: (g.cycles || []).length }) },
   s('defs', {}, marker('arrow', 'arrow'), marker('arrow-cycle', 'arrow-cycle')),
   edges,
