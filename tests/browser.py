@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests import processes
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -44,43 +41,12 @@ def require_browser() -> None:
         pytest.skip(why)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def running_server(data_dir: Path) -> Iterator[str]:
     """`python server.py` on a free port; yields its base URL."""
-    port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "server.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir / "data")],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/api/server", timeout=1) as r:
-                    r.read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise RuntimeError("server did not start:\n" + (data_dir / "server.log").read_text(errors="replace"))
-                time.sleep(0.1)
+    with processes.running_server(data_dir / "data", log=data_dir / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def api(base: str, path: str) -> Any:

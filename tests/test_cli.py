@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,14 +19,9 @@ import pytest
 from client.cli import main, parse_when, read_key_file
 from crypto.canonical import parse
 from crypto.chain import entry_hash
+from tests.processes import free_port, start_server, stop_server
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -40,35 +33,11 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("data")
-    port = free_port()
-    log = open(data / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "server.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    url, proc = start_server(data, log=data / "server.log")
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("the server did not start:\n" + (data / "server.log").read_text(errors="replace"))
-            time.sleep(0.1)
         yield Server(url, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop_server(proc)
 
 
 @dataclass

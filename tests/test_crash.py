@@ -9,9 +9,7 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -23,38 +21,14 @@ from typing import Any
 from client.author import Author, code_hash, genesis, new_code
 from crypto import merkle
 from crypto.canonical import canonical_bytes, parse_canonical
-from tests.conftest import ROOT
+from tests.processes import free_port, start_server
 
 CLIENTS = 8
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """The server on ``data_dir``, once /healthz answers; its log goes to
-    ``server.log`` beside the data directory."""
-    with open(data_dir.parent / "server.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py"), "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir)],
-            cwd=ROOT, stdout=log, stderr=log,
-        )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir.parent / 'server.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server did not answer /healthz")
+    """The server on ``data_dir`` and ``port`` (the same after a restart), once /healthz answers."""
+    return start_server(data_dir, port=port)[1]
 
 
 def post(base: str, signed: dict[str, Any]) -> tuple[int, dict[str, Any]]:

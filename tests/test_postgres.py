@@ -9,11 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -45,6 +41,7 @@ from tests.test_box import (  # noqa: F401  (test_box's own tests, collected aga
     test_receipts_verify_against_their_checkpoint,
     test_received_never_decreases,
 )
+from tests.processes import start_server, stop_server
 from tests.world import Clock, World
 
 pytestmark = pytest.mark.postgres
@@ -162,43 +159,8 @@ async def test_two_boxes_interleave_into_one_chain(pg_url: str, clock: Clock, se
 # -- several server processes on one database ----------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_server(data_dir: Path, db_url: str) -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
-    log = open(data_dir / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "server.py", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-         "--db-url", db_url],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return url, proc
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            _stop(proc)
-            pytest.fail("the server did not start:\n" + (data_dir / "server.log").read_text(errors="replace"))
-        time.sleep(0.1)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return start_server(data_dir, "--db-url", db_url, log=data_dir / "server.log")
 
 
 @pytest.fixture
@@ -218,7 +180,7 @@ def two_servers(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
         yield [url_a, url_b]
     finally:
         for proc in procs:
-            _stop(proc)
+            stop_server(proc)
 
 
 async def _post(http: aiohttp.ClientSession, base: str, envelope: dict[str, Any]) -> tuple[int, Any]:

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from crypto import merkle
 from crypto.canonical import canonical_bytes, parse_canonical
 from crypto.checkpoint import open_checkpoint
 from tests.conftest import ROOT
+from tests.processes import free_port
 from tests.world import Clock, at
 
 PROBLEM = "https://liquid-mandate.org/problems/"
@@ -193,14 +193,8 @@ async def test_openapi_is_valid_and_lists_every_route(api) -> None:
     assert routed == listed
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_a_real_server_process(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(tmp_path)],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
