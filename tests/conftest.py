@@ -26,8 +26,14 @@ def server_key() -> KeyPair:
 
 
 @pytest.fixture
-async def box(tmp_path: Path, clock: Clock, server_key: KeyPair) -> AsyncIterator[BallotBox]:
-    b = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'box.db'}", server_key, clock=clock)
+def db_url(tmp_path: Path) -> str:
+    """The box's database: SQLite on disk here; tests/test_postgres.py overrides it."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'box.db'}"
+
+
+@pytest.fixture
+async def box(db_url: str, clock: Clock, server_key: KeyPair) -> AsyncIterator[BallotBox]:
+    b = await BallotBox.open(db_url, server_key, clock=clock)
     yield b
     await b.aclose()
 

@@ -148,8 +148,8 @@ async def test_concurrent_replays_accept_exactly_one(world: World) -> None:
 
 
 @pytest.mark.parametrize("damage", ["entry_bytes", "head_root", "missing_entry"])
-async def test_startup_check_refuses_a_damaged_log(tmp_path: Path, clock, server_key, damage: str) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
+async def test_startup_check_refuses_a_damaged_log(db_url: str, clock, server_key, damage: str) -> None:
+    url = db_url
     box = await BallotBox.open(url, server_key, clock=clock)
     w = World(box, clock, server_key)
     await w.found()
