@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -385,13 +387,17 @@ _background: set[asyncio.Task[int]] = set()  # strong references: the loop keeps
 
 def _announce(url: str, info: DemoInfo, size: int) -> None:
     example = next(iter(sorted(info.members)))
+    # The interpreter that runs the server has PyNaCl: name it, relative when it can be.
+    python = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
+    bindir = os.path.dirname(python)
+    cli = os.path.join(bindir, "liquid-mandate") if bindir else "liquid-mandate"
     print(
         f"Demo assembly seeded: {size} entries, {len(info.members)} members, motions "
         f"{', '.join(info.motions)}.\n"
         f"  web UI:         {url}/\n"
         f"  demo keys:      {info.keys_dir} (organizer: {info.organizer_key})\n"
-        f"  vote by hand:   liquid-mandate --server {url} vote --key {info.member_key(example)} "
+        f"  vote by hand:   {cli} --server {url} vote --key {info.member_key(example)} "
         f"{info.open[0]} yes\n"
-        f"  verify the log: python verify_cli.py {url}",
+        f"  verify the log: {python} verify_cli.py {url}",
         flush=True,
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -149,3 +150,27 @@ async def test_demo_hook_seeds_then_resumes(tmp_path: Path, capsys: pytest.Captu
                 with pytest.raises(asyncio.CancelledError):
                     await task
             await box.aclose()
+
+
+def test_make_run_prints_a_verify_command_that_passes(tmp_path: Path) -> None:
+    """`make run` = `server.py --demo-if-empty`: the command it prints to
+    verify the demo log runs and says the log is valid."""
+    import shlex
+    import subprocess
+
+    from tests.processes import ROOT, start_server, stop_server
+
+    log = tmp_path / "server.log"
+    _, proc = start_server(tmp_path / "data", "--demo-if-empty", log=log, timeout=60)
+    try:
+        for _ in range(200):
+            lines = [x for x in log.read_text().splitlines() if "verify the log:" in x]
+            if lines:
+                break
+            time.sleep(0.1)
+        command = shlex.split(lines[0].split("verify the log:", 1)[1])
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        stop_server(proc)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every check passed" in done.stdout
