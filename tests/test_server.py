@@ -216,6 +216,8 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out.decode()
-    # The acknowledged genesis survived the shutdown.
-    lines = (tmp_path / "liquid-mandate.db").exists()
-    assert lines and os.path.getsize(tmp_path / "liquid-mandate.db") > 0
+    # The acknowledged genesis survived the shutdown, and `rebuild` re-projects it.
+    assert os.path.getsize(tmp_path / "liquid-mandate.db") > 0
+    rebuilt = subprocess.run([sys.executable, str(ROOT / "server.py"), "rebuild", "--data-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert rebuilt.returncode == 0 and "rebuilt the projections from 1 entries" in rebuilt.stdout, rebuilt.stderr
