@@ -5,12 +5,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from ballots.box import BallotBox
 from crypto.signing import KeyPair
 from tests.world import Clock, World
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The machine is shared and noisy: a property holds or fails whatever the
+# wall clock says, so no example is failed for being slow.
+settings.register_profile("liquid-mandate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("liquid-mandate")
 VECTORS = ROOT.parent / "shared" / "vectors"
 IN_CI = os.environ.get("CI") == "true"
 
