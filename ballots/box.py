@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ballots import errors as E
@@ -388,10 +388,7 @@ class BallotBox:
         missing = [k for k in keys if k not in found]
         if missing:
             async with self.engine.connect() as conn:
-                for chunk in sql.chunks(missing, 400):
-                    rows = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
-                                              .where(tuple_(T.nodes.c.level, T.nodes.c.idx).in_(chunk)))
-                    found.update(((lv, i), h) for lv, i, h in rows)
+                found.update(await sql.read_nodes(conn, missing))
         return found
 
     async def _assemble(self, plan: Any) -> list[bytes]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -69,12 +69,31 @@ async def write_batch(conn: AsyncConnection, entries: list[dict[str, Any]], node
         if table in cleared:
             await conn.execute(delete(table))
         else:
-            pk = list(table.primary_key.columns)
-            for chunk in chunks([k for k, r in rows.items() if r is None], 400):
-                await conn.execute(delete(table).where(tuple_(*pk).in_(chunk)))
+            gone = [k for k, r in rows.items() if r is None]
+            if gone:
+                # One primary-key lookup per row: a row-value IN (a, b) would
+                # make SQLite scan the whole table.
+                pk = list(table.primary_key.columns)
+                where = [c == bindparam(f"pk{i}") for i, c in enumerate(pk)]
+                await conn.execute(delete(table).where(*where), [{f"pk{i}": v for i, v in enumerate(k)} for k in gone])
         fresh = [r for r in rows.values() if r is not None]
         if fresh:
             await conn.execute(upsert(conn.dialect.name, table), fresh)
+
+
+async def read_nodes(conn: AsyncConnection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Stored Merkle nodes by (level, index), one indexed query per level
+    (a proof touches O(log n) levels; a row-value IN would scan the table)."""
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    found: dict[tuple[int, int], bytes] = {}
+    for level, idxs in by_level.items():
+        for chunk in chunks(idxs, 500):
+            rows = await conn.execute(select(T.nodes.c.idx, T.nodes.c.hash)
+                                      .where(T.nodes.c.level == level, T.nodes.c.idx.in_(chunk)))
+            found.update(((level, i), h) for i, h in rows)
+    return found
 
 
 async def write_head(conn: AsyncConnection, values: dict[str, Any]) -> None:
