@@ -281,10 +281,42 @@ def test_close_without_its_result(tmp_path, capsys, sc):
     assert code == 1 and ("results", i) in failed(rep)
 
 
-def test_log_ending_at_a_close_is_incomplete(tmp_path, capsys, sc):
-    lines = sc.lines[:-1]  # the last result is not written yet
+def test_log_ending_at_a_close_without_its_result_is_invalid(tmp_path, capsys, sc):
+    # SPEC 4: the server writes a close and its result in one transaction.
+    es = entries(sc.lines)
+    assert es[-1]["statement"]["kind"] == "result" and es[-2]["statement"]["kind"] == "close"
+    lines = rechain(es[:-1])
     code, rep = check_log(tmp_path, capsys, sc, lines)
-    assert code == 3 and rep["checks"]["results"] == "skipped"
+    assert code == 1 and failed(rep) == {("results", len(lines) - 1)}
+    only_failed(rep, "results")
+    assert "without its result" in rep["failures"][0]["reason"]
+
+
+def test_late_close(tmp_path, capsys, sc):
+    """SPEC 4, close first: a ballot on another motion, received after
+    housing-bill's closing time, is written before housing-bill's close."""
+    es = entries(sc.lines)
+    c = sc.index("close", motion="housing-bill")
+    assert es[c + 1]["statement"]["kind"] == "result"
+    ballot = es[c + 2]
+    assert ballot["statement"]["kind"] == "ballot" and ballot["statement"]["motion"] == "culture-bill"
+    assert ballot["received"] >= es[sc.index("motion", id="housing-bill")]["statement"]["closes"]
+    es[c:c + 3] = [ballot, es[c], es[c + 1]]   # the ballot slips in before the close and its result
+    code, rep = check_log(tmp_path, capsys, sc, reseal(es, sc.server_key))
+    assert code == 1 and failed(rep) == {("rules", c)}, rep["failures"]
+    only_failed(rep, "rules")
+    assert rep["failures"][0]["reason"].startswith("late_close")
+    assert "housing-bill" in rep["failures"][0]["reason"]
+
+
+def test_late_close_is_reported_once_even_if_the_motion_never_closes(tmp_path, capsys, sc):
+    es = entries(sc.lines)
+    c = sc.index("close", motion="housing-bill")
+    del es[c:c + 2]   # housing-bill's close and result are gone; entries after its closing time stay
+    lines = reseal(es, sc.server_key)
+    code, rep = check_log(tmp_path, capsys, sc, lines)
+    assert code == 1 and failed(rep) == {("rules", c)}, rep["failures"]
+    assert [f["reason"][:10] for f in rep["failures"]] == ["late_close"]
 
 
 def test_checkpoint_with_a_wrong_root(tmp_path, capsys, sc):
@@ -479,3 +511,79 @@ def test_url_source_pages_checks_since_and_saves_the_checkpoint(tmp_path, capsys
     assert code == 0, rep["failures"]
     assert rep["entries"] == len(sc.lines) and rep["checks"]["checkpoint"] == "passed"
     assert save.read_text() == sc.checkpoint
+
+
+# -- the demo assembly ------------------------------------------------------------------
+
+def test_demo_log_verifies(tmp_path, capsys):
+    """The demo assembly (client/demo.py, through the real box) is a valid log,
+    close-first and close-with-result included."""
+    import asyncio
+
+    from ballots.box import BallotBox
+    from client.demo import seed_demo
+    from tests.world import T0, Clock
+
+    async def seed() -> tuple[list[bytes], str]:
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", KeyPair(bytes(range(32))),
+                                   clock=Clock(T0))
+        try:
+            await seed_demo(box, clock_now=T0, keys_dir=tmp_path / "keys")
+            return await box.export(), box.checkpoint_text
+        finally:
+            await box.aclose()
+
+    lines, note = asyncio.run(seed())
+    assert any(b'"kind":"close"' in x for x in lines)
+    log = write_log(tmp_path / "demo.jsonl", lines)
+    (tmp_path / "cp.txt").write_text(note)
+    code, rep = run(capsys, str(log), "--checkpoint", str(tmp_path / "cp.txt"), "--jobs", "2")
+    assert code == 0, rep["failures"]
+
+
+# -- the ballot fast path decides exactly as the general path ------------------------------
+
+def _upper_one(hex_: str) -> str:
+    k = next(k for k, c in enumerate(hex_) if c in "abcdef")
+    return hex_[:k] + hex_[k].upper() + hex_[k + 1:]
+
+
+def _ballot_tamperings(sc: Scenario) -> list[tuple[str, list[bytes]]]:
+    i = sc.index("ballot", motion="culture-bill", choice="abstain")
+    line = sc.lines[i].decode()
+    e = json.loads(line)
+    st = e["statement"]
+    cases = {
+        "untouched": line,
+        "uppercase author": line.replace(st["author"], _upper_one(st["author"])),
+        "uppercase signature": line.replace(e["signature"], _upper_one(e["signature"])),
+        "seq above 2^53-1": line.replace(f'"seq":{st["seq"]}', '"seq":9007199254740992'),
+        "seq leading zero": line.replace(f'"seq":{st["seq"]}', f'"seq":0{st["seq"]}'),
+        "hour 24": line.replace(e["received"], e["received"][:11] + "24" + e["received"][13:]),
+        "February 30": line.replace(e["received"], "2026-02-30" + e["received"][10:]),
+        "index off by one": line.replace(f'"index":{i}', f'"index":{i + 1}'),
+        "wrong prev": line.replace(e["prev"], "ab" * 32),
+        "unknown motion": line.replace('"motion":"culture-bill"', '"motion":"no-such-bill"'),
+        "withdrawn": line.replace('"choice":"abstain"', '"choice":null'),
+        "other assembly": line.replace(sc.assembly, "cd" * 32),
+        "space": line.replace('"v":1', '"v": 1'),
+    }
+    out = []
+    for name, text in cases.items():
+        lines = list(sc.lines)
+        lines[i] = text.encode()
+        out.append((name, lines))
+    return out
+
+
+def test_ballot_fast_path_agrees_with_the_general_path(tmp_path, capsys, sc, monkeypatch):
+    for name, lines in _ballot_tamperings(sc):
+        reports = []
+        for fast in (True, False):
+            if not fast:
+                monkeypatch.setattr(verify_cli, "_BALLOT_LINE", verify_cli.re.compile(rb"(?!)"))
+            code, rep = check_log(tmp_path, capsys, sc, lines, checkpoint=sc.checkpoint)
+            reports.append((code, rep["failures"], rep["motions"], rep["kinds"]))
+            monkeypatch.undo()
+        assert reports[0] == reports[1], name
+        assert (reports[0][0] == 0) is (name == "untouched"), (name, reports[0][1])

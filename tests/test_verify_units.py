@@ -107,6 +107,30 @@ def test_non_canonical_forms_are_reported() -> None:
         assert problem and value is not None and canon != text
 
 
+@pytest.mark.parametrize("text", [
+    '{"a":1,"a":1}', '{"é":1,"é":1}', '{"x":{"é":"ü","é":"ü"}}', '[{"k":"\u00e9","k":"\u00e9"}]',
+    '{"😂":1,"😂":1}',
+])
+def test_duplicate_keys_are_caught_by_the_re_encoding(text: str) -> None:
+    """The C decoder keeps the last of duplicate keys, so the re-encoding has
+    fewer members than the line and differs from it: the fast path never
+    passes such a line, and the strict parser names the problem."""
+    line = text.encode()
+    if "😂" not in text:  # non-BMP lines skip the fast path altogether
+        assert V._DUMPS(json.loads(text)).encode() != line
+    value, canon, problem = V.read_canonical(line)
+    assert problem is not None and "duplicate key" in problem
+
+
+def test_non_ascii_lines_take_the_fast_path_exactly() -> None:
+    for value in ({"é": "ü", "a": ["ß", 1]}, {"\ufb33": 1, "z": "\U0001f602"}, {"\U0001f602": 1, "\ufb33": 2}):
+        line = canonical_bytes(value)
+        assert V.read_canonical(line) == (value, line, None)
+    # code point order would put U+FB33 first; UTF-16 order puts the emoji first
+    bad = '{"\ufb33":2,"\U0001f602":1}'.encode()
+    assert V.read_canonical(bad)[2] == "line is valid JSON but not its canonical encoding"
+
+
 def test_utf16_key_order() -> None:
     value = {"\ufb33": 1, "\U0001f602": 2}
     assert V.canonical(value) == canonical_bytes(value)
