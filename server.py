@@ -49,6 +49,7 @@ class Settings:
     data_dir: Path = Path("data")
     db_url: str | None = None
     demo: str = "off"  # "off" | "always" | "if-empty"
+    full_check: bool = False  # at start-up, check every entry's bytes, not only the stored hashes
     close_interval: float = 0.5
 
     @property
@@ -401,7 +402,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     app[HUB] = EventHub(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), clock=clock)
+        box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), clock=clock,
+                                   full_check=settings.full_check)
         app[BOX] = box
         box.listeners.append(app[HUB].on_entries)
         if box_ready is not None:
@@ -444,17 +446,20 @@ def settings_from(argv: list[str] | None = None, environ: dict[str, str] | None 
     p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
     p.add_argument("--db-url", default=env.get("LIQUID_MANDATE_DB_URL"),
                    help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)")
+    p.add_argument("--full-check", action="store_true", default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
+                   help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)")
     demo = p.add_mutually_exclusive_group()
     demo.add_argument("--demo", action="store_const", dest="demo", const="always",
                       help="seed a demo assembly (the data directory must be empty)")
     demo.add_argument("--demo-if-empty", action="store_const", dest="demo", const="if-empty",
                       help="seed the demo assembly only when the log is empty")
     a = p.parse_args(argv)
-    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off")
+    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off",
+                               full_check=a.full_check)
 
 
 async def _rebuild(settings: Settings) -> int:
-    box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir))
+    box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), full_check=True)
     try:
         state = await box.rebuild()
     finally:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 MAX_BATCH = 512
 GATHER_TURNS = 3
+ROWS_PER_FETCH = 20_000
 # Nodes at or above this level are few (n / 2^8) and on most proofs: keep them all.
 CACHED_LEVEL = 8
 
@@ -96,16 +97,20 @@ class BallotBox:
         self._settled.set()
         self._catch_up_lock = asyncio.Lock()
         self.shared = engine.dialect.name != "sqlite"
+        self.full_check = False
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow) -> "BallotBox":
-        """Create the tables if needed, check the stored log against its head,
-        load the projections, and start the writer. Raises LogCorrupted."""
+    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow,
+                   full_check: bool = False) -> "BallotBox":
+        """Create the tables if needed, check the stored log against its head
+        (``full_check``: every entry's bytes too), load the projections, and
+        start the writer. Raises LogCorrupted."""
         engine = sql.make_engine(url)
         box = cls(engine, server_key, clock)
+        box.full_check = full_check
         try:
             async with engine.begin() as conn:
                 await sql.pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
@@ -134,35 +139,47 @@ class BallotBox:
             size = 0 if h is None else h["size"]
             await self._check_log(conn, h)
             rows = {t: [dict(r) for r in (await conn.execute(select(t))).mappings()] for t in T.PROJECTIONS}
+            # The high levels are on most proofs and few (n / 256): keep them in memory.
+            high = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
+                                      .where(T.nodes.c.level >= CACHED_LEVEL))
+            self._node_cache = {(lv, i): hh for lv, i, hh in high}
         self.state = load_state(rows, size)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
 
     async def _check_log(self, conn: AsyncConnection, h: Any) -> None:
-        """Start-up check: recompute head and root from the stored hashes."""
+        """Start-up check, fast path: the indexes are dense, the root is
+        recomputed from the stored leaf hashes, and the head from the last
+        entry's bytes. With ``full_check`` also every entry's bytes against
+        its stored hash and leaf, and every ``prev`` link (O(n) bytes read)."""
         size = 0 if h is None else h["size"]
-        count = (await conn.execute(select(func.count()).select_from(T.entries))).scalar_one()
-        if count != size:
-            raise E.LogCorrupted(f"the head says {size} entries, the log holds {count}")
-        frontier = merkle.CompactRange()
-        prev, expected = bytes(32), 0
-        result = await conn.stream(select(T.entries.c.idx, T.entries.c.hash, T.entries.c.data).order_by(T.entries.c.idx))
-        last_data = b""
-        async for idx, digest, data in result:
-            if idx != expected:
-                raise E.LogCorrupted(f"entry {expected} is missing")
-            frontier.append(merkle.leaf_hash(data))
-            prev, expected, last_data = digest, expected + 1, data
-            if hashlib.sha256(data).digest() != digest:
-                raise E.LogCorrupted(f"entry {idx}: stored hash does not match its bytes")
-        if h is None:
-            self.frontier = frontier
-            return
-        if prev != h["head_hash"] or (size and hashlib.sha256(last_data).digest() != h["head_hash"]):
-            raise E.LogCorrupted("the last entry's hash differs from the stored head")
-        if frontier.root() != h["root"]:
-            raise E.LogCorrupted("the Merkle root recomputed from the entries differs from the stored root")
+        e = T.entries.c
+        count, lo, hi = (await conn.execute(select(func.count(), func.min(e.idx), func.max(e.idx)))).one()
+        if count != size or (size and (lo, hi) != (0, size - 1)):
+            raise E.LogCorrupted(f"the head says {size} entries, the log holds {count} (indexes {lo}..{hi})")
+        frontier, leaves, leaf = merkle.CompactRange(), [], b""
+        rows = await conn.stream(select(T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level == 0)
+                                 .order_by(T.nodes.c.idx))
+        async for part in rows.partitions(ROWS_PER_FETCH):  # row by row, async iteration costs 10 us a row
+            for idx, leaf in part:
+                if idx != frontier.size:
+                    raise E.LogCorrupted(f"the leaf hash of entry {frontier.size} is missing")
+                frontier.append(leaf)
+                if self.full_check:
+                    leaves.append(leaf)
+        if frontier.size != size:
+            raise E.LogCorrupted(f"{frontier.size} leaf hashes for {size} entries")
+        if h is not None:
+            if frontier.root() != h["root"]:
+                raise E.LogCorrupted("the Merkle root recomputed from the stored leaves differs from the stored root")
+            data, digest = (await conn.execute(select(e.data, e.hash).where(e.idx == size - 1))).one()
+            if not hashlib.sha256(data).digest() == digest == h["head_hash"]:
+                raise E.LogCorrupted("the last entry's hash differs from the stored head")
+            if merkle.leaf_hash(data) != leaf:
+                raise E.LogCorrupted("the last entry's bytes differ from its leaf")
+        if self.full_check and size:
+            await _check_every_entry(conn, leaves)
         self.frontier = frontier
 
     # -- appending ---------------------------------------------------------
@@ -448,9 +465,10 @@ class BallotBox:
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
             result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
-            async for data, digest in result:
-                entry = parse(bytes(data))
-                apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
+            async for part in result.partitions(ROWS_PER_FETCH):
+                for data, digest in part:
+                    entry = parse(bytes(data))
+                    apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
             for table in T.PROJECTIONS:
                 await conn.execute(delete(table))
             for table, rows in all_rows(state).items():
@@ -458,3 +476,22 @@ class BallotBox:
                     await conn.execute(insert(table), rows)
         self.state = state
         return state
+
+
+_PREV = b'"prev":"'
+
+
+async def _check_every_entry(conn: AsyncConnection, leaves: list[bytes]) -> None:
+    """Every entry's bytes hash to its stored hash and leaf, and its `prev`
+    (found in the canonical bytes, whose key order is fixed) is the hash before."""
+    e = T.entries.c
+    prev = b"0" * 64
+    rows = await conn.stream(select(e.idx, e.hash, e.data).order_by(e.idx))
+    async for part in rows.partitions(ROWS_PER_FETCH):
+        for idx, digest, data in part:
+            if hashlib.sha256(data).digest() != digest or merkle.leaf_hash(data) != leaves[idx]:
+                raise E.LogCorrupted(f"entry {idx}: its bytes do not match its stored hash or leaf")
+            at = data.find(_PREV)
+            if at < 0 or data[at + len(_PREV):at + len(_PREV) + 64] != prev:
+                raise E.LogCorrupted(f"entry {idx}: prev is not the hash of entry {idx - 1}")
+            prev = digest.hex().encode()

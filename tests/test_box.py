@@ -7,7 +7,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from ballots import schema as T
 from ballots.box import BallotBox
@@ -147,23 +147,44 @@ async def test_concurrent_replays_accept_exactly_one(world: World) -> None:
     assert sum(not isinstance(r, Exception) for r in results) == 1
 
 
-@pytest.mark.parametrize("damage", ["entry_bytes", "head_root", "missing_entry"])
-async def test_startup_check_refuses_a_damaged_log(db_url: str, clock, server_key, damage: str) -> None:
-    url = db_url
-    box = await BallotBox.open(url, server_key, clock=clock)
+# (damage, found by the fast start-up check or only by the full one)
+DAMAGE = [("middle_entry_bytes", "full"), ("last_entry_bytes", "fast"), ("leaf_hash", "fast"),
+          ("head_root", "fast"), ("missing_entry", "fast"), ("broken_prev", "full")]
+
+
+@pytest.mark.parametrize(("damage", "check"), DAMAGE)
+async def test_startup_check_refuses_a_damaged_log(db_url: str, clock, server_key, damage: str, check: str) -> None:
+    box = await BallotBox.open(db_url, server_key, clock=clock)
     w = World(box, clock, server_key)
     await w.found()
     await w.enroll(2)
+    last = box.size - 1
     async with box.engine.begin() as conn:
-        if damage == "entry_bytes":
+        if damage == "middle_entry_bytes":
             await conn.execute(update(T.entries).where(T.entries.c.idx == 1).values(data=b'{"tampered":1}'))
+        elif damage == "last_entry_bytes":
+            await conn.execute(update(T.entries).where(T.entries.c.idx == last).values(data=b'{"tampered":1}'))
+        elif damage == "leaf_hash":
+            await conn.execute(update(T.nodes).where(T.nodes.c.level == 0, T.nodes.c.idx == 2).values(hash=bytes(32)))
         elif damage == "head_root":
             await conn.execute(update(T.head).values(root=bytes(32)))
-        else:
+        elif damage == "missing_entry":
             await conn.execute(T.entries.delete().where(T.entries.c.idx == 2))
+        else:  # a consistent rewrite of entry 1's bytes and hash that leaves entry 2's prev dangling
+            data = (await conn.execute(select(T.entries.c.data).where(T.entries.c.idx == 1))).scalar_one()
+            data = data.replace(b'"v":1', b'"v":1 ')
+            leaf = merkle.leaf_hash(data)
+            await conn.execute(update(T.entries).where(T.entries.c.idx == 1)
+                               .values(data=data, hash=hashlib.sha256(data).digest()))
+            await conn.execute(update(T.nodes).where(T.nodes.c.level == 0, T.nodes.c.idx == 1).values(hash=leaf))
+            leaves = (await conn.execute(select(T.nodes.c.hash).where(T.nodes.c.level == 0)
+                                         .order_by(T.nodes.c.idx))).scalars().all()
+            await conn.execute(update(T.head).values(root=merkle.root(leaves)))
     await box.aclose()
+    if check == "full":  # the fast path trusts the stored leaves: only the full check reads every entry
+        await (await BallotBox.open(db_url, server_key, clock=clock)).aclose()
     with pytest.raises(LogCorrupted):
-        await BallotBox.open(url, server_key, clock=clock)
+        await BallotBox.open(db_url, server_key, clock=clock, full_check=check == "full")
 
 
 async def test_received_never_decreases(world: World) -> None:
