@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -82,17 +82,18 @@ async def write_batch(conn: AsyncConnection, entries: list[dict[str, Any]], node
 
 
 async def read_nodes(conn: AsyncConnection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Stored Merkle nodes by (level, index), one indexed query per level
-    (a proof touches O(log n) levels; a row-value IN would scan the table)."""
+    """Stored Merkle nodes by (level, index) in one query, an OR of one
+    indexed range per level: SQLite and PostgreSQL both answer it from the
+    primary key (a row-value IN would make SQLite scan the whole table)."""
     by_level: dict[int, list[int]] = {}
     for level, idx in keys:
         by_level.setdefault(level, []).append(idx)
     found: dict[tuple[int, int], bytes] = {}
-    for level, idxs in by_level.items():
-        for chunk in chunks(idxs, 500):
-            rows = await conn.execute(select(T.nodes.c.idx, T.nodes.c.hash)
-                                      .where(T.nodes.c.level == level, T.nodes.c.idx.in_(chunk)))
-            found.update(((level, i), h) for i, h in rows)
+    c = T.nodes.c
+    for group in chunks(list(by_level.items()), 64):
+        where = or_(*(and_(c.level == level, c.idx.in_(idxs)) for level, idxs in group))
+        rows = await conn.execute(select(c.level, c.idx, c.hash).where(where))
+        found.update(((level, i), h) for level, i, h in rows)
     return found
 
 
