@@ -38,7 +38,7 @@ def motion_detail(state: AssemblyState, motion_id: str, now: datetime) -> dict[s
     return {
         "motion": motion_summary(state, m, now),
         "state": s,
-        "tally": live_tally(state, motion_id) if s != "closed" else None,
+        "tally": live_tally(state, motion_id) if s == "open" else None,  # provisional, while open
         "result": m.result,
     }
 
