@@ -35,7 +35,8 @@ export function tallyBars(c) {
 export function hemicycle(instructions, mine = null) {
   const n = instructions.length;
   if (!n) return h('p', {}, t('hemi.empty'));
-  const rows = Math.max(1, Math.ceil(Math.sqrt(n / 3)));
+  // One arc for a small roster; more rows, each with seats in proportion to its length, beyond.
+  const rows = n < 12 ? 1 : Math.ceil(Math.sqrt(n / 3));
   const R = 100, r0 = 40;
   const radii = Array.from({ length: rows }, (_, i) => r0 + ((R - r0) * (i + 0.5)) / rows);
   const total = radii.reduce((a, b) => a + b, 0);
