@@ -4,10 +4,11 @@ One writer task takes the statements that arrive together and commits them in
 one transaction (group commit): for each, the rules are checked against the
 in-memory state, the entry is chained and hashed, the Merkle frontier grows,
 and the projection rows change; then one checkpoint is signed for the batch
-and every caller gets its receipt once the commit is durable. The head row is
-updated first in every write transaction: that row lock is what gives one
-total order when several processes share a PostgreSQL database, and a process
-that finds the head moved replays the new entries before it checks anything.
+and every caller gets its receipt once the commit is durable. Every write
+transaction first locks the head row (SELECT ... FOR UPDATE, or an advisory
+lock while the log is empty): that lock gives one total order when several
+processes share a PostgreSQL database, and a process that finds the head
+moved replays the new entries before it checks anything.
 """
 from __future__ import annotations
 
