@@ -24,7 +24,8 @@ from .model import (
     Reason, Resolution, VotePath,
 )
 from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
-from .fast import compile_arrays, resolve, resolve_arrays
+from .arrays import compile_arrays
+from .fast import resolve, resolve_arrays
 from .graph import Chain, Concentration, GraphReport, analyse, effective_edges, to_networkx
 
 __all__ = [

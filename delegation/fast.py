@@ -12,62 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from itertools import repeat
-
-from .model import CHOICE_CODE, SELF, Counts, Electorate, ElectorateError, Outcome, Resolution
+from .arrays import compile_arrays
+from .model import Counts, Electorate, ElectorateError, Outcome, Resolution
 from .resolve import EXPELLED, NO_SETTING
 
-_LOST = frozenset((None, SELF))
-
-
-def compile_arrays(e: Electorate) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
-    """`resolve.compile_electorate` with NumPy arrays out: (index, target,
-    choice). The key lookups are memory-bound at 10^6 members, so they run
-    as C-level `map` passes rather than a Python loop. Raises ElectorateError
-    like compile_electorate."""
-    if not e.chain:
-        raise ElectorateError("empty_chain", "scope chain is empty, want at least one scope")
-    members = e.members
-    n = len(members)
-    index = dict(zip(members, range(n)))
-    if len(index) != n:
-        raise ElectorateError("duplicate_member",
-                              f"{n} members but {len(index)} distinct keys")
-    get = index.get
-    chain = tuple(e.chain)
-    eff: list[str | None] = []
-    add = eff.append
-    for scopes in e.settings.values():
-        t = None
-        if scopes:
-            for scope in chain:
-                t = scopes.get(scope)
-                if t is not None:
-                    break
-        add(t)
-    k = len(eff)
-    holder = np.fromiter(map(get, e.settings, repeat(-1)), dtype=np.int64, count=k)
-    to = np.fromiter(map(get, eff, repeat(EXPELLED)), dtype=np.int64, count=k)
-    lost = np.fromiter(map(_LOST.__contains__, eff), dtype=bool, count=k)
-    keep = (holder >= 0) & ~lost
-    target = np.full(n, NO_SETTING, dtype=np.int64)
-    target[holder[keep]] = to[keep]
-    b = len(e.ballots)
-    voter = np.fromiter(map(get, e.ballots, repeat(-1)), dtype=np.int64, count=b)
-    code = np.fromiter(map(CHOICE_CODE.get, e.ballots.values(), repeat(-1)), dtype=np.int8, count=b)
-    active = voter >= 0
-    if (code[active] < 0).any():
-        bad = next(c for m, c in e.ballots.items() if m in index and c not in CHOICE_CODE)
-        raise ElectorateError("bad_choice", f"a ballot is {bad!r}, want yes, no or abstain")
-    choice = np.full(n, -1, dtype=np.int8)
-    choice[voter[active]] = code[active]
-    return index, target, choice
+__all__ = ["compile_arrays", "resolve", "resolve_arrays", "weights_array"]
 
 
 def resolve(e: Electorate) -> Resolution:
     """Resolve every active member; `outcome` and `carrier` are NumPy int
-    arrays indexed like `e.members`. Raises ElectorateError like
-    `compile_electorate`."""
+    arrays indexed like `e.members` (the key -> index map behind
+    `outcome_of` and `carrier_of` is built on first use). Raises
+    ElectorateError like `compile_electorate`."""
     index, target, choice = compile_arrays(e)
     outcome, carrier, counts = resolve_arrays(target, choice)
     return Resolution(e.members, index, outcome, carrier, counts)
@@ -93,11 +49,15 @@ def resolve_arrays(target: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, 
     voter = choice >= 0
     terminal = voter | (target < 0)
     ptr = np.where(terminal, np.arange(n, dtype=dtype), target)
+    # Jump only the members whose pointer has not reached a terminal yet: the
+    # others would jump in place (a terminal points at itself), so this is
+    # the same as jumping all, and most chains are done in a round or two.
+    moving = np.flatnonzero(~terminal[ptr])
     for _ in range(max(n, 1).bit_length()):
-        nxt = ptr[ptr]
-        if np.array_equal(nxt, ptr):
+        if not len(moving):
             break
-        ptr = nxt
+        ptr[moving] = ptr[ptr[moving]]
+        moving = moving[~terminal[ptr[moving]]]
     end_voter = voter[ptr] & terminal[ptr]
     carrier = np.where(end_voter, ptr, -1).astype(dtype)
     outcome = np.full(n, Outcome.CYCLE, dtype=np.int8)
