@@ -99,6 +99,7 @@ class BallotBox:
         self._catch_up_lock = asyncio.Lock()
         self.shared = engine.dialect.name != "sqlite"
         self.full_check = False
+        self._next_close: datetime | None = None
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     # -- opening -----------------------------------------------------------
@@ -145,6 +146,7 @@ class BallotBox:
                                       .where(T.nodes.c.level >= CACHED_LEVEL))
             self._node_cache = {(lv, i): hh for lv, i, hh in high}
         self.state = load_state(rows, size)
+        self._next_close = self._next_closing()
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
@@ -265,6 +267,8 @@ class BallotBox:
                     new_nodes[(level, idx)] = h
                 self.head_hash, self.received, self._received_at = digest, entry["received"], received
                 staged.append(_Staged(index, entry, data, digest, st.kind, st.author))
+                if st.kind in (Kind.MOTION, Kind.CLOSE):
+                    self._next_close = self._next_closing()
                 for table, key, row in changes(self.state, st):
                     if key is None:
                         cleared.add(table)
@@ -290,6 +294,8 @@ class BallotBox:
                     outcome.append((fut, refusal))
                     continue
                 outcome.append((fut, stage(signed, statement_bytes, received)))
+                if signed.statement.kind is Kind.MOTION:  # one created already due is closed at once
+                    self._stage_closes(stage, received)
 
             if staged:
                 checkpoint = await self._write(conn, staged, new_nodes, pending, cleared)
@@ -313,8 +319,15 @@ class BallotBox:
             if item is None and not fut.done():
                 fut.set_result(None)  # type: ignore[arg-type]
 
+    def _next_closing(self) -> datetime | None:
+        """The earliest `closes` among unclosed motions (recomputed only when a
+        motion is created or closed, so the per-statement check is O(1))."""
+        return min((m.closes for m in self.state.motions.values() if m.close_index is None), default=None)
+
     def _stage_closes(self, stage: Callable[[Signed, bytes, datetime], int], now: datetime) -> None:
         """Close every motion whose time has passed at ``now``: `close`, then at once its `result`."""
+        if self._next_close is None or now < self._next_close:
+            return
         due = sorted((m.closes, m.id) for m in self.state.motions.values() if m.close_index is None and m.closes <= now)
         for _, motion_id in due:
             close = self._server_statement(Kind.CLOSE, {"motion": motion_id})
@@ -370,6 +383,7 @@ class BallotBox:
             self.frontier.append(merkle.leaf_hash(data))
         self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
         self._received_at = parse_time(self.received)
+        self._next_close = self._next_closing()
 
     async def sync(self) -> None:
         """Bring the in-memory state up to the database's head, when other
@@ -476,6 +490,7 @@ class BallotBox:
                 if rows:
                     await conn.execute(insert(table), rows)
         self.state = state
+        self._next_close = self._next_closing()
         return state
 
 
