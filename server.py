@@ -329,6 +329,8 @@ class EventHub:
         self._flush: asyncio.Task[None] | None = None
 
     def on_entries(self, entries: list[dict[str, Any]]) -> None:
+        if not self.queues:  # nobody listens: nothing to build
+            return
         state = self.app[BOX].state
         for entry in entries:
             st = entry["statement"]
