@@ -4,6 +4,7 @@ Core only; the two places where dialects differ (upsert, advisory lock) are
 spelled out here and nowhere else."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, event, func, insert, or_, select, update
@@ -49,6 +50,7 @@ def chunks(items: list[Any], n: int) -> list[list[Any]]:
     return [items[i:i + n] for i in range(0, len(items), n)]
 
 
+@functools.lru_cache(maxsize=64)  # one construct per table: SQLAlchemy then reuses its compiled form
 def upsert(dialect: str, table: Table) -> Any:
     """INSERT ... ON CONFLICT (pk) DO UPDATE: one round trip per table per batch."""
     pk = list(table.primary_key.columns)

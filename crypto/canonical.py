@@ -36,7 +36,7 @@ def _utf16_key(key: str) -> bytes:
 
 
 def _string(s: str, out: list[str]) -> None:
-    if _LONE_SURROGATE.search(s):
+    if not s.isascii() and _LONE_SURROGATE.search(s):  # ASCII (most of a log) cannot hold one
         raise CanonicalError("string holds a lone surrogate")
     out.append('"')
     out.append(_NEEDS_ESCAPE.sub(_escape, s))
@@ -68,12 +68,16 @@ def _encode(value: Any, out: list[str], depth: int) -> None:
     elif isinstance(value, dict):
         out.append("{")
         keys = list(value)
+        ascii_only = True
         for k in keys:
             if not isinstance(k, str):
                 raise CanonicalError(f"object key {k!r} is not a string")
-            if _LONE_SURROGATE.search(k):  # before sorting: utf-16 cannot encode it
-                raise CanonicalError("key holds a lone surrogate")
-        for i, k in enumerate(sorted(keys, key=_utf16_key)):
+            if not k.isascii():
+                ascii_only = False
+                if _LONE_SURROGATE.search(k):  # before sorting: utf-16 cannot encode it
+                    raise CanonicalError("key holds a lone surrogate")
+        # For ASCII keys code point order is UTF-16 order: skip the re-encoding.
+        for i, k in enumerate(sorted(keys) if ascii_only else sorted(keys, key=_utf16_key)):
             if i:
                 out.append(",")
             _string(k, out)
