@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ballots import errors as E
-from ballots.statements import Kind, Statement, parse_time
+from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 
 
@@ -43,9 +43,7 @@ class Motion:
     result: dict[str, Any] | None = None
 
     def fields(self) -> dict[str, Any]:
-        """The motion as its statement gave it (times as written)."""
-        from ballots.statements import format_time
-
+        """The motion as its statement gave it (times in the log's form)."""
         return {
             "id": self.id, "topic": self.topic, "title": self.title, "summary": self.summary,
             "url": self.url, "opens": format_time(self.opens), "closes": format_time(self.closes),
@@ -139,6 +137,13 @@ def _server(state: AssemblyState, st: Statement) -> None:
         raise E.NotServer(f"{st.kind} must be signed by the server")
 
 
+def _motion_of(state: AssemblyState, motion_id: str) -> Motion:
+    motion = state.motions.get(motion_id)
+    if motion is None:
+        raise E.UnknownMotion(f"motion {motion_id!r} does not exist")
+    return motion
+
+
 def _invite(state: AssemblyState, st: Statement, received: datetime) -> None:
     _organizer(state, st)
     if st["code_hash"] in state.invites:
@@ -197,9 +202,7 @@ def _delegate(state: AssemblyState, st: Statement, received: datetime) -> None:
     if scope.startswith("topic:") and scope[6:] not in state.topics:
         raise E.UnknownTopic(f"topic {scope[6:]!r} does not exist")
     if scope.startswith("motion:"):
-        motion = state.motions.get(scope[7:])
-        if motion is None:
-            raise E.UnknownMotion(f"motion {scope[7:]!r} does not exist")
+        motion = _motion_of(state, scope[7:])
         if motion.close_index is not None:
             raise E.MotionClosed(f"motion {motion.id!r} is closed")
     to = st["to"]
@@ -212,40 +215,28 @@ def _delegate(state: AssemblyState, st: Statement, received: datetime) -> None:
 
 def _ballot(state: AssemblyState, st: Statement, received: datetime) -> None:
     _member(state, st)
-    motion = state.motions.get(st["motion"])
-    if motion is None:
-        raise E.UnknownMotion(f"motion {st['motion']!r} does not exist")
+    motion = _motion_of(state, st["motion"])
     if received < motion.opens:
-        raise E.MotionNotOpen(f"motion {motion.id!r} opens at {st_time(motion.opens)}")
+        raise E.MotionNotOpen(f"motion {motion.id!r} opens at {format_time(motion.opens)}")
     if received >= motion.closes or motion.close_index is not None:
-        raise E.MotionClosed(f"motion {motion.id!r} closed at {st_time(motion.closes)}")
+        raise E.MotionClosed(f"motion {motion.id!r} closed at {format_time(motion.closes)}")
 
 
 def _close(state: AssemblyState, st: Statement, received: datetime) -> None:
     _server(state, st)
-    motion = state.motions.get(st["motion"])
-    if motion is None:
-        raise E.UnknownMotion(f"motion {st['motion']!r} does not exist")
+    motion = _motion_of(state, st["motion"])
     if motion.close_index is not None:
         raise E.MotionClosed(f"motion {motion.id!r} is already closed")
     if received < motion.closes:
-        raise E.TooEarly(f"motion {motion.id!r} closes at {st_time(motion.closes)}")
+        raise E.TooEarly(f"motion {motion.id!r} closes at {format_time(motion.closes)}")
 
 
 def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
     _server(state, st)
-    motion = state.motions.get(st["motion"])
-    if motion is None:
-        raise E.UnknownMotion(f"motion {st['motion']!r} does not exist")
+    motion = _motion_of(state, st["motion"])
     if motion.close_index != state.size - 1 or motion.result_index is not None:
         raise E.BadResult("a result must be the entry right after its motion's close")
     # Equality with the tally is checked by the caller, which owns the tally.
-
-
-def st_time(t: datetime) -> str:
-    from ballots.statements import format_time
-
-    return format_time(t)
 
 
 _RULES = {
