@@ -4,7 +4,6 @@ back from the tables (at start-up). One row builder per table keeps the three
 in agreement; a test compares incremental projection with a rebuild."""
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Iterator
 
@@ -125,7 +124,3 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         s.ballots.setdefault(r["motion"], {})[r["member"]] = r["choice"]
     s.roster = tuple(r["deputy"] for r in sorted(rows[T.roster], key=lambda r: r["position"]))
     return s
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()

@@ -98,6 +98,11 @@ class AssemblyState:
         return [k for k in self.roster if self.is_active(k)]
 
 
+def code_hash(code: str) -> str:
+    """What an `invite` publishes for an invitation code: SHA-256 of its UTF-8."""
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()
+
+
 def assembly_id(genesis: dict[str, Any]) -> str:
     """SHA-256 of the canonical bytes of the genesis statement object."""
     return hashlib.sha256(canonical_bytes(genesis)).hexdigest()
@@ -151,10 +156,10 @@ def _invite(state: AssemblyState, st: Statement, received: datetime) -> None:
 
 
 def _enroll(state: AssemblyState, st: Statement, received: datetime) -> None:
-    code_hash = hashlib.sha256(st["code"].encode("utf-8")).hexdigest()
-    if code_hash not in state.invites:
+    hashed = code_hash(st["code"])
+    if hashed not in state.invites:
         raise E.UnknownInvite("no invitation matches this code")
-    if state.invites[code_hash] is not None:
+    if state.invites[hashed] is not None:
         raise E.InviteUsed("this invitation was already redeemed")
     if st.author in state.members:
         raise E.AlreadyMember("this key was already enrolled")
@@ -262,9 +267,9 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
             state.invites[b["code_hash"]] = None
             state.invite_notes[b["code_hash"]] = b["note"]
         case Kind.ENROLL:
-            code_hash = hashlib.sha256(b["code"].encode("utf-8")).hexdigest()
-            state.invites[code_hash] = st.author
-            state.members[st.author] = Member(st.author, b["name"], True, index, code_hash)
+            hashed = code_hash(b["code"])
+            state.invites[hashed] = st.author
+            state.members[st.author] = Member(st.author, b["name"], True, index, hashed)
         case Kind.EXPEL:
             state.members[b["member"]].active = False
         case Kind.TOPIC:

@@ -326,11 +326,6 @@ def parse_signed(obj: Any) -> Signed:
     return Signed(parse_statement(obj["statement"]), sig)
 
 
-def statement_fields(kind: Kind) -> tuple[str, ...]:
-    """The field names of a kind, header first (for clients and docs)."""
-    return (*HEADER, *BODIES[kind])
-
-
 __all__ = [
     "CHOICES",
     "METHODS",
@@ -346,5 +341,4 @@ __all__ = [
     "parse_signed",
     "parse_statement",
     "parse_time",
-    "statement_fields",
 ]

@@ -14,10 +14,6 @@ from crypto.canonical import canonical_bytes, join_members
 GENESIS_PREV = "0" * 64
 
 
-class ChainError(ValueError):
-    """An entry does not link to the one before it."""
-
-
 def entry_bytes(entry: dict[str, Any]) -> bytes:
     """Canonical bytes of an entry: the Merkle leaf data and the hash input."""
     return canonical_bytes(entry)
@@ -44,11 +40,3 @@ def entry_bytes_from(*, index: int, prev: str, received: str, signature: str, st
         "index": canonical_bytes(index), "prev": canonical_bytes(prev), "received": canonical_bytes(received),
         "signature": canonical_bytes(signature), "statement": statement_bytes,
     })
-
-
-def check_link(entry: dict[str, Any], *, index: int, prev_hash_hex: str) -> None:
-    """Raise ChainError unless ``entry`` sits at ``index`` after ``prev_hash_hex``."""
-    if entry.get("index") != index:
-        raise ChainError(f"entry index is {entry.get('index')!r}, want {index}")
-    if entry.get("prev") != prev_hash_hex:
-        raise ChainError(f"entry {index}: prev is {entry.get('prev')!r}, want {prev_hash_hex}")
