@@ -244,7 +244,8 @@ def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
 # matches, it is exactly the RFC 8785 bytes of the entry it holds (members in
 # sorted order, strings whose characters need no escape, integers in plain
 # decimal) and its statement is well formed (SPEC 3), save for the checks
-# left to the caller: the hex fields are lowercase hex, seq <= 2^53-1 and the
+# left to the caller: the hex fields are lowercase hex (the signature checked,
+# the others compared with known hex), seq <= 2^53-1 and the
 # date of `received` is real. Any other line takes the general path.
 _BALLOT_LINE = re.compile(
     rb'\{"index":(0|[1-9][0-9]{0,15}),"prev":"(.{64})",'
@@ -1092,35 +1093,77 @@ def _short(v: Any) -> str:
 # 7. Signature workers
 # ---------------------------------------------------------------------------
 
-Batch = tuple[list[int], list[bytes], list[int], list[bytes], list[bytes], list[bytes]]
+Batch = tuple[list[int], Any, list[int], list[bytes], list[bytes], list[bytes]]
+
+
+try:
+    # libsodium's crypto_sign_open itself, as PyNaCl's binding calls it, but
+    # with no output buffer (libsodium then only verifies: it skips the copy
+    # of the message when m is NULL), which saves two cffi allocations and a
+    # copy per signature. The key must be 32 bytes (callers check it).
+    from nacl._sodium import ffi as _ffi, lib as _lib
+    _SIGN_OPEN = _lib.crypto_sign_open
+    _NULL = _ffi.NULL
+except (ImportError, AttributeError):  # another PyNaCl build: the public binding
+    _SIGN_OPEN = None
+
+
+def _ed25519_ok_fn() -> Any:
+    """A function (signed message, 32-byte key) -> True when it verifies."""
+    if _SIGN_OPEN is not None:
+        op, null = _SIGN_OPEN, _NULL
+        return lambda sm, pk: op(null, null, sm, len(sm), pk) == 0
+    bind = nacl.bindings.crypto_sign_open
+
+    def ok(sm: bytes, pk: bytes) -> bool:
+        try:
+            bind(sm, pk)
+            return True
+        except Exception:  # a bad key or signature of any shape is a failure, nothing more
+            return False
+    return ok
 
 
 def verify_batch(batch: Batch) -> list[int]:
     """Indexes in ``batch`` whose Ed25519 signature does not verify. A batch
     holds raw ballot lines (already matched by _BALLOT_LINE in the reader,
-    so the key, signature and statement sit at known offsets) with their
-    indexes, and (public key, message, signature) triples for other lines."""
-    line_idxs, lines, idxs, pks, msgs, sigs = batch
+    so the key, signature and statement sit at known offsets), joined by
+    newlines into one byte string (one object to send, not thousands), with
+    their indexes, and (public key, message, signature) triples for other
+    lines."""
+    line_idxs, blob, idxs, pks, msgs, sigs = batch
     bad = []
-    op = nacl.bindings.crypto_sign_open
-    unhex = binascii.unhexlify
     prefix = STATEMENT_PREFIX
+    unhex = binascii.unhexlify
     keys: dict[bytes, bytes] = {}
-    for i, line in zip(line_idxs, lines):
-        p = line.find(b',"prev":"', 9)
-        s = p + _STATEMENT_AT
-        a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
-        pk = keys.get(a)
-        if pk is None:
-            pk = keys[a] = unhex(a)
-        try:
-            op(unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1], pk)
-        except Exception:  # a bad key or signature of any shape is a failure, nothing more
-            bad.append(i)
+    if line_idxs:
+        if _SIGN_OPEN is not None:
+            op, null = _SIGN_OPEN, _NULL
+            for i, line in zip(line_idxs, blob.split(b"\n")):
+                p = line.find(b',"prev":"', 9)
+                s = p + _STATEMENT_AT
+                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                pk = keys.get(a)
+                if pk is None:
+                    pk = keys[a] = unhex(a)  # 64 hex digits (matched, checked): 32 bytes
+                sm = unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1]
+                if op(null, null, sm, len(sm), pk) != 0:
+                    bad.append(i)
+        else:
+            ok = _ed25519_ok_fn()
+            for i, line in zip(line_idxs, blob.split(b"\n")):
+                p = line.find(b',"prev":"', 9)
+                s = p + _STATEMENT_AT
+                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                pk = keys.get(a)
+                if pk is None:
+                    pk = keys[a] = unhex(a)
+                if not ok(unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1], pk):
+                    bad.append(i)
+    ok = _ed25519_ok_fn()
     for i, pk, m, sg in zip(idxs, pks, msgs, sigs):
-        try:
-            op(sg + m, pk)
-        except Exception:
+        if not (type(pk) is bytes and len(pk) == 32 and type(sg) is bytes and type(m) is bytes
+                and ok(sg + m, pk)):
             bad.append(i)
     return bad
 
@@ -1168,6 +1211,7 @@ class SignatureChecker:
         self._new()
         if not n:
             return
+        batch = (batch[0], b"\n".join(batch[1]), *batch[2:])
         self.count += n
         if self._pool is None and (last or self.jobs < 1):
             self.bad.extend(verify_batch(batch))
@@ -1383,6 +1427,7 @@ class Verifier:
                         pass
         self.replay = replay = Replay(tracked)
         self.leaves = leaves = LeafStore()
+        leaf_buf = leaves._buf
         tree = TreeBuilder()
         signer = SignatureChecker(self.jobs)
         fail = self.fail
@@ -1422,20 +1467,27 @@ class Verifier:
                         rec = rec_b.decode()
                         author = authors.get(author_b)
                         if author is None:
-                            author = author_b.decode()
+                            # latin-1 never fails; any non-ASCII byte then
+                            # gives a string that is not an active key.
+                            author = author_b.decode("latin-1")
                         mo = motions.get(motion_b.decode())
                         seq = int(seq_b)
                         if (int(idx_b) == i and prev_b == hexlify(prev_h) and rec >= last_received
                                 and (not due or rec < due[0][0]) and rec_b[:10] in dates_b
                                 and replay.assembly_id_b == asm_b and seq <= MAX_INT
-                                and not (prev_b + sig_b + asm_b + author_b).translate(None, hex_digits)
+                                # prev (equal to a hexlified hash), assembly (equal to
+                                # a hexdigest) and author (an active key, checked when
+                                # enrolled) are lowercase hex once the tests around
+                                # hold; only the signature is left to check.
+                                and not sig_b.translate(None, hex_digits)
                                 and replay.pending_close is None and author in active
                                 and seq > last_seq.get(author, 0) and mo is not None
                                 and mo.opens <= rec and mo.close_index is None and rec < mo.closes):
-                            authors[author_b] = author
+                            if author_b not in authors:
+                                authors[author_b] = author
                             prev_h = sha(line).digest()
                             lh = sha(b"\x00" + line).digest()
-                            leaves.append(lh)
+                            leaf_buf += lh  # leaves.append(lh), inline
                             # tree.push(lh), inline
                             n, stack = tree.size, tree._stack
                             while n & 1:

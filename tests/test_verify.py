@@ -94,6 +94,22 @@ def test_two_jobs_find_a_forged_signature_in_a_worker(tmp_path, capsys, sc, monk
     assert code == 1 and failed(rep) == {("signatures", len(lines) - 1)}
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["libsodium-call", "public-binding"])
+def test_signatures_with_either_binding(tmp_path, capsys, sc, monkeypatch, direct):
+    # The workers call libsodium's crypto_sign_open with no output buffer; the
+    # public PyNaCl binding is the fallback. Both must find the same failures.
+    if not direct:
+        monkeypatch.setattr(verify_cli, "_SIGN_OPEN", None)
+    code, rep = check_log(tmp_path, capsys, sc, sc.lines, checkpoint=sc.checkpoint)
+    assert code == 0, rep["failures"]
+    lines = _forged(sc)
+    code, rep = check_log(tmp_path, capsys, sc, lines, jobs=1)
+    assert code == 1 and failed(rep) == {("signatures", len(lines) - 1)}
+    # (key, message, signature) triples of any shape: a failure, never a crash.
+    assert verify_cli.verify_batch(([], b"", [7, 8, 9], [b"short", bytes(32), bytes(32)],
+                                    [b"m", b"m", b""], [bytes(64), bytes(64), b""])) == [7, 8, 9]
+
+
 def test_progress_on_stderr(tmp_path, capsys, sc, monkeypatch):
     monkeypatch.setattr(verify_cli, "PROGRESS_EVERY", 10)
     log = write_log(tmp_path / "log.jsonl", sc.lines)
