@@ -8,7 +8,7 @@ Public API:
 - `compile_arrays(e) -> (index, target, choice)` and
   `resolve_arrays(target, choice) -> (outcome, carrier, Counts)`: the fast
   engine's two halves, for callers that keep an integer-indexed electorate.
-- `Resolution`: `counts: Counts`, per-member `outcome` / `carrier`,
+- `Resolution`: `counts: Counts`, per-member `outcome` and `carrier`,
   `outcome_of(key)`, `carrier_of(key)`, `weights()`.
 - `Counts`: members, yes, no, abstain, direct, delegated, dead_end, cycle,
   absent; `voted`, `by_choice()`, `as_dict()`.

@@ -5,7 +5,7 @@ The plain way, a dict from key to index and one lookup per setting and per
 ballot, is memory-bound at that size: each lookup in a million-entry dict is
 a few cache misses (about 0.5 µs here), and 1.3 million of them cost ten
 times the resolution itself. Keys are 64 lowercase hex digits in practice
-(docs/SPEC.md section 10), so the fast path joins each list of keys into one
+(SPEC.md section 10), so the fast path joins each list of keys into one
 string and turns it into the keys' 32 raw bytes with one `bytes.fromhex`,
 puts the members in a NumPy open-addressing table keyed by those bytes, and
 finds every holder, target and voter with a few vectorised probes, each
@@ -18,7 +18,7 @@ Whenever the fast path cannot vouch for the exact answer (a member key that
 is not 64 lowercase hex digits, two members with the same 64-bit digest, a
 null target, a key with a space in it), it gives up and the plain dict path
 decides, so the results are always those of `resolve.compile_electorate`;
-tests/test_delegation_compile.py checks both paths against it.
+test_delegation_compile.py checks both paths against it.
 """
 
 from __future__ import annotations

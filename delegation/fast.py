@@ -33,7 +33,7 @@ def resolve_arrays(target: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, 
     """The core on an already indexed electorate, for callers that keep one
     (at 10^6 members, mapping string keys to indices costs ten times more
     than this): `target[i]` is the index i delegates to for the motion, or
-    NO_SETTING (-1) / EXPELLED (-2); `choice[i]` is 0 yes, 1 no, 2 abstain or
+    NO_SETTING (-1) or EXPELLED (-2); `choice[i]` is 0 yes, 1 no, 2 abstain or
     -1. Returns (outcome, carrier, counts). Raises ElectorateError on arrays
     of different lengths or values out of range."""
     target = np.asarray(target)

@@ -32,7 +32,7 @@ class Chain:
 @dataclass(frozen=True, slots=True)
 class Concentration:
     """Share of delegated votes carried by the top 1% of delegates (direct
-    voters who carry at least one other vote; top = ceil(delegates / 100)).
+    voters who carry at least one other vote; top = one per hundred delegates, rounded up).
     The share is `carried / delegated` exactly; `per_mille` is its floor."""
 
     delegates: int

@@ -68,7 +68,7 @@ class Electorate:
     `members`: active member keys at the close, each once. `chain`: the
     motion's scope chain, most specific first (`motion:M`, `topic:T`, ...,
     `*`). `settings`: member -> scope -> target key or "self" (a null
-    setting is absent). `ballots`: member -> "yes" / "no" / "abstain"
+    setting is absent). `ballots`: member -> "yes", "no" or "abstain"
     (withdrawn ballots absent). Settings and ballots of non-members may be
     present; they are ignored, which lets callers pass projections as is.
     """

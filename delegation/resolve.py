@@ -25,7 +25,7 @@ EXPELLED = -2     # delegates to a key that is not an active member
 @dataclass(frozen=True, slots=True)
 class Compiled:
     """An electorate reduced to integers: `target[i]` is the index of the
-    member i delegates to for the motion (or NO_SETTING / EXPELLED) and
+    member i delegates to for the motion (or NO_SETTING or EXPELLED) and
     `choice[i]` the code of i's ballot (0 yes, 1 no, 2 abstain) or -1."""
 
     members: Sequence[str]

@@ -1,5 +1,5 @@
 """The tally of a motion: quorum, proportional apportionment of the deputies'
-seats among yes / no / abstain in exact integers, the two seeded lotteries,
+seats among yes, no and abstain in exact integers, the two seeded lotteries,
 and the result document. Pure functions on plain data; depends on
 `delegation` only.
 

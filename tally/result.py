@@ -24,7 +24,7 @@ def seats_for(counts: Counts, *, seats: int, method: Method | str, quorum: int,
               no_quorum: Choice | str, close_hash: bytes) -> tuple[bool, dict[str, int]]:
     """(quorum met, seats per choice). When the quorum fails or nobody's
     vote reached a voter, all seats go to `no_quorum`. Raises ApportionError
-    on a quorum outside 0..100, a `no_quorum` other than abstain / no, an
+    on a quorum outside 0..100, a `no_quorum` other than abstain or no, an
     unknown method or a bad seed."""
     if type(quorum) is not int or not 0 <= quorum <= 100:
         raise ApportionError("bad_quorum", f"quorum is {quorum!r}, want an int in 0..100")
