@@ -99,3 +99,99 @@ def test_index_loads_the_app_as_a_module() -> None:
     html = (WEB / "index.html").read_text(encoding="utf-8")
     assert '<script type="module" src="js/app.js"></script>' in html
     assert 'name="viewport"' in html
+
+
+# Static `import … from '…'`, `import '…'`, `export … from '…'` (one or many
+# lines), and dynamic `import('…')`. Anchored at a line start so that text in
+# comments or strings mentioning "import" does not count.
+STATIC_IMPORT = re.compile(
+    r"""^[ \t]*(?:import|export)\b(?:[\w\s{},*$]*?\bfrom)?\s*['"]([^'"\n]+)['"]""", re.M)
+DYNAMIC_IMPORT = re.compile(r"""(?<![\w.$])import\s*\(\s*([^)]*?)\s*\)""")
+
+
+def import_specs(src: str) -> list[str]:
+    """Every module specifier a source imports, in order of appearance."""
+    specs = [m.group(1) for m in STATIC_IMPORT.finditer(src)]
+    for m in DYNAMIC_IMPORT.finditer(src):
+        literal = re.fullmatch(r"""['"]([^'"]+)['"]""", m.group(1))
+        assert literal, f"dynamic import of a computed name cannot be checked: import({m.group(1)})"
+        specs.append(literal.group(1))
+    return specs
+
+
+def import_graph(root: Path) -> dict[Path, set[Path]]:
+    """Module -> the modules it imports, resolved like a browser resolves
+    relative specifiers; a specifier naming no file is an error here."""
+    graph: dict[Path, set[Path]] = {}
+    for path in sorted(root.rglob("*.js")):
+        edges = set()
+        for spec in import_specs(path.read_text(encoding="utf-8")):
+            target = (path.parent / spec).resolve()
+            assert target.is_file(), f"{path.relative_to(root)} imports {spec}, which is no file"
+            edges.add(target)
+        graph[path.resolve()] = edges
+    return graph
+
+
+def find_cycle(graph: dict[Path, set[Path]]) -> list[Path] | None:
+    """One import cycle (first module repeated at the end), or None: a
+    depth-first search that reports the first back edge it meets."""
+    state: dict[Path, int] = {}  # 1 on the current path, 2 finished
+    stack: list[Path] = []
+
+    def visit(node: Path) -> list[Path] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_import_parser_sees_every_form() -> None:
+    src = ("// import { no } from './comment.js';\n"
+           "import { a,\n  b } from './one.js';\n"
+           "import * as m from \"./two.js\";\n"
+           "import './three.js';\n"
+           "export { c } from './four.js';\n"
+           "export * from './five.js';\n"
+           "const k = await crypto.subtle.importKey('raw', x);\n"
+           "const lazy = await import('./six.js');\n")
+    assert import_specs(src) == ["./one.js", "./two.js", "./three.js", "./four.js", "./five.js", "./six.js"]
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    a, b, c, d = (Path(f"/{n}.js") for n in "abcd")
+    assert find_cycle({a: {b}, b: {c}, c: set(), d: {a}}) is None
+    assert find_cycle({a: {b}, b: {c}, c: {a}, d: {a}}) == [a, b, c, a]
+    assert find_cycle({a: {a}}) == [a, a]
+
+
+def test_web_modules_import_no_cycle() -> None:
+    """Issue 10: shared view helpers live in views/common.js, live updates
+    and timers are methods of the app object, so no module imports one that
+    (through others) imports it back."""
+    graph = import_graph(WEB / "js")
+    assert sum(map(len, graph.values())) > 20, "the parser found too few imports to be reading them"
+    cycle = find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(str(p.relative_to(WEB / "js")) for p in cycle)
+
+
+def test_every_module_is_reached_from_the_app() -> None:
+    graph = import_graph(WEB / "js")
+    seen, todo = set(), [(WEB / "js" / "app.js").resolve()]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph[node])
+    assert sorted(str(p.relative_to(WEB / "js")) for p in set(graph) - seen) == []

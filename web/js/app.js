@@ -89,6 +89,38 @@ const app = {
   },
 
   name(key) { return this.names[key] || null; },
+
+  // Live updates: one EventSource for the page, re-dispatched as window
+  // events; views subscribe with onLive and set timers with every/after, all
+  // undone when the next page renders (views receive the app, never import it).
+  listen() {
+    const es = new EventSource('/api/events');
+    for (const kind of ['entry', 'tally']) {
+      es.addEventListener(kind, (ev) => {
+        let data;
+        try { data = JSON.parse(ev.data); } catch (e) { return; }
+        window.dispatchEvent(new CustomEvent(`lm:${kind}`, { detail: data }));
+      });
+    }
+    es.onopen = () => { document.body.dataset.live = 'on'; };
+    es.onerror = () => { document.body.dataset.live = 'off'; };
+  },
+
+  onLive(kind, fn) {
+    const handler = (ev) => fn(ev.detail);
+    window.addEventListener(`lm:${kind}`, handler);
+    this.cleanups.push(() => window.removeEventListener(`lm:${kind}`, handler));
+  },
+
+  every(ms, fn) {
+    const id = setInterval(fn, ms);
+    this.cleanups.push(() => clearInterval(id));
+  },
+
+  after(ms, fn) {
+    const id = setTimeout(fn, ms);
+    this.cleanups.push(() => clearTimeout(id));
+  },
 };
 
 function navItems() {
@@ -156,35 +188,10 @@ async function render() {
   document.body.dataset.ready = route || 'home';
 }
 
-// Live updates: one EventSource for the page; views listen to window events.
-function listen() {
-  const es = new EventSource('/api/events');
-  for (const kind of ['entry', 'tally']) {
-    es.addEventListener(kind, (ev) => {
-      let data;
-      try { data = JSON.parse(ev.data); } catch (e) { return; }
-      window.dispatchEvent(new CustomEvent(`lm:${kind}`, { detail: data }));
-    });
-  }
-  es.onopen = () => { document.body.dataset.live = 'on'; };
-  es.onerror = () => { document.body.dataset.live = 'off'; };
-}
-
-export function onLive(kind, fn) {
-  const handler = (ev) => fn(ev.detail);
-  window.addEventListener(`lm:${kind}`, handler);
-  app.cleanups.push(() => window.removeEventListener(`lm:${kind}`, handler));
-}
-
-export function every(ms, fn) {
-  const id = setInterval(fn, ms);
-  app.cleanups.push(() => clearInterval(id));
-}
-
 async function start() {
   await loadStrings();
   window.addEventListener('hashchange', render);
-  listen();
+  app.listen();
   await render();
 }
 

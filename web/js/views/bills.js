@@ -2,43 +2,11 @@
 // path, live tally, result and hemicycle once closed.
 
 import { api, submit } from '../api.js';
-import { every, onLive } from '../app.js';
 import { hemicycle, tallyBars } from '../charts.js';
 import { fill, h } from '../dom.js';
-import { fmtTime, pct, t, timeLeft } from '../i18n.js';
+import { fmtTime, t } from '../i18n.js';
 import { listReceipts } from '../store.js';
-import { choiceLabel, msg, needKey, page } from './common.js';
-import { outcomeText, pathView, topicOrder } from './member.js';
-
-function countdown(m) {
-  const el = h('span', { class: 'time-left', 'data-closes': m.closes });
-  const tick = () => {
-    const left = timeLeft(m.state === 'upcoming' ? m.opens : m.closes);
-    el.textContent = left === null ? t(m.state === 'upcoming' ? 'bills.opening' : 'bills.closing')
-      : t(m.state === 'upcoming' ? 'bills.opens_in' : 'bills.closes_in', { left });
-  };
-  tick();
-  every(1000, tick);
-  return el;
-}
-
-function billItem(m) {
-  return h('li', { class: 'bill-item', 'data-motion': m.id },
-    h('a', { href: `#/bill/${encodeURIComponent(m.id)}` }, m.title), ' ',
-    m.state === 'closed' ? h('span', { class: 'badge' }, t('state.closed')) : countdown(m));
-}
-
-/** Open bills grouped by topic (tree order). */
-export async function openBillsList(app, state = 'open') {
-  const [{ motions }, { topics }] = await Promise.all([api.motions(state), api.topics()]);
-  if (!motions.length) return h('p', { class: 'muted' }, t(`bills.none_${state}`));
-  const groups = [];
-  for (const [tp, depth] of topicOrder(topics)) {
-    const here = motions.filter((m) => m.topic === tp.id);
-    if (here.length) groups.push(h('div', { class: 'topic-group', style: `--depth:${depth}` }, h('h3', {}, tp.title), h('ul', { class: 'bills' }, here.map(billItem))));
-  }
-  return h('div', { class: 'bill-groups', id: `bills-${state}` }, groups);
-}
+import { choiceLabel, countdown, msg, needKey, openBillsList, outcomeText, page, pathView } from './common.js';
 
 export async function list(app) {
   return page(t('bills.title'),
@@ -59,7 +27,7 @@ export async function bill(app, [id]) {
   const out = msg();
   const parts = [
     h('p', { class: 'meta' }, t('bill.topic', { topic: m.topic }), ' · ', h('span', { class: `badge state-${d.state}`, id: 'bill-state' }, t(`state.${d.state}`)),
-      ' · ', d.state === 'closed' ? t('bill.closed_at', { when: fmtTime(m.closes) }) : countdown({ ...m, state: d.state })),
+      ' · ', d.state === 'closed' ? t('bill.closed_at', { when: fmtTime(m.closes) }) : countdown(app, { ...m, state: d.state })),
     h('p', { class: 'summary' }, m.summary),
     m.url ? h('p', {}, h('a', { href: m.url, rel: 'noopener noreferrer' }, t('bill.read_text'))) : null,
     h('p', { class: 'meta' }, t('bill.window', { opens: fmtTime(m.opens), closes: fmtTime(m.closes) })),
@@ -123,12 +91,12 @@ export async function bill(app, [id]) {
     showTally(d.tally, false);
     parts.push(tallyBox);
   }
-  onLive('tally', async (ev) => {
+  app.onLive('tally', async (ev) => {
     if (ev.motion !== m.id) return;
     showTally(ev.tally, false);
     await refreshMine().catch(() => {});
   });
-  onLive('entry', (ev) => {
+  app.onLive('entry', (ev) => {
     if (ev.motion === m.id && ev.kind === 'result') app.go(`#/bill/${encodeURIComponent(m.id)}`);
     else if (ev.kind === 'delegate' && app.isMember()) refreshMine().catch(() => {});
   });
@@ -136,11 +104,8 @@ export async function bill(app, [id]) {
     // The server closes a motion within a second after `closes`: reload then.
     const due = new Date(d.state === 'upcoming' ? m.opens : m.closes).getTime() - Date.now();
     if (due < 86400000) {
-      const timer = setTimeout(() => app.go(`#/bill/${encodeURIComponent(m.id)}`), Math.max(0, due) + 1500);
-      app.cleanups.push(() => clearTimeout(timer));
+      app.after(Math.max(0, due) + 1500, () => app.go(`#/bill/${encodeURIComponent(m.id)}`));
     }
   }
   return page(m.title, ...parts);
 }
-
-export { pct };

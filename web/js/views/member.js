@@ -9,8 +9,7 @@ import { fmtTime, t } from '../i18n.js';
 import { createKey, exportBackup, restoreBackup } from '../keys.js';
 import { verifyReceipt } from '../merkle.js';
 import { deleteKey, listReceipts } from '../store.js';
-import { choiceLabel, field, msg, needKey, page, who } from './common.js';
-import { openBillsList } from './bills.js';
+import { choiceLabel, field, msg, needKey, openBillsList, outcomeText, page, pathView, topicOrder, who } from './common.js';
 
 export async function notFound() {
   return page(t('notfound.title'), h('p', {}, t('notfound.text')), h('a', { href: '#/' }, t('nav.home')));
@@ -116,16 +115,6 @@ function scopeLabel(scope, topics, motions) {
   return t('scope.motion', { title: motions.find((x) => x.id === id)?.title || id });
 }
 
-function topicOrder(topics) {
-  // Depth-first over the tree, children under their parent.
-  const out = [];
-  const visit = (parent, depth) => {
-    for (const tp of topics.filter((x) => (x.parent || null) === parent)) { out.push([tp, depth]); visit(tp.id, depth + 1); }
-  };
-  visit(null, 0);
-  return out;
-}
-export { topicOrder };
 
 export async function delegations(app) {
   const need = needKey(app);
@@ -178,15 +167,6 @@ export async function delegations(app) {
     by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, who(app, d.member), ' — ',
       d.scopes.map((sc) => scopeLabel(sc, topics, motions)).join(', ')))) : h('p', {}, t('deleg.by_none')));
   return page(t('deleg.title'), h('p', { class: 'notice' }, t('public.notice')), current, form, carriedBy, carry);
-}
-
-export function pathView(app, path) {
-  return h('ol', { class: 'path' }, path.map((k) => h('li', {}, who(app, k))));
-}
-
-export function outcomeText(p) {
-  const reason = t(`reason.${String(p.reason).replace(/ /g, '_')}`);
-  return `${t(`outcome.${p.outcome}`)} — ${reason}`;
 }
 
 export async function graph(app, [scopeParam]) {

@@ -7,8 +7,7 @@ import { download, randomBytes, sha256, toHex, utf8 } from '../bytes.js';
 import { canonicalBytes } from '../canonical.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { field, msg, page, who } from './common.js';
-import { topicOrder } from './member.js';
+import { field, msg, page, topicOrder, who } from './common.js';
 
 const TABS = ['invites', 'topics', 'bills', 'roster'];
 
