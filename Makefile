@@ -5,8 +5,9 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+AXE     := tests/a11y/node_modules/axe-core/axe.min.js
 
-.PHONY: run test venv system-deps bench clean
+.PHONY: run test venv system-deps a11y bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -16,11 +17,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Chromium for the web UI tests and PostgreSQL for the multi-process storage
-# tests, from Debian's packages (nothing else can be fetched here).
+# Chromium for the web UI tests, PostgreSQL for the multi-process storage
+# tests and npm for axe-core, from Debian's packages (nothing else can be fetched here).
 system-deps:
 	@need=""; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	command -v npm >/dev/null || need="$$need npm"; \
 	( command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ) || need="$$need postgresql"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing:$$need"; \
@@ -28,14 +30,22 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$need; \
 	fi
 
+# axe-core for the accessibility checks of the browser tests, at the version
+# pinned by tests/a11y/package-lock.json (npm ci checks its integrity hash).
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	cd tests/a11y && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+a11y: $(AXE)
+
 run: $(STAMP)
 	$(BIN)/python server.py --demo-if-empty
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps $(AXE)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/crypto.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .hypothesis
+	rm -rf $(VENV) data .pytest_cache .hypothesis tests/a11y/node_modules

@@ -80,8 +80,9 @@ def goto(page: Any, route: str) -> None:
 
 
 def shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    path = SCREENSHOTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
 
 
 def no_missing_strings(page: Any) -> None:
@@ -154,3 +155,23 @@ def vote(page: Any, bill: str, choice: str) -> None:
     goto(page, f"bill/{bill}")
     page.click(f"#vote-box button[data-choice='{choice}']")
     page.wait_for_selector(f"#vote-box button[data-choice='{choice}'][aria-pressed='true']")
+
+
+AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core (pinned by tests/a11y/package-lock.json, installed by `make
+    test`) run on the page as it is now: its violations, each with the rule,
+    impact and the offending nodes. Injected through the DevTools protocol,
+    so the page's own Content-Security-Policy stays as it is."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make a11y` installs it")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => {
+        const r = await axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })) }));
+    }""")
+    return list(found)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser import (PHONE, api, add_bill, add_topic, create_key, enroll, found, goto, invite, launch, new_page,
-                           no_missing_strings, require_browser, running_server, shot, vote)
+from tests.browser import (DESKTOP, PHONE, api, add_bill, add_topic, axe_violations, create_key, enroll, found, goto, invite,
+                           launch, new_page, no_missing_strings, require_browser, running_server, shot, vote)
 
 pytestmark = pytest.mark.browser
 
@@ -225,3 +225,66 @@ def test_both_tables_have_the_same_keys(world: dict[str, Any], browser: Any, bas
         return [Object.keys(en).filter((k) => !(k in fr)), Object.keys(fr).filter((k) => !(k in en))];
     }""")
     assert missing == [[], []]
+
+
+# Every page a person can reach, with the page (visitor, member, organizer)
+# that sees it; run in both languages, at phone and desktop size.
+ROUTES_BY_WHO = {
+    "visitor": ["", "key", "join", "bills", "bill/rent-cap", "graph", "receipts", "deputy", "found", "nowhere"],
+    "alice": ["", "bills", "bill/rent-cap", "bill/quick-vote", "delegations", "graph", "graph/topic:housing", "receipts",
+              "deputy", "entry/0", "key", "join"],
+    "org": ["org/invites", "org/topics", "org/bills", "org/roster"],
+}
+
+
+def switch_lang(page: Any, lang: str) -> None:
+    """Through the header's switch, as a person would."""
+    if page.evaluate("document.documentElement.lang") != lang:
+        page.click("#lang-switch")
+        page.wait_for_function("l => document.documentElement.lang === l", arg=lang)
+
+
+def check_every_page(page: Any, who: str, routes: list[str], lang: str) -> list[str]:
+    """axe-core on each route at both sizes, a screenshot of each; returns
+    one line per violation."""
+    problems = []
+    for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        for route in routes:
+            goto(page, route)
+            switch_lang(page, lang)
+            no_missing_strings(page)
+            for v in axe_violations(page):
+                problems.append(f"{lang} {size_name} #/{route} ({who}): {v['impact']} {v['id']}: {v['help']} "
+                                f"at {[n['target'] for n in v['nodes']]}")
+            slug = re.sub(r"[^a-z0-9]+", "-", route).strip("-") or "home"
+            shot(page, f"pages/{lang}-{size_name}-{who}-{slug}")
+    return problems
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_page_passes_axe(world: dict[str, Any], browser: Any, base: str, lang: str) -> None:
+    """Issue 13: zero axe-core violations on every page, in both languages,
+    at phone and desktop size; screenshots under test-output/screenshots/pages."""
+    visitor = new_page(browser, base)
+    problems = check_every_page(visitor, "visitor", ROUTES_BY_WHO["visitor"], lang)
+    for who in ("alice", "org"):
+        page = world[who]
+        try:
+            problems += check_every_page(page, who, ROUTES_BY_WHO[who], lang)
+        finally:
+            page.set_viewport_size(DESKTOP)
+            switch_lang(page, "en")
+    assert problems == [], "\n".join(problems)
+    assert not visitor.errors, visitor.errors
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_empty_server_pages_pass_axe(browser: Any, tmp_path: Path, lang: str) -> None:
+    """The pages of a server waiting for its assembly (home, founding)."""
+    with running_server(tmp_path / "empty") as url:
+        page = new_page(browser, url)
+        create_key(page)
+        problems = check_every_page(page, "founder", ["", "found", "key"], lang)
+        assert problems == [], "\n".join(problems)
+        page.context.close()

@@ -143,11 +143,12 @@ function header() {
     h('div', { class: 'bar-top' },
       h('a', { class: 'brand', href: '#/' }, t('app.name')),
       app.server?.name ? h('span', { class: 'assembly-name' }, app.server.name) : null,
+      // The visible name (in its own language) starts the accessible name,
+      // so voice control users can say what they see (WCAG 2.5.3).
       h('button', {
-        type: 'button', class: 'lang', id: 'lang-switch', lang: other,
-        'aria-label': t('lang.switch_label'),
+        type: 'button', class: 'lang', id: 'lang-switch',
         onclick: () => { setLang(other); render(); },
-      }, t(`lang.${other}`))),
+      }, h('span', { lang: other }, t(`lang.${other}`)), h('span', { class: 'sr-only' }, ` — ${t('lang.switch_label')}`))),
     h('nav', { 'aria-label': t('nav.label') },
       h('ul', {}, navItems().map(([href, key]) => h('li', {},
         h('a', { href, 'aria-current': href === current ? 'page' : null }, t(key)))))),
