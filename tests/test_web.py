@@ -89,7 +89,8 @@ def test_delegation_path_and_live_tally(world: dict[str, Any]) -> None:
     alice.wait_for_selector("#my-path [data-outcome='yes']")
     shot(alice, "11-bill-live")
     goto(bob, "bill/rent-cap")
-    assert "2" in bob.inner_text("#my-path .weight")
+    assert bob.get_attribute("#my-path .weight", "data-weight") == "2"
+    assert "1 other member." in bob.inner_text("#my-path .weight")
     goto(alice, "delegations")
     row = alice.inner_text("#vote-paths tr[data-motion='rent-cap']")
     assert "bob" in row
@@ -288,3 +289,80 @@ def test_empty_server_pages_pass_axe(browser: Any, tmp_path: Path, lang: str) ->
         problems = check_every_page(page, "founder", ["", "found", "key"], lang)
         assert problems == [], "\n".join(problems)
         page.context.close()
+
+
+GROUP = {"en": ",", "fr": "\u202f"}  # CLDR: en groups with a comma, fr with a narrow no-break space
+
+
+def grouped(n: int, lang: str) -> str:
+    return f"{n:,}".replace(",", GROUP[lang])
+
+
+@pytest.fixture(scope="session")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    """Some 30,000 members, most of them voting on one open bill, built once
+    per test run through the ballot box (tests/big_assembly.py), then served."""
+    import asyncio
+
+    from tests import big_assembly
+
+    require_browser()
+    root = tmp_path_factory.mktemp("big")
+    assembly = asyncio.run(big_assembly.build(root / "data"))
+    print(f"\nbig assembly: {assembly.members} members built in {assembly.build_seconds:.1f} s")
+    with running_server(root) as url:
+        yield url, assembly
+
+
+def rendered_bars(page: Any) -> dict[str, dict[str, Any]]:
+    """Each bar's shown value, and whether its text fits inside the chart."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#tally .bar')].map((b) => {
+        const v = b.querySelector('.bar-value');
+        const box = b.closest('.chart').getBoundingClientRect(), r = v.getBoundingClientRect();
+        return [b.dataset.choice, { text: v.textContent, value: b.dataset.value,
+            fits: v.scrollWidth <= v.clientWidth + 1 && r.left >= box.left - 0.5 && r.right <= box.right + 0.5 }];
+    }))""")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_big_counts_are_shown_whole(big: tuple[str, Any], browser: Any, lang: str, size: str) -> None:
+    """Issue 13: five-digit counts of a 30,000-member assembly are shown
+    whole, grouped for the language, equal to the API's counts."""
+    url, assembly = big
+    page = new_page(browser, url, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE if size == "phone" else DESKTOP)
+    goto(page, f"bill/{assembly.motion}")
+    tally = api(url, f"/api/motions/{assembly.motion}")["tally"]
+    assert tally["members"] == assembly.members and tally["yes"] >= 10_000
+    bars = rendered_bars(page)
+    want = {"yes": tally["yes"], "no": tally["no"], "abstain": tally["abstain"],
+            "lost": tally["dead_end"] + tally["cycle"]}
+    for choice, n in want.items():
+        assert bars[choice]["text"] == grouped(n, lang), (choice, bars[choice], n)
+        assert bars[choice]["value"] == str(n)
+        assert bars[choice]["fits"], (choice, bars[choice])
+    caption = page.inner_text("#tally figcaption")
+    assert grouped(assembly.members, lang) in caption
+    shot(page, f"70-{lang}-{size}-big-bill")
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_counts_up_to_a_million_fit_on_a_phone(world: dict[str, Any], browser: Any, base: str, lang: str) -> None:
+    """The tally chart at every size up to 10^6 members, on a phone: each
+    count is shown whole inside the chart."""
+    page = new_page(browser, base, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE)
+    goto(page, "bills")
+    for members in (9, 99_999, 1_000_000):
+        page.evaluate("""async (n) => {
+            const { tallyBars } = await import('/js/charts.js');
+            const c = { members: n, yes: n, no: n - 1, abstain: Math.floor(n / 7), dead_end: n - 2, cycle: 1,
+                        direct: n, delegated: 0, absent: 0 };
+            const box = document.createElement('div'); box.id = 'tally';
+            box.append(tallyBars(c));
+            document.getElementById('main').replaceChildren(box);
+        }""", members)
+        bars = rendered_bars(page)
+        assert bars["yes"]["text"] == grouped(members, lang)
+        assert bars["lost"]["text"] == grouped(members - 1, lang)
+        assert all(b["fits"] for b in bars.values()), bars

@@ -67,8 +67,36 @@ def test_every_literal_key_in_the_code_exists() -> None:
             if word.split(".")[-1] in ("js", "json", "css", "html", "txt") or word.startswith(("api.", "app.")) and word not in keys:
                 continue
             used.add(word)
-    missing = sorted(k for k in used if k not in keys)
+    missing = sorted(k for k in used if k not in keys and f"{k}|other" not in keys)
     assert missing == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_plural_forms_are_complete(lang: str) -> None:
+    """A `key|one` needs its `key|other` (the fallback of every other form),
+    and each form counts with {n}."""
+    tb = table(lang)
+    for key, text in tb.items():
+        if "|" in key:
+            base, form = key.split("|")
+            assert form in ("zero", "one", "two", "few", "many", "other"), key
+            assert f"{base}|other" in tb and base not in tb, key
+            assert "{n}" in text or form != "other", key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_bracketed_plurals(lang: str) -> None:
+    """No 'vote(s)', 'deputy(ies)', 'publiée(s)': plural forms instead."""
+    bad = {k: v for k, v in table(lang).items() if re.search(r"\w\((?:s|es|ies|e|e·s)\)", v)}
+    assert bad == {}
+
+
+def test_french_typography() -> None:
+    """A no-break space before : and %, inside « », a narrow one before ; ? !
+    (never a plain space, which lets the sign start a line)."""
+    bad = {k: v for k, v in table("fr").items() if re.search(r"[ ][:;?!%»]|« ", v)}
+    assert bad == {}
+    assert "\u00a0:" in table("fr")["bill.topic"]
 
 
 def test_dynamic_key_families_are_complete() -> None:

@@ -2,31 +2,25 @@
 // delegation graph of a scope. Each chart has a text alternative.
 
 import { h, s, shortKey } from './dom.js';
-import { pct, t } from './i18n.js';
+import { num, t } from './i18n.js';
 
 export const CHOICES = ['yes', 'no', 'abstain'];
 
-/** Horizontal bars yes / no / abstain / lost (dead end + cycle) over N members. */
+/** Bars yes / no / abstain / lost (dead end + cycle) over N members, in
+ * HTML: the count column is as wide as its longest number (never clipped,
+ * up to 10^6 members and beyond, on a phone too); the bars take the rest. */
 export function tallyBars(c) {
   const lost = (c.dead_end || 0) + (c.cycle || 0);
   const rows = [['yes', c.yes], ['no', c.no], ['abstain', c.abstain], ['lost', lost]];
   const max = Math.max(1, c.members || 0);
-  const W = 190, bar = 24, gap = 10, label = 84;
-  const summary = rows.map(([k, v]) => `${t(`choice.${k}`)} ${v}`).join(', ');
-  const svg = s('svg', { viewBox: `0 0 ${W + label + 44} ${rows.length * (bar + gap)}`, class: 'bars', role: 'img',
-    'aria-label': t('chart.bars', { summary, members: c.members }) },
-  rows.map(([k, v], i) => {
-    const y = i * (bar + gap);
-    const w = Math.round((W * v) / max);
-    return s('g', { class: `bar bar-${k}`, 'data-choice': k, 'data-value': v },
-      s('text', { x: 0, y: y + bar * 0.7, class: 'bar-label' }, t(`choice.${k}`)),
-      s('rect', { x: label, y, width: W, height: bar, class: 'bar-track', rx: 3 }),
-      s('rect', { x: label, y, width: w, height: bar, class: `bar-fill fill-${k}`, rx: 3 }),
-      s('text', { x: label + W + 8, y: y + bar * 0.7, class: 'bar-value' }, String(v)));
-  }));
-  return h('figure', { class: 'chart' }, svg,
+  return h('figure', { class: 'chart' },
+    h('div', { class: 'bars' }, rows.map(([k, v]) => h('div', { class: `bar bar-${k}`, 'data-choice': k, 'data-value': v },
+      h('span', { class: 'bar-label' }, t(`choice.${k}`)),
+      h('span', { class: 'bar-track', 'aria-hidden': 'true' },
+        h('span', { class: `bar-fill fill-${k}`, style: `width:${((100 * v) / max).toFixed(2)}%` })),
+      h('span', { class: 'bar-value' }, num(v))))),
     h('figcaption', {}, t('chart.caption', {
-      members: c.members, direct: c.direct, delegated: c.delegated, absent: c.absent,
+      members: t('n.members', { n: c.members }), direct: c.direct, delegated: c.delegated, absent: c.absent,
       dead_end: c.dead_end, cycle: c.cycle,
     })));
 }
@@ -54,7 +48,7 @@ export function hemicycle(instructions, mine = null) {
   const order = { yes: 0, abstain: 1, no: 2 };
   const sorted = [...instructions].sort((p, q) => order[p.choice] - order[q.choice]);
   const dot = Math.max(2.5, Math.min(9, 60 / Math.sqrt(n) / rows));
-  const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${instructions.filter((i) => i.choice === c).length}`).join(', ');
+  const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${num(instructions.filter((i) => i.choice === c).length)}`).join(', ');
   return h('figure', { class: 'chart' },
     s('svg', { viewBox: '0 0 220 116', class: 'hemicycle', role: 'img', 'aria-label': t('hemi.label', { counts }) },
       seats.map((p, i) => s('circle', {
@@ -99,14 +93,15 @@ export function delegationGraph(g, names = {}) {
   const marker = (id, cls) => s('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
     s('path', { d: 'M0,0 L10,5 L0,10 z', class: cls }));
   const svg = s('svg', { viewBox: `${-M} -30 ${W + 2 * M} ${W + 60}`, class: 'graph', role: 'img',
-    'aria-label': t('graph.label', { nodes: list.length, edges: g.edges.length, cycles: (g.cycles || []).length }) },
+    'aria-label': t('graph.label', { nodes: t('n.members', { n: list.length }), edges: t('n.delegations', { n: g.edges.length }),
+      cycles: t('n.cycles', { n: (g.cycles || []).length }) }) },
   s('defs', {}, marker('arrow', 'arrow'), marker('arrow-cycle', 'arrow-cycle')),
   edges,
   list.map((k) => {
     const p = pos.get(k);
     return s('g', { class: `node${inCycle.has(k) ? ' node-cycle' : ''}`, 'data-key': k },
       s('circle', { cx: p.x.toFixed(1), cy: p.y.toFixed(1), r: radius(k).toFixed(1) }),
-      labelAt(p, radius(k), C, `${label(k)} (${g.weights?.[k] || 0})`));
+      labelAt(p, radius(k), C, `${label(k)} (${num(g.weights?.[k] || 0)})`));
   }));
   return h('figure', { class: 'chart' }, svg);
 }

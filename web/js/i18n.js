@@ -27,13 +27,27 @@ export const tableOf = (l) => tables[l];
 /** The string `key` in the current language, with {name} placeholders
  * filled from vars. A missing key shows as ⟦key⟧ so tests catch it. */
 export function t(key, vars = {}) {
-  const s = tables[lang]?.[key];
+  let s = tables[lang]?.[key];
+  if (s === undefined && 'n' in vars) {
+    // Plural forms: `key|one`, `key|other`, chosen by the language's rules for n.
+    const form = new Intl.PluralRules(lang).select(Number(vars.n));
+    s = tables[lang]?.[`${key}|${form}`] ?? tables[lang]?.[`${key}|other`];
+  }
   if (s === undefined) {
     console.warn('missing string', lang, key);
     return `⟦${key}⟧`;
   }
-  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+  return s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? show(vars[k]) : m));
 }
+
+/** A count in the language's digits and grouping: 23,862 or 23 862. */
+export function num(n) {
+  return new Intl.NumberFormat(lang).format(n);
+}
+
+// Numbers handed to t() are counts, shown grouped; identifiers such as a log
+// index are handed over as strings and shown as they are.
+const show = (v) => (typeof v === 'number' ? num(v) : String(v));
 
 export function has(key) {
   return tables[lang]?.[key] !== undefined;
@@ -57,6 +71,6 @@ export function timeLeft(iso, now = Date.now()) {
 }
 
 export function pct(part, whole) {
-  if (!whole) return '0 %';
+  if (!whole) return new Intl.NumberFormat(lang, { style: 'percent' }).format(0);
   return new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 1 }).format(part / whole);
 }

@@ -42,7 +42,7 @@ export async function bill(app, [id]) {
       const firstEver = !(await listReceipts()).some((r) => r.entry.statement.kind === 'ballot');
       const vote = (choice) => (e) => app.act(e.target, out, async () => {
         const r = await submit(app.me, app.server.assembly, 'ballot', { motion: m.id, choice });
-        app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: r.index }));
+        app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: String(r.index) }));
         await refreshMine();
         const fresh = await api.motion(m.id);
         if (fresh.tally) showTally(fresh.tally, false);
@@ -67,7 +67,7 @@ export async function bill(app, [id]) {
     const p = await api.votePath(app.me.pub, m.id);
     fill(pathBox, h('h2', {}, t('path.title')), pathView(app, p.path),
       h('p', { class: 'outcome', 'data-outcome': p.outcome }, outcomeText(p)),
-      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, t('path.carry', { weight: p.weight, others: p.weight - 1 }))
+      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, p.weight === 1 ? t('path.carry_alone') : t('path.carry', { n: p.weight - 1 }))
         : (['yes', 'no', 'abstain'].includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t('path.carry_none')) : null),
       p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || k.slice(0, 8)).join(', ')) : null);
   };
@@ -84,7 +84,7 @@ export async function bill(app, [id]) {
     showTally(d.result, true);
     parts.push(tallyBox, h('div', { class: 'card', id: 'hemicycle' }, h('h2', {}, t('hemi.title')),
       hemicycle(d.result.instructions, app.me?.pub),
-      m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: m.result_index }))) : null));
+      m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: String(m.result_index) }))) : null));
   } else if (d.state === 'closed') {
     parts.push(h('p', {}, t('bill.counting')));
   } else if (d.tally) {

@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { canonicalBytes } from '../canonical.js';
 import { fromHex, sha256, toHex } from '../bytes.js';
 import { h } from '../dom.js';
-import { fmtTime, pct, t } from '../i18n.js';
+import { fmtTime, num, pct, t } from '../i18n.js';
 import { leafHash, verifyCheckpoint, verifyInclusion } from '../merkle.js';
 import { msg, page, who } from './common.js';
 
@@ -25,7 +25,7 @@ export async function page_(app, [keyParam]) {
       h('td', {}, h('strong', { class: `instr instr-${i.choice}` }, t(`choice.${i.choice}`))),
       h('td', {}, quorumFailed ? t('deputy.no_quorum') : t('deputy.share', { share: pct(behind, voted), votes: behind, voted, members: i.members })),
       h('td', {}, t('tally.seats', i.seats)),
-      h('td', {}, h('a', { href: `#/entry/${i.result_index}`, class: 'entry-link', 'data-index': i.result_index }, t('deputy.entry', { index: i.result_index }))));
+      h('td', {}, h('a', { href: `#/entry/${i.result_index}`, class: 'entry-link', 'data-index': i.result_index }, t('deputy.entry', { index: String(i.result_index) }))));
   });
   return page(t('deputy.title'),
     h('p', {}, t('deputy.for'), ' ', who(app, key)),
@@ -53,15 +53,15 @@ export async function entry(app, [indexParam]) {
     const cp = await verifyCheckpoint(note, app.server.server_key, app.server.assembly);
     const p = await api.inclusion(index, cp.size);
     await verifyInclusion({ index, size: cp.size, leaf: await leafHash(bytes), proof: p.proof.map(fromHex), root: cp.root });
-    out.textContent = t('entry.proof_ok', { index, size: cp.size });
+    out.textContent = t('entry.proof_ok', { index: String(index), size: cp.size });
     out.className = 'msg ok';
   }) }, t('entry.check'));
   const st = e.statement;
   const summary = st.kind === 'result' ? h('dl', { class: 'facts' },
-    ['members', 'yes', 'no', 'abstain', 'direct', 'delegated', 'dead_end', 'cycle', 'absent'].map((k) => [h('dt', {}, t(`count.${k}`)), h('dd', {}, String(st[k]))]),
+    ['members', 'yes', 'no', 'abstain', 'direct', 'delegated', 'dead_end', 'cycle', 'absent'].map((k) => [h('dt', {}, t(`count.${k}`)), h('dd', {}, num(st[k]))]),
     h('dt', {}, t('count.method')), h('dd', {}, t(`method.${st.method}`)),
     h('dt', {}, t('count.quorum')), h('dd', {}, t(st.quorum.met ? 'tally.quorum_met' : 'tally.quorum_not_met', { required: st.quorum.required }))) : null;
-  return page(t('entry.title', { index }),
+  return page(t('entry.title', { index: String(index) }),
     h('p', {}, t('entry.kind', { kind: t(`kind.${st.kind}`) }), ' · ', fmtTime(e.received)),
     h('p', {}, t('entry.hash'), ' ', h('code', { class: 'key' }, hash)),
     summary,

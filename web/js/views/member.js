@@ -5,7 +5,7 @@ import { api, submit } from '../api.js';
 import { download } from '../bytes.js';
 import { delegationGraph } from '../charts.js';
 import { h } from '../dom.js';
-import { fmtTime, t } from '../i18n.js';
+import { fmtTime, num, t } from '../i18n.js';
 import { createKey, exportBackup, restoreBackup } from '../keys.js';
 import { verifyReceipt } from '../merkle.js';
 import { deleteKey, listReceipts } from '../store.js';
@@ -161,7 +161,7 @@ export async function delegations(app) {
       h('td', {}, h('a', { href: `#/bill/${encodeURIComponent(m.id)}` }, m.title)),
       h('td', {}, p ? pathView(app, p.path) : '—'),
       h('td', {}, p ? outcomeText(p) : '—'),
-      h('td', { class: 'num' }, p ? String(p.weight) : '—'))) : h('tr', {}, h('td', { colspan: 4 }, t('bills.none_open')))));
+      h('td', { class: 'num' }, p ? num(p.weight) : '—'))) : h('tr', {}, h('td', { colspan: 4 }, t('bills.none_open')))));
   const by = me.delegated_by || [];
   const carry = h('div', { class: 'card' }, h('h2', {}, t('deleg.by_title')),
     by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, who(app, d.member), ' — ',
@@ -187,7 +187,8 @@ export async function graph(app, [scopeParam]) {
     h('p', { class: 'legend' }, h('span', { class: 'swatch swatch-cycle' }), t('graph.legend_cycle')),
     (g.cycles || []).length ? h('div', {}, h('h2', {}, t('graph.cycles')), h('ul', { id: 'cycles' },
       g.cycles.map((cy) => h('li', {}, cy.map((k) => names[k] || k.slice(0, 8)).join(' → '), ' → …')))) : null,
-    h('p', {}, t('graph.counts', { members: c.members ?? 0, edges: g.edges.length, cycles: (g.cycles || []).length })));
+    h('p', {}, t('graph.counts', { members: t('n.members', { n: c.members ?? 0 }), edges: t('n.delegations', { n: g.edges.length }),
+      cycles: t('n.cycles', { n: (g.cycles || []).length }) })));
 }
 
 /** Node weight for drawing: 1 + every member whose delegations reach it. */
@@ -212,7 +213,7 @@ export async function receipts(app) {
     const result = h('span', { class: 'check', 'aria-live': 'polite' });
     const check = h('button', { type: 'button', class: 'small', 'data-check': r.index, onclick: () => app.act(check, result, async () => {
       const cp = await verifyReceipt(r, app.server.server_key, app.server.assembly || st.assembly);
-      result.textContent = t('receipts.ok', { index: r.index, size: cp.size });
+      result.textContent = t('receipts.ok', { index: String(r.index), size: cp.size });
       result.className = 'check ok';
     }) }, t('receipts.check'));
     const dl = h('button', { type: 'button', class: 'small secondary', onclick: () => download(`receipt-${r.index}.json`, JSON.stringify(r, null, 2)) }, t('receipts.download'));
