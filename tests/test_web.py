@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -308,7 +309,9 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
 
     require_browser()
     root = tmp_path_factory.mktemp("big")
-    assembly = asyncio.run(big_assembly.build(root / "data"))
+    # In a thread of its own: Playwright's sync API holds this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        assembly = pool.submit(asyncio.run, big_assembly.build(root / "data")).result()
     print(f"\nbig assembly: {assembly.members} members built in {assembly.build_seconds:.1f} s")
     with running_server(root) as url:
         yield url, assembly
