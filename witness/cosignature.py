@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -83,6 +84,12 @@ def key_id(name: str, public_key: bytes) -> bytes:
     """The cosigner key id: SHA-256(name || 0x0A || 0x04 || public key)[:4]."""
     check_name(name)
     _check_key(public_key)
+    return _key_id(name, public_key)
+
+
+@functools.lru_cache(maxsize=256)
+def _key_id(name: str, public_key: bytes) -> bytes:
+    # Cached: a server checks every line of a few witnesses against their ids.
     return hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_V1]) + public_key).digest()[:4]
 
 
