@@ -204,6 +204,7 @@ class CosigningSubmitter:
         self._wall = wall_clock
         self._workers: dict[str, _Worker] = {}
         self._changed = asyncio.Condition()
+        self._stopping: set[asyncio.Task[None]] = set()
         self._started = False
 
     # --- life cycle ---
@@ -221,6 +222,7 @@ class CosigningSubmitter:
         session if this object made it."""
         self._started = False
         await self._stop(list(self._workers.values()))  # their status stays readable
+        await asyncio.gather(*self._stopping, return_exceptions=True)
         if self._own_session and self._session is not None:
             await self._session.close()
             self._session = None
@@ -302,8 +304,15 @@ class CosigningSubmitter:
         stale = [w for name, w in self._workers.items() if wanted.get(name) != w.cosigner]
         for w in stale:
             del self._workers[w.cosigner.name]
+            # Remembered for the same key only (a URL change keeps the witness's state).
+            if w.status.cosigned_size is not None and wanted.get(w.cosigner.name, w.cosigner).key == w.cosigner.key:
+                self._known[w.cosigner.name] = w.status.cosigned_size
+            else:
+                self._known.pop(w.cosigner.name, None)
         if stale:
-            asyncio.get_running_loop().create_task(self._stop(stale))
+            task = asyncio.get_running_loop().create_task(self._stop(stale))
+            self._stopping.add(task)  # a reference, so the task is not collected before it ends
+            task.add_done_callback(self._stopping.discard)
         for name, c in wanted.items():
             if name in self._workers:
                 w = self._workers[name]

@@ -368,6 +368,11 @@ async def test_set_policy_adds_and_drops_witnesses(witnesses: list[Witness], log
         assert [s.submissions_ok for s in sub.status()] == [1, 1, 1]  # w1 kept its state
         sub.set_policy(WitnessPolicy((w2.cosigner(),), 1))
         assert [s.name for s in sub.status()] == [w2.name]
+        # Back with the same key (another URL spelling): it remembers the size, not with another key.
+        sub.set_policy(WitnessPolicy((w1.cosigner(url=w1.url + "/"),), 1))
+        assert sub.status()[0].cosigned_size == 5
+        sub.set_policy(WitnessPolicy((w1.cosigner(key=KeyPair(bytes([60]) * 32)),), 1))
+        assert sub.status()[0].cosigned_size is None
     finally:
         await sub.aclose()
 
