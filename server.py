@@ -4,20 +4,19 @@ under web/, server-sent events, OpenAPI, health and metrics.
     python server.py [--host H] [--port P] [--data-dir D] [--db-url URL] [--demo | --demo-if-empty]
     python server.py rebuild [--data-dir D] [--db-url URL]
 
-Only this module speaks HTTP: our exceptions become problem+json through one
-table (``problem_for``); anything unexpected is logged and becomes a 500.
+Routes and wiring only. What they are wired to lives in serving/: the
+problem code -> status table and problem+json (``serving.problems``), the
+event hub (``serving.events``), the settings (``serving.settings``), the
+server key file (``serving.keyfile``), metrics and OpenAPI. The demo
+(``demo/``) is imported only when a demo flag asks for it.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import logging
-import os
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,87 +26,41 @@ from aiohttp import web
 from ballots import errors as E
 from ballots import views
 from ballots.box import BallotBox, utcnow
-from ballots.closing import live_tally
-from ballots.statements import Malformed
-from crypto.canonical import CanonicalError, parse
-from crypto.signing import KeyPair
+from crypto.canonical import parse
+from serving.events import EventHub
+from serving.keyfile import load_server_key
 from serving.metrics import Metrics
 from serving.openapi import openapi_document
+from serving.problems import (
+    KNOWN,
+    MAX_BODY,
+    Problem,
+    internal_error,
+    problem_for,
+    problem_response,
+)
+from serving.settings import Settings, settings_from
 
 log = logging.getLogger("liquid-mandate")
 ROOT = Path(__file__).resolve().parent
-PROBLEM_BASE = "https://liquid-mandate.org/problems/"
-MAX_BODY = 64 * 1024  # one statement; the largest honest one (a result with a big roster) fits
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Configuration, read once from flags and environment (``settings_from``)."""
-
-    host: str = "127.0.0.1"
-    port: int = 8080
-    data_dir: Path = Path("data")
-    db_url: str | None = None
-    demo: str = "off"  # "off" | "always" | "if-empty"
-    full_check: bool = False  # at start-up, check every entry's bytes, not only the stored hashes
-    close_interval: float = 0.5
-
-    @property
-    def database_url(self) -> str:
-        return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'liquid-mandate.db').resolve()}"
-
-
-class Problem(Exception):
-    """An HTTP-level failure (not found, bad query, ...), as problem+json."""
-
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-
-
-def problem_for(exc: Exception) -> tuple[int, str, str, str]:
-    """(status, code, title, detail) of one of our exceptions; the one table."""
-    match exc:
-        case E.Refused():
-            return exc.status, exc.code, (exc.__doc__ or exc.code).strip(), exc.detail
-        case Malformed():
-            return 400, "malformed", "The statement is malformed.", str(exc)
-        case CanonicalError():
-            return 400, "malformed", "The body is not strict JSON.", str(exc)
-        case Problem():
-            return exc.status, exc.code, exc.code.replace("_", " ").capitalize() + ".", exc.detail
-        case web.HTTPRequestEntityTooLarge():
-            return 413, "too_large", "The request body is too large.", f"at most {MAX_BODY} bytes"
-        case web.HTTPNotFound():
-            return 404, "not_found", "No such resource.", "no route matches this path"
-        case web.HTTPMethodNotAllowed():
-            return 405, "method_not_allowed", "Method not allowed.", str(exc.reason)
-    raise TypeError(type(exc).__name__)
-
-
-def problem_response(exc: Exception) -> web.Response:
-    status, code, title, detail = problem_for(exc)
-    body = {"type": PROBLEM_BASE + code, "title": title, "status": status, "detail": detail}
-    return web.json_response(body, status=status, content_type="application/problem+json")
-
 
 BOX = web.AppKey("box", BallotBox)
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
-HUB = web.AppKey("hub", "EventHub")
+HUB = web.AppKey("hub", EventHub)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
 
 
 @web.middleware
 async def problems(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+    """Our exceptions become problem+json (``serving.problems``), counted by
+    code; anything unexpected is logged and becomes a 500. Off /api/, an
+    unknown path stays aiohttp's plain 404."""
     try:
-        if request.method == "GET" and request.path.startswith("/api/") and BOX in request.app:
-            await request.app[BOX].sync()  # other processes may share the database
         return await handler(request)
-    except (E.Refused, Malformed, CanonicalError, Problem, web.HTTPRequestEntityTooLarge,
-            web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+    except KNOWN as exc:
         if request.path.startswith("/api/") or not isinstance(exc, web.HTTPNotFound):
-            status, code, _, _ = problem_for(exc)
+            _, code, _, _ = problem_for(exc)
             request.app[METRICS].refused(code)
             return problem_response(exc)
         raise
@@ -115,9 +68,16 @@ async def problems(request: web.Request, handler: Callable[..., Any]) -> web.Str
         raise
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
-        body = {"type": PROBLEM_BASE + "internal", "title": "Internal error.", "status": 500,
-                "detail": "the server failed; nothing was written"}
-        return web.json_response(body, status=500, content_type="application/problem+json")
+        return internal_error()
+
+
+@web.middleware
+async def sync_reads(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
+    """Before an API read, catch up with entries other server processes
+    appended to a shared database (PostgreSQL; a no-op on SQLite)."""
+    if request.method == "GET" and request.path.startswith("/api/") and BOX in request.app:
+        await request.app[BOX].sync()
+    return await handler(request)
 
 
 # -- helpers -------------------------------------------------------------------
@@ -127,13 +87,13 @@ def _int_arg(request: web.Request, name: str, default: int | None = None, lo: in
     raw = request.query.get(name)
     if raw is None:
         if default is None:
-            raise Problem(400, "bad_request", f"query parameter {name!r} is required")
+            raise Problem("bad_request", f"query parameter {name!r} is required")
         return default
     if not raw.isdigit() or len(raw) > 16:
-        raise Problem(400, "bad_request", f"{name} must be a non-negative integer")
+        raise Problem("bad_request", f"{name} must be a non-negative integer")
     value = int(raw)
     if value < lo:
-        raise Problem(400, "bad_request", f"{name} must be at least {lo}")
+        raise Problem("bad_request", f"{name} must be at least {lo}")
     return value
 
 
@@ -143,7 +103,7 @@ def _box(request: web.Request) -> BallotBox:
 
 def _founded(box: BallotBox) -> None:
     if box.state.assembly_id is None:
-        raise Problem(404, "not_founded", "this server has no assembly yet")
+        raise Problem("not_founded", "this server has no assembly yet")
 
 
 def _now(request: web.Request) -> datetime:
@@ -187,7 +147,7 @@ async def get_inclusion(request: web.Request) -> web.Response:
     try:
         proof, root = await box.inclusion_proof(index, size)
     except ValueError as e:
-        raise Problem(400, "bad_request", str(e)) from None
+        raise Problem("bad_request", str(e)) from None
     return web.json_response({"index": index, "size": size, "root": root.hex(), "proof": [h.hex() for h in proof]})
 
 
@@ -197,7 +157,7 @@ async def get_consistency(request: web.Request) -> web.Response:
     try:
         proof, r1, r2 = await box.consistency_proof(a, b)
     except ValueError as e:
-        raise Problem(400, "bad_request", str(e)) from None
+        raise Problem("bad_request", str(e)) from None
     return web.json_response({"from": a, "to": b, "root_from": r1.hex(), "root_to": r2.hex(),
                               "proof": [h.hex() for h in proof]})
 
@@ -206,7 +166,7 @@ async def get_motion(request: web.Request) -> web.Response:
     box = _box(request)
     detail = views.motion_detail(box.state, request.match_info["id"], _now(request))
     if detail is None:
-        raise Problem(404, "not_found", f"no motion {request.match_info['id']!r}")
+        raise Problem("not_found", f"no motion {request.match_info['id']!r}")
     return web.json_response(detail)
 
 
@@ -235,7 +195,7 @@ async def get_member_motion(request: web.Request) -> web.Response:
     state = _box(request).state
     motion = request.match_info["id"]
     if motion not in state.motions:
-        raise Problem(404, "not_found", f"no motion {motion!r}")
+        raise Problem("not_found", f"no motion {motion!r}")
     return web.json_response(views.vote_path(state, request.match_info["key"], motion))
 
 
@@ -246,7 +206,7 @@ async def get_topics(request: web.Request) -> web.Response:
 async def get_motions(request: web.Request) -> web.Response:
     which = request.query.get("state")
     if which not in (None, "open", "upcoming", "closed"):
-        raise Problem(400, "bad_request", "state must be open, upcoming or closed")
+        raise Problem("bad_request", "state must be open, upcoming or closed")
     return web.json_response({"motions": views.motions(_box(request).state, _now(request), which)})
 
 
@@ -255,7 +215,7 @@ async def get_graph(request: web.Request) -> web.Response:
     scope = request.query.get("scope", "*")
     kind, _, name = scope.partition(":")
     if not (scope == "*" or (kind == "topic" and name in state.topics) or (kind == "motion" and name in state.motions)):
-        raise Problem(404, "not_found", f"no scope {scope!r}")
+        raise Problem("not_found", f"no scope {scope!r}")
     return web.json_response(views.graph(state, scope))
 
 
@@ -267,7 +227,7 @@ async def get_entry(request: web.Request) -> web.Response:
     raw = request.match_info["index"]
     found = await _box(request).entry(int(raw)) if raw.isdigit() and len(raw) < 16 else None
     if found is None:
-        raise Problem(404, "not_found", f"no entry {raw}")
+        raise Problem("not_found", f"no entry {raw}")
     entry, digest = found
     return web.json_response({"entry": entry, "entry_hash": digest})
 
@@ -319,89 +279,14 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
 ]
 
 
-class EventHub:
-    """Fans out `entry` and (debounced) `tally` events to SSE subscribers."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-        self.queues: set[asyncio.Queue[bytes | None]] = set()
-        self.dirty: set[str] = set()
-        self._flush: asyncio.Task[None] | None = None
-
-    def on_entries(self, entries: list[dict[str, Any]]) -> None:
-        if not self.queues:  # nobody listens: nothing to build
-            return
-        state = self.app[BOX].state
-        for entry in entries:
-            st = entry["statement"]
-            self._send("entry", {"index": entry["index"], "kind": st["kind"], "motion": st.get("motion")})
-            if st["kind"] == "ballot":
-                self.dirty.add(st["motion"])
-            elif st["kind"] in ("delegate", "enroll", "expel", "deputies"):
-                self.dirty.update(m.id for m in state.motions.values() if m.close_index is None)
-        if self.dirty and self.queues and (self._flush is None or self._flush.done()):
-            self._flush = asyncio.get_running_loop().create_task(self._send_tallies())
-
-    async def _send_tallies(self) -> None:
-        await asyncio.sleep(0.25)  # one tally event per motion for a burst of ballots
-        dirty, self.dirty = self.dirty, set()
-        state = self.app[BOX].state
-        for motion in sorted(dirty):
-            if motion in state.motions and state.motions[motion].close_index is None:
-                self._send("tally", {"motion": motion, "tally": live_tally(state, motion)})
-
-    def _send(self, event: str, data: dict[str, Any]) -> None:
-        message = f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-        for q in self.queues:
-            q.put_nowait(message)
-
-    async def stream(self, request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        await resp.prepare(request)
-        q: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.queues.add(q)
-        try:
-            await resp.write(b": connected\n\n")
-            while True:
-                try:
-                    message = await asyncio.wait_for(q.get(), timeout=15)
-                except asyncio.TimeoutError:
-                    message = b": keep-alive\n\n"
-                if message is None:
-                    break
-                await resp.write(message)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            self.queues.discard(q)
-        return resp
-
-    def close(self) -> None:
-        for q in self.queues:
-            q.put_nowait(None)
-
-
-def load_server_key(data_dir: Path) -> KeyPair:
-    """The server key, created on first start (mode 0600)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "server.key"
-    if not path.exists():
-        key = KeyPair.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key.seed.hex() + "\n")
-        return key
-    return KeyPair.from_seed_hex(path.read_text().strip())
-
-
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
                box_ready: Callable[[BallotBox], Any] | None = None) -> web.Application:
     """The aiohttp application; the box opens and closes with the app."""
-    app = web.Application(middlewares=[problems], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[problems, sync_reads], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[CLOCK] = clock
-    app[HUB] = EventHub(app)
+    app[HUB] = EventHub(lambda: app[BOX].state)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), clock=clock,
@@ -439,27 +324,6 @@ async def _close_loop(box: BallotBox, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def settings_from(argv: list[str] | None = None, environ: dict[str, str] | None = None) -> tuple[str, Settings]:
-    env = os.environ if environ is None else environ
-    p = argparse.ArgumentParser(prog="server.py", description="Liquid Mandate server")
-    p.add_argument("command", nargs="?", choices=["serve", "rebuild"], default="serve")
-    p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
-    p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
-    p.add_argument("--db-url", default=env.get("LIQUID_MANDATE_DB_URL"),
-                   help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)")
-    p.add_argument("--full-check", action="store_true", default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
-                   help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)")
-    demo = p.add_mutually_exclusive_group()
-    demo.add_argument("--demo", action="store_const", dest="demo", const="always",
-                      help="seed a demo assembly (the data directory must be empty)")
-    demo.add_argument("--demo-if-empty", action="store_const", dest="demo", const="if-empty",
-                      help="seed the demo assembly only when the log is empty")
-    a = p.parse_args(argv)
-    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off",
-                               full_check=a.full_check)
-
-
 async def _rebuild(settings: Settings) -> int:
     box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), full_check=True)
     try:
@@ -477,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_rebuild(settings))
     box_ready = None
     if settings.demo != "off":
-        from client.demo import demo_hook
+        from demo import demo_hook
 
         box_ready = demo_hook(settings)
     try:

@@ -4,12 +4,15 @@ Shared by the command line, the demo, the benchmarks and the tests, so that
 every statement is built the one way the SPEC describes."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from ballots.state import code_hash
 from crypto.signing import KeyPair, sign_statement
+
+# code_hash is the rules' own (ballots.state), named here too for the authors of invitations.
+__all__ = ["Author", "code_hash", "genesis", "new_code"]
 
 
 @dataclass(slots=True)
@@ -33,10 +36,6 @@ def new_code() -> str:
     """A fresh invitation code: 128 random bits, readable and easy to type."""
     raw = secrets.token_hex(16)
     return "-".join(raw[i:i + 4] for i in range(0, 32, 4))
-
-
-def code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
 def genesis(founder: Author, *, server: str, name: str = "Assemblée", organizers: list[str] | None = None,

@@ -12,7 +12,6 @@ could not be reached, or the command line itself is wrong (argparse).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -23,9 +22,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from client.author import Author, code_hash, new_code
+from ballots.state import assembly_id, code_hash
+from ballots.statements import format_time
+from client.author import Author, new_code
 from client.http import Client, ServerError, Unreachable
-from crypto.canonical import canonical_bytes
 from crypto.signing import KeyPair
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -84,12 +84,6 @@ def key_arg(value: str) -> str:
     if not _HEX64.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a public key (64 hex digits)")
     return value.lower()
-
-
-def format_time(t: datetime) -> str:
-    """RFC 3339 UTC with `Z`; fractional digits only when there are any."""
-    t = t.astimezone(timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if t.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_when(value: str, *, now: datetime) -> str:
@@ -190,7 +184,7 @@ def cmd_found(s: Session, args: argparse.Namespace) -> int:
     }
     receipt = s.publish(founder, "assembly", "", **statement_fields)
     genesis = receipt["entry"]["statement"]
-    assembly = hashlib.sha256(canonical_bytes(genesis)).hexdigest()
+    assembly = assembly_id(genesis)
     s.dump(receipt) if s.as_json else s.say(assembly)
     return 0
 

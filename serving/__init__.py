@@ -1,2 +1,10 @@
-"""What server.py needs besides routing: Prometheus metrics and the OpenAPI
-document. No module here imports server.py."""
+"""What server.py wires together besides its routes. No module here imports
+server.py, client/ or demo/.
+
+- ``problems``: problem code -> HTTP status (the one table) and problem+json.
+- ``events``: the server-sent events hub, and which statements make a live
+  tally stale.
+- ``settings``: ``Settings``, read once from flags and environment.
+- ``keyfile``: the server's signing key file.
+- ``metrics``, ``openapi``: Prometheus text and the OpenAPI document.
+"""

@@ -200,13 +200,13 @@ def test_unreachable_server_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_times() -> None:
     now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
-    assert parse_when("now", now=now) == "2026-11-23T10:00:00Z"
-    assert parse_when("+10m", now=now) == "2026-11-23T10:10:00Z"
-    assert parse_when("+2h", now=now) == "2026-11-23T12:00:00Z"
-    assert parse_when("+1d12h", now=now) == "2026-11-24T22:00:00Z"
-    assert parse_when("-30s", now=now) == "2026-11-23T09:59:30Z"
-    assert parse_when("2026-12-01T08:00:00+01:00", now=now) == "2026-12-01T07:00:00Z"
-    assert parse_when("2026-12-01 08:00", now=now) == "2026-12-01T08:00:00Z"
+    assert parse_when("now", now=now) == "2026-11-23T10:00:00.000000Z"
+    assert parse_when("+10m", now=now) == "2026-11-23T10:10:00.000000Z"
+    assert parse_when("+2h", now=now) == "2026-11-23T12:00:00.000000Z"
+    assert parse_when("+1d12h", now=now) == "2026-11-24T22:00:00.000000Z"
+    assert parse_when("-30s", now=now) == "2026-11-23T09:59:30.000000Z"
+    assert parse_when("2026-12-01T08:00:00+01:00", now=now) == "2026-12-01T07:00:00.000000Z"
+    assert parse_when("2026-12-01 08:00", now=now) == "2026-12-01T08:00:00.000000Z"
     with pytest.raises(Exception, match="is not a time"):
         parse_when("tomorrow", now=now)
 

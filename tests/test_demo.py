@@ -13,9 +13,9 @@ import pytest
 from ballots.box import BallotBox
 from ballots.statements import parse_time
 from client.cli import read_key_file
-from client.demo import DemoInfo, keep_voting, seed_demo
 from crypto.canonical import parse
 from crypto.signing import KeyPair
+from demo import DemoInfo, keep_voting, seed_demo
 from tests.world import T0, Clock
 
 
@@ -131,21 +131,21 @@ async def test_keep_voting_moves_the_open_tallies(seeded: tuple[BallotBox, DemoI
 async def test_demo_hook_seeds_then_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from types import SimpleNamespace
 
-    from client import demo
+    from demo import hook
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'hook.db'}"
     settings = SimpleNamespace(data_dir=tmp_path, host="127.0.0.1", port=8080, demo="if-empty")
     for round_ in range(2):  # seeded the first time, resumed the second
         box = await BallotBox.open(url, KeyPair(bytes(32)), clock=Clock(T0 + timedelta(minutes=round_)))
         try:
-            await demo.demo_hook(settings)(box)
-            assert box.size > 200 and len(demo._background) == 1
+            await hook.demo_hook(settings)(box)
+            assert box.size > 200 and len(hook._background) == 1
             out = capsys.readouterr().out
             assert ("demo keys:      " + str(tmp_path / "demo-keys") in out) == (round_ == 0)
             with pytest.raises(RuntimeError, match="needs an empty data directory"):
-                await demo.demo_hook(SimpleNamespace(**{**vars(settings), "demo": "always"}))(box)
+                await hook.demo_hook(SimpleNamespace(**{**vars(settings), "demo": "always"}))(box)
         finally:
-            for task in list(demo._background):
+            for task in list(hook._background):
                 task.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await task

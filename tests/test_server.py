@@ -221,3 +221,83 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     rebuilt = subprocess.run([sys.executable, str(ROOT / "server.py"), "rebuild", "--data-dir", str(tmp_path)],
                              capture_output=True, text=True, timeout=60)
     assert rebuilt.returncode == 0 and "rebuilt the projections from 1 entries" in rebuilt.stdout, rebuilt.stderr
+
+
+# -- the pieces server.py wires: problems, events, the demo kept apart ---------------
+
+
+def test_every_refusal_code_has_one_status() -> None:
+    """The code -> status table is the server's (serving/problems.py): every
+    rule of ballots/errors.py travels with a status from it, and a code
+    without one cannot even be raised as a Problem."""
+    from ballots import errors as E
+    from serving.problems import STATUS, Problem, problem_for
+
+    for cls in E.ALL_REFUSALS:
+        status, code, title, detail = problem_for(cls("why"))
+        assert code == cls.code and status == STATUS[cls.code] and status in (403, 409, 422), cls
+        assert title and detail == "why"
+    assert {STATUS[c] for c in ("bad_signature", "not_organizer", "not_server", "not_member")} == {403}
+    assert {STATUS[c] for c in ("replayed_seq", "already_founded", "motion_closed", "too_early")} == {409}
+    with pytest.raises(KeyError, match="no HTTP status"):
+        Problem("no_such_code", "x")
+    with pytest.raises(TypeError):
+        problem_for(ValueError("not ours"))
+
+
+async def test_which_statements_make_a_tally_stale(world, clock: Clock) -> None:
+    """SPEC section 10's inputs: a ballot its own motion, a delegation, the
+    membership or the roster every motion not closed yet, other kinds none."""
+    from serving.events import stale_motions
+
+    await world.topic("t")
+    await world.motion("done", "t", closes=60)
+    await world.motion("open", "t", closes=3600)
+    await world.motion("later", "t", opens=1800, closes=3600)
+    clock.advance(seconds=61)
+    await world.box.close_due()
+    state = world.box.state
+    assert state.motions["done"].close_index is not None
+    assert stale_motions({"kind": "ballot", "motion": "open"}, state) == {"open"}
+    for kind in ("delegate", "enroll", "expel", "deputies"):
+        assert stale_motions({"kind": kind}, state) == {"open", "later"}
+    for kind in ("invite", "topic", "motion", "close", "result", "assembly"):
+        assert stale_motions({"kind": kind, "motion": "open"}, state) == set()
+
+
+async def test_events_stream_entries_and_debounced_tallies(api, clock: Clock) -> None:
+    c = Client(api)
+    await c.found()
+    alice, bob = await c.member("alice"), await c.member("bob")
+    await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
+    await c.post(c.founder.sign("motion", c.assembly, id="m", topic="t", title="M", summary="S", url="",
+                                opens=at(clock), closes=at(clock, seconds=600), quorum=None))
+    resp = await api.get("/api/events")
+    assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
+    assert await resp.content.readuntil(b"\n\n") == b": connected\n\n"
+    first = (await c.post(alice.sign("ballot", c.assembly, motion="m", choice="yes")))["index"]
+    await c.post(bob.sign("ballot", c.assembly, motion="m", choice="no"))
+    await c.post(alice.sign("ballot", c.assembly, motion="m", choice="no"))
+    events: list[tuple[str, dict[str, Any]]] = []
+    while not events or events[-1][0] != "tally" or events[-1][1]["tally"]["no"] != 2:
+        raw = await __import__("asyncio").wait_for(resp.content.readuntil(b"\n\n"), timeout=5)
+        head, data = raw.decode().strip().split("\n")
+        events.append((head.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
+    entries = [d for e, d in events if e == "entry"]
+    tallies = [d for e, d in events if e == "tally"]
+    assert entries == [{"index": first + i, "kind": "ballot", "motion": "m"} for i in range(3)]
+    # debounced: at most one tally event per ballot (one for the burst on a quiet machine),
+    # the last one as the state stands after all three ballots
+    assert 1 <= len(tallies) <= 3 and {t["motion"] for t in tallies} == {"m"}
+    assert (tallies[-1]["tally"]["yes"], tallies[-1]["tally"]["no"]) == (0, 2)
+    resp.close()
+
+
+def test_server_imports_neither_client_nor_demo() -> None:
+    """server.py is the edge; client/ is the member's side and demo/ is
+    imported only when a demo flag asks for it."""
+    probe = ("import sys, server; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('client', 'demo')))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -532,12 +532,12 @@ def test_url_source_pages_checks_since_and_saves_the_checkpoint(tmp_path, capsys
 # -- the demo assembly ------------------------------------------------------------------
 
 def test_demo_log_verifies(tmp_path, capsys):
-    """The demo assembly (client/demo.py, through the real box) is a valid log,
+    """The demo assembly (demo/, through the real box) is a valid log,
     close-first and close-with-result included."""
     import asyncio
 
     from ballots.box import BallotBox
-    from client.demo import seed_demo
+    from demo import seed_demo
     from tests.world import T0, Clock
 
     async def seed() -> tuple[list[bytes], str]:

@@ -1,4 +1,5 @@
-"""The demo assembly: a small collective with a life of its own.
+"""The demo assembly's history: a small collective, founded and populated
+in the past by honest statements.
 
 ``seed_demo`` builds it through ``BallotBox.append``, the very path the HTTP
 handler uses, so every entry is as honest as a real one: each statement is
@@ -14,28 +15,23 @@ file format, so that the demo can be driven by hand::
 
     liquid-mandate vote --key KEYS/members/camille-belleville.key encadrement-loyers yes
 
-``keep_voting`` then posts a ballot now and then on the open motions, so that
-live tallies move while someone watches.
+``demo.voter.keep_voting`` then gives it a present.
 """
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-import os
 import random
-import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ballots.box import BallotBox
-from ballots.errors import Refused
-from ballots.statements import Malformed
-from client.author import Author, code_hash, genesis, new_code
-from client.cli import CliError, format_time, read_key_file, write_key_file
+from ballots.state import code_hash
+from ballots.statements import format_time
+from client.author import Author, genesis, new_code
+from client.cli import CliError, write_key_file
 from crypto.signing import KeyPair
 
 log = logging.getLogger(__name__)
@@ -295,109 +291,3 @@ def write_key(path: Path, key: KeyPair) -> None:
         write_key_file(path, key)
     except CliError as e:
         raise FileExistsError(str(e)) from None
-
-
-def load_member_keys(keys_dir: Path) -> dict[str, KeyPair]:
-    """pseudonym -> key of every readable seed file in ``keys_dir/members``."""
-    keys = {}
-    for path in sorted((keys_dir / "members").glob("*.key")):
-        try:
-            keys[path.stem] = read_key_file(path)
-        except (CliError, ValueError):
-            log.warning("skipping unreadable demo key %s", path)
-    return keys
-
-
-async def keep_voting(box: BallotBox, keys_dir: Path, *, interval: float = 5.0, rng_seed: int | None = None,
-                      stop: asyncio.Event | None = None, max_votes: int | None = None) -> int:
-    """Post a ballot every ``interval`` seconds or so (randomly 0.5x to 1.5x),
-    by a random demo member on a random open motion: mostly votes, sometimes a
-    changed mind, now and then a withdrawal. Reads the members' keys from
-    ``keys_dir/members``, so it works as well after a restart of the server.
-
-    Runs until ``stop`` is set, ``max_votes`` ballots were accepted, or the
-    task is cancelled; returns the number of accepted ballots. A refused
-    ballot (the motion just closed, a seq taken by the member's own client)
-    is logged and skipped."""
-    rng = random.Random(rng_seed)
-    keys = list(load_member_keys(keys_dir).values())
-    stop = stop or asyncio.Event()
-    accepted = 0
-    while not stop.is_set() and (max_votes is None or accepted < max_votes):
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval * rng.uniform(0.5, 1.5))
-            break
-        except asyncio.TimeoutError:
-            pass
-        state = box.state
-        now = box.clock()
-        motions = sorted(m.id for m in state.motions.values()
-                         if m.close_index is None and m.opens <= now < m.closes)
-        active = [k for k in keys if state.is_active(k.public_hex)]
-        if not motions or not active or not state.assembly_id:
-            continue
-        motion, key = rng.choice(motions), rng.choice(active)
-        current = state.ballots.get(motion, {}).get(key.public_hex)
-        choice: str | None = rng.choices(CHOICES, weights=(5, 4, 1))[0]
-        if current is not None and rng.random() < 0.2:
-            choice = None
-        author = Author(key, state.seqs.get(key.public_hex, 0))
-        try:
-            await box.append(author.sign("ballot", state.assembly_id, motion=motion, choice=choice))
-        except (Refused, Malformed) as e:
-            log.info("demo ballot refused: %s", e)
-            continue
-        accepted += 1
-    return accepted
-
-
-def demo_hook(settings: Any) -> Callable[[BallotBox], Awaitable[None]]:
-    """For ``python server.py --demo`` / ``--demo-if-empty``: the coroutine the
-    server awaits once its box is open. On an empty log it seeds the demo
-    (keys in ``<data dir>/demo-keys``); on a log that already holds the demo it
-    only resumes; in both cases it starts ``keep_voting`` as a background task
-    and prints where to look. ``--demo`` (``settings.demo == "always"``) on a
-    log that is not empty raises RuntimeError: it would mix the demo into a
-    real assembly.
-
-    Reads ``settings.data_dir``, ``settings.host``, ``settings.port`` and
-    ``settings.demo``."""
-    keys_dir = Path(settings.data_dir) / "demo-keys"
-    url = f"http://{settings.host}:{settings.port}"
-
-    async def box_ready(box: BallotBox) -> None:
-        if box.state.size == 0:
-            info = await seed_demo(box, clock_now=box.clock(), keys_dir=keys_dir)
-            _announce(url, info, box.size)
-        elif settings.demo == "always":
-            raise RuntimeError(f"--demo needs an empty data directory; {settings.data_dir} holds "
-                               f"{box.state.size} entries (use --demo-if-empty to resume a demo)")
-        elif not (keys_dir / "organizer.key").exists():
-            log.info("the log is not empty and holds no demo: not seeding, not voting")
-            return
-        task = asyncio.create_task(keep_voting(box, keys_dir), name="demo-voter")
-        _background.add(task)
-        task.add_done_callback(_background.discard)
-
-    return box_ready
-
-
-_background: set[asyncio.Task[int]] = set()  # strong references: the loop keeps only weak ones
-
-
-def _announce(url: str, info: DemoInfo, size: int) -> None:
-    example = next(iter(sorted(info.members)))
-    # The interpreter that runs the server has PyNaCl: name it, relative when it can be.
-    python = os.path.relpath(sys.executable) if not os.path.relpath(sys.executable).startswith("..") else sys.executable
-    bindir = os.path.dirname(python)
-    cli = os.path.join(bindir, "liquid-mandate") if bindir else "liquid-mandate"
-    print(
-        f"Demo assembly seeded: {size} entries, {len(info.members)} members, motions "
-        f"{', '.join(info.motions)}.\n"
-        f"  web UI:         {url}/\n"
-        f"  demo keys:      {info.keys_dir} (organizer: {info.organizer_key})\n"
-        f"  vote by hand:   {cli} --server {url} vote --key {info.member_key(example)} "
-        f"{info.open[0]} yes\n"
-        f"  verify the log: {python} verify_cli.py {url}",
-        flush=True,
-    )

@@ -1,0 +1,105 @@
+"""Server-sent events (docs/SPEC.md section 9, ``GET /api/events``): an
+``entry`` event for every appended entry, and a debounced ``tally`` event for
+every open motion whose live tally the new entries may have changed.
+
+Which statements make a tally stale is a domain rule, written once here in
+``stale_motions``: it follows the inputs of a tally (docs/SPEC.md section 10,
+"Inputs for one motion M").
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from ballots.closing import live_tally
+from ballots.state import AssemblyState
+
+# Kinds that change an input of every open motion's tally (SPEC section 10):
+# the members (`enroll`, `expel`), their settings (`delegate`), the roster
+# (`deputies`). A `ballot` changes only its own motion's tally.
+EVERY_TALLY_KINDS = frozenset({"delegate", "enroll", "expel", "deputies"})
+DEBOUNCE = 0.25  # seconds: one tally event per motion for a burst of ballots
+KEEP_ALIVE = 15.0  # seconds of silence before a comment line keeps proxies from closing the stream
+
+
+def stale_motions(statement: dict[str, Any], state: AssemblyState) -> set[str]:
+    """The motions whose live tally ``statement`` (just appended) may have
+    changed: its own motion for a ballot, every motion not closed yet (open
+    or upcoming) for the ``EVERY_TALLY_KINDS``, none for the other kinds.
+    A ballot costs no scan of the motions."""
+    kind = statement["kind"]
+    if kind == "ballot":
+        return {statement["motion"]}
+    if kind in EVERY_TALLY_KINDS:
+        return {m.id for m in state.motions.values() if m.close_index is None}
+    return set()
+
+
+class EventHub:
+    """Fans out `entry` and (debounced) `tally` events to SSE subscribers.
+
+    ``state`` returns the assembly state the events describe; the hub reads
+    it only when someone listens."""
+
+    def __init__(self, state: Callable[[], AssemblyState]) -> None:
+        self.state = state
+        self.queues: set[asyncio.Queue[bytes | None]] = set()
+        self.dirty: set[str] = set()
+        self._flush: asyncio.Task[None] | None = None
+
+    def on_entries(self, entries: list[dict[str, Any]]) -> None:
+        """A box listener: called with the entries of each committed batch."""
+        if not self.queues:  # nobody listens: nothing to build
+            return
+        state = self.state()
+        for entry in entries:
+            st = entry["statement"]
+            self._send("entry", {"index": entry["index"], "kind": st["kind"], "motion": st.get("motion")})
+            self.dirty.update(stale_motions(st, state))
+        if self.dirty and self.queues and (self._flush is None or self._flush.done()):
+            self._flush = asyncio.get_running_loop().create_task(self._send_tallies())
+
+    async def _send_tallies(self) -> None:
+        await asyncio.sleep(DEBOUNCE)
+        dirty, self.dirty = self.dirty, set()
+        state = self.state()
+        for motion in sorted(dirty):
+            if motion in state.motions and state.motions[motion].close_index is None:
+                self._send("tally", {"motion": motion, "tally": live_tally(state, motion)})
+
+    def _send(self, event: str, data: dict[str, Any]) -> None:
+        message = f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+        for q in self.queues:
+            q.put_nowait(message)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """The ``text/event-stream`` answer of one subscriber, until it leaves
+        or the hub closes."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await resp.prepare(request)
+        q: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.queues.add(q)
+        try:
+            await resp.write(b": connected\n\n")
+            while True:
+                try:
+                    message = await asyncio.wait_for(q.get(), timeout=KEEP_ALIVE)
+                except asyncio.TimeoutError:
+                    message = b": keep-alive\n\n"
+                if message is None:
+                    break
+                await resp.write(message)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.queues.discard(q)
+        return resp
+
+    def close(self) -> None:
+        """End every stream (at shutdown)."""
+        for q in self.queues:
+            q.put_nowait(None)

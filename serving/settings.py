@@ -1,0 +1,51 @@
+"""The server's configuration: read once, from flags and the environment,
+into one frozen ``Settings`` (flags win over ``LIQUID_MANDATE_*`` variables)."""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration, read once from flags and environment (``settings_from``)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("data")
+    db_url: str | None = None
+    demo: str = "off"  # "off" | "always" | "if-empty"
+    full_check: bool = False  # at start-up, check every entry's bytes, not only the stored hashes
+    close_interval: float = 0.5
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'liquid-mandate.db').resolve()}"
+
+
+def settings_from(argv: list[str] | None = None,
+                  environ: Mapping[str, str] | None = None) -> tuple[str, Settings]:
+    """(command, settings) from the command line ``argv`` and ``environ``
+    (default: ``sys.argv`` and ``os.environ``). The command is ``serve`` or
+    ``rebuild``. Exits through argparse on a bad command line."""
+    env = os.environ if environ is None else environ
+    p = argparse.ArgumentParser(prog="server.py", description="Liquid Mandate server")
+    p.add_argument("command", nargs="?", choices=["serve", "rebuild"], default="serve")
+    p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
+    p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
+    p.add_argument("--db-url", default=env.get("LIQUID_MANDATE_DB_URL"),
+                   help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)")
+    p.add_argument("--full-check", action="store_true", default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
+                   help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)")
+    demo = p.add_mutually_exclusive_group()
+    demo.add_argument("--demo", action="store_const", dest="demo", const="always",
+                      help="seed a demo assembly (the data directory must be empty)")
+    demo.add_argument("--demo-if-empty", action="store_const", dest="demo", const="if-empty",
+                      help="seed the demo assembly only when the log is empty")
+    a = p.parse_args(argv)
+    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off",
+                               full_check=a.full_check)
