@@ -1,9 +1,9 @@
 """A crash loses nothing acknowledged (a 201 is a receipt, docs/SPEC.md
-sections 6 and 9): a real server
-process takes signed ballots from concurrent clients over HTTP, is killed
-with SIGKILL in the middle of the stream, and restarts on the same data
-directory; every receipt it answered 201 for is still at its index, byte for
-byte, and the chain and Merkle root recompute from the log."""
+sections 6 and 9): a real server process takes signed ballots from
+concurrent clients over HTTP, is killed with SIGKILL in the middle of the
+stream, and restarts on the same data directory; every receipt it answered
+201 for is still at its index, byte for byte, and the chain and Merkle root
+recompute from the log."""
 from __future__ import annotations
 
 import hashlib
