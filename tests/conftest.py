@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # wall clock says, so no example is failed for being slow.
 settings.register_profile("liquid-mandate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("liquid-mandate")
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "tests" / "vectors"
 IN_CI = os.environ.get("CI") == "true"
 
 

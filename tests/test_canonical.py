@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crypto.canonical import MAX_SAFE_INT, CanonicalError, canonical_bytes, parse, parse_canonical
 
-JCS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "jcs"
+JCS = Path(__file__).resolve().parent / "vectors" / "jcs"
 NAMES = sorted(p.stem for p in (JCS / "input").glob("*.json"))
 WITHOUT_FLOATS = [n for n in NAMES if n != "structures"]
 

@@ -15,7 +15,7 @@ from crypto import checkpoint as ck
 from crypto.checkpoint import Checkpoint, CheckpointError
 from crypto.signing import KeyPair
 
-EXAMPLE = json.loads((Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+EXAMPLE = json.loads((Path(__file__).resolve().parent / "vectors"
                       / "signed-note" / "example.json").read_text())
 KEY = KeyPair(bytes([1]) * 32)
 OTHER = KeyPair(bytes([2]) * 32)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from crypto import merkle
 from crypto.merkle import CompactRange, ProofError
 
-VECTORS = Path(__file__).resolve().parents[1].parent / "shared" / "vectors" / "merkle"
+VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle"
 
 # Where this verifier is deliberately stricter than transparency-dev/merkle:
 # that vector passes two 12-byte "roots", and RFC 9162 hashes are 32 bytes, so
@@ -68,7 +68,7 @@ def test_consistency_vector(rel: str, case: dict) -> None:
 
 
 # The vectors' eight leaves are the RFC 6962 test leaves of the Go code, not
-# the single bytes 0x00, 0x01, ... that shared/vectors/README.md describes.
+# the single bytes 0x00, 0x01, ... that tests/vectors/README.md describes.
 RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
                   "606162636465666768696a6b6c6d6e6f"]
 

@@ -21,7 +21,7 @@ from crypto.canonical import canonical_bytes
 from tests.verifier_logs import build_scenario, write_log
 
 ROOT = Path(__file__).resolve().parents[1]
-VECTORS = ROOT.parent / "shared" / "vectors"
+VECTORS = ROOT / "tests" / "vectors"
 FORBIDDEN = ("crypto", "ballots", "delegation", "tally", "server", "client", "tests")
 
 
