@@ -1,10 +1,13 @@
 """The ballot box: the append-only log, its rules and its projections.
 
 One writer task takes the statements that arrive together and commits them in
-one transaction (group commit): for each, the rules are checked against the
-in-memory state, the entry is chained and hashed, the Merkle frontier grows,
-and the projection rows change; then one checkpoint is signed for the batch
-and every caller gets its receipt once the commit is durable. Every write
+one transaction (group commit): for each, the rules of ``ballots.rules`` are
+checked against the writer's state, the entry is chained and hashed, the
+Merkle frontier grows, and the projection rows change (a ``_Batch``); then
+one checkpoint is signed for the batch and every caller gets its receipt once
+the commit is durable. Readers never see a staged entry: ``committed`` (also
+``state``) is the state as of the last commit, and only the writer touches
+its own working copy. Every write
 transaction first locks the head row (SELECT ... FOR UPDATE, or an advisory
 lock while the log is empty): that lock gives one total order when several
 processes share a PostgreSQL database, and a process that finds the head
@@ -13,6 +16,7 @@ moved replays the new entries before it checks anything.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -29,8 +33,9 @@ from ballots import schema as T
 from ballots import sql
 from ballots.closing import result_statement
 from ballots.projection import all_rows, changes, load_state
-from ballots.state import AssemblyState, apply, check
-from ballots.statements import Kind, Signed, format_time, parse_signed, parse_statement, parse_time
+from ballots.rules import check, due_motions, next_closing
+from ballots.state import AssemblyState, apply
+from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
 from crypto import merkle
 from crypto.canonical import canonical_bytes, parse
 from crypto.chain import GENESIS_PREV, entry_bytes_from, make_entry
@@ -64,14 +69,61 @@ class Receipt:
                 "checkpoint": self.checkpoint, "proof": self.proof}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Staged:
     index: int
     entry: dict[str, Any]
     data: bytes
     digest: bytes
-    st_kind: str
-    author: str
+    statement: Statement
+
+
+Item = tuple[tuple[Signed, bytes] | None, "asyncio.Future[Receipt]"]
+
+
+class _Batch:
+    """One group commit in the making: the entries staged on the writer's
+    state and frontier, the Merkle nodes and projection rows they change, and
+    each caller's outcome. It changes nothing of the box itself: the box
+    writes it, then publishes it (``BallotBox._publish``) once committed."""
+
+    def __init__(self, state: AssemblyState, frontier: merkle.CompactRange, head_hash: bytes,
+                 received_at: datetime | None) -> None:
+        self.state, self.frontier = state, frontier
+        self.head_hash, self.received, self.received_at = head_hash, "", received_at
+        self.start = state.size
+        self.staged: list[_Staged] = []
+        self.nodes: dict[tuple[int, int], bytes] = {}
+        self.pending: dict[Any, dict[Any, Any]] = {}
+        self.cleared: set[Any] = set()
+        self.outcome: list[tuple[asyncio.Future[Receipt], _Staged | Exception]] = []
+
+    def now(self, clock: datetime) -> datetime:
+        """The clock, but never before the last entry: `received` never decreases."""
+        return clock if self.received_at is None or clock >= self.received_at else self.received_at
+
+    def add(self, signed: Signed, statement_bytes: bytes, received: datetime) -> _Staged:
+        """Chain, hash and apply one accepted statement (docs/SPEC.md section 5)."""
+        st = signed.statement
+        index = self.state.size
+        prev = self.head_hash.hex() if index else GENESIS_PREV
+        entry = make_entry(index=index, prev=prev, received=format_time(received), signed=signed.to_json())
+        data = entry_bytes_from(index=index, prev=prev, received=entry["received"],
+                                signature=signed.signature, statement_bytes=statement_bytes)
+        digest = hashlib.sha256(data).digest()
+        apply(self.state, st, index=index, entry_hash=digest.hex())
+        for level, idx, h in self.frontier.append(merkle.leaf_hash(data)):
+            self.nodes[(level, idx)] = h
+        self.head_hash, self.received, self.received_at = digest, entry["received"], received
+        for table, key, row in changes(self.state, st):
+            if key is None:
+                self.cleared.add(table)
+                self.pending[table] = {}
+            else:
+                self.pending.setdefault(table, {})[key] = row
+        staged = _Staged(index, entry, data, digest, st)
+        self.staged.append(staged)
+        return staged
 
 
 class BallotBox:
@@ -82,7 +134,9 @@ class BallotBox:
         self.server_key = server_key
         self.server_hex = server_key.public_hex
         self.clock = clock
-        self.state = AssemblyState()
+        # The readers' state, as of the last commit; the writer stages on its own.
+        self.committed = AssemblyState()
+        self._working = AssemblyState()
         self.frontier = merkle.CompactRange()
         self.head_hash = bytes(32)
         self.received = ""
@@ -90,7 +144,7 @@ class BallotBox:
         self.checkpoint_text = ""
         self._node_cache: dict[tuple[int, int], bytes] = {}
         # (signed statement and its canonical bytes, or None for "close what is due"; the caller's future)
-        self._queue: asyncio.Queue[tuple[tuple[Signed, bytes] | None, asyncio.Future[Receipt]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[Item] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         # Clear while a batch is staged but not committed: the in-memory state
         # runs ahead of the database then, and readers of the log wait.
@@ -145,8 +199,8 @@ class BallotBox:
             high = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
                                       .where(T.nodes.c.level >= CACHED_LEVEL))
             self._node_cache = {(lv, i): hh for lv, i, hh in high}
-        self.state = load_state(rows, size)
-        self._next_close = self._next_closing()
+        self.committed, self._working = load_state(rows, size), load_state(rows, size)
+        self._next_close = next_closing(self._working)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
@@ -206,8 +260,7 @@ class BallotBox:
     async def close_due(self) -> None:
         """Append `close` and `result` for every motion whose closing time has
         passed (the server calls this every second)."""
-        now = self._now()
-        if any(m.close_index is None and m.closes <= now for m in self.state.motions.values()):
+        if due_motions(self.committed, self._now()):
             fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
             self._queue.put_nowait((None, fut))
             await fut
@@ -244,123 +297,88 @@ class BallotBox:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _commit(self, batch: list[tuple[tuple[Signed, bytes] | None, asyncio.Future[Receipt]]]) -> None:
+    async def _commit(self, items: list[Item]) -> None:
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
-            start = self.state.size
-            staged: list[_Staged] = []
-            pending: dict[Any, dict[Any, Any]] = {}
-            cleared: set[Any] = set()
-            new_nodes: dict[tuple[int, int], bytes] = {}
-            outcome: list[tuple[asyncio.Future[Receipt], int | Exception]] = []
-
-            def stage(signed: Signed, statement_bytes: bytes, received: datetime) -> int:
-                st = signed.statement
-                index = self.state.size
-                prev = self.head_hash.hex() if index else GENESIS_PREV
-                entry = make_entry(index=index, prev=prev, received=format_time(received), signed=signed.to_json())
-                data = entry_bytes_from(index=index, prev=prev, received=entry["received"],
-                                        signature=signed.signature, statement_bytes=statement_bytes)
-                digest = hashlib.sha256(data).digest()
-                apply(self.state, st, index=index, entry_hash=digest.hex())
-                for level, idx, h in self.frontier.append(merkle.leaf_hash(data)):
-                    new_nodes[(level, idx)] = h
-                self.head_hash, self.received, self._received_at = digest, entry["received"], received
-                staged.append(_Staged(index, entry, data, digest, st.kind, st.author))
-                if st.kind in (Kind.MOTION, Kind.CLOSE):
-                    self._next_close = self._next_closing()
-                for table, key, row in changes(self.state, st):
-                    if key is None:
-                        cleared.add(table)
-                        pending[table] = {}
-                    else:
-                        pending.setdefault(table, {})[key] = row
-                return index
-
-            self._stage_closes(stage, self._now())
-            for item, fut in batch:
-                if item is None:
-                    continue
-                signed, statement_bytes = item
-                received = self._now()
-                # Close first: nothing is accepted at or after a motion's
-                # closing time before that motion's close entry (SPEC section 4).
-                self._stage_closes(stage, received)
-                try:
-                    check(self.state, signed.statement, received, server_key=self.server_hex)
-                    if signed.statement.kind is Kind.RESULT:
-                        self._check_result(signed.statement)
-                except E.Refused as refusal:
-                    outcome.append((fut, refusal))
-                    continue
-                outcome.append((fut, stage(signed, statement_bytes, received)))
-                if signed.statement.kind is Kind.MOTION:  # one created already due is closed at once
-                    self._stage_closes(stage, received)
-
-            if staged:
-                checkpoint = await self._write(conn, staged, new_nodes, pending, cleared)
-        # Committed: the checkpoint can be published and the receipts handed out.
-        if staged:
-            self.checkpoint_text = checkpoint
-        self._node_cache.update((k, h) for k, h in new_nodes.items())
-        self._trim_cache(start)
-        if staged:
-            for listener in self.listeners:
-                listener([s.entry for s in staged])
-        by_index = {s.index: s for s in staged}
-        for fut, res in outcome:
+            batch = _Batch(self._working, self.frontier, self.head_hash, self._received_at)
+            self._close_due(batch, batch.now(self.clock()))
+            for item, fut in items:
+                if item is not None:
+                    batch.outcome.append((fut, self._accept(batch, *item)))
+            checkpoint = await self._write(conn, batch) if batch.staged else None
+        self._publish(batch, checkpoint)
+        for fut, res in batch.outcome:
             if fut.done():
                 continue
             if isinstance(res, Exception):
                 fut.set_exception(res)
             else:
-                fut.set_result(await self._receipt(by_index[res]))
-        for item, fut in batch:
+                fut.set_result(await self._receipt(res))
+        for item, fut in items:
             if item is None and not fut.done():
                 fut.set_result(None)  # type: ignore[arg-type]
 
-    def _next_closing(self) -> datetime | None:
-        """The earliest `closes` among unclosed motions (recomputed only when a
-        motion is created or closed, so the per-statement check is O(1))."""
-        return min((m.closes for m in self.state.motions.values() if m.close_index is None), default=None)
+    def _accept(self, batch: _Batch, signed: Signed, statement_bytes: bytes) -> _Staged | E.Refused:
+        """Stage one statement if the rules accept it, closing what is due
+        first (docs/SPEC.md section 4); the refusal otherwise."""
+        received = batch.now(self.clock())
+        self._close_due(batch, received)
+        st = signed.statement
+        try:
+            check(self._working, st, received, server_key=self.server_hex)
+        except E.Refused as refusal:
+            return refusal
+        staged = batch.add(signed, statement_bytes, received)
+        if st.kind in (Kind.MOTION, Kind.CLOSE):
+            self._next_close = next_closing(self._working)
+            self._close_due(batch, received)  # a motion created already due is closed at once
+        return staged
 
-    def _stage_closes(self, stage: Callable[[Signed, bytes, datetime], int], now: datetime) -> None:
-        """Close every motion whose time has passed at ``now``: `close`, then at once its `result`."""
+    def _close_due(self, batch: _Batch, now: datetime) -> None:
+        """Stage `close`, then at once its `result`, for every motion due at ``now``."""
         if self._next_close is None or now < self._next_close:
-            return
-        due = sorted((m.closes, m.id) for m in self.state.motions.values() if m.close_index is None and m.closes <= now)
-        for _, motion_id in due:
-            close = self._server_statement(Kind.CLOSE, {"motion": motion_id})
-            stage(*self._signed_by_server(close), now)
-            result = result_statement(self.state, motion_id, self._server_header(Kind.RESULT))
-            stage(*self._signed_by_server(result), now)
+            return  # nothing is due before the earliest closing time: skip the scan
+        for motion_id in due_motions(self._working, now):
+            batch.add(*self._signed_by_server(self._server_statement(Kind.CLOSE, {"motion": motion_id})), now)
+            result = result_statement(self._working, motion_id, self._server_header(Kind.RESULT))
+            batch.add(*self._signed_by_server(result), now)
+        self._next_close = next_closing(self._working)
+
+    def _publish(self, batch: _Batch, checkpoint: str | None) -> None:
+        """The batch is committed: readers see it, the checkpoint is published."""
+        for s in batch.staged:
+            apply(self.committed, s.statement, index=s.index, entry_hash=s.digest.hex())
+        if checkpoint is not None:
+            self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
+            self.checkpoint_text = checkpoint
+        self._node_cache.update(batch.nodes)
+        self._trim_cache(batch.start)
+        if batch.staged:
+            for listener in self.listeners:
+                listener([s.entry for s in batch.staged])
 
     def _signed_by_server(self, statement: dict[str, Any]) -> tuple[Signed, bytes]:
         signed = parse_signed(sign_statement(self.server_key, statement))
         return signed, canonical_bytes(statement)
 
     def _server_header(self, kind: Kind) -> dict[str, Any]:
-        return {"v": 1, "assembly": self.state.assembly_id, "kind": str(kind), "author": self.server_hex,
-                "seq": self.state.seqs.get(self.server_hex, 0) + 1}
+        return {"v": 1, "assembly": self._working.assembly_id, "kind": str(kind), "author": self.server_hex,
+                "seq": self._working.seqs.get(self.server_hex, 0) + 1}
 
     def _server_statement(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
         return {**self._server_header(kind), **body}
 
-    def _check_result(self, st: Any) -> None:
-        want = result_statement(self.state, st["motion"], {k: st.raw[k] for k in ("v", "assembly", "kind", "author", "seq")})
-        if want != st.raw:
-            raise E.BadResult("the result differs from the tally of its close")
-
-    async def _write(self, conn: AsyncConnection, staged: list[_Staged], new_nodes: dict[tuple[int, int], bytes],
-                     pending: dict[Any, dict[Any, Any]], cleared: set[Any]) -> str:
+    async def _write(self, conn: AsyncConnection, batch: _Batch) -> str:
         """Write one staged batch and the signed checkpoint that covers it."""
-        entries = [{"idx": s.index, "hash": s.digest, "data": s.data, "kind": s.st_kind, "author": s.author}
-                   for s in staged]
-        await sql.write_batch(conn, entries, new_nodes, pending, cleared)
-        root = self.frontier.root()
-        checkpoint = sign_checkpoint(Checkpoint(self.origin, self.state.size, root), self.server_key)
-        await sql.write_head(conn, {"size": self.state.size, "head_hash": self.head_hash, "root": root,
-                                    "received": self.received, "checkpoint": checkpoint})
+        entries = [{"idx": s.index, "hash": s.digest, "data": s.data, "kind": str(s.statement.kind),
+                    "author": s.statement.author} for s in batch.staged]
+        await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
+        root = batch.frontier.root()
+        size = batch.state.size
+        checkpoint = sign_checkpoint(Checkpoint(f"liquid-mandate/{batch.state.assembly_id}", size, root),
+                                     self.server_key)
+        await sql.write_head(conn, {"size": size, "head_hash": batch.head_hash, "root": root,
+                                    "received": batch.received, "checkpoint": checkpoint})
         return checkpoint
 
     async def _lock_and_catch_up(self, conn: AsyncConnection) -> None:
@@ -372,18 +390,20 @@ class BallotBox:
             # lock, read again, in case another process wrote the first entries.
             h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
         size = 0 if h is None else h["size"]
-        if size == self.state.size:
+        if size == self.committed.size:
             return
-        rows = await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx >= self.state.size)
-                                  .order_by(T.entries.c.idx))
+        rows = await conn.execute(select(T.entries.c.data, T.entries.c.hash)
+                                  .where(T.entries.c.idx >= self.committed.size).order_by(T.entries.c.idx))
         for data, digest in rows:
             entry = parse(data)
             st = parse_statement(entry["statement"])
-            apply(self.state, st, index=entry["index"], entry_hash=digest.hex())
+            # Committed by another process: both states take it.
+            for state in (self._working, self.committed):
+                apply(state, st, index=entry["index"], entry_hash=digest.hex())
             self.frontier.append(merkle.leaf_hash(data))
         self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
         self._received_at = parse_time(self.received)
-        self._next_close = self._next_closing()
+        self._next_close = next_closing(self._working)
 
     async def sync(self) -> None:
         """Bring the in-memory state up to the database's head, when other
@@ -394,7 +414,7 @@ class BallotBox:
         async with self._catch_up_lock:  # never beside the writer's own catch-up
             async with self.engine.connect() as conn:
                 size = (await conn.execute(select(T.head.c.size))).scalar()
-                if size is not None and size > self.state.size:
+                if size is not None and size > self.committed.size:
                     # The read above began the transaction (autobegin): lock and replay in it.
                     await self._lock_and_catch_up(conn)
                     await conn.commit()
@@ -402,16 +422,22 @@ class BallotBox:
     # -- reading -----------------------------------------------------------
 
     @property
+    def state(self) -> AssemblyState:
+        """The state as of the last commit (the same object as ``committed``):
+        what every reader sees; staged entries are not in it."""
+        return self.committed
+
+    @property
     def origin(self) -> str:
-        return f"liquid-mandate/{self.state.assembly_id}"
+        return f"liquid-mandate/{self.committed.assembly_id}"
 
     @property
     def size(self) -> int:
-        return self.state.size
+        return self.committed.size
 
     async def _receipt(self, s: _Staged) -> Receipt:
         # Taken together: a sync() may move both while the proof is assembled.
-        size, checkpoint = self.state.size, self.checkpoint_text
+        size, checkpoint = self.committed.size, self.checkpoint_text
         proof = await self._assemble(merkle.inclusion_proof_plan(s.index, size))
         return Receipt(s.index, s.digest.hex(), s.entry, checkpoint, [h.hex() for h in proof])
 
@@ -489,9 +515,9 @@ class BallotBox:
             for table, rows in all_rows(state).items():
                 if rows:
                     await conn.execute(insert(table), rows)
-        self.state = state
-        self._next_close = self._next_closing()
-        return state
+        self._working, self.committed = state, copy.deepcopy(state)
+        self._next_close = next_closing(self._working)
+        return self.committed
 
 
 _PREV = b'"prev":"'

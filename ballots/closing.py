@@ -1,7 +1,7 @@
 """From the ballot box's state to the tally: the electorate of a motion as it
 stands, the live provisional tally, and the `result` statement written at
 close. The counting itself is ``tally``'s; this module only gathers its plain
-inputs from the state (DESIGN section 5: roster in force at the close, less
+inputs from the state (docs/SPEC.md section 7: roster in force at the close, less
 expelled deputies; the motion's quorum or the assembly's default)."""
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from typing import Any
 import tally
 from ballots.state import AssemblyState
 from delegation import Electorate
+from vocabulary import MOTION_PREFIX
 
 
 def electorate(state: AssemblyState, motion_id: str) -> Electorate:
     """The plain input of the resolution of ``motion_id`` in this state."""
     active = [k for k, m in state.members.items() if m.active]
-    return Electorate(members=active, chain=state.scope_chain(motion_id), settings=state.settings,
+    return Electorate(members=active, chain=state.scope_chain(MOTION_PREFIX + motion_id), settings=state.settings,
                       ballots=state.ballots.get(motion_id, {}))
 
 

@@ -1,50 +1,86 @@
-"""Why the ballot box refuses a statement: one exception type per rule, each
-with a stable ``code`` that server.py maps to a problem+json ``type``."""
+"""Why the ballot box turns a statement away: one family, ``BoxError``, with
+two branches, ``Malformed`` (the statement cannot be read: docs/SPEC.md
+section 3) and ``Refused`` (it breaks a rule of the log: docs/SPEC.md
+section 4), one exception type per rule, each with a stable ``code``.
+
+No HTTP here: the server's edge maps each ``code`` to a status and a
+problem+json ``type``.
+"""
 from __future__ import annotations
 
-from ballots.statements import Malformed
+
+class BoxError(ValueError):
+    """A statement the ballot box does not append; ``code`` is stable."""
+
+    code = "box_error"
 
 
-class Refused(ValueError):
-    """A well-formed statement that breaks a rule of DESIGN section 3."""
+class Malformed(BoxError):
+    """A statement cannot be read. Raised as one of its subclasses, which say
+    how; all share the code `malformed`."""
+
+    code = "malformed"
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+
+
+class MissingField(Malformed):
+    """A required field is absent."""
+
+
+class UnknownField(Malformed):
+    """A field the kind does not have: refused, never ignored."""
+
+
+class WrongType(Malformed):
+    """A field of the wrong JSON type (a number for a string, ...)."""
+
+
+class BadValue(Malformed):
+    """A field of the right type whose value breaks its format or range."""
+
+
+class Refused(BoxError):
+    """A well-formed statement that breaks a rule of docs/SPEC.md section 4."""
 
     code = "refused"
-    status = 422
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
 
-def _rule(name: str, code: str, status: int = 422, doc: str = "") -> type[Refused]:
-    return type(name, (Refused,), {"code": code, "status": status, "__doc__": doc})
+def _rule(name: str, code: str, doc: str = "") -> type[Refused]:
+    return type(name, (Refused,), {"code": code, "__doc__": doc})
 
 
-BadSignature = _rule("BadSignature", "bad_signature", 403, "The signature is not the author's.")
-NotGenesis = _rule("NotGenesis", "not_genesis", 409, "The log is empty: only the assembly statement may start it.")
-AlreadyFounded = _rule("AlreadyFounded", "already_founded", 409, "An assembly statement after entry 0.")
-WrongServer = _rule("WrongServer", "wrong_server", 422, "The genesis names another server key.")
-WrongAssembly = _rule("WrongAssembly", "wrong_assembly", 422, "The statement is for another assembly.")
-ReplayedSeq = _rule("ReplayedSeq", "replayed_seq", 409, "seq is not above the author's last.")
-NotOrganizer = _rule("NotOrganizer", "not_organizer", 403, "Only an organizer may sign this kind.")
-NotServer = _rule("NotServer", "not_server", 403, "Only the server signs close and result.")
-NotMember = _rule("NotMember", "not_member", 403, "The author is not an active member.")
-DuplicateInvite = _rule("DuplicateInvite", "duplicate_invite", 409, "This code hash was already invited.")
-UnknownInvite = _rule("UnknownInvite", "unknown_invite", 422, "No invitation matches the code.")
-InviteUsed = _rule("InviteUsed", "invite_used", 409, "The invitation was already redeemed.")
-AlreadyMember = _rule("AlreadyMember", "already_member", 409, "This key was already enrolled.")
-UnknownMember = _rule("UnknownMember", "unknown_member", 422, "The key is not an active member.")
-DuplicateTopic = _rule("DuplicateTopic", "duplicate_topic", 409, "The topic id is taken.")
-UnknownTopic = _rule("UnknownTopic", "unknown_topic", 422, "No such topic.")
-DuplicateMotion = _rule("DuplicateMotion", "duplicate_motion", 409, "The motion id is taken.")
-UnknownMotion = _rule("UnknownMotion", "unknown_motion", 422, "No such motion.")
-BadWindow = _rule("BadWindow", "bad_window", 422, "opens must come before closes.")
-BadRoster = _rule("BadRoster", "bad_roster", 422, "The roster must list distinct active members.")
-SelfDelegation = _rule("SelfDelegation", "self_delegation", 422, "A member cannot delegate to themselves.")
-MotionNotOpen = _rule("MotionNotOpen", "motion_not_open", 409, "The motion is not open yet.")
-MotionClosed = _rule("MotionClosed", "motion_closed", 409, "The motion is closed.")
-TooEarly = _rule("TooEarly", "too_early", 409, "The motion's closing time has not passed.")
-BadResult = _rule("BadResult", "bad_result", 422, "The result does not follow its close or differs from the tally.")
+BadSignature = _rule("BadSignature", "bad_signature", "The signature is not the author's.")
+NotGenesis = _rule("NotGenesis", "not_genesis", "The log is empty: only the assembly statement may start it.")
+AlreadyFounded = _rule("AlreadyFounded", "already_founded", "An assembly statement after entry 0.")
+WrongServer = _rule("WrongServer", "wrong_server", "The genesis names another server key.")
+WrongAssembly = _rule("WrongAssembly", "wrong_assembly", "The statement is for another assembly.")
+ReplayedSeq = _rule("ReplayedSeq", "replayed_seq", "seq is not above the author's last.")
+NotOrganizer = _rule("NotOrganizer", "not_organizer", "Only an organizer may sign this kind.")
+NotServer = _rule("NotServer", "not_server", "Only the server signs close and result.")
+NotMember = _rule("NotMember", "not_member", "The author is not an active member.")
+DuplicateInvite = _rule("DuplicateInvite", "duplicate_invite", "This code hash was already invited.")
+UnknownInvite = _rule("UnknownInvite", "unknown_invite", "No invitation matches the code.")
+InviteUsed = _rule("InviteUsed", "invite_used", "The invitation was already redeemed.")
+AlreadyMember = _rule("AlreadyMember", "already_member", "This key was already enrolled.")
+UnknownMember = _rule("UnknownMember", "unknown_member", "The key is not an active member.")
+DuplicateTopic = _rule("DuplicateTopic", "duplicate_topic", "The topic id is taken.")
+UnknownTopic = _rule("UnknownTopic", "unknown_topic", "No such topic.")
+DuplicateMotion = _rule("DuplicateMotion", "duplicate_motion", "The motion id is taken.")
+UnknownMotion = _rule("UnknownMotion", "unknown_motion", "No such motion.")
+BadWindow = _rule("BadWindow", "bad_window", "opens must come before closes.")
+BadRoster = _rule("BadRoster", "bad_roster", "The roster must list distinct active members.")
+SelfDelegation = _rule("SelfDelegation", "self_delegation", "A member cannot delegate to themselves.")
+MotionNotOpen = _rule("MotionNotOpen", "motion_not_open", "The motion is not open yet.")
+MotionClosed = _rule("MotionClosed", "motion_closed", "The motion is closed.")
+TooEarly = _rule("TooEarly", "too_early", "The motion's closing time has not passed.")
+BadResult = _rule("BadResult", "bad_result", "The result does not follow its close or differs from the tally.")
 
 ALL_REFUSALS: tuple[type[Refused], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Refused) and cls is not Refused
@@ -55,4 +91,5 @@ class LogCorrupted(RuntimeError):
     """The stored log does not match its stored head or root: refuse to serve it."""
 
 
-__all__ = ["ALL_REFUSALS", "LogCorrupted", "Malformed", "Refused"] + [c.__name__ for c in ALL_REFUSALS]
+__all__ = ["ALL_REFUSALS", "BadValue", "BoxError", "LogCorrupted", "Malformed", "MissingField", "Refused",
+           "UnknownField", "WrongType"] + [c.__name__ for c in ALL_REFUSALS]

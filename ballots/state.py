@@ -1,9 +1,10 @@
-"""The assembly's state as the log has made it, and the stateful rules of
-DESIGN section 3 checked against it.
+"""The assembly's state as the log has made it (docs/SPEC.md section 4:
+"state is what the entries before the statement established").
 
-``check`` raises a ``Refused`` subclass and changes nothing; ``apply`` folds an
-accepted statement into the state. Both are pure (no I/O), so the ballot box,
-``rebuild`` and the tests replay the log with exactly the same code.
+``apply`` folds an accepted statement into the state; the rules that decide
+whether a statement is accepted are in ``ballots.rules``. Both are pure (no
+I/O), so the ballot box, ``rebuild`` and the tests replay the log with
+exactly the same code.
 """
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ballots import errors as E
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
+from vocabulary import MOTION_PREFIX, SCOPE_ALL, TOPIC_PREFIX
 
 
 @dataclass(slots=True)
@@ -84,14 +85,22 @@ class AssemblyState:
         m = self.members.get(key)
         return m is not None and m.active
 
-    def scope_chain(self, motion_id: str) -> list[str]:
-        """`motion:M, topic:T, topic:parent(T), ..., *` (DESIGN section 4)."""
-        chain = [f"motion:{motion_id}"]
-        topic: str | None = self.motions[motion_id].topic
+    def scope_chain(self, scope: str) -> list[str]:
+        """The scope chain of a scope, most specific first (docs/SPEC.md
+        section 10, Inputs): for `motion:M` it is `motion:M, topic:T,
+        topic:parent(T), ..., *`; for `topic:T` it starts at `topic:T`; for
+        `*` it is `*` alone. Raises KeyError for an unknown motion or topic."""
+        chain: list[str] = []
+        topic: str | None = None
+        if scope.startswith(MOTION_PREFIX):
+            chain.append(scope)
+            topic = self.motions[scope[len(MOTION_PREFIX):]].topic
+        elif scope.startswith(TOPIC_PREFIX):
+            topic = self.topics[scope[len(TOPIC_PREFIX):]].id
         while topic is not None:
-            chain.append(f"topic:{topic}")
+            chain.append(TOPIC_PREFIX + topic)
             topic = self.topics[topic].parent
-        chain.append("*")
+        chain.append(SCOPE_ALL)
         return chain
 
     def active_roster(self) -> list[str]:
@@ -99,156 +108,14 @@ class AssemblyState:
 
 
 def code_hash(code: str) -> str:
-    """What an `invite` publishes for an invitation code: SHA-256 of its UTF-8."""
+    """What an `invite` publishes for an invitation code: SHA-256 of its UTF-8
+    (docs/SPEC.md section 3). The one definition; the client uses it too."""
     return hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
 def assembly_id(genesis: dict[str, Any]) -> str:
     """SHA-256 of the canonical bytes of the genesis statement object."""
     return hashlib.sha256(canonical_bytes(genesis)).hexdigest()
-
-
-def check(state: AssemblyState, st: Statement, received: datetime, *, server_key: str) -> None:
-    """Raise the Refused subclass of the first rule ``st`` breaks, received at
-    ``received``. The signature is checked before, by the caller."""
-    if state.size == 0:
-        if st.kind is not Kind.ASSEMBLY:
-            raise E.NotGenesis("the first statement must be the assembly's genesis")
-        if st["server"] != server_key:
-            raise E.WrongServer(f"genesis names server {st['server']}, this server is {server_key}")
-        return
-    if st.kind is Kind.ASSEMBLY:
-        raise E.AlreadyFounded("this log already has its genesis")
-    if st.assembly != state.assembly_id:
-        raise E.WrongAssembly(f"assembly is {st.assembly}, want {state.assembly_id}")
-    last = state.seqs.get(st.author, 0)
-    if st.seq <= last:
-        raise E.ReplayedSeq(f"seq {st.seq} is not above the author's last, {last}")
-    _RULES[st.kind](state, st, received)
-
-
-def _organizer(state: AssemblyState, st: Statement) -> None:
-    if st.author not in state.organizers:
-        raise E.NotOrganizer(f"{st.kind} must be signed by an organizer")
-
-
-def _member(state: AssemblyState, st: Statement) -> None:
-    if not state.is_active(st.author):
-        raise E.NotMember("the author is not an active member")
-
-
-def _server(state: AssemblyState, st: Statement) -> None:
-    if st.author != state.server:
-        raise E.NotServer(f"{st.kind} must be signed by the server")
-
-
-def _motion_of(state: AssemblyState, motion_id: str) -> Motion:
-    motion = state.motions.get(motion_id)
-    if motion is None:
-        raise E.UnknownMotion(f"motion {motion_id!r} does not exist")
-    return motion
-
-
-def _invite(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _organizer(state, st)
-    if st["code_hash"] in state.invites:
-        raise E.DuplicateInvite("an invitation with this code hash exists")
-
-
-def _enroll(state: AssemblyState, st: Statement, received: datetime) -> None:
-    hashed = code_hash(st["code"])
-    if hashed not in state.invites:
-        raise E.UnknownInvite("no invitation matches this code")
-    if state.invites[hashed] is not None:
-        raise E.InviteUsed("this invitation was already redeemed")
-    if st.author in state.members:
-        raise E.AlreadyMember("this key was already enrolled")
-
-
-def _expel(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _organizer(state, st)
-    if not state.is_active(st["member"]):
-        raise E.UnknownMember(f"{st['member']} is not an active member")
-
-
-def _topic(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _organizer(state, st)
-    if st["id"] in state.topics:
-        raise E.DuplicateTopic(f"topic {st['id']!r} exists")
-    if st["parent"] is not None and st["parent"] not in state.topics:
-        raise E.UnknownTopic(f"parent topic {st['parent']!r} does not exist")
-
-
-def _motion(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _organizer(state, st)
-    if st["id"] in state.motions:
-        raise E.DuplicateMotion(f"motion {st['id']!r} exists")
-    if st["topic"] not in state.topics:
-        raise E.UnknownTopic(f"topic {st['topic']!r} does not exist")
-    if not parse_time(st["opens"]) < parse_time(st["closes"]):
-        raise E.BadWindow(f"opens {st['opens']} is not before closes {st['closes']}")
-
-
-def _deputies(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _organizer(state, st)
-    roster = st["roster"]
-    if not roster:
-        raise E.BadRoster("the roster is empty")
-    if len(set(roster)) != len(roster):
-        raise E.BadRoster("the roster lists a deputy twice")
-    for key in roster:
-        if not state.is_active(key):
-            raise E.BadRoster(f"deputy {key} is not an active member")
-
-
-def _delegate(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _member(state, st)
-    scope = st["scope"]
-    if scope.startswith("topic:") and scope[6:] not in state.topics:
-        raise E.UnknownTopic(f"topic {scope[6:]!r} does not exist")
-    if scope.startswith("motion:"):
-        motion = _motion_of(state, scope[7:])
-        if motion.close_index is not None:
-            raise E.MotionClosed(f"motion {motion.id!r} is closed")
-    to = st["to"]
-    if to is not None and to != "self":
-        if to == st.author:
-            raise E.SelfDelegation("a member cannot delegate to themselves; use \"self\"")
-        if not state.is_active(to):
-            raise E.UnknownMember(f"{to} is not an active member")
-
-
-def _ballot(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _member(state, st)
-    motion = _motion_of(state, st["motion"])
-    if received < motion.opens:
-        raise E.MotionNotOpen(f"motion {motion.id!r} opens at {format_time(motion.opens)}")
-    if received >= motion.closes or motion.close_index is not None:
-        raise E.MotionClosed(f"motion {motion.id!r} closed at {format_time(motion.closes)}")
-
-
-def _close(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _server(state, st)
-    motion = _motion_of(state, st["motion"])
-    if motion.close_index is not None:
-        raise E.MotionClosed(f"motion {motion.id!r} is already closed")
-    if received < motion.closes:
-        raise E.TooEarly(f"motion {motion.id!r} closes at {format_time(motion.closes)}")
-
-
-def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
-    _server(state, st)
-    motion = _motion_of(state, st["motion"])
-    if motion.close_index != state.size - 1 or motion.result_index is not None:
-        raise E.BadResult("a result must be the entry right after its motion's close")
-    # Equality with the tally is checked by the caller, which owns the tally.
-
-
-_RULES = {
-    Kind.INVITE: _invite, Kind.ENROLL: _enroll, Kind.EXPEL: _expel, Kind.TOPIC: _topic,
-    Kind.MOTION: _motion, Kind.DEPUTIES: _deputies, Kind.DELEGATE: _delegate,
-    Kind.BALLOT: _ballot, Kind.CLOSE: _close, Kind.RESULT: _result,
-}
 
 
 def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -> None:

@@ -1,4 +1,4 @@
-"""The signed statements of DESIGN section 3: one typed value per kind, parsed
+"""The signed statements of docs/SPEC.md section 3: one typed value per kind, parsed
 from and written to canonical JSON, with structural validation.
 
 Only the rules that need no state live here (fields, types, hex lengths,
@@ -10,57 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from enum import StrEnum
 from typing import Any, Callable, ClassVar
 
+from ballots.errors import BadValue, Malformed, MissingField, UnknownField, WrongType
 from crypto.canonical import MAX_SAFE_INT
+from vocabulary import CHOICES as _CHOICES, MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, Kind, Method
 
 
-class Kind(StrEnum):
-    ASSEMBLY = "assembly"
-    INVITE = "invite"
-    ENROLL = "enroll"
-    EXPEL = "expel"
-    TOPIC = "topic"
-    MOTION = "motion"
-    DEPUTIES = "deputies"
-    DELEGATE = "delegate"
-    BALLOT = "ballot"
-    CLOSE = "close"
-    RESULT = "result"
-
-
-CHOICES = ("yes", "no", "abstain")
-METHODS = ("largest_remainder", "dhondt", "sainte_lague")
+CHOICES = tuple(c.value for c in _CHOICES)
+METHODS = tuple(m.value for m in Method)
 MAX_STR = 10_000
 MAX_LIST = 10_000
-
-
-class Malformed(ValueError):
-    """A statement cannot be read. Raised as one of its subclasses, which say
-    how; all share the problem type `malformed` at the HTTP boundary."""
-
-    code = "malformed"
-
-    def __init__(self, field: str, why: str) -> None:
-        super().__init__(f"{field}: {why}")
-        self.field = field
-
-
-class MissingField(Malformed):
-    """A required field is absent."""
-
-
-class UnknownField(Malformed):
-    """A field the kind does not have: refused, never ignored."""
-
-
-class WrongType(Malformed):
-    """A field of the wrong JSON type (a number for a string, ...)."""
-
-
-class BadValue(Malformed):
-    """A field of the right type whose value breaks its format or range."""
 
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
@@ -170,16 +130,16 @@ def _object(spec: dict[str, Check]) -> Check:
 
 
 def _scope(name: str, v: Any) -> str:
-    if v == "*":
+    if v == SCOPE_ALL:
         return v
-    if isinstance(v, str) and v.startswith(("topic:", "motion:")):
+    if isinstance(v, str) and v.startswith((TOPIC_PREFIX, MOTION_PREFIX)):
         _slug(name, v.split(":", 1)[1])
         return v
     raise BadValue(name, "want '*', 'topic:<slug>' or 'motion:<slug>'")
 
 
 def _target(name: str, v: Any) -> str | None:
-    if v is None or v == "self":
+    if v is None or v == SELF:
         return v
     return _key(name, v)
 
@@ -215,7 +175,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
         "organizers": _keys,
         "server": _key,
         "rules": _object(
-            {"method": _one_of(*METHODS), "quorum": _int(0, 100), "no_quorum": _one_of("abstain", "no")}
+            {"method": _one_of(*METHODS), "quorum": _int(0, 100), "no_quorum": _one_of(*(c.value for c in NO_QUORUM))}
         ),
     },
     Kind.INVITE: {"code_hash": _key, "note": _str(empty=True)},

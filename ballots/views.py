@@ -8,6 +8,7 @@ from typing import Any
 import delegation
 from ballots.closing import electorate, live_tally
 from ballots.state import AssemblyState, Motion
+from vocabulary import MOTION_PREFIX
 
 
 def motion_state(m: Motion, now: datetime) -> str:
@@ -89,17 +90,11 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
 
 def graph(state: AssemblyState, scope: str) -> dict[str, Any]:
     """Delegation analytics of a scope: `*`, `topic:<id>` or `motion:<id>`."""
-    if scope.startswith("motion:"):
-        e = electorate(state, scope[7:])
+    if scope.startswith(MOTION_PREFIX):
+        e = electorate(state, scope[len(MOTION_PREFIX):])
     else:
-        chain: list[str] = []
-        topic: str | None = scope[6:] if scope.startswith("topic:") else None
-        while topic is not None:
-            chain.append(f"topic:{topic}")
-            topic = state.topics[topic].parent
-        chain.append("*")
         active = [k for k, m in state.members.items() if m.active]
-        e = delegation.Electorate(members=active, chain=chain, settings=state.settings, ballots={})
+        e = delegation.Electorate(members=active, chain=state.scope_chain(scope), settings=state.settings, ballots={})
     report = delegation.analyse(e).as_dict()
     report["scope"] = scope
     report["names"] = {k: state.members[k].name for k in e.members}

@@ -3,7 +3,7 @@ rate measured in the same run (so that figures from different machines or
 loads can be compared through the ratio).
 
 - encode+parse: ``canonical_bytes`` then ``parse`` of a typical signed ballot
-  envelope (the statement of DESIGN section 3 and its 128-hex signature);
+  envelope (the statement of docs/SPEC.md section 3 and its 128-hex signature);
 - sign: ``sign_statement`` (canonical bytes, domain prefix, Ed25519);
 - verify: ``verify_statement`` (hex checks, canonical bytes, Ed25519);
 - merkle append: ``CompactRange.append`` of precomputed leaf hashes, keeping

@@ -1,4 +1,4 @@
-"""The hash chain of log entries (DESIGN section 3).
+"""The hash chain of log entries (docs/SPEC.md section 5).
 
 An entry wraps an accepted statement with its index, the previous entry's
 hash and the server's reception time; the entry hash is SHA-256 of the

@@ -1,5 +1,5 @@
 """RFC 9162 Merkle tree: hashes, proof verification, and the pieces a log needs
-to serve proofs at scale (DESIGN section 3, docs/SPEC.md section 11).
+to serve proofs at scale (docs/SPEC.md sections 6 and 11).
 
 Leaf hash ``SHA-256(0x00 || data)``, node hash ``SHA-256(0x01 || left || right)``
 (RFC 9162 section 2.1.1). The verifiers follow RFC 9162 sections 2.1.3.2 and
@@ -312,11 +312,6 @@ def consistency_proof_plan(size1: int, size2: int) -> Plan:
     return plan
 
 
-def plan_keys(plan: Plan) -> list[Key]:
-    """Every key a plan needs, once each, in plan order: what to fetch."""
-    return list(dict.fromkeys(k for element in plan for k in element))
-
-
 def assemble(plan: Plan, nodes: Mapping[Key, bytes]) -> list[bytes]:
     """The proof hashes of ``plan`` from the stored subtree hashes ``nodes``.
     Raises ProofError when a needed node is missing or not 32 bytes."""
@@ -344,29 +339,9 @@ class CompactRange:
         self._size = 0
         self._hashes: list[bytes] = []
 
-    @classmethod
-    def from_hashes(cls, size: int, hashes: Sequence[bytes]) -> CompactRange:
-        """Restart from storage: ``hashes`` are the subtrees of
-        ``subtree_root_plan(size)``, in that order."""
-        _check_size("size", size)
-        want = bin(size).count("1")
-        if len(hashes) != want:
-            raise ProofError(f"frontier of size {size} has {len(hashes)} hashes, want {want}")
-        for i, h in enumerate(hashes):
-            _check_hash(f"frontier[{i}]", h)
-        cr = cls()
-        cr._size = size
-        cr._hashes = [bytes(h) for h in hashes]
-        return cr
-
     @property
     def size(self) -> int:
         return self._size
-
-    @property
-    def hashes(self) -> list[bytes]:
-        """The frontier, largest subtree first: what ``from_hashes`` takes."""
-        return list(self._hashes)
 
     def append(self, leaf_hash: bytes) -> list[tuple[int, int, bytes]]:
         """Add the next leaf. Returns the perfect subtrees this append

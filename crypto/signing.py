@@ -1,4 +1,4 @@
-"""Ed25519 keys and the domain-separated statement signature (DESIGN section 3).
+"""Ed25519 keys and the domain-separated statement signature (docs/SPEC.md section 2).
 
 Keys, signatures and hashes travel as lowercase hex. Only this module touches
 PyNaCl's signing API and its exceptions.

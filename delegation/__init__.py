@@ -14,7 +14,7 @@ Public API:
   absent; `voted`, `by_choice()`, `as_dict()`.
 - `vote_path(e, member) -> VotePath(path, outcome, reason)`.
 - `setting_for(scopes, chain)`: a member's effective setting for a chain.
-- `analyse(e, top=10, path_limit=1000) -> GraphReport`, `to_networkx(e)`,
+- `analyse(e, top=10, path_limit=1000) -> GraphReport`,
   `effective_edges(e)`: graph analytics for the graph view.
 - `Choice`, `Outcome`, `Reason`, `SELF`, `CHOICES`; `ElectorateError` (`.code`).
 """
@@ -26,11 +26,11 @@ from .model import (
 from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
 from .arrays import compile_arrays
 from .fast import resolve, resolve_arrays
-from .graph import Chain, Concentration, GraphReport, analyse, effective_edges, to_networkx
+from .graph import Chain, Concentration, GraphReport, analyse, effective_edges
 
 __all__ = [
     "CHOICES", "SELF", "Chain", "Choice", "Concentration", "Counts", "Electorate",
     "ElectorateError", "GraphReport", "Outcome", "Reason", "Resolution", "VotePath",
     "analyse", "compile_arrays", "compile_electorate", "effective_edges", "resolve",
-    "resolve_arrays", "resolve_reference", "setting_for", "to_networkx", "vote_path",
+    "resolve_arrays", "resolve_reference", "setting_for", "vote_path",
 ]

@@ -31,7 +31,7 @@ from operator import getitem
 import numpy as np
 
 from .model import CHOICE_CODE, SELF, Electorate, ElectorateError
-from .resolve import EXPELLED, NO_SETTING
+from .resolve import EXPELLED, NO_SETTING, setting_for
 
 KEY_CHARS = 64  # a key is the hex of 32 bytes
 _SEP = " "      # joins keys into one text; bytes.fromhex skips it
@@ -93,16 +93,7 @@ def compile_with_dict(e: Electorate) -> tuple[dict[str, int], np.ndarray, np.nda
                               f"{n} members but {len(index)} distinct keys")
     get = index.get
     chain = tuple(e.chain)
-    eff: list[str | None] = []
-    add = eff.append
-    for scopes in e.settings.values():
-        t = None
-        if scopes:
-            for scope in chain:
-                t = scopes.get(scope)
-                if t is not None:
-                    break
-        add(t)
+    eff = [setting_for(scopes, chain) for scopes in e.settings.values()]
     k = len(eff)
     holder = np.fromiter(map(get, e.settings, repeat(-1)), dtype=np.int64, count=k)
     to = np.fromiter(map(get, eff, repeat(EXPELLED)), dtype=np.int64, count=k)
@@ -285,9 +276,11 @@ def _compile_hex(e: Electorate) -> tuple[KeyIndex, np.ndarray, np.ndarray] | Non
     if not book.ok:
         return None  # a duplicate member, or keys that crowd the table
 
-    # Each holder's setting for the chain is at the scope of least rank among
-    # the keys of their settings (scopes outside the chain rank len(chain)):
-    # ranks of all keys flattened, then a minimum per holder.
+    # `resolve.setting_for` for every holder at once (an optimisation of it,
+    # held to it by test_delegation_compile.py): the first scope of the chain
+    # with a setting is the one of least rank among the keys of the holder's
+    # settings (scopes outside the chain rank len(chain)): ranks of all keys
+    # flattened, then a minimum per holder.
     chain = tuple(e.chain)
     rank: dict[str, int] = {}
     for r, scope in enumerate(chain):

@@ -4,8 +4,9 @@ Every member points at its delegate; voters and members whose chain stops
 there (no setting, or an expelled target) point at themselves. Squaring the
 pointer map k times follows 2^k delegations at once, so ceil(log2 N) rounds
 reach every terminal a chain can reach; a pointer that still lands on a
-non-terminal member is caught in a cycle. Same answers as
-`resolve.resolve_reference`, which the tests check.
+non-terminal member is caught in a cycle. An optimisation of
+`resolve.resolve_reference` (docs/SPEC.md section 10), nothing more: same
+answers, which the tests check with hypothesis (test_delegation_properties.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .arrays import compile_arrays
 from .model import Counts, Electorate, ElectorateError, Outcome, Resolution
 from .resolve import EXPELLED, NO_SETTING
 
-__all__ = ["compile_arrays", "resolve", "resolve_arrays", "weights_array"]
+__all__ = ["compile_arrays", "resolve", "resolve_arrays"]
 
 
 def resolve(e: Electorate) -> Resolution:
@@ -64,19 +65,5 @@ def resolve_arrays(target: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, 
     outcome[terminal[ptr]] = Outcome.DEAD_END
     outcome[end_voter] = choice[ptr[end_voter]]
     outcome[~voter & (target == NO_SETTING)] = Outcome.ABSENT
-    by = np.bincount(outcome, minlength=6)
-    direct = int(voter.sum())
-    voted = int(by[0] + by[1] + by[2])
-    counts = Counts(
-        members=n, yes=int(by[Outcome.YES]), no=int(by[Outcome.NO]),
-        abstain=int(by[Outcome.ABSTAIN]), direct=direct, delegated=voted - direct,
-        dead_end=int(by[Outcome.DEAD_END]), cycle=int(by[Outcome.CYCLE]),
-        absent=int(by[Outcome.ABSENT]),
-    )
+    counts = Counts.from_outcomes(np.bincount(outcome, minlength=len(Outcome)).tolist(), int(voter.sum()))
     return outcome, carrier, counts
-
-
-def weights_array(r: Resolution) -> np.ndarray:
-    """Weight per member index (0 for non-voters), from a fast resolution."""
-    carrier = np.asarray(r.carrier)
-    return np.bincount(carrier[carrier >= 0], minlength=len(carrier))

@@ -2,8 +2,7 @@
 for organizers: who carries how many votes, the longest chains, the cycles
 that swallow votes, and how concentrated delegated power is.
 
-Plain values out (dataclasses with `as_dict()` ready for JSON); a NetworkX
-`DiGraph` for callers that want to draw or query further. Integers only: the
+Plain values out (dataclasses with `as_dict()` ready for JSON). Integers only: the
 concentration is an exact fraction plus its floor in per-mille.
 """
 
@@ -75,20 +74,6 @@ def effective_edges(e: Electorate) -> list[tuple[str, str]]:
     c = compile_electorate(e)
     m = c.members
     return [(m[i], m[t]) for i, t in enumerate(c.target) if t >= 0 and c.choice[i] < 0]
-
-
-def to_networkx(e: Electorate) -> nx.DiGraph:
-    """The effective delegation graph; every active member is a node, with
-    attribute `voted` (their choice or None)."""
-    g = nx.DiGraph()
-    for k in e.members:
-        g.add_node(k, voted=None)
-    active = g.nodes
-    for k, ch in e.ballots.items():
-        if k in active:
-            active[k]["voted"] = ch
-    g.add_edges_from(effective_edges(e))
-    return g
 
 
 def _hops(targets: dict[str, str]) -> dict[str, int]:

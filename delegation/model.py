@@ -10,15 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-SELF = "self"
-
-
-class Choice(StrEnum):
-    """A ballot's choice; abstain is a choice and counts like the others."""
-
-    YES = "yes"
-    NO = "no"
-    ABSTAIN = "abstain"
+from vocabulary import CHOICES, SELF, Choice
 
 
 class Outcome(IntEnum):
@@ -37,7 +29,6 @@ class Outcome(IntEnum):
         return self.name.lower()
 
 
-CHOICES: tuple[Choice, ...] = (Choice.YES, Choice.NO, Choice.ABSTAIN)
 CHOICE_CODE: dict[str, int] = {c.value: i for i, c in enumerate(CHOICES)}
 
 
@@ -93,6 +84,16 @@ class Counts:
     dead_end: int
     cycle: int
     absent: int
+
+    @classmethod
+    def from_outcomes(cls, by_outcome: Sequence[int], direct: int) -> Counts:
+        """The one counts builder (docs/SPEC.md section 10, Counts): from the
+        number of members per `Outcome` code and the number of direct voters;
+        `members` is their sum and `delegated` follows from the others."""
+        yes, no, abstain, dead_end, cycle, absent = (int(x) for x in by_outcome)
+        return cls(members=yes + no + abstain + dead_end + cycle + absent, yes=yes, no=no,
+                   abstain=abstain, direct=direct, delegated=yes + no + abstain - direct,
+                   dead_end=dead_end, cycle=cycle, absent=absent)
 
     @property
     def voted(self) -> int:

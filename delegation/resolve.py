@@ -36,7 +36,10 @@ class Compiled:
 
 def setting_for(scopes: Mapping[str, str] | None, chain: Sequence[str]) -> str | None:
     """A member's setting for a motion: the one at the first scope of the
-    chain where they have one ("self" included), else None."""
+    chain where they have one ("self" included), else None (docs/SPEC.md
+    section 10, Resolution: the first scope with a setting wins). The one
+    statement of the rule; `delegation.arrays` computes the same for all
+    members at once as an optimisation, and the tests hold it to this."""
     if scopes:
         for scope in chain:
             t = scopes.get(scope)
@@ -62,15 +65,10 @@ def compile_electorate(e: Electorate) -> Compiled:
     target = [NO_SETTING] * n
     for m, scopes in e.settings.items():
         i = get(m)
-        if i is None or not scopes:
+        if i is None:
             continue
-        for scope in chain:
-            t = scopes.get(scope)
-            if t is not None:
-                break
-        else:
-            continue
-        if t != SELF:
+        t = setting_for(scopes, chain)
+        if t is not None and t != SELF:
             j = get(t)
             target[i] = EXPELLED if j is None else j
     choice = [-1] * n
@@ -86,17 +84,11 @@ def compile_electorate(e: Electorate) -> Compiled:
 
 
 def count(outcome: Sequence[int], direct: int) -> Counts:
-    """Counts from outcome codes; `delegated` follows from the others."""
-    by = [0] * 6
+    """Counts from outcome codes (see `Counts.from_outcomes`)."""
+    by = [0] * len(Outcome)
     for o in outcome:
         by[o] += 1
-    voted = by[Outcome.YES] + by[Outcome.NO] + by[Outcome.ABSTAIN]
-    return Counts(
-        members=len(outcome), yes=by[Outcome.YES], no=by[Outcome.NO],
-        abstain=by[Outcome.ABSTAIN], direct=direct, delegated=voted - direct,
-        dead_end=by[Outcome.DEAD_END], cycle=by[Outcome.CYCLE],
-        absent=by[Outcome.ABSENT],
-    )
+    return Counts.from_outcomes(by, direct)
 
 
 def resolve_reference(e: Electorate) -> Resolution:

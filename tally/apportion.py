@@ -13,13 +13,8 @@ the tally draws by lottery (`tally.lottery`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 
-
-class Method(StrEnum):
-    LARGEST_REMAINDER = "largest_remainder"  # Hare quota
-    DHONDT = "dhondt"
-    SAINTE_LAGUE = "sainte_lague"
+from vocabulary import Method
 
 
 class ApportionError(ValueError):

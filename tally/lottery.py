@@ -9,7 +9,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from delegation import CHOICES
+from vocabulary import CHOICES
 
 from .apportion import ApportionError
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from delegation import Choice, Counts, Electorate, Resolution, resolve
+from delegation import Counts, Electorate, Resolution, resolve
+from vocabulary import CHOICES, NO_QUORUM, Choice
 
 from .apportion import ApportionError, Method, apportion, parse_method
 from .lottery import ZERO_SEED, check_seed, choice_order, deputy_order
@@ -28,7 +29,7 @@ def seats_for(counts: Counts, *, seats: int, method: Method | str, quorum: int,
     unknown method or a bad seed."""
     if type(quorum) is not int or not 0 <= quorum <= 100:
         raise ApportionError("bad_quorum", f"quorum is {quorum!r}, want an int in 0..100")
-    if no_quorum not in (Choice.ABSTAIN, Choice.NO):
+    if no_quorum not in NO_QUORUM:
         raise ApportionError("bad_no_quorum", f"no_quorum is {no_quorum!r}, want abstain or no")
     parse_method(method)
     check_seed(close_hash)
@@ -49,7 +50,7 @@ def instructions(close_hash: bytes, roster: Sequence[str], seats: dict[str, int]
     told: dict[str, str] = {}
     order = deputy_order(close_hash, roster)
     i = 0
-    for c in ("yes", "no", "abstain"):
+    for c in (ch.value for ch in CHOICES):
         for k in order[i:i + seats[c]]:
             told[k] = c
         i += seats[c]

@@ -31,7 +31,7 @@ TEXTBOOK = [
     # 47, 23.5, 16, 15.8, 15.67, 12, 11.75, 9.4, 8, 7.9 (thousands).
     ("dhondt", WIKI_LR, 10,
      {"Yellows": 5, "Whites": 2, "Reds": 2, "Greens": 1, "Blues": 0, "Pinks": 0}),
-    # DESIGN.md section 5: "D'Hondt can give 71/19/10 votes 6/1/0 of 7 seats";
+    # The design brief: "D'Hondt can give 71/19/10 votes 6/1/0 of 7 seats";
     # Hare gives 5/1/1 (quotas 4.97, 1.33, 0.70).
     ("dhondt", {"yes": 71, "no": 19, "abstain": 10}, 7, {"yes": 6, "no": 1, "abstain": 0}),
     ("largest_remainder", {"yes": 71, "no": 19, "abstain": 10}, 7,

@@ -212,3 +212,33 @@ async def test_close_first_any_statement_after_closing_time_follows_the_close(wo
     receipt = await world.box.append(world.org("topic", id="u", title="U", description="", parent=None))
     motion = world.box.state.motions["m"]
     assert motion.close_index == receipt.index - 2 and motion.result_index == receipt.index - 1
+
+
+async def test_readers_never_see_staged_entries(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a batch is written (staged, not yet committed), the state readers
+    get (`box.state`, `box.committed`) is the one of the last commit; after
+    the commit it holds the batch."""
+    from ballots import sql, views
+
+    a, b = await world.enroll(2)
+    await world.topic("t")
+    await world.motion("m", "t")
+    box, seen = world.box, []
+    real = sql.write_batch
+
+    async def write_and_look(conn, entries, *rest):
+        motion = views.motion_detail(box.state, "m", world.clock())
+        seen.append((box.size, len(entries), box._working.size, motion["motion"]["voters"],
+                     len(box._working.ballots["m"]), box.committed is box.state))
+        return await real(conn, entries, *rest)
+
+    monkeypatch.setattr(sql, "write_batch", write_and_look)
+    before = box.size
+    await asyncio.gather(world.vote(a, "m", "yes"), world.vote(b, "m", "no"))
+    assert seen
+    for size, staged, working, voters, staged_voters, same in seen:
+        # The writer had staged the batch; readers saw the size and the ballots before it.
+        assert same and size + staged == working and voters == staged_voters - staged
+    assert seen[0][0] == before
+    assert box.size == before + 2 and len(box.state.ballots["m"]) == 2
+    assert box.state == box._working

@@ -180,3 +180,23 @@ async def test_every_rule_has_a_refusal_test() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     missing = [c.__name__ for c in E.ALL_REFUSALS if f"E.{c.__name__}" not in source]
     assert missing == []
+
+
+def test_due_motions_is_pure_and_ordered() -> None:
+    """Close first (docs/SPEC.md section 4): the motions due at `now`, earliest
+    closing first, ties by id; closed motions and future ones are not due."""
+    from datetime import datetime, timedelta, timezone
+
+    from ballots.rules import due_motions, next_closing
+    from ballots.state import AssemblyState, Motion
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    state = AssemblyState()
+    for mid, closes, closed in [("b", 10, False), ("a", 10, False), ("c", 5, False), ("d", 1, True), ("e", 30, False)]:
+        m = Motion(mid, "t", mid, "", "", t0, t0 + timedelta(seconds=closes), None, 0)
+        m.close_index = 1 if closed else None
+        state.motions[mid] = m
+    assert due_motions(state, t0 + timedelta(seconds=4)) == []
+    assert due_motions(state, t0 + timedelta(seconds=10)) == ["c", "a", "b"]
+    assert next_closing(state) == t0 + timedelta(seconds=5)
+    assert state.motions["b"].close_index is None  # nothing changed

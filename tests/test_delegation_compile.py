@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from delegation import Electorate, ElectorateError, compile_arrays, compile_electorate
+from delegation import Electorate, ElectorateError, compile_arrays, compile_electorate, setting_for
 from delegation.arrays import _compile_hex, compile_with_dict
+from delegation.resolve import EXPELLED, NO_SETTING
 
 CHAIN = ["motion:M", "topic:T", "topic:P", "*", "topic:T"]  # a repeated scope too
 SCOPES = ["motion:M", "topic:T", "topic:P", "*", "topic:Q", "motion:N"]
@@ -92,6 +93,18 @@ def fast(compile_, e: Electorate):
 def test_fast_compile_takes_hex_keys_and_matches_reference(e):
     assert _compile_hex(e) is not None
     assert fast(compile_arrays, e) == reference(e)
+
+
+@settings(max_examples=400, deadline=None)
+@given(electorates(canonical=True))
+def test_fast_compile_is_setting_for_of_each_member(e):
+    """The vectorised scope ranking is an optimisation of `setting_for`, the
+    one statement of "the first scope with a setting wins"."""
+    index, target, _ = _compile_hex(e)
+    for i, m in enumerate(e.members):
+        s = setting_for(e.settings.get(m), e.chain)
+        want = NO_SETTING if s in (None, "self") else (e.members.index(s) if s in e.members else EXPELLED)
+        assert int(target[i]) == want, (m, s)
 
 
 @settings(max_examples=400, deadline=None)

@@ -1,0 +1,179 @@
+"""The rules of acceptance (docs/SPEC.md section 4), all in one place and
+pure: ``check`` raises the ``Refused`` subclass of the first rule a
+statement breaks and changes nothing; ``due_motions`` says which motions
+must be closed before anything else is accepted (close first); a `result`
+must equal the tally of its close (``_result``).
+
+The ballot box calls these and only these; it adds no rule of its own.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ballots import errors as E
+from ballots.closing import result_statement
+from ballots.state import RESULT_HEADER, AssemblyState, Motion, code_hash
+from ballots.statements import Kind, Statement, format_time, parse_time
+from vocabulary import MOTION_PREFIX, TOPIC_PREFIX
+
+
+def due_motions(state: AssemblyState, now: datetime) -> list[str]:
+    """The motions whose closing time has passed at ``now`` and that have no
+    `close` entry yet, earliest closing first (ties by id). Close first:
+    nothing is accepted at or after a motion's closing time before that
+    motion's `close` and `result` (docs/SPEC.md section 4)."""
+    due = sorted((m.closes, m.id) for m in state.motions.values() if m.close_index is None and m.closes <= now)
+    return [motion_id for _, motion_id in due]
+
+
+def next_closing(state: AssemblyState) -> datetime | None:
+    """The earliest `closes` among unclosed motions: before it, ``due_motions``
+    is empty (the box uses it to skip the scan)."""
+    return min((m.closes for m in state.motions.values() if m.close_index is None), default=None)
+
+
+def check(state: AssemblyState, st: Statement, received: datetime, *, server_key: str) -> None:
+    """Raise the Refused subclass of the first rule ``st`` breaks, received at
+    ``received`` (docs/SPEC.md section 4, in the order of its tables). The
+    signature is checked before, by the caller; the motions that are due
+    (``due_motions``) must be closed before ``st`` is checked."""
+    if state.size == 0:
+        if st.kind is not Kind.ASSEMBLY:
+            raise E.NotGenesis("the first statement must be the assembly's genesis")
+        if st["server"] != server_key:
+            raise E.WrongServer(f"genesis names server {st['server']}, this server is {server_key}")
+        return
+    if st.kind is Kind.ASSEMBLY:
+        raise E.AlreadyFounded("this log already has its genesis")
+    if st.assembly != state.assembly_id:
+        raise E.WrongAssembly(f"assembly is {st.assembly}, want {state.assembly_id}")
+    last = state.seqs.get(st.author, 0)
+    if st.seq <= last:
+        raise E.ReplayedSeq(f"seq {st.seq} is not above the author's last, {last}")
+    _RULES[st.kind](state, st, received)
+
+
+def _organizer(state: AssemblyState, st: Statement) -> None:
+    if st.author not in state.organizers:
+        raise E.NotOrganizer(f"{st.kind} must be signed by an organizer")
+
+
+def _member(state: AssemblyState, st: Statement) -> None:
+    if not state.is_active(st.author):
+        raise E.NotMember("the author is not an active member")
+
+
+def _server(state: AssemblyState, st: Statement) -> None:
+    if st.author != state.server:
+        raise E.NotServer(f"{st.kind} must be signed by the server")
+
+
+def _motion_of(state: AssemblyState, motion_id: str) -> Motion:
+    motion = state.motions.get(motion_id)
+    if motion is None:
+        raise E.UnknownMotion(f"motion {motion_id!r} does not exist")
+    return motion
+
+
+def _invite(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    if st["code_hash"] in state.invites:
+        raise E.DuplicateInvite("an invitation with this code hash exists")
+
+
+def _enroll(state: AssemblyState, st: Statement, received: datetime) -> None:
+    hashed = code_hash(st["code"])
+    if hashed not in state.invites:
+        raise E.UnknownInvite("no invitation matches this code")
+    if state.invites[hashed] is not None:
+        raise E.InviteUsed("this invitation was already redeemed")
+    if st.author in state.members:
+        raise E.AlreadyMember("this key was already enrolled")
+
+
+def _expel(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    if not state.is_active(st["member"]):
+        raise E.UnknownMember(f"{st['member']} is not an active member")
+
+
+def _topic(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    if st["id"] in state.topics:
+        raise E.DuplicateTopic(f"topic {st['id']!r} exists")
+    if st["parent"] is not None and st["parent"] not in state.topics:
+        raise E.UnknownTopic(f"parent topic {st['parent']!r} does not exist")
+
+
+def _motion(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    if st["id"] in state.motions:
+        raise E.DuplicateMotion(f"motion {st['id']!r} exists")
+    if st["topic"] not in state.topics:
+        raise E.UnknownTopic(f"topic {st['topic']!r} does not exist")
+    if not parse_time(st["opens"]) < parse_time(st["closes"]):
+        raise E.BadWindow(f"opens {st['opens']} is not before closes {st['closes']}")
+
+
+def _deputies(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    roster = st["roster"]
+    if not roster:
+        raise E.BadRoster("the roster is empty")
+    if len(set(roster)) != len(roster):
+        raise E.BadRoster("the roster lists a deputy twice")
+    for key in roster:
+        if not state.is_active(key):
+            raise E.BadRoster(f"deputy {key} is not an active member")
+
+
+def _delegate(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    scope = st["scope"]
+    if scope.startswith(TOPIC_PREFIX) and scope[len(TOPIC_PREFIX):] not in state.topics:
+        raise E.UnknownTopic(f"topic {scope[len(TOPIC_PREFIX):]!r} does not exist")
+    if scope.startswith(MOTION_PREFIX):
+        motion = _motion_of(state, scope[len(MOTION_PREFIX):])
+        if motion.close_index is not None:
+            raise E.MotionClosed(f"motion {motion.id!r} is closed")
+    to = st["to"]
+    if to is not None and to != "self":
+        if to == st.author:
+            raise E.SelfDelegation("a member cannot delegate to themselves; use \"self\"")
+        if not state.is_active(to):
+            raise E.UnknownMember(f"{to} is not an active member")
+
+
+def _ballot(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    motion = _motion_of(state, st["motion"])
+    if received < motion.opens:
+        raise E.MotionNotOpen(f"motion {motion.id!r} opens at {format_time(motion.opens)}")
+    if received >= motion.closes or motion.close_index is not None:
+        raise E.MotionClosed(f"motion {motion.id!r} closed at {format_time(motion.closes)}")
+
+
+def _close(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _server(state, st)
+    motion = _motion_of(state, st["motion"])
+    if motion.close_index is not None:
+        raise E.MotionClosed(f"motion {motion.id!r} is already closed")
+    if received < motion.closes:
+        raise E.TooEarly(f"motion {motion.id!r} closes at {format_time(motion.closes)}")
+
+
+def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _server(state, st)
+    motion = _motion_of(state, st["motion"])
+    if motion.close_index != state.size - 1 or motion.result_index is not None:
+        raise E.BadResult("a result must be the entry right after its motion's close")
+    want = result_statement(state, motion.id, {k: st.raw[k] for k in RESULT_HEADER})
+    if want != st.raw:
+        raise E.BadResult("the result differs from the tally of its close")
+
+
+_RULES = {
+    Kind.INVITE: _invite, Kind.ENROLL: _enroll, Kind.EXPEL: _expel, Kind.TOPIC: _topic,
+    Kind.MOTION: _motion, Kind.DEPUTIES: _deputies, Kind.DELEGATE: _delegate,
+    Kind.BALLOT: _ballot, Kind.CLOSE: _close, Kind.RESULT: _result,
+}
