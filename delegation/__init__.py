@@ -11,7 +11,8 @@ Public API:
 - `Resolution`: `counts: Counts`, per-member `outcome` and `carrier`,
   `outcome_of(key)`, `carrier_of(key)`, `weights()`.
 - `Counts`: members, yes, no, abstain, direct, delegated, dead_end, cycle,
-  absent; `voted`, `by_choice()`, `as_dict()`.
+  absent; `voted`, `by_choice()`, `as_dict()`; `Counts.from_outcomes`, the
+  one builder both engines use.
 - `vote_path(e, member) -> VotePath(path, outcome, reason)`.
 - `setting_for(scopes, chain)`: a member's effective setting for a chain.
 - `analyse(e, top=10, path_limit=1000) -> GraphReport`,
