@@ -106,6 +106,26 @@ def verifier_key_string(name: str, public_key: bytes) -> str:
     return f"{name}+{kid.hex()}+{base64.b64encode(bytes([ED25519]) + public_key).decode('ascii')}"
 
 
+def parse_verifier_key(vkey: str) -> tuple[str, bytes]:
+    """``(name, public key)`` from a verifier key string. Raises
+    CheckpointError unless it is an Ed25519 key whose key id matches."""
+    parts = vkey.split("+")
+    if len(parts) != 3:
+        raise CheckpointError(f"verifier key has {len(parts)} '+'-separated parts, want 3")
+    name, kid_hex, key_b64 = parts
+    _check_name(name)
+    if not re.fullmatch(r"[0-9a-f]{8}", kid_hex):
+        raise CheckpointError("verifier key id is not 8 lowercase hex digits")
+    raw = _b64decode(key_b64, "verifier key")
+    if len(raw) != 33 or raw[0] != ED25519:
+        raise CheckpointError("verifier key is not 0x01 followed by a 32-byte Ed25519 key")
+    public_key = raw[1:]
+    want = key_id(name, public_key)
+    if bytes.fromhex(kid_hex) != want:
+        raise CheckpointError(f"verifier key id is {kid_hex}, want {want.hex()}")
+    return name, public_key
+
+
 def sign_note(text: str, key: KeyPair, name: str) -> str:
     """The signed note of ``text`` with one Ed25519 signature line by ``key``
     under key ``name``."""

@@ -36,6 +36,7 @@ def test_c2sp_example_key_id_and_verifier_key() -> None:
     assert ck.key_id(name, public_key) == kid
     assert EXAMPLE["verifier_key"] == f"{name}+{kid.hex()}+" + base64.b64encode(b"\x01" + public_key).decode()
     assert ck.verifier_key_string(name, public_key) == EXAMPLE["verifier_key"]
+    assert ck.parse_verifier_key(EXAMPLE["verifier_key"]) == (name, public_key)
 
 
 def test_c2sp_example_signature_verifies_over_the_text() -> None:
@@ -183,3 +184,11 @@ def test_checkpoint_and_key_refusals() -> None:
         ck.key_id("n", bytes(31))
     with pytest.raises(CheckpointError, match="note text must end in a newline"):
         ck.sign_note("two\n\nparagraphs\n", KEY, ORIGIN)
+    vkey = ck.verifier_key_string("example.com/foo", KEY.public_bytes)
+    name, kid, key = vkey.split("+")
+    with pytest.raises(CheckpointError, match="verifier key id is 00000000, want"):
+        ck.parse_verifier_key(f"{name}+00000000+{key}")
+    with pytest.raises(CheckpointError, match="want 3"):
+        ck.parse_verifier_key(f"{name}+{kid}")
+    with pytest.raises(CheckpointError, match="0x01 followed by a 32-byte"):
+        ck.parse_verifier_key(f"{name}+{kid}+" + base64.b64encode(b"\x02" + KEY.public_bytes).decode())

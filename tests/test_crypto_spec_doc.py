@@ -70,6 +70,7 @@ def test_key_values(v: dict[str, str]) -> None:
     assert v["origin"] == ck.origin_for("0" * 64)
     assert ck.key_id(v["origin"], key.public_bytes).hex() == v["key_id"]
     assert ck.verifier_key_string(v["origin"], key.public_bytes) == v["verifier_key"]
+    assert ck.parse_verifier_key(v["verifier_key"]) == (v["origin"], key.public_bytes)
 
 
 def test_note_is_byte_for_byte_the_signed_checkpoint(v: dict[str, str]) -> None:
