@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Liquid Mandate: the standalone verifier (DESIGN section 6, docs/SPEC.md).
+"""Liquid Mandate: the standalone verifier (docs/SPEC.md).
 
 One file, the Python standard library and PyNaCl only, written from the
 written contract (docs/SPEC.md) and never from the server's code, so that one
@@ -11,17 +11,31 @@ bug cannot hide in both. Copy it anywhere and run:
     python verify_cli.py SRC --receipt my.json        # my statement is in, and how it counted
     python verify_cli.py SRC --since old.checkpoint   # the log was only appended to
     python verify_cli.py SRC --json                   # a machine-readable report
+    python verify_cli.py SRC --no-fast                # the reference path only (slow)
 
-Checks, in order; every failure is reported with its entry index:
+Checks, in order; every failure is reported with its entry index and the
+SPEC section it belongs to:
 
 1. canonical   every line is exactly the RFC 8785 bytes of its entry (SPEC 1, 5);
-2. chain       indexes dense from 0, ``prev`` links, ``received`` never decreases;
-3. signatures  every Ed25519 signature, by the key allowed to sign that kind;
-4. rules       every acceptance rule of SPEC section 4, replayed in log order;
+2. chain       indexes dense from 0, ``prev`` links, ``received`` never decreases (SPEC 5);
+3. signatures  every Ed25519 signature verifies with its author's key (SPEC 2);
+4. rules       the statement is well formed (SPEC 3) and every acceptance rule
+               of SPEC 4, replayed in log order, holds (who may sign which
+               kind is one of them);
 5. checkpoint  root and server signature of each checkpoint given, consistent
-               with the log read;
-6. results     every ``result`` recomputed (SPEC 7, 8, 10) from the entries
-               before its ``close`` and compared field by field.
+               with the log read (SPEC 6, 11);
+6. results     a ``close`` is followed by its ``result`` (SPEC 4), which equals
+               the tally recomputed (SPEC 7, 8, 10) field by field.
+
+How to read this file. Part one is the rules: the SPEC, section by section,
+ending with ``Verifier.check_entry``, whose numbered steps are the checks
+above, made on one entry; ``--no-fast`` runs only part one. Part two, at the
+end, is the speed machinery (a ballot fast path, a re-encoding shortcut,
+signature worker processes, key caches): each piece says what it assumes,
+and a test (tests/test_verify_paths.py) checks that both paths give the same
+report on valid and tampered logs. A new statement kind adds its fields to
+``BODIES``, its signer to ``ORGANIZER_KINDS``/``SERVER_KINDS``, and one
+``Replay._rule_<kind>`` and ``Replay._apply_<kind>`` method.
 
 Exit status: 0 everything holds; 1 something does not; 2 could not run
 (unreachable server, unreadable file); 3 ran, nothing failed, but some check
@@ -35,6 +49,7 @@ import argparse
 import base64
 import binascii
 import concurrent.futures
+import contextlib
 import hashlib
 import heapq
 import json
@@ -45,13 +60,36 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 from fractions import Fraction
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import nacl.bindings
 import nacl.exceptions
 
+# ===========================================================================
+# PART ONE: THE RULES (docs/SPEC.md, section by section)
+# ===========================================================================
+
+
+class Problem(Exception):
+    """One thing the log gets wrong: the single error type of every check.
+
+    ``check`` is the report line it counts against (one of CHECKS),
+    ``section`` the docs/SPEC.md section that states the rule, ``code`` a
+    stable name (the SPEC 4 refusal code where the SPEC gives one),
+    ``index`` the entry (None for the log as a whole) and ``detail`` the
+    human explanation."""
+
+    def __init__(self, check: str, section: str, code: str, index: int | None, detail: str) -> None:
+        super().__init__(f"[{check}, SPEC {section}] {code}: {detail}")
+        self.check, self.section, self.code, self.index, self.detail = check, section, code, index, detail
+
+    @property
+    def reason(self) -> str:
+        # Rule problems lead with their SPEC 4 code, as the server's refusals do.
+        return f"{self.code}: {self.detail}" if self.check == "rules" else self.detail
+
 # ---------------------------------------------------------------------------
-# 1. Canonical JSON (RFC 8785 subset, SPEC section 1)
+# 1. Canonical bytes (SPEC 1: an RFC 8785 subset)
 # ---------------------------------------------------------------------------
 
 MAX_INT = 2**53 - 1
@@ -127,28 +165,6 @@ def _no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 _STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float,
                            parse_constant=_refuse_constant)
-_FAST = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                          check_circular=False).encode
-
-
-def _flat_entry_ints_ok(value: Any) -> bool:
-    """True when ``value`` is an entry whose fields and statement hold only
-    strings, null, booleans and safe integers (the common case, checked
-    cheaply); False means "walk it" (it may still be fine)."""
-    if type(value) is not dict:
-        return False
-    st = value.get("statement")
-    if type(st) is not dict:
-        return False
-    for v in (*value.values(), *st.values()):
-        t = type(v)
-        if t is str or v is None or t is bool or v is st:
-            continue
-        if t is int and -MAX_INT <= v <= MAX_INT:
-            continue
-        return False
-    return True
 
 
 def _walk_check(value: Any) -> None:
@@ -194,42 +210,11 @@ def parse_strict(data: bytes | str) -> Any:
     return value
 
 
-_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
-
-
-def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
-    """Parse one log line (without its newline). Returns (value, canonical
-    bytes, problem): problem is None when the line is exactly canonical; value
-    is None when the line cannot be parsed at all."""
-    # Fast path: parse with the C decoder (floats and NaN refused) and
-    # re-encode with the C encoder (sorted keys, raw UTF-8). When no character
-    # of the line is above U+FFFF, sorting keys by code point is sorting them
-    # by UTF-16 code unit, and the C encoder escapes exactly what RFC 8785
-    # escapes; so a line equal to its re-encoding is canonical once integers
-    # are checked. A duplicate key, any whitespace, an escape that need not be
-    # one (lone surrogates included: the line, valid UTF-8, cannot hold one
-    # raw, and the encoder would write it raw) make the re-encoding differ: a
-    # JSON text has one parse, and the re-encoding of a value has exactly one
-    # member per dict key, so equal bytes mean no object of the line had a
-    # repeated member. Anything else goes to the exact slow path below.
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and (line.isascii() or _NON_BMP.search(text) is None):
-        try:
-            value = _FAST.decode(text)
-            same = _DUMPS(value) == text
-        except (ValueError, RecursionError):
-            same = False
-        if same:
-            if _flat_entry_ints_ok(value):
-                return value, line, None
-            try:
-                _walk_check(value)
-                return value, line, None
-            except CanonicalError:
-                pass
+def read_canonical_exact(line: bytes) -> tuple[Any, bytes, str | None]:
+    """Parse one log line (without its newline), the reference way (SPEC 1,
+    5). Returns (value, canonical bytes, problem): problem is None when the
+    line is exactly canonical; value is None when the line cannot be parsed
+    at all."""
     try:
         value = parse_strict(line)
         canon = canonical(value)
@@ -240,35 +225,35 @@ def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
     return value, line, None
 
 
-# The common entry of a long log, a ballot, matched in one pass: when a line
-# matches, it is exactly the RFC 8785 bytes of the entry it holds (members in
-# sorted order, strings whose characters need no escape, integers in plain
-# decimal) and its statement is well formed (SPEC 3), save for the checks
-# left to the caller: the hex fields are lowercase hex (the signature checked,
-# the others compared with known hex), seq <= 2^53-1 and the
-# date of `received` is real. Any other line takes the general path.
-_BALLOT_LINE = re.compile(
-    rb'\{"index":(0|[1-9][0-9]{0,15}),"prev":"(.{64})",'
-    rb'"received":"(\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z)",'
-    rb'"signature":"(.{128})","statement":\{"assembly":"(.{64})","author":"(.{64})",'
-    rb'"choice":(?:"(yes|no|abstain)"|null),"kind":"ballot","motion":"([a-z0-9][a-z0-9-]{0,63})",'
-    rb'"seq":([1-9][0-9]{0,15}),"v":1\}\}', re.S)
-_HEX_DIGITS = b"0123456789abcdef"
-# Offsets in a line matched by _BALLOT_LINE, from the position of ',"prev":"'.
-_SIG_AT, _STATEMENT_AT = 129, 271
-_AUTHOR_IN_STATEMENT = 89
-
-
 # ---------------------------------------------------------------------------
-# 2. Merkle tree (RFC 9162 section 2.1)
+# 2. Keys, hashes, signatures (SPEC 2)
 # ---------------------------------------------------------------------------
 
-class ProofError(ValueError):
-    """An inclusion or consistency proof does not verify."""
+STATEMENT_PREFIX = b"liquid-mandate/v1/statement\n"
 
 
 def _sha(b: bytes) -> bytes:
     return hashlib.sha256(b).digest()
+
+
+def check_signature(public_key: bytes, message: bytes, signature: bytes, index: int | None = None) -> None:
+    """SPEC 2: ``signature`` is the Ed25519 signature of ``message`` by
+    ``public_key`` (PyNaCl's public binding). Raises Problem."""
+    try:
+        if len(public_key) != 32 or len(signature) != 64:
+            raise ValueError("a key is 32 bytes and a signature 64")
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
+        raise Problem("signatures", "2", "bad_signature", index,
+                      "signature does not verify with the author's key") from None
+
+
+# ---------------------------------------------------------------------------
+# 3. Merkle tree (SPEC 6, 11.1-11.4: RFC 9162 section 2.1)
+# ---------------------------------------------------------------------------
+
+class ProofError(ValueError):
+    """An inclusion or consistency proof does not verify."""
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -450,28 +435,15 @@ class LeafStore:
 
 
 # ---------------------------------------------------------------------------
-# 3. Signed notes and checkpoints (C2SP signed-note, tlog-checkpoint)
+# 4. Checkpoints (SPEC 6, 11.5: C2SP signed-note, tlog-checkpoint)
 # ---------------------------------------------------------------------------
 
 class NoteError(ValueError):
     """A checkpoint note that cannot be read or whose signature fails."""
 
 
-STATEMENT_PREFIX = b"liquid-mandate/v1/statement\n"
-
-
 def note_key_id(name: str, public_key: bytes) -> bytes:
     return _sha(name.encode("utf-8") + b"\n\x01" + public_key)[:4]
-
-
-def ed25519_ok(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    if len(public_key) != 32 or len(signature) != 64:
-        return False
-    try:
-        nacl.bindings.crypto_sign_open(signature + message, public_key)
-    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
-        return False
-    return True
 
 
 class Checkpoint:
@@ -518,14 +490,16 @@ class Checkpoint:
         kid = note_key_id(origin, public_key)
         for name, key_id, sig in self.signatures:
             if name == origin and key_id == kid:
-                if ed25519_ok(public_key, self.text.encode("utf-8"), sig):
-                    return
-                raise NoteError("the server's signature does not verify")
+                try:
+                    check_signature(public_key, self.text.encode("utf-8"), sig)
+                except Problem:
+                    raise NoteError("the server's signature does not verify") from None
+                return
         raise NoteError("no signature by the server key")
 
 
 # ---------------------------------------------------------------------------
-# 4. Statement structure (SPEC section 3)
+# 5. Statements (SPEC 3)
 # ---------------------------------------------------------------------------
 
 CHOICES = ("yes", "no", "abstain")
@@ -534,9 +508,8 @@ _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")
 _TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z")
-# Hours, minutes and seconds are checked here; the date (cached per day) by time_key.
+# Hours, minutes and seconds are checked here; the calendar date by time_key.
 _RECEIVED = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z\Z")
-_ZERO64 = "0" * 64
 
 
 def time_key(s: Any) -> str | None:
@@ -561,18 +534,8 @@ def _is_int(v: Any, lo: int, hi: int) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
 
 
-_KNOWN_KEYS: set[str] = set()
-
-
 def _is_key(v: Any) -> bool:
-    # Authors and the assembly id recur on every line: remember the good ones.
-    if type(v) is str and v in _KNOWN_KEYS:
-        return True
-    if isinstance(v, str) and _HEX64.match(v) is not None:
-        if len(_KNOWN_KEYS) < 1_000_000:
-            _KNOWN_KEYS.add(v)
-        return True
-    return False
+    return isinstance(v, str) and _HEX64.match(v) is not None
 
 
 def _is_slug(v: Any) -> bool:
@@ -597,7 +560,7 @@ def _is_rules(v: Any) -> bool:
             and v["no_quorum"] in ("abstain", "no"))
 
 
-def _count(v: Any) -> bool:
+def _is_count(v: Any) -> bool:
     return _is_int(v, 0, MAX_INT)
 
 
@@ -622,14 +585,14 @@ BODIES: dict[str, dict[str, Any]] = {
     "delegate": {"scope": _is_scope, "to": lambda v: v is None or v == "self" or _is_key(v)},
     "ballot": {"motion": _is_slug, "choice": lambda v: v is None or (isinstance(v, str) and v in CHOICES)},
     "close": {"motion": _is_slug},
-    "result": {"motion": _is_slug, "close": _is_key, "members": _count, "yes": _count, "no": _count,
-               "abstain": _count, "direct": _count, "delegated": _count, "dead_end": _count,
-               "cycle": _count, "absent": _count,
+    "result": {"motion": _is_slug, "close": _is_key, "members": _is_count, "yes": _is_count, "no": _is_count,
+               "abstain": _is_count, "direct": _is_count, "delegated": _is_count, "dead_end": _is_count,
+               "cycle": _is_count, "absent": _is_count,
                "quorum": lambda v: isinstance(v, dict) and v.keys() == {"required", "met"}
                and _is_int(v["required"], 0, 100) and isinstance(v["met"], bool),
                "method": lambda v: isinstance(v, str) and v in METHODS,
                "seats": lambda v: isinstance(v, dict) and v.keys() == {"yes", "no", "abstain"}
-               and all(_count(x) for x in v.values()),
+               and all(_is_count(x) for x in v.values()),
                "instructions": _is_instructions},
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
@@ -639,8 +602,16 @@ SERVER_KINDS = frozenset({"close", "result"})
 RESULT_FIELDS = tuple(BODIES["result"])
 
 
-def malformed(st: Any) -> str | None:
-    """Why a statement object breaks SPEC section 3, or None."""
+def check_form(index: int, st: Any) -> None:
+    """SPEC 3: the statement object is well formed (its kind's fields, all
+    required, no others, each of its format). Raises Problem (``malformed``)."""
+    why = _form_problem(st)
+    if why is not None:
+        raise Problem("rules", "3", "malformed", index, why)
+
+
+def _form_problem(st: Any) -> str | None:
+    """Why a statement object breaks SPEC 3, or None."""
     if not isinstance(st, dict):
         return "statement is not an object"
     kind = st.get("kind")
@@ -672,7 +643,7 @@ def malformed(st: Any) -> str | None:
 
 
 # ---------------------------------------------------------------------------
-# 5. Tally (SPEC sections 7, 8, 10)
+# 6. Tally (SPEC 7, 8, 10)
 # ---------------------------------------------------------------------------
 
 DEAD, CYCLE = "dead_end", "cycle"
@@ -722,8 +693,13 @@ def instructions(roster: list[str], seats: dict[str, int], c: bytes) -> list[dic
 
 
 # ---------------------------------------------------------------------------
-# 6. Replay of the rules (SPEC section 4)
+# 7. Rules of acceptance, replayed in log order (SPEC 4)
 # ---------------------------------------------------------------------------
+
+def _refused(index: int, code: str, detail: str) -> Problem:
+    """A SPEC 4 refusal, found in the log."""
+    return Problem("rules", "4", code, index, detail)
+
 
 class Motion:
     __slots__ = ("id", "topic", "opens", "closes", "quorum", "index", "close_index", "close_hash",
@@ -741,8 +717,13 @@ class Motion:
 
 
 class Replay:
-    """The state the entries before the current one established, and the
-    rules that decide whether the current one could have been accepted."""
+    """The state the entries before the current one established (SPEC 4:
+    "state is what the entries before the statement established"), and the
+    rules that decide whether the current one could have been accepted.
+
+    Each ``check_*`` and ``_rule_<kind>`` method raises Problem (check
+    "rules", SPEC 4, the SPEC's refusal code); ``apply`` then changes the
+    state by one accepted statement, through ``_apply_<kind>``."""
 
     def __init__(self, track: Iterable[str] = ()) -> None:
         self.assembly_id: str | None = None
@@ -764,17 +745,35 @@ class Replay:
         self.due: list[tuple[str, str]] = []              # heap of (closes, motion id), not yet closed
         self.track = set(track)
 
-    # -- signature class (check 3): who may sign what --------------------
-    def signer_problem(self, st: dict[str, Any]) -> str | None:
+    # -- SPEC 4, "always" and the signer column of the table ------------------
+    def check_signer(self, index: int, st: dict[str, Any]) -> None:
+        """SPEC 4: organizer kinds are signed by an organizer of the genesis,
+        server kinds by the genesis server key."""
         kind, author = st["kind"], st["author"]
         if kind in ORGANIZER_KINDS and self.assembly_id is not None and author not in self.organizers:
-            return f"not_organizer: a {kind} must be signed by an organizer of the genesis"
+            raise _refused(index, "not_organizer", f"a {kind} must be signed by an organizer of the genesis")
         if kind in SERVER_KINDS and self.server is not None and author != self.server:
-            return f"not_server: a {kind} must be signed by the genesis server key"
-        return None
+            raise _refused(index, "not_server", f"a {kind} must be signed by the genesis server key")
 
-    # -- rules (check 4) --------------------------------------------------
-    def late_closes(self, index: int, st: dict[str, Any], received: str) -> list[str]:
+    def check_rules(self, index: int, st: dict[str, Any], received: str) -> None:
+        """SPEC 4 for a well-formed ``st`` (see ``check_form``): genesis,
+        assembly, seq, then the rules of its kind (``_rule_<kind>``)."""
+        kind, author = st["kind"], st["author"]
+        if index == 0:
+            if kind != "assembly":
+                raise _refused(index, "not_genesis", "entry 0 is not the assembly statement")
+            return
+        if kind == "assembly":
+            raise _refused(index, "already_founded", "an assembly statement after entry 0")
+        if self.assembly_id is None:
+            raise _refused(index, "not_genesis", "no valid genesis before this entry")
+        if st["assembly"] != self.assembly_id:
+            raise _refused(index, "wrong_assembly", "assembly is not the id of this assembly")
+        if st["seq"] <= self.last_seq.get(author, 0):
+            raise _refused(index, "replayed_seq", f"seq {st['seq']} is not above {self.last_seq[author]}")
+        getattr(self, "_rule_" + kind)(index, st, received)
+
+    def late_closes(self, index: int, st: dict[str, Any], received: str) -> list[Problem]:
         """SPEC 4, close first: once an entry is received at or after a
         motion's `closes`, that motion's close is in the log already (or is
         this entry). Each motion is reported once, at the first entry that
@@ -792,162 +791,150 @@ class Replay:
             if st["kind"] in SERVER_KINDS:
                 break
             heapq.heappop(due)
-            out.append(f"late_close: motion {mid!r} closes at {closes}, but this entry, received "
-                       f"{received}, comes before its close entry")
+            out.append(_refused(index, "late_close", f"motion {mid!r} closes at {closes}, but this entry, "
+                                f"received {received}, comes before its close entry"))
         return out
 
-    def rule_problem(self, index: int, st: dict[str, Any], received: str) -> str | None:
-        """The code and reason of the first rule a well-formed ``st`` (see
-        ``malformed``) breaks, or None."""
-        kind, author = st["kind"], st["author"]
-        if index == 0:
-            if kind != "assembly":
-                return "not_genesis: entry 0 is not the assembly statement"
-            return None
-        if kind == "assembly":
-            return "already_founded: an assembly statement after entry 0"
-        if self.assembly_id is None:
-            return "not_genesis: no valid genesis before this entry"
-        if st["assembly"] != self.assembly_id:
-            return "wrong_assembly: assembly is not the id of this assembly"
-        if st["seq"] <= self.last_seq.get(author, 0):
-            return f"replayed_seq: seq {st['seq']} is not above {self.last_seq[author]}"
-        check = getattr(self, "_rule_" + kind)
-        return check(st, received)
+    # -- SPEC 4, the rules of each kind (one method per kind) ----------------
+    def _rule_assembly(self, index: int, st: dict[str, Any], received: str) -> None:
+        pass  # entry 0 only: checked by check_rules
 
-    def _active(self, author: str) -> str | None:
-        return None if author in self.active else "not_member: the author is not an active member"
-
-    def _rule_invite(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_invite(self, index: int, st: dict[str, Any], received: str) -> None:
         if st["code_hash"] in self.invites:
-            return "duplicate_invite: this code_hash was invited before"
-        return None
+            raise _refused(index, "duplicate_invite", "this code_hash was invited before")
 
-    def _rule_enroll(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_enroll(self, index: int, st: dict[str, Any], received: str) -> None:
         h = hashlib.sha256(st["code"].encode("utf-8")).hexdigest()
         if h not in self.invites:
-            return "unknown_invite: no invite has this code's hash"
+            raise _refused(index, "unknown_invite", "no invite has this code's hash")
         if self.invites[h]:
-            return "invite_used: this invitation was already redeemed"
+            raise _refused(index, "invite_used", "this invitation was already redeemed")
         if st["author"] in self.enrolled:
-            return "already_member: this key was enrolled before"
-        return None
+            raise _refused(index, "already_member", "this key was enrolled before")
 
-    def _rule_expel(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_expel(self, index: int, st: dict[str, Any], received: str) -> None:
         if st["member"] not in self.active:
-            return "unknown_member: the expelled key is not an active member"
-        return None
+            raise _refused(index, "unknown_member", "the expelled key is not an active member")
 
-    def _rule_topic(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_topic(self, index: int, st: dict[str, Any], received: str) -> None:
         if st["id"] in self.topics:
-            return f"duplicate_topic: topic {st['id']!r} exists"
+            raise _refused(index, "duplicate_topic", f"topic {st['id']!r} exists")
         if st["parent"] is not None and st["parent"] not in self.topics:
-            return f"unknown_topic: parent {st['parent']!r} does not exist"
-        return None
+            raise _refused(index, "unknown_topic", f"parent {st['parent']!r} does not exist")
 
-    def _rule_motion(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_motion(self, index: int, st: dict[str, Any], received: str) -> None:
         if st["id"] in self.motions:
-            return f"duplicate_motion: motion {st['id']!r} exists"
+            raise _refused(index, "duplicate_motion", f"motion {st['id']!r} exists")
         if st["topic"] not in self.topics:
-            return f"unknown_topic: topic {st['topic']!r} does not exist"
+            raise _refused(index, "unknown_topic", f"topic {st['topic']!r} does not exist")
         if not time_key(st["opens"]) < time_key(st["closes"]):  # type: ignore[operator]
-            return "bad_window: opens is not before closes"
-        return None
+            raise _refused(index, "bad_window", "opens is not before closes")
 
-    def _rule_deputies(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_deputies(self, index: int, st: dict[str, Any], received: str) -> None:
         roster = st["roster"]
         if not roster or len(set(roster)) != len(roster) or not all(k in self.active for k in roster):
-            return "bad_roster: the roster must list at least one distinct active member"
-        return None
+            raise _refused(index, "bad_roster", "the roster must list at least one distinct active member")
 
-    def _rule_delegate(self, st: dict[str, Any], received: str) -> str | None:
-        why = self._active(st["author"])
-        if why:
-            return why
+    def _rule_delegate(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["author"] not in self.active:
+            raise _refused(index, "not_member", "the author is not an active member")
         scope = st["scope"]
         if scope.startswith("topic:") and scope[6:] not in self.topics:
-            return f"unknown_topic: scope {scope!r}"
+            raise _refused(index, "unknown_topic", f"scope {scope!r}")
         if scope.startswith("motion:"):
             m = self.motions.get(scope[7:])
             if m is None:
-                return f"unknown_motion: scope {scope!r}"
+                raise _refused(index, "unknown_motion", f"scope {scope!r}")
             if m.close_index is not None:
-                return f"motion_closed: motion {m.id!r} is closed"
+                raise _refused(index, "motion_closed", f"motion {m.id!r} is closed")
         to = st["to"]
         if to is not None and to != "self":
             if to not in self.active:
-                return "unknown_member: the delegate is not an active member"
+                raise _refused(index, "unknown_member", "the delegate is not an active member")
             if to == st["author"]:
-                return "self_delegation: a member cannot delegate to themselves"
-        return None
+                raise _refused(index, "self_delegation", "a member cannot delegate to themselves")
 
-    def _rule_ballot(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_ballot(self, index: int, st: dict[str, Any], received: str) -> None:
         if st["author"] not in self.active:
-            return "not_member: the author is not an active member"
+            raise _refused(index, "not_member", "the author is not an active member")
         m = self.motions.get(st["motion"])
         if m is None:
-            return f"unknown_motion: motion {st['motion']!r}"
-        if received < m.opens:
-            return f"motion_not_open: received {received} before opens"
-        if received >= m.closes or m.close_index is not None:
-            return f"motion_closed: received {received}, motion closed"
-        return None
+            raise _refused(index, "unknown_motion", f"motion {st['motion']!r}")
+        if received < m.opens:  # type: ignore[operator]
+            raise _refused(index, "motion_not_open", f"received {received} before opens")
+        if received >= m.closes or m.close_index is not None:  # type: ignore[operator]
+            raise _refused(index, "motion_closed", f"received {received}, motion closed")
 
-    def _rule_close(self, st: dict[str, Any], received: str) -> str | None:
+    def _rule_close(self, index: int, st: dict[str, Any], received: str) -> None:
         m = self.motions.get(st["motion"])
         if m is None:
-            return f"unknown_motion: motion {st['motion']!r}"
+            raise _refused(index, "unknown_motion", f"motion {st['motion']!r}")
         if m.close_index is not None:
-            return f"motion_closed: motion {m.id!r} was closed at entry {m.close_index}"
-        if received < m.closes:
-            return f"too_early: received {received} before closes {m.closes}"
-        return None
+            raise _refused(index, "motion_closed", f"motion {m.id!r} was closed at entry {m.close_index}")
+        if received < m.closes:  # type: ignore[operator]
+            raise _refused(index, "too_early", f"received {received} before closes {m.closes}")
 
-    def _rule_result(self, st: dict[str, Any], received: str) -> str | None:
-        return None  # compared by the results check (6)
+    def _rule_result(self, index: int, st: dict[str, Any], received: str) -> None:
+        pass  # its place and its fields: Verifier.check_result (SPEC 4, 8)
 
-    # -- applying an accepted statement ------------------------------------
+    # -- applying an accepted statement (one method per kind) ---------------
     def apply(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
-        kind, author = st["kind"], st["author"]
+        kind = st["kind"]
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
-        self.last_seq[author] = st["seq"]
-        if kind == "ballot":
-            m = self.motions[st["motion"]]
-            if st["choice"] is None:
-                m.ballots.pop(author, None)
-            else:
-                m.ballots[author] = (st["choice"], index)
-        elif kind == "delegate":
-            mine = self.settings.setdefault(author, {})
-            if st["to"] is None:
-                mine.pop(st["scope"], None)
-            else:
-                mine[st["scope"]] = (st["to"], index)
-        elif kind == "assembly":
-            self.assembly_id = hashlib.sha256(canonical(st)).hexdigest()
-            self.assembly_id_b = self.assembly_id.encode()
-            self.organizers = frozenset(st["organizers"])
-            self.server, self.rules = st["server"], st["rules"]
-        elif kind == "invite":
-            self.invites[st["code_hash"]] = False
-        elif kind == "enroll":
-            self.invites[hashlib.sha256(st["code"].encode("utf-8")).hexdigest()] = True
-            self.enrolled.add(author)
-            self.active.add(author)
-            self.names[author] = st["name"]
-        elif kind == "expel":
-            self.active.discard(st["member"])
-        elif kind == "topic":
-            self.topics[st["id"]] = st["parent"]
-        elif kind == "motion":
-            m = self.motions[st["id"]] = Motion(st, index)
-            heapq.heappush(self.due, (m.closes, m.id))
-        elif kind == "deputies":
-            self.roster = list(st["roster"])
-        elif kind == "close":
-            m = self.motions[st["motion"]]
-            m.close_index, m.close_hash = index, entry_hash
-            m.result = self.tally(m, entry_hash)
+        self.last_seq[st["author"]] = st["seq"]
+        getattr(self, "_apply_" + kind)(index, st, entry_hash)
+
+    def _apply_assembly(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.assembly_id = hashlib.sha256(canonical(st)).hexdigest()  # SPEC 3: the assembly id
+        self.assembly_id_b = self.assembly_id.encode()
+        self.organizers = frozenset(st["organizers"])
+        self.server, self.rules = st["server"], st["rules"]
+
+    def _apply_invite(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.invites[st["code_hash"]] = False
+
+    def _apply_enroll(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        author = st["author"]
+        self.invites[hashlib.sha256(st["code"].encode("utf-8")).hexdigest()] = True
+        self.enrolled.add(author)
+        self.active.add(author)
+        self.names[author] = st["name"]
+
+    def _apply_expel(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.active.discard(st["member"])
+
+    def _apply_topic(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.topics[st["id"]] = st["parent"]
+
+    def _apply_motion(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        m = self.motions[st["id"]] = Motion(st, index)
+        heapq.heappush(self.due, (m.closes, m.id))
+
+    def _apply_deputies(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.roster = list(st["roster"])
+
+    def _apply_delegate(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        mine = self.settings.setdefault(st["author"], {})
+        if st["to"] is None:
+            mine.pop(st["scope"], None)
+        else:
+            mine[st["scope"]] = (st["to"], index)
+
+    def _apply_ballot(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        m = self.motions[st["motion"]]
+        if st["choice"] is None:
+            m.ballots.pop(st["author"], None)
+        else:
+            m.ballots[st["author"]] = (st["choice"], index)
+
+    def _apply_close(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        m = self.motions[st["motion"]]
+        m.close_index, m.close_hash = index, entry_hash
+        m.result = self.tally(m, entry_hash)
+        self.pending_close = m  # SPEC 4: its result comes next
+
+    def _apply_result(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        pass  # the motion's result_index is set by Verifier.check_result
 
     # -- the tally at close (SPEC 7, 10) ------------------------------------
     def scope_chain(self, m: Motion) -> list[str]:
@@ -1090,261 +1077,8 @@ def _short(v: Any) -> str:
 
 
 # ---------------------------------------------------------------------------
-# 7. Signature workers
-# ---------------------------------------------------------------------------
-
-Batch = tuple[list[int], Any, list[int], list[bytes], list[bytes], list[bytes]]
-
-
-try:
-    # libsodium's crypto_sign_open itself, as PyNaCl's binding calls it, but
-    # with no output buffer (libsodium then only verifies: it skips the copy
-    # of the message when m is NULL), which saves two cffi allocations and a
-    # copy per signature. The key must be 32 bytes (callers check it).
-    from nacl._sodium import ffi as _ffi, lib as _lib
-    _SIGN_OPEN = _lib.crypto_sign_open
-    _NULL = _ffi.NULL
-except (ImportError, AttributeError):  # another PyNaCl build: the public binding
-    _SIGN_OPEN = None
-
-
-def _ed25519_ok_fn() -> Any:
-    """A function (signed message, 32-byte key) -> True when it verifies."""
-    if _SIGN_OPEN is not None:
-        op, null = _SIGN_OPEN, _NULL
-        return lambda sm, pk: op(null, null, sm, len(sm), pk) == 0
-    bind = nacl.bindings.crypto_sign_open
-
-    def ok(sm: bytes, pk: bytes) -> bool:
-        try:
-            bind(sm, pk)
-            return True
-        except Exception:  # a bad key or signature of any shape is a failure, nothing more
-            return False
-    return ok
-
-
-def verify_batch(batch: Batch) -> list[int]:
-    """Indexes in ``batch`` whose Ed25519 signature does not verify. A batch
-    holds raw ballot lines (already matched by _BALLOT_LINE in the reader,
-    so the key, signature and statement sit at known offsets), joined by
-    newlines into one byte string (one object to send, not thousands), with
-    their indexes, and (public key, message, signature) triples for other
-    lines."""
-    line_idxs, blob, idxs, pks, msgs, sigs = batch
-    bad = []
-    prefix = STATEMENT_PREFIX
-    unhex = binascii.unhexlify
-    keys: dict[bytes, bytes] = {}
-    if line_idxs:
-        if _SIGN_OPEN is not None:
-            op, null = _SIGN_OPEN, _NULL
-            for i, line in zip(line_idxs, blob.split(b"\n")):
-                p = line.find(b',"prev":"', 9)
-                s = p + _STATEMENT_AT
-                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
-                pk = keys.get(a)
-                if pk is None:
-                    pk = keys[a] = unhex(a)  # 64 hex digits (matched, checked): 32 bytes
-                sm = unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1]
-                if op(null, null, sm, len(sm), pk) != 0:
-                    bad.append(i)
-        else:
-            ok = _ed25519_ok_fn()
-            for i, line in zip(line_idxs, blob.split(b"\n")):
-                p = line.find(b',"prev":"', 9)
-                s = p + _STATEMENT_AT
-                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
-                pk = keys.get(a)
-                if pk is None:
-                    pk = keys[a] = unhex(a)
-                if not ok(unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1], pk):
-                    bad.append(i)
-    ok = _ed25519_ok_fn()
-    for i, pk, m, sg in zip(idxs, pks, msgs, sigs):
-        if not (type(pk) is bytes and len(pk) == 32 and type(sg) is bytes and type(m) is bytes
-                and ok(sg + m, pk)):
-            bad.append(i)
-    return bad
-
-
-class SignatureChecker:
-    """Checks signatures in batches in ``jobs`` worker processes, keeping a
-    bounded number of batches in flight, so that with jobs=1 too the reader
-    and the signature checks run side by side. The processes start with the
-    first full batch: a log shorter than one batch is checked in process."""
-
-    BATCH = 4096
-
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-        self.bad: list[int] = []
-        self._new()
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._inflight: list[concurrent.futures.Future[list[int]]] = []
-        self.count = 0
-
-    def _new(self) -> None:
-        self._cur: Batch = ([], [], [], [], [], [])
-        c = self._cur
-        self.line_idxs, self.lines = c[0], c[1]
-        self.pending = 0  # items in the current batch
-
-    def add_line(self, index: int, line: bytes) -> None:
-        """A line matched by _BALLOT_LINE (the caller counts ``pending``)."""
-        self.line_idxs.append(index)
-        self.lines.append(line)
-
-    def add(self, index: int, pk: bytes, msg: bytes, sig: bytes) -> None:
-        c = self._cur
-        c[2].append(index)
-        c[3].append(pk)
-        c[4].append(msg)
-        c[5].append(sig)
-        self.pending += 1
-        if self.pending >= self.BATCH:
-            self.flush()
-
-    def flush(self, last: bool = False) -> None:
-        batch = self._cur
-        n = len(batch[0]) + len(batch[2])
-        self._new()
-        if not n:
-            return
-        batch = (batch[0], b"\n".join(batch[1]), *batch[2:])
-        self.count += n
-        if self._pool is None and (last or self.jobs < 1):
-            self.bad.extend(verify_batch(batch))
-            return
-        if self._pool is None:
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs)
-        self._inflight.append(self._pool.submit(verify_batch, batch))
-        while len(self._inflight) > 3 * self.jobs:
-            self.bad.extend(self._inflight.pop(0).result())
-
-    def finish(self) -> list[int]:
-        try:
-            self.flush(last=True)
-            for f in self._inflight:
-                self.bad.extend(f.result())
-        finally:
-            self.close()
-        return sorted(self.bad)
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-
-# ---------------------------------------------------------------------------
-# 8. Sources: a server URL or a JSON Lines export
-# ---------------------------------------------------------------------------
-
-class CouldNotRun(Exception):
-    """The verifier cannot run at all (exit 2): unreachable server, unreadable file."""
-
-
-PAGE = 10_000
-
-
-class Source:
-    """Where the log comes from. ``lines()`` yields (bytes, ends_with_newline)."""
-
-    def __init__(self, spec: str, timeout: float = 30.0) -> None:
-        self.spec = spec
-        self.is_url = spec.startswith(("http://", "https://"))
-        self.base = spec.rstrip("/")
-        self.timeout = timeout
-        if not self.is_url and not os.path.isfile(spec):
-            raise CouldNotRun(f"cannot read {spec}: no such file")
-
-    def _get(self, path: str, *, missing_ok: bool = False) -> bytes | None:
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=self.timeout) as r:
-                return r.read()
-        except urllib.error.HTTPError as e:
-            if missing_ok and e.code == 404:
-                return None
-            raise CouldNotRun(f"GET {self.base + path}: HTTP {e.code}") from None
-        except (urllib.error.URLError, OSError, ValueError) as e:
-            reason = getattr(e, "reason", e)
-            raise CouldNotRun(f"cannot reach {self.base}: {reason}") from None
-
-    def checkpoint_text(self) -> str | None:
-        if not self.is_url:
-            return None
-        body = self._get("/api/checkpoint", missing_ok=True)
-        return None if body is None else body.decode("utf-8", "replace")
-
-    def server_key(self) -> str | None:
-        if not self.is_url:
-            return None
-        body = self._get("/api/server", missing_ok=True)
-        try:
-            return json.loads(body)["server_key"] if body else None
-        except (ValueError, KeyError, TypeError):
-            return None
-
-    def consistency(self, a: int, b: int) -> list[bytes] | None:
-        if not self.is_url:
-            return None
-        body = self._get(f"/api/proof/consistency?from={a}&to={b}", missing_ok=True)
-        try:
-            return [bytes.fromhex(h) for h in json.loads(body)["proof"]] if body else None
-        except (ValueError, KeyError, TypeError):
-            return []
-
-    def lines(self) -> Iterator[tuple[bytes, bool]]:
-        for chunk, complete in self.chunks():
-            for k, line in enumerate(chunk):
-                yield line, complete or k < len(chunk) - 1
-
-    def chunks(self) -> Iterator[tuple[list[bytes], bool]]:
-        """Lists of lines without their newline; every line ended with a
-        newline except, when the flag is False, the last of the list."""
-        if not self.is_url:
-            try:
-                with open(self.spec, "rb") as f:
-                    rest = b""
-                    while True:
-                        block = f.read(1 << 22)
-                        if not block:
-                            break
-                        parts = (rest + block).split(b"\n")
-                        rest = parts.pop()
-                        if parts:
-                            yield parts, True
-                    if rest:
-                        yield [rest], False
-            except OSError as e:
-                raise CouldNotRun(f"cannot read {self.spec}: {e.strerror}") from None
-            return
-        start = 0
-        while True:
-            body = self._get(f"/api/log?from={start}&limit={PAGE}") or b""
-            if not body:
-                return
-            parts = body.split(b"\n")
-            last = parts.pop()
-            if parts:
-                yield parts, True
-            if last:
-                parts.append(last)
-                yield [last], False
-            start += len(parts)
-
-
-def _read_text(path: str, what: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise CouldNotRun(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}") from None
-
-
-# ---------------------------------------------------------------------------
-# 9. The verification run
+# 8. The verification run: one pass over the log, every check of one entry
+#    in ``check_entry`` (SPEC 1 to 8), then checkpoints, --since, receipts
 # ---------------------------------------------------------------------------
 
 CHECKS = ("canonical", "chain", "signatures", "rules", "checkpoint", "results")
@@ -1352,13 +1086,77 @@ ENTRY_KEYS = frozenset({"index", "prev", "received", "statement", "signature"})
 PROGRESS_EVERY = 100_000
 
 
+def check_index(i: int, index: Any) -> None:
+    """SPEC 5: indexes count from 0 with no gap."""
+    if index != i or type(index) is not int:
+        raise Problem("chain", "5", "bad_index", i, f"index is {_short(index)}, want {i}")
+
+
+def check_prev(i: int, prev: Any, want: str) -> None:
+    """SPEC 5: ``prev`` is the entry hash of the entry before, 64 zeros for entry 0."""
+    if prev != want:
+        raise Problem("chain", "5", "bad_prev", i, f"prev is {_short(prev)}, want the hash of entry {i - 1}"
+                      if i else "prev of entry 0 is not 64 zeros")
+
+
+class _GoOn:
+    """``with go_on:`` records a Problem raised in the block and goes on
+    after it: for a check after which the next checks can still be made."""
+
+    __slots__ = ("note",)
+
+    def __init__(self, note: Callable[[Problem], None]) -> None:
+        self.note = note
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, problem: Any, tb: Any) -> bool:
+        if isinstance(problem, Problem):
+            self.note(problem)
+            return True
+        return False
+
+
+class Reference:
+    """The reference path (``--no-fast``): part one only. Lines are read by
+    the exact parser and encoder, each signature is checked at once with
+    PyNaCl's public binding, and every entry goes through ``check_entry``."""
+
+    read = staticmethod(read_canonical_exact)
+
+    @staticmethod
+    def message(value: dict[str, Any], canon: bytes, line: bytes) -> bytes:
+        return STATEMENT_PREFIX + canonical(value["statement"])  # SPEC 2
+
+    def signatures(self, jobs: int) -> "Signatures":
+        return Signatures()
+
+    def ballot_path(self, v: "Verifier") -> tuple[Callable[[int, bytes], bool], Callable[[], int]] | None:
+        return None
+
+
+class Signatures:
+    """SPEC 2, checked as each entry is read (the reference)."""
+
+    def add(self, index: int, pk: bytes, msg: bytes, sig: bytes) -> None:
+        check_signature(pk, msg, sig, index)
+
+    def finish(self) -> list[int]:
+        return []  # every signature was checked by ``add``
+
+    def close(self) -> None:
+        pass
+
+
 class Verifier:
     def __init__(self, source: Source, *, checkpoint_files: list[str], receipt_paths: list[str],
-                 since_file: str | None, jobs: int, progress: bool = True) -> None:
+                 since_file: str | None, jobs: int, progress: bool = True, fast: bool = True) -> None:
         self.source = source
+        self.mode: Reference = FastMode() if fast else Reference()
         self.jobs = max(1, jobs)
         self.progress = progress
-        self.failures: list[tuple[str, int | None, str]] = []
+        self.failures: list[Problem] = []
         self.skipped: dict[str, str] = {}
         self.checks = list(CHECKS)
         self.cps: list[tuple[str, Checkpoint | None, str]] = []  # (label, parsed, note text)
@@ -1371,6 +1169,7 @@ class Verifier:
         self.hashes_wanted: dict[int, str | None] = {}
         self.n = 0
         self.server_key_hint: str | None = None
+        self._go_on = _GoOn(self.note)
         # Everything that can make the run impossible is read first (exit 2).
         for path in checkpoint_files:
             self.cps.append((path, None, _read_text(path, "checkpoint")))
@@ -1391,11 +1190,174 @@ class Verifier:
                 self.cps.insert(0, ("server checkpoint", None, note))
             self.server_key_hint = source.server_key()
 
-    def fail(self, check: str, index: int | None, reason: str) -> None:
-        self.failures.append((check, index, reason))
+
+    def note(self, problem: Problem) -> None:
+        self.failures.append(problem)
 
     # -- the single pass over the log --------------------------------------
     def run(self) -> None:
+        """Read the log once, checking every entry (``check_entry``, or the
+        ballot fast path of part two), then the checkpoints, --since and
+        the receipts against what was read."""
+        self.sizes = self._read_notes()
+        self.leaves, self.tree = LeafStore(), TreeBuilder()
+        self.prev_hash = bytes(32)   # SPEC 5: the hash of the entry before; 64 zeros before entry 0
+        self.last_received = ""
+        self.signer = self.mode.signatures(self.jobs)
+        fast = self.mode.ballot_path(self)
+        take = fast[0] if fast else None
+        next_progress = PROGRESS_EVERY if self.progress else -1
+        if 0 in self.sizes:
+            self.roots[0] = self.tree.root()
+        i = -1
+        try:
+            for chunk, complete in self.source.chunks():
+                if not complete:
+                    self.note(Problem("canonical", "5", "no_newline", i + len(chunk),
+                                      "line does not end with a newline"))
+                for line in chunk:
+                    i += 1
+                    if i == next_progress:
+                        print(f"verify_cli: {i} entries read", file=sys.stderr, flush=True)
+                        next_progress += PROGRESS_EVERY
+                    if take is None or not take(i, line):
+                        self.check_entry(i, line)
+            self.n = i + 1
+            for bad in self.signer.finish():
+                self.note(Problem("signatures", "2", "bad_signature", bad,
+                                  "signature does not verify with the author's key"))
+        finally:
+            self.signer.close()
+            if fast and fast[1]():
+                self.replay.kinds["ballot"] = self.replay.kinds.get("ballot", 0) + fast[1]()
+        self._after_log()
+
+    def check_entry(self, i: int, line: bytes) -> None:
+        """Every check of the SPEC on entry ``i`` (its line, without the
+        newline), against the state the entries before it established. Each
+        Problem is recorded; a step that leaves nothing to judge stops the
+        entry there (an unaccepted statement does not change the state)."""
+        try:
+            self._check_entry(i, line)
+        except Problem as p:
+            self.note(p)
+
+    def _check_entry(self, i: int, line: bytes) -> None:
+        replay, go_on = self.replay, self._go_on
+        # 1. SPEC 1, 5: the line is exactly the canonical bytes of its entry.
+        value, canon, why = self.mode.read(line)
+        if why:
+            self.note(Problem("canonical", "1", "not_canonical", i, why))
+        # 2. SPEC 5, 6: the entry hash (the next entry's prev) and the Merkle
+        #    leaf are those of the canonical bytes.
+        want_prev = self.prev_hash.hex()
+        entry_hash = self.add_leaf(i, canon)
+        if value is None:
+            return
+        # 3. SPEC 5: the entry's fields; index, prev and received.
+        if not isinstance(value, dict) or value.keys() != ENTRY_KEYS:
+            raise Problem("chain", "5", "bad_entry", i, "entry does not have exactly the fields "
+                          "index, prev, received, statement, signature")
+        with go_on:
+            check_index(i, value["index"])
+        with go_on:
+            check_prev(i, value["prev"], want_prev)
+        received = self.check_received(i, value["received"])
+        # 4. SPEC 2: the signature, by the author's key, over the statement message.
+        with go_on:
+            self.check_signature_of(i, value, canon, line)
+        # 5. SPEC 3, and SPEC 4's signer column: the statement can be judged.
+        st = value["statement"]
+        try:
+            check_form(i, st)
+            replay.check_signer(i, st)
+        except Problem:
+            with go_on:
+                self.check_follows_close(i, None)
+            raise
+        # 6. SPEC 4, close and result together: the entry after a close is its result.
+        with go_on:
+            self.check_follows_close(i, st)
+        # 7. SPEC 4, close first: nothing received after a motion's closes comes before its close.
+        for late in replay.late_closes(i, st, received):
+            self.note(late)
+        # 8. SPEC 4: genesis, assembly, seq, and the rules of the statement's kind.
+        replay.check_rules(i, st, received)
+        # 9. SPEC 8 (7, 10): a result comes right after its close and equals the tally.
+        if st["kind"] == "result":
+            with go_on:
+                self.check_result(i, st)
+        # Accepted: the state moves on (SPEC 4).
+        replay.apply(i, st, entry_hash)
+
+    def add_leaf(self, i: int, canon: bytes) -> bytes:
+        """SPEC 5, 6: entry ``i``'s hash and leaf; returns the entry hash."""
+        h = self.prev_hash = _sha(canon)
+        lh = leaf_hash(canon)
+        self.leaves.append(lh)
+        self.tree.push(lh)
+        if self.tree.size in self.sizes:
+            self.roots[self.tree.size] = self.tree.root()
+        if i in self.hashes_wanted:
+            self.hashes_wanted[i] = h.hex()
+        return h
+
+    def check_received(self, i: int, received: Any) -> str:
+        """SPEC 5: ``received`` is a UTC time with six fractional digits that
+        never decreases along the log. Records a Problem and returns the time
+        the rules judge the entry by (the last readable one if this one is
+        not)."""
+        if not isinstance(received, str) or not _RECEIVED.match(received) or time_key(received) is None:
+            self.note(Problem("chain", "5", "bad_received", i,
+                              "received is not a UTC time with six fractional digits"))
+            return self.last_received
+        if received < self.last_received:
+            self.note(Problem("chain", "5", "received_decreases", i,
+                              f"received {received} is before {self.last_received}"))
+        else:
+            self.last_received = received
+        return received
+
+    def check_signature_of(self, i: int, value: dict[str, Any], canon: bytes, line: bytes) -> None:
+        """SPEC 2: the entry's signature is 128 lowercase hex digits and
+        verifies with the statement's author over the statement message
+        (with --jobs, later, in worker processes: part two)."""
+        sig, st = value["signature"], value["statement"]
+        if not isinstance(sig, str) or not _HEX128.match(sig):
+            raise Problem("signatures", "2", "bad_signature", i, "signature is not 128 lowercase hex digits")
+        if not isinstance(st, dict) or not _is_key(st.get("author")):
+            raise Problem("signatures", "2", "bad_signature", i, "no author key to check the signature with")
+        self.signer.add(i, bytes.fromhex(st["author"]), self.mode.message(value, canon, line), bytes.fromhex(sig))
+
+    def check_follows_close(self, i: int, st: dict[str, Any] | None) -> None:
+        """SPEC 4, close and result together: the entry right after a close
+        is that motion's (well-formed, rightly signed) result."""
+        pend = self.replay.pending_close
+        if pend is None:
+            return
+        self.replay.pending_close = None
+        if st is None:
+            raise Problem("results", "4", "bad_result", i, f"entry {pend.close_index} closed motion "
+                          f"{pend.id!r}, but this entry is not its valid result")
+        if st["kind"] != "result" or st["motion"] != pend.id:
+            raise Problem("results", "4", "bad_result", i, f"entry {pend.close_index} closed motion "
+                          f"{pend.id!r}, but this entry is not its result")
+
+    def check_result(self, i: int, st: dict[str, Any]) -> None:
+        """SPEC 4, 8: a result follows its motion's close and each field
+        equals the one recomputed at that close (SPEC 7, 10)."""
+        m = self.replay.motions.get(st["motion"])
+        if m is None or m.close_index != i - 1 or m.result_index is not None:
+            raise Problem("results", "4", "bad_result", i,
+                          f"result for motion {st['motion']!r} does not come right after its close")
+        m.result_index = i
+        for diff in compare_result(st, m.result or {}):
+            self.note(Problem("results", "8", "bad_result", i, f"motion {m.id!r}: {diff}"))
+
+    # -- before and after the pass ---------------------------------------------
+    def _read_notes(self) -> set[int]:
+        """Parse the checkpoints, the --since note and the receipts; returns
+        the tree sizes whose roots the pass must keep."""
         sizes: set[int] = set()
         parsed = []
         for label, _, text in self.cps:
@@ -1404,7 +1366,7 @@ class Verifier:
                 sizes.add(cp.size)
             except NoteError as e:
                 cp = None
-                self.fail("checkpoint", None, f"{label}: {e}")
+                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {e}"))
             parsed.append((label, cp, text))
         self.cps = parsed
         if "since" in self.checks:
@@ -1412,7 +1374,7 @@ class Verifier:
                 self.since = Checkpoint(self._since_text, self.since_label or "")
                 sizes.add(self.since.size)
             except NoteError as e:
-                self.fail("since", None, f"{self.since_label}: {e}")
+                self.note(Problem("since", "6", "bad_checkpoint", None, f"{self.since_label}: {e}"))
         tracked: set[str] = set()
         for path, r in self.receipts:
             if isinstance(r, dict) and isinstance(r.get("index"), int) and not isinstance(r["index"], bool):
@@ -1425,220 +1387,30 @@ class Verifier:
                         sizes.add(Checkpoint(r["checkpoint"], path).size)
                     except NoteError:
                         pass
-        self.replay = replay = Replay(tracked)
-        self.leaves = leaves = LeafStore()
-        leaf_buf = leaves._buf
-        tree = TreeBuilder()
-        signer = SignatureChecker(self.jobs)
-        fail = self.fail
-        sha = hashlib.sha256
-        hexlify = binascii.hexlify
-        ballot_line = _BALLOT_LINE.fullmatch
-        hex_digits = _HEX_DIGITS
-        batch = signer.BATCH
-        wanted = self.hashes_wanted
-        motions, last_seq, active, due = replay.motions, replay.last_seq, replay.active, replay.due
-        prev_h = bytes(32)   # the hash of the entry before, 32 zero bytes before entry 0
-        last_received = ""
-        date_ok: set[str] = set()
-        dates_b: set[bytes] = set()
-        authors: dict[bytes, str] = {}
-        fast = 0
-        next_progress = PROGRESS_EVERY if self.progress else -1
-        i = -1
-        if 0 in sizes:
-            self.roots[0] = tree.root()
-        try:
-            for chunk, complete in self.source.chunks():
-                if not complete:
-                    fail("canonical", i + len(chunk), "line does not end with a newline")
-                for line in chunk:
-                    i += 1
-                    if i == next_progress:
-                        print(f"verify_cli: {i} entries read", file=sys.stderr, flush=True)
-                        next_progress += PROGRESS_EVERY
-                    # Fast path: a ballot line that is canonical, well formed and
-                    # breaks no rule; every test the general path would make is
-                    # made here, and anything unusual goes to the general path
-                    # (which then reports it). Nothing is changed before all pass.
-                    m = ballot_line(line)
-                    if m is not None:
-                        idx_b, prev_b, rec_b, sig_b, asm_b, author_b, choice_b, motion_b, seq_b = m.groups()
-                        rec = rec_b.decode()
-                        author = authors.get(author_b)
-                        if author is None:
-                            # latin-1 never fails; any non-ASCII byte then
-                            # gives a string that is not an active key.
-                            author = author_b.decode("latin-1")
-                        mo = motions.get(motion_b.decode())
-                        seq = int(seq_b)
-                        if (int(idx_b) == i and prev_b == hexlify(prev_h) and rec >= last_received
-                                and (not due or rec < due[0][0]) and rec_b[:10] in dates_b
-                                and replay.assembly_id_b == asm_b and seq <= MAX_INT
-                                # prev (equal to a hexlified hash), assembly (equal to
-                                # a hexdigest) and author (an active key, checked when
-                                # enrolled) are lowercase hex once the tests around
-                                # hold; only the signature is left to check.
-                                and not sig_b.translate(None, hex_digits)
-                                and replay.pending_close is None and author in active
-                                and seq > last_seq.get(author, 0) and mo is not None
-                                and mo.opens <= rec and mo.close_index is None and rec < mo.closes):
-                            if author_b not in authors:
-                                authors[author_b] = author
-                            prev_h = sha(line).digest()
-                            lh = sha(b"\x00" + line).digest()
-                            leaf_buf += lh  # leaves.append(lh), inline
-                            # tree.push(lh), inline
-                            n, stack = tree.size, tree._stack
-                            while n & 1:
-                                lh = sha(b"\x01" + stack.pop() + lh).digest()
-                                n >>= 1
-                            stack.append(lh)
-                            tree.size += 1
-                            n = tree.size
-                            if n in sizes:
-                                self.roots[n] = tree.root()
-                            if i in wanted:
-                                wanted[i] = prev_h.hex()
-                            last_received = rec
-                            last_seq[author] = seq
-                            if choice_b is None:
-                                mo.ballots.pop(author, None)
-                            else:
-                                mo.ballots[author] = (choice_b.decode(), i)
-                            fast += 1
-                            signer.line_idxs.append(i)
-                            signer.lines.append(line)
-                            signer.pending += 1
-                            if signer.pending >= batch:
-                                signer.flush()
-                            continue
-                    # The general path.
-                    value, canon, problem = read_canonical(line)
-                    if problem:
-                        fail("canonical", i, problem)
-                    want_prev = prev_h.hex()
-                    prev_h = h = sha(canon).digest()
-                    lh = sha(b"\x00" + canon).digest()
-                    leaves.append(lh)
-                    tree.push(lh)
-                    if tree.size in sizes:
-                        self.roots[tree.size] = tree.root()
-                    if i in wanted:
-                        wanted[i] = h.hex()
-                    if value is None:
-                        continue
-                    if not isinstance(value, dict) or value.keys() != ENTRY_KEYS:
-                        fail("chain", i, "entry does not have exactly the fields "
-                             "index, prev, received, statement, signature")
-                        continue
-                    index, received = value["index"], value["received"]
-                    st, sig = value["statement"], value["signature"]
-                    if index != i or type(index) is not int:
-                        fail("chain", i, f"index is {_short(index)}, want {i}")
-                    if value["prev"] != want_prev:
-                        fail("chain", i, f"prev is {_short(value['prev'])}, want the hash of entry {i - 1}"
-                             if i else "prev of entry 0 is not 64 zeros")
-                    if not isinstance(received, str) or not _RECEIVED.match(received) or (
-                            received[:10] not in date_ok and time_key(received) is None):
-                        fail("chain", i, "received is not a UTC time with six fractional digits")
-                        received = last_received
-                    else:
-                        date_ok.add(received[:10])
-                        dates_b.add(received[:10].encode())
-                        if received < last_received:
-                            fail("chain", i, f"received {received} is before {last_received}")
-                        else:
-                            last_received = received
-                    why = malformed(st)
-                    # Check 3: the signature, over the statement message.
-                    if not isinstance(sig, str) or not _HEX128.match(sig):
-                        fail("signatures", i, "signature is not 128 lowercase hex digits")
-                    elif isinstance(st, dict) and _is_key(st.get("author")):
-                        # Entry keys sort as index, prev, received, signature,
-                        # statement: with plain values before it, the statement's
-                        # canonical bytes are the tail of the canonical line.
-                        if type(index) is int and type(value["prev"]) is str and type(value["received"]) is str \
-                                and canon is line:
-                            pos = canon.find(b',"statement":')
-                            msg = STATEMENT_PREFIX + canon[pos + 13:-1]
-                        else:
-                            msg = STATEMENT_PREFIX + canonical(st)
-                        signer.add(i, bytes.fromhex(st["author"]), msg, bytes.fromhex(sig))
-                    else:
-                        fail("signatures", i, "no author key to check the signature with")
-                    if why:
-                        fail("rules", i, f"malformed: {why}")
-                        self._expect_result_missing(i)
-                        continue
-                    who = replay.signer_problem(st)
-                    if who:
-                        fail("signatures", i, who)
-                        self._expect_result_missing(i)
-                        continue
-                    # Check 6 (its place in the log): a close is followed by its result.
-                    pend = replay.pending_close
-                    if pend is not None:
-                        replay.pending_close = None
-                        if st["kind"] != "result" or st["motion"] != pend.id:
-                            fail("results", i, f"entry {pend.close_index} closed motion {pend.id!r}, "
-                                 "but this entry is not its result")
-                    for late in replay.late_closes(i, st, received):
-                        fail("rules", i, late)
-                    rule = replay.rule_problem(i, st, received)
-                    if rule:
-                        fail("rules", i, rule)
-                        continue
-                    if st["kind"] == "result":
-                        self._check_result(i, st)
-                    replay.apply(i, st, h)
-                    if st["kind"] == "close":
-                        replay.pending_close = replay.motions[st["motion"]]
-            self.n = i + 1
-            for bad in signer.finish():
-                fail("signatures", bad, "signature does not verify with the author's key")
-        finally:
-            signer.close()
-            if fast:
-                replay.kinds["ballot"] = replay.kinds.get("ballot", 0) + fast
-        self.tree = tree
+        self.replay = Replay(tracked)
+        return sizes
+
+    def _after_log(self) -> None:
+        replay = self.replay
         if replay.pending_close is not None:
             # SPEC 4: a close and its result are written in one transaction.
             m = replay.pending_close
-            fail("results", m.close_index, f"the log ends with the close of motion {m.id!r}, "
-                 "without its result (they are written together)")
+            self.note(Problem("results", "4", "bad_result", m.close_index, f"the log ends with the close of "
+                              f"motion {m.id!r}, without its result (they are written together)"))
         if self.n == 0:
             for c in self.checks:
                 self.skipped[c] = "the log is empty: nothing to check"
             return
-        if replay.assembly_id is None and self.server_key_hint is None:
-            pass
         if self.server_key_hint is not None and replay.server is not None \
                 and self.server_key_hint != replay.server:
-            fail("rules", 0, "wrong_server: the genesis names another key than the server's /api/server")
+            self.note(_refused(0, "wrong_server", "the genesis names another key than the server's /api/server"))
         self._check_checkpoints()
         if "since" in self.checks:
             self._check_since()
         if "receipts" in self.checks:
             self._check_receipts()
 
-    def _expect_result_missing(self, i: int) -> None:
-        pend = self.replay.pending_close
-        if pend is not None:
-            self.replay.pending_close = None
-            self.fail("results", i, f"entry {pend.close_index} closed motion {pend.id!r}, "
-                      "but this entry is not its valid result")
-
-    def _check_result(self, i: int, st: dict[str, Any]) -> None:
-        m = self.replay.motions.get(st["motion"])
-        if m is None or m.close_index != i - 1 or m.result_index is not None:
-            self.fail("results", i, f"result for motion {st['motion']!r} does not come right after its close")
-            return
-        m.result_index = i
-        for diff in compare_result(st, m.result or {}):
-            self.fail("results", i, f"motion {m.id!r}: {diff}")
-
-    # -- check 5 ------------------------------------------------------------
+    # -- checkpoints (SPEC 6, 11.5)--------------------------------------------------------
     def _origin_and_key(self) -> tuple[str, bytes] | None:
         r = self.replay
         if r.assembly_id is None or r.server is None:
@@ -1662,16 +1434,16 @@ class Verifier:
             if cp is None:
                 continue
             if ok is None:
-                self.fail("checkpoint", None, f"{label}: no valid genesis, so no server key to check it with")
+                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: no valid genesis, so no server key to check it with"))
                 continue
             try:
                 cp.verify(origin=ok[0], public_key=ok[1])
             except NoteError as e:
-                self.fail("checkpoint", None, f"{label}: {e}")
+                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {e}"))
                 continue
             why = self._against_log(cp)
             if why:
-                self.fail("checkpoint", None, f"{label}: {why}")
+                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {why}"))
                 continue
             if self.saved_note is None:
                 self.saved_note = text
@@ -1685,19 +1457,19 @@ class Verifier:
             return
         label = self.since_label
         if ok is None:
-            self.fail("since", None, f"{label}: no valid genesis, so no server key to check it with")
+            self.note(Problem("since", "6", "not_extended", None, f"{label}: no valid genesis, so no server key to check it with"))
             return
         try:
             old.verify(origin=ok[0], public_key=ok[1])
         except NoteError as e:
-            self.fail("since", None, f"{label}: {e}")
+            self.note(Problem("since", "6", "not_extended", None, f"{label}: {e}"))
             return
         if old.size > self.n:
-            self.fail("since", None, f"{label}: size {old.size} is larger than the log read ({self.n} entries)")
+            self.note(Problem("since", "6", "not_extended", None, f"{label}: size {old.size} is larger than the log read ({self.n} entries)"))
             return
         if self.roots.get(old.size) != old.root:
-            self.fail("since", old.size - 1 if old.size else None,
-                      f"history rewritten: the log's first {old.size} entries do not have the root of {label}")
+            self.note(Problem("since", "6", "not_extended", old.size - 1 if old.size else None,
+                      f"history rewritten: the log's first {old.size} entries do not have the root of {label}"))
             return
         if old.size == 0:
             self.skipped["since"] = f"{label} has size 0: an empty tree proves nothing"
@@ -1707,7 +1479,7 @@ class Verifier:
             proof = consistency_proof(self.leaves, old.size, new_size)
             verify_consistency(size1=old.size, size2=new_size, root1=old.root, root2=new_root, proof=proof)
         except ProofError as e:
-            self.fail("since", None, f"consistency proof {old.size} -> {new_size}: {e}")
+            self.note(Problem("since", "6", "not_extended", None, f"consistency proof {old.size} -> {new_size}: {e}"))
             return
         # The server's own proof, towards its signed checkpoint, must verify too.
         server_cp = next((cp for label2, cp, _ in self.cps if label2 == "server checkpoint"), None)
@@ -1718,8 +1490,8 @@ class Verifier:
                     verify_consistency(size1=old.size, size2=server_cp.size, root1=old.root,
                                        root2=server_cp.root, proof=sp)
                 except ProofError as e:
-                    self.fail("since", None, f"the server's consistency proof {old.size} -> "
-                              f"{server_cp.size} does not verify: {e}")
+                    self.note(Problem("since", "6", "not_extended", None, f"the server's consistency proof {old.size} -> "
+                              f"{server_cp.size} does not verify: {e}"))
 
     # -- --receipt ----------------------------------------------------------
     def _check_receipts(self) -> None:
@@ -1732,7 +1504,7 @@ class Verifier:
             why = self._receipt_problem(r, ok)
             report: dict[str, Any] = {"file": path, "index": idx, "valid": why is None}
             if why:
-                self.fail("receipts", idx if isinstance(idx, int) else None, f"{path}: {why}")
+                self.note(Problem("receipts", "6", "bad_receipt", idx if isinstance(idx, int) else None, f"{path}: {why}"))
             else:
                 report.update(self._how_counted(r))
             self.receipt_reports.append(report)
@@ -1799,7 +1571,7 @@ class Verifier:
 
     # -- verdict and report --------------------------------------------------
     def statuses(self) -> dict[str, str]:
-        failed = {c for c, _, _ in self.failures}
+        failed = {p.check for p in self.failures}
         return {c: "failed" if c in failed else "skipped" if c in self.skipped else "passed"
                 for c in self.checks}
 
@@ -1814,7 +1586,7 @@ class Verifier:
                          "close_index": m.close_index, "result_index": m.result_index,
                          "recomputed": m.result,
                          "matches": None if m.result_index is None else
-                         not any(c == "results" and ix == m.result_index for c, ix, _ in self.failures)}
+                         not any(p.check == "results" and p.index == m.result_index for p in self.failures)}
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -1830,16 +1602,17 @@ class Verifier:
             "members": {"enrolled": len(r.enrolled), "active": len(r.active)},
             "checks": self.statuses(),
             "skipped": self.skipped,
-            "failures": [{"check": c, "index": i, "reason": why} for c, i, why in self.ordered_failures()],
+            "failures": [{"check": p.check, "index": p.index, "reason": p.reason, "section": p.section,
+                          "code": p.code} for p in self.ordered_failures()],
             "motions": self.motions_report(),
             "receipts": self.receipt_reports,
             "checkpoint": None if self.saved_note is None else
             {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
         }
 
-    def ordered_failures(self) -> list[tuple[str, int | None, str]]:
+    def ordered_failures(self) -> list[Problem]:
         order = {c: k for k, c in enumerate(self.checks)}
-        return sorted(self.failures, key=lambda f: (order.get(f[0], 99), -1 if f[1] is None else f[1]))
+        return sorted(self.failures, key=lambda p: (order.get(p.check, 99), -1 if p.index is None else p.index))
 
     def text_report(self) -> str:
         r, out = self.replay, []
@@ -1852,7 +1625,7 @@ class Verifier:
         out.append("checks:")
         statuses = self.statuses()
         for c in self.checks:
-            n = sum(1 for f in self.failures if f[0] == c)
+            n = sum(1 for p in self.failures if p.check == c)
             extra = f" ({n} failure{'s' if n > 1 else ''})" if n else \
                 f" ({self.skipped[c]})" if c in self.skipped else ""
             out.append(f"  {c:<11} {statuses[c]}{extra}")
@@ -1880,9 +1653,9 @@ class Verifier:
         if self.failures:
             out.append("")
             out.append("failures:")
-            for c, i, why in self.ordered_failures():
-                where = f"entry {i}" if i is not None else "log"
-                out.append(f"  [{c}] {where}: {why}")
+            for p in self.ordered_failures():
+                where = f"entry {p.index}" if p.index is not None else "log"
+                out.append(f"  [{p.check}, SPEC {p.section}] {where}: {p.reason}")
         out.append("")
         code = self.exit_code()
         out.append({0: "VERDICT: valid: every check passed",
@@ -1897,6 +1670,111 @@ def _receipt_files(path: str) -> list[str]:
     if not os.path.isfile(path):
         raise CouldNotRun(f"cannot read receipt {path}: no such file")
     return [path]
+
+
+# ===========================================================================
+# Reading the log, and the command line
+# ===========================================================================
+
+# ---------------------------------------------------------------------------
+# 9. Sources: a server URL (SPEC 9) or a JSON Lines export (SPEC 5)
+# ---------------------------------------------------------------------------
+
+class CouldNotRun(Exception):
+    """The verifier cannot run at all (exit 2): unreachable server, unreadable file."""
+
+
+PAGE = 10_000
+
+
+class Source:
+    """Where the log comes from: ``chunks()`` yields its lines (SPEC 5, 9)."""
+
+    def __init__(self, spec: str, timeout: float = 30.0) -> None:
+        self.spec = spec
+        self.is_url = spec.startswith(("http://", "https://"))
+        self.base = spec.rstrip("/")
+        self.timeout = timeout
+        if not self.is_url and not os.path.isfile(spec):
+            raise CouldNotRun(f"cannot read {spec}: no such file")
+
+    def _get(self, path: str, *, missing_ok: bool = False) -> bytes | None:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=self.timeout) as r:
+                return r.read()
+        except urllib.error.HTTPError as e:
+            if missing_ok and e.code == 404:
+                return None
+            raise CouldNotRun(f"GET {self.base + path}: HTTP {e.code}") from None
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            reason = getattr(e, "reason", e)
+            raise CouldNotRun(f"cannot reach {self.base}: {reason}") from None
+
+    def checkpoint_text(self) -> str | None:
+        if not self.is_url:
+            return None
+        body = self._get("/api/checkpoint", missing_ok=True)
+        return None if body is None else body.decode("utf-8", "replace")
+
+    def server_key(self) -> str | None:
+        if not self.is_url:
+            return None
+        body = self._get("/api/server", missing_ok=True)
+        try:
+            return json.loads(body)["server_key"] if body else None
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def consistency(self, a: int, b: int) -> list[bytes] | None:
+        if not self.is_url:
+            return None
+        body = self._get(f"/api/proof/consistency?from={a}&to={b}", missing_ok=True)
+        try:
+            return [bytes.fromhex(h) for h in json.loads(body)["proof"]] if body else None
+        except (ValueError, KeyError, TypeError):
+            return []
+
+    def chunks(self) -> Iterator[tuple[list[bytes], bool]]:
+        """Lists of lines without their newline; every line ended with a
+        newline except, when the flag is False, the last of the list."""
+        if not self.is_url:
+            try:
+                with open(self.spec, "rb") as f:
+                    rest = b""
+                    while True:
+                        block = f.read(1 << 22)
+                        if not block:
+                            break
+                        parts = (rest + block).split(b"\n")
+                        rest = parts.pop()
+                        if parts:
+                            yield parts, True
+                    if rest:
+                        yield [rest], False
+            except OSError as e:
+                raise CouldNotRun(f"cannot read {self.spec}: {e.strerror}") from None
+            return
+        start = 0
+        while True:
+            body = self._get(f"/api/log?from={start}&limit={PAGE}") or b""
+            if not body:
+                return
+            parts = body.split(b"\n")
+            last = parts.pop()
+            if parts:
+                yield parts, True
+            if last:
+                parts.append(last)
+                yield [last], False
+            start += len(parts)
+
+
+def _read_text(path: str, what: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CouldNotRun(f"cannot read {what} {path}: {getattr(e, 'strerror', None) or e}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -1917,6 +1795,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="signature-checking processes (default: the number of CPUs)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("--no-fast", action="store_true",
+                   help="run the reference path only (part one of this file: no ballot fast path, no "
+                        "worker processes, no shortcuts; slower, same verdict); --jobs is then unused")
     return p
 
 
@@ -1928,7 +1809,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if e.code == 0 else 2
     try:
         v = Verifier(Source(args.source), checkpoint_files=args.checkpoint, receipt_paths=args.receipt,
-                     since_file=args.since, jobs=args.jobs, progress=not args.quiet)
+                     since_file=args.since, jobs=args.jobs, progress=not args.quiet,
+                     fast=not args.no_fast)
         v.run()
     except CouldNotRun as e:
         print(f"verify_cli: could not run: {e}", file=sys.stderr)
@@ -1950,6 +1832,364 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(v.text_report())
     return v.exit_code()
+
+
+# ===========================================================================
+# PART TWO: THE SPEED MACHINERY
+#
+# Nothing below adds or changes a rule: each piece makes a check of part one
+# cheaper, says what it assumes, and falls back to part one when its
+# assumption does not hold. ``--no-fast`` leaves all of it out, and
+# tests/test_verify_paths.py checks that both give the same report.
+# ===========================================================================
+
+# ---------------------------------------------------------------------------
+# Re-encoding shortcut for SPEC 1, 5 (the C json codec)
+# ---------------------------------------------------------------------------
+
+_FAST = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                          check_circular=False).encode
+
+
+def _flat_entry_ints_ok(value: Any) -> bool:
+    """True when ``value`` is an entry whose fields and statement hold only
+    strings, null, booleans and safe integers (the common case, checked
+    cheaply); False means "walk it" (it may still be fine)."""
+    if type(value) is not dict:
+        return False
+    st = value.get("statement")
+    if type(st) is not dict:
+        return False
+    for v in (*value.values(), *st.values()):
+        t = type(v)
+        if t is str or v is None or t is bool or v is st:
+            continue
+        if t is int and -MAX_INT <= v <= MAX_INT:
+            continue
+        return False
+    return True
+
+
+_NON_BMP = re.compile("[\U00010000-\U0010ffff]")
+
+
+def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
+    """``read_canonical_exact`` (SPEC 1, 5), faster: the same answer."""
+    # Assumes (and the comment proves): parse with the C decoder (floats and NaN refused) and
+    # re-encode with the C encoder (sorted keys, raw UTF-8). When no character
+    # of the line is above U+FFFF, sorting keys by code point is sorting them
+    # by UTF-16 code unit, and the C encoder escapes exactly what RFC 8785
+    # escapes; so a line equal to its re-encoding is canonical once integers
+    # are checked. A duplicate key, any whitespace, an escape that need not be
+    # one (lone surrogates included: the line, valid UTF-8, cannot hold one
+    # raw, and the encoder would write it raw) make the re-encoding differ: a
+    # JSON text has one parse, and the re-encoding of a value has exactly one
+    # member per dict key, so equal bytes mean no object of the line had a
+    # repeated member. Anything else goes to the exact slow path below.
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and (line.isascii() or _NON_BMP.search(text) is None):
+        try:
+            value = _FAST.decode(text)
+            same = _DUMPS(value) == text
+        except (ValueError, RecursionError):
+            same = False
+        if same:
+            if _flat_entry_ints_ok(value):
+                return value, line, None
+            try:
+                _walk_check(value)
+                return value, line, None
+            except CanonicalError:
+                pass
+    return read_canonical_exact(line)
+
+
+# ---------------------------------------------------------------------------
+# The ballot fast path (SPEC 1 to 5 for the bulk of a long log)
+# ---------------------------------------------------------------------------
+
+# The common entry of a long log, a ballot, matched in one pass: when a line
+# matches, it is exactly the RFC 8785 bytes of the entry it holds (members in
+# sorted order, strings whose characters need no escape, integers in plain
+# decimal) and its statement is well formed (SPEC 3), save for the checks
+# left to the caller: the hex fields are lowercase hex (the signature checked,
+# the others compared with known hex), seq <= 2^53-1 and the
+# date of `received` is real. Any other line takes the general path.
+_BALLOT_LINE = re.compile(
+    rb'\{"index":(0|[1-9][0-9]{0,15}),"prev":"(.{64})",'
+    rb'"received":"(\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z)",'
+    rb'"signature":"(.{128})","statement":\{"assembly":"(.{64})","author":"(.{64})",'
+    rb'"choice":(?:"(yes|no|abstain)"|null),"kind":"ballot","motion":"([a-z0-9][a-z0-9-]{0,63})",'
+    rb'"seq":([1-9][0-9]{0,15}),"v":1\}\}', re.S)
+_HEX_DIGITS = b"0123456789abcdef"
+# Offsets in a line matched by _BALLOT_LINE, from the position of ',"prev":"'.
+_SIG_AT, _STATEMENT_AT = 129, 271
+_AUTHOR_IN_STATEMENT = 89
+
+
+def ballot_fast_path(v: Verifier) -> tuple[Callable[[int, bytes], bool], Callable[[], int]]:
+    """A function ``take(i, line)`` that checks and applies a ballot line
+    that breaks nothing, and says False (changing nothing) for any other
+    line, which then goes to ``check_entry`` and is reported there; and a
+    function giving how many lines it took.
+
+    Assumes a line matched by _BALLOT_LINE is canonical and well formed
+    (see above); it then makes every remaining test ``check_entry`` would
+    make, in one expression, using only state that part one keeps: prev,
+    received, the close-first heap, the assembly, the seq, the motion's
+    window. Authors are cached by their bytes (assumes: a key string that
+    was an active member's is still the same string; it is then looked up
+    in ``active`` anyway) and the calendar dates seen valid by day."""
+    replay, tree = v.replay, v.tree
+    add_leaf = v.leaves._buf.extend
+    roots, sizes, wanted = v.roots, v.sizes, v.hashes_wanted
+    motions, last_seq, active, due = replay.motions, replay.last_seq, replay.active, replay.due
+    signer = v.signer
+    batch = signer.BATCH  # type: ignore[attr-defined]
+    sha, hexlify = hashlib.sha256, binascii.hexlify
+    ballot_line, hex_digits = _BALLOT_LINE.fullmatch, _HEX_DIGITS
+    days: set[bytes] = set()
+    authors: dict[bytes, str] = {}
+    taken = 0
+
+    def take(i: int, line: bytes) -> bool:
+        nonlocal taken
+        m = ballot_line(line)
+        if m is None:
+            return False
+        idx_b, prev_b, rec_b, sig_b, asm_b, author_b, choice_b, motion_b, seq_b = m.groups()
+        rec = rec_b.decode()
+        author = authors.get(author_b)
+        if author is None:
+            # latin-1 never fails; any non-ASCII byte then gives a string
+            # that is not an active key.
+            author = author_b.decode("latin-1")
+        mo = motions.get(motion_b.decode())
+        seq = int(seq_b)
+        if not (int(idx_b) == i and prev_b == hexlify(v.prev_hash) and rec >= v.last_received
+                and (not due or rec < due[0][0]) and replay.assembly_id_b == asm_b and seq <= MAX_INT
+                # prev (equal to a hexlified hash), assembly (equal to a
+                # hexdigest) and author (an active key, checked when
+                # enrolled) are lowercase hex once the tests around hold;
+                # only the signature is left to check.
+                and not sig_b.translate(None, hex_digits)
+                and replay.pending_close is None and author in active
+                and seq > last_seq.get(author, 0) and mo is not None
+                and mo.opens <= rec and mo.close_index is None and rec < mo.closes):
+            return False
+        day = rec_b[:10]
+        if day not in days:
+            if time_key(rec) is None:
+                return False
+            days.add(day)
+        # Every test passed: apply, as add_leaf and Replay.apply would.
+        if author_b not in authors:
+            authors[author_b] = author
+        h = v.prev_hash = sha(line).digest()
+        lh = sha(b"\x00" + line).digest()
+        add_leaf(lh)
+        n, stack = tree.size, tree._stack  # tree.push(lh), inline
+        while n & 1:
+            lh = sha(b"\x01" + stack.pop() + lh).digest()
+            n >>= 1
+        stack.append(lh)
+        n = tree.size = tree.size + 1
+        if n in sizes:
+            roots[n] = tree.root()
+        if i in wanted:
+            wanted[i] = h.hex()
+        v.last_received = rec
+        last_seq[author] = seq
+        if choice_b is None:
+            mo.ballots.pop(author, None)
+        else:
+            mo.ballots[author] = (choice_b.decode(), i)
+        taken += 1
+        signer.line_idxs.append(i)  # type: ignore[attr-defined]
+        signer.lines.append(line)  # type: ignore[attr-defined]
+        signer.pending += 1  # type: ignore[attr-defined]
+        if signer.pending >= batch:  # type: ignore[attr-defined]
+            signer.flush()  # type: ignore[attr-defined]
+        return True
+
+    return take, lambda: taken
+
+
+# ---------------------------------------------------------------------------
+# Signature workers (SPEC 2, in batches, in other processes)
+# ---------------------------------------------------------------------------
+
+Batch = tuple[list[int], Any, list[int], list[bytes], list[bytes], list[bytes]]
+
+
+try:
+    # libsodium's crypto_sign_open itself, as PyNaCl's binding calls it, but
+    # with no output buffer (libsodium then only verifies: it skips the copy
+    # of the message when m is NULL), which saves two cffi allocations and a
+    # copy per signature. The key must be 32 bytes (callers check it).
+    from nacl._sodium import ffi as _ffi, lib as _lib
+    _SIGN_OPEN = _lib.crypto_sign_open
+    _NULL = _ffi.NULL
+except (ImportError, AttributeError):  # another PyNaCl build: the public binding
+    _SIGN_OPEN = None
+
+
+def _verifier_fn() -> Any:
+    """A function (signed message, 32-byte key) -> whether it verifies; for
+    the workers, which report failing indexes (SPEC 2 is ``check_signature``)."""
+    if _SIGN_OPEN is not None:
+        op, null = _SIGN_OPEN, _NULL
+        return lambda sm, pk: op(null, null, sm, len(sm), pk) == 0
+    bind = nacl.bindings.crypto_sign_open
+
+    def ok(sm: bytes, pk: bytes) -> bool:
+        try:
+            bind(sm, pk)
+            return True
+        except Exception:  # a bad key or signature of any shape is a failure, nothing more
+            return False
+    return ok
+
+
+def verify_batch(batch: Batch) -> list[int]:
+    """Indexes in ``batch`` whose Ed25519 signature does not verify. A batch
+    holds raw ballot lines (already matched by _BALLOT_LINE in the reader,
+    so the key, signature and statement sit at known offsets), joined by
+    newlines into one byte string (one object to send, not thousands), with
+    their indexes, and (public key, message, signature) triples for other
+    lines."""
+    line_idxs, blob, idxs, pks, msgs, sigs = batch
+    bad = []
+    prefix = STATEMENT_PREFIX
+    unhex = binascii.unhexlify
+    keys: dict[bytes, bytes] = {}
+    if line_idxs:
+        if _SIGN_OPEN is not None:
+            op, null = _SIGN_OPEN, _NULL
+            for i, line in zip(line_idxs, blob.split(b"\n")):
+                p = line.find(b',"prev":"', 9)
+                s = p + _STATEMENT_AT
+                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                pk = keys.get(a)
+                if pk is None:
+                    pk = keys[a] = unhex(a)  # 64 hex digits (matched, checked): 32 bytes
+                sm = unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1]
+                if op(null, null, sm, len(sm), pk) != 0:
+                    bad.append(i)
+        else:
+            ok = _verifier_fn()
+            for i, line in zip(line_idxs, blob.split(b"\n")):
+                p = line.find(b',"prev":"', 9)
+                s = p + _STATEMENT_AT
+                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                pk = keys.get(a)
+                if pk is None:
+                    pk = keys[a] = unhex(a)
+                if not ok(unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1], pk):
+                    bad.append(i)
+    ok = _verifier_fn()
+    for i, pk, m, sg in zip(idxs, pks, msgs, sigs):
+        if not (type(pk) is bytes and len(pk) == 32 and type(sg) is bytes and type(m) is bytes
+                and ok(sg + m, pk)):
+            bad.append(i)
+    return bad
+
+
+class SignatureChecker:
+    """Signatures checked in batches (assumes: a signature's check needs
+    nothing but its key, message and signature, so it may be made later and
+    elsewhere, and the failing indexes reported at the end). Checks them in ``jobs`` worker processes, keeping a
+    bounded number of batches in flight, so that with jobs=1 too the reader
+    and the signature checks run side by side. The processes start with the
+    first full batch: a log shorter than one batch is checked in process."""
+
+    BATCH = 4096
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.bad: list[int] = []
+        self._new()
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._inflight: list[concurrent.futures.Future[list[int]]] = []
+
+    def _new(self) -> None:
+        self._cur: Batch = ([], [], [], [], [], [])
+        c = self._cur
+        self.line_idxs, self.lines = c[0], c[1]
+        self.pending = 0  # items in the current batch
+
+    def add(self, index: int, pk: bytes, msg: bytes, sig: bytes) -> None:
+        c = self._cur
+        c[2].append(index)
+        c[3].append(pk)
+        c[4].append(msg)
+        c[5].append(sig)
+        self.pending += 1
+        if self.pending >= self.BATCH:
+            self.flush()
+
+    def flush(self, last: bool = False) -> None:
+        batch = self._cur
+        n = len(batch[0]) + len(batch[2])
+        self._new()
+        if not n:
+            return
+        batch = (batch[0], b"\n".join(batch[1]), *batch[2:])
+        if self._pool is None and (last or self.jobs < 1):
+            self.bad.extend(verify_batch(batch))
+            return
+        if self._pool is None:
+            self._pool = concurrent.futures.ProcessPoolExecutor(self.jobs)
+        self._inflight.append(self._pool.submit(verify_batch, batch))
+        while len(self._inflight) > 3 * self.jobs:
+            self.bad.extend(self._inflight.pop(0).result())
+
+    def finish(self) -> list[int]:
+        try:
+            self.flush(last=True)
+            for f in self._inflight:
+                self.bad.extend(f.result())
+        finally:
+            self.close()
+        return sorted(self.bad)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# ---------------------------------------------------------------------------
+# The fast mode: the pieces above, put together
+# ---------------------------------------------------------------------------
+
+class FastMode(Reference):
+    """The default path: lines read by ``read_canonical``, signatures checked
+    by worker processes (``SignatureChecker``), ballots by
+    ``ballot_fast_path``; everything else through ``check_entry``."""
+
+    read = staticmethod(read_canonical)
+
+    @staticmethod
+    def message(value: dict[str, Any], canon: bytes, line: bytes) -> bytes:
+        # Assumes the entry keys sort as index, prev, received, signature,
+        # statement: with plain values before it, the statement's canonical
+        # bytes are the tail of the canonical line (a canonical string never
+        # holds the bytes ',"', so the first ',"statement":' is the key).
+        if type(value["index"]) is int and type(value["prev"]) is str and type(value["received"]) is str \
+                and canon is line:
+            return STATEMENT_PREFIX + canon[canon.find(b',"statement":') + 13:-1]
+        return STATEMENT_PREFIX + canonical(value["statement"])
+
+    def signatures(self, jobs: int) -> "Signatures":
+        return SignatureChecker(jobs)  # type: ignore[return-value]
+
+    def ballot_path(self, v: Verifier) -> tuple[Callable[[int, bytes], bool], Callable[[], int]] | None:
+        return ballot_fast_path(v)
 
 
 if __name__ == "__main__":

@@ -193,8 +193,11 @@ def test_misattributed_signature(tmp_path, capsys, sc):
           "id": "rogue", "title": "Rogue", "description": "", "parent": None}
     es.append(new_entry(st, m.key, last_received(sc)))
     code, rep = check_log(tmp_path, capsys, sc, rechain(es))
-    assert code == 1 and failed(rep) == {("signatures", len(es) - 1)}
-    assert "not_organizer" in rep["failures"][0]["reason"]
+    # A rule of SPEC 4 (who may sign which kind), not a signature problem:
+    # the signature itself verifies.
+    assert code == 1 and failed(rep) == {("rules", len(es) - 1)}
+    f = rep["failures"][0]
+    assert f["reason"].startswith("not_organizer") and (f["section"], f["code"]) == ("4", "not_organizer")
 
 
 def test_member_signing_a_result_is_misattributed(tmp_path, capsys, sc):
@@ -204,8 +207,8 @@ def test_member_signing_a_result_is_misattributed(tmp_path, capsys, sc):
     es[i]["statement"]["author"] = m.public
     resign(es[i], m.key)
     code, rep = check_log(tmp_path, capsys, sc, rechain(es))
-    assert code == 1 and ("signatures", i) in failed(rep)
-    assert any("not_server" in f["reason"] for f in rep["failures"])
+    assert code == 1 and ("rules", i) in failed(rep) and rep["checks"]["signatures"] == "passed"
+    assert any(f["code"] == "not_server" and f["section"] == "4" for f in rep["failures"])
 
 
 def _append_member_statement(sc: Scenario, who: int, seq: int, kind: str, **fields: Any) -> list[bytes]:
@@ -426,7 +429,8 @@ def test_json_shape(tmp_path, capsys, sc):
     assert {"verdict", "checks", "failures", "motions"} <= rep.keys()
     assert all(s in ("passed", "failed", "skipped") for s in rep["checks"].values())
     for f in rep["failures"]:
-        assert set(f) == {"check", "index", "reason"}
+        assert set(f) == {"check", "index", "reason", "section", "code"}
+        assert f["section"] in ("1", "2", "3", "4", "5", "6", "8") and f["code"]
     assert set(rep["motions"]["housing-bill"]) >= {"state", "recomputed", "result_index", "matches"}
 
 

@@ -225,8 +225,12 @@ def test_signed_note_vector() -> None:
     assert V.note_key_id(name, pub).hex() == kid_hex
     blob = base64.b64decode(ex["signature_line"].split()[-1])
     assert blob[:4].hex() == kid_hex
-    assert V.ed25519_ok(pub, ex["text"].encode(), blob[4:])
-    assert not V.ed25519_ok(pub, ex["text"].encode() + b"x", blob[4:])
+    V.check_signature(pub, ex["text"].encode(), blob[4:])
+    with pytest.raises(V.Problem) as bad:
+        V.check_signature(pub, ex["text"].encode() + b"x", blob[4:], 7)
+    assert (bad.value.check, bad.value.section, bad.value.code, bad.value.index) == ("signatures", "2", "bad_signature", 7)
+    with pytest.raises(V.Problem):
+        V.check_signature(pub[:31], ex["text"].encode(), blob[4:])
 
 
 @pytest.mark.parametrize("note, why", [
