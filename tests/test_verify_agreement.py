@@ -27,6 +27,10 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
                        since_file=None, jobs=1, progress=False)
         v.run()
         assert v.failures == [] and v.exit_code() == 0, v.failures
+        ref = V.Verifier(V.Source(str(log)), checkpoint_files=[str(tmp / "cp.txt")], receipt_paths=[],
+                         since_file=None, jobs=1, progress=False, fast=False)
+        ref.run()
+        assert ref.as_json() == v.as_json(), "the reference path (--no-fast) agrees"
         results = [e["statement"] for e in entries(lines) if e["statement"]["kind"] == "result"]
         assert results, "every motion is closed, so every motion has a result"
         for server in results:
