@@ -1190,9 +1190,12 @@ class Verifier:
                 self.cps.insert(0, ("server checkpoint", None, note))
             self.server_key_hint = source.server_key()
 
-
     def note(self, problem: Problem) -> None:
         self.failures.append(problem)
+
+    def note6(self, check: str, code: str, index: int | None, detail: str) -> None:
+        """A problem of a checkpoint, of --since or of a receipt (SPEC 6, 11)."""
+        self.failures.append(Problem(check, "6", code, index, detail))
 
     # -- the single pass over the log --------------------------------------
     def run(self) -> None:
@@ -1366,7 +1369,7 @@ class Verifier:
                 sizes.add(cp.size)
             except NoteError as e:
                 cp = None
-                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {e}"))
+                self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {e}")
             parsed.append((label, cp, text))
         self.cps = parsed
         if "since" in self.checks:
@@ -1374,7 +1377,7 @@ class Verifier:
                 self.since = Checkpoint(self._since_text, self.since_label or "")
                 sizes.add(self.since.size)
             except NoteError as e:
-                self.note(Problem("since", "6", "bad_checkpoint", None, f"{self.since_label}: {e}"))
+                self.note6("since", "bad_checkpoint", None, f"{self.since_label}: {e}")
         tracked: set[str] = set()
         for path, r in self.receipts:
             if isinstance(r, dict) and isinstance(r.get("index"), int) and not isinstance(r["index"], bool):
@@ -1434,16 +1437,17 @@ class Verifier:
             if cp is None:
                 continue
             if ok is None:
-                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: no valid genesis, so no server key to check it with"))
+                self.note6("checkpoint", "bad_checkpoint", None,
+                           f"{label}: no valid genesis, so no server key to check it with")
                 continue
             try:
                 cp.verify(origin=ok[0], public_key=ok[1])
             except NoteError as e:
-                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {e}"))
+                self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {e}")
                 continue
             why = self._against_log(cp)
             if why:
-                self.note(Problem("checkpoint", "6", "bad_checkpoint", None, f"{label}: {why}"))
+                self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {why}")
                 continue
             if self.saved_note is None:
                 self.saved_note = text
@@ -1457,19 +1461,21 @@ class Verifier:
             return
         label = self.since_label
         if ok is None:
-            self.note(Problem("since", "6", "not_extended", None, f"{label}: no valid genesis, so no server key to check it with"))
+            self.note6("since", "bad_checkpoint", None,
+                       f"{label}: no valid genesis, so no server key to check it with")
             return
         try:
             old.verify(origin=ok[0], public_key=ok[1])
         except NoteError as e:
-            self.note(Problem("since", "6", "not_extended", None, f"{label}: {e}"))
+            self.note6("since", "bad_checkpoint", None, f"{label}: {e}")
             return
         if old.size > self.n:
-            self.note(Problem("since", "6", "not_extended", None, f"{label}: size {old.size} is larger than the log read ({self.n} entries)"))
+            self.note6("since", "not_extended", None,
+                       f"{label}: size {old.size} is larger than the log read ({self.n} entries)")
             return
         if self.roots.get(old.size) != old.root:
-            self.note(Problem("since", "6", "not_extended", old.size - 1 if old.size else None,
-                      f"history rewritten: the log's first {old.size} entries do not have the root of {label}"))
+            self.note6("since", "not_extended", old.size - 1 if old.size else None,
+                       f"history rewritten: the log's first {old.size} entries do not have the root of {label}")
             return
         if old.size == 0:
             self.skipped["since"] = f"{label} has size 0: an empty tree proves nothing"
@@ -1479,7 +1485,7 @@ class Verifier:
             proof = consistency_proof(self.leaves, old.size, new_size)
             verify_consistency(size1=old.size, size2=new_size, root1=old.root, root2=new_root, proof=proof)
         except ProofError as e:
-            self.note(Problem("since", "6", "not_extended", None, f"consistency proof {old.size} -> {new_size}: {e}"))
+            self.note6("since", "not_extended", None, f"consistency proof {old.size} -> {new_size}: {e}")
             return
         # The server's own proof, towards its signed checkpoint, must verify too.
         server_cp = next((cp for label2, cp, _ in self.cps if label2 == "server checkpoint"), None)
@@ -1490,8 +1496,8 @@ class Verifier:
                     verify_consistency(size1=old.size, size2=server_cp.size, root1=old.root,
                                        root2=server_cp.root, proof=sp)
                 except ProofError as e:
-                    self.note(Problem("since", "6", "not_extended", None, f"the server's consistency proof {old.size} -> "
-                              f"{server_cp.size} does not verify: {e}"))
+                    self.note6("since", "not_extended", None, f"the server's consistency proof {old.size} -> "
+                               f"{server_cp.size} does not verify: {e}")
 
     # -- --receipt ----------------------------------------------------------
     def _check_receipts(self) -> None:
@@ -1504,7 +1510,7 @@ class Verifier:
             why = self._receipt_problem(r, ok)
             report: dict[str, Any] = {"file": path, "index": idx, "valid": why is None}
             if why:
-                self.note(Problem("receipts", "6", "bad_receipt", idx if isinstance(idx, int) else None, f"{path}: {why}"))
+                self.note6("receipts", "bad_receipt", idx if isinstance(idx, int) else None, f"{path}: {why}")
             else:
                 report.update(self._how_counted(r))
             self.receipt_reports.append(report)

@@ -27,6 +27,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import nacl.bindings
 import nacl.signing
@@ -34,7 +35,6 @@ import nacl.signing
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import verify_cli  # noqa: E402
 from crypto.checkpoint import Checkpoint, origin_for, sign_checkpoint  # noqa: E402
 from crypto.signing import KeyPair  # noqa: E402
 
@@ -157,12 +157,43 @@ def run_verifier(path: Path, cp: Path, jobs: int) -> tuple[float, int, float, fl
     return dt, v.n, main, workers
 
 
+verify_cli: Any = None  # the module under test, loaded by main (see --verifier)
+
+
+def _load_verifier(folder: Path) -> None:
+    global verify_cli
+    sys.path.insert(0, str(folder))
+    import verify_cli as module  # the worker processes are forked, so they share it
+    verify_cli = module
+    print(f"verifier: {module.__file__}", file=sys.stderr)
+
+
+def _check_nothing(batch: object) -> list[int]:
+    return []
+
+
+def _reader_only() -> None:
+    """Workers check no signature (they are forked and find the function by
+    its module and name): the reading process's cost alone, for A/B runs of
+    a change that touches only the reader."""
+    _check_nothing.__module__, _check_nothing.__qualname__ = "verify_cli", "verify_batch"
+    verify_cli.verify_batch = _check_nothing
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--verifier", type=Path, default=ROOT, metavar="DIR",
+                   help="the folder whose verify_cli.py is measured (default: this checkout), e.g. a "
+                        "baseline copy, for same-conditions comparisons")
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000])
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeat", type=int, default=3, help="runs per (N, jobs); medians are reported")
+    p.add_argument("--reader-only", action="store_true",
+                   help="workers check nothing (the ratios are then meaningless; read the reader CPU)")
     args = p.parse_args()
+    _load_verifier(args.verifier)
+    if args.reader_only:
+        _reader_only()
     OUT.mkdir(parents=True, exist_ok=True)
     last = ""
     for n in sorted(args.sizes):

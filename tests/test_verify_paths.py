@@ -125,7 +125,13 @@ def test_reference_path_finds_each_kind_of_problem() -> None:
     assert ref == report(lines, None, True, sc)
 
 
-def test_no_fast_flag(tmp_path: Path, capsys: Any) -> None:
+def test_no_fast_flag_uses_part_one_only(tmp_path: Path, capsys: Any, monkeypatch: Any) -> None:
+    def not_here(*args: Any) -> Any:
+        raise AssertionError("--no-fast reached the speed machinery")
+
+    for name in ("ballot_fast_path", "read_canonical", "SignatureChecker", "verify_batch", "_flat_entry_ints_ok"):
+        monkeypatch.setattr(V, name, not_here)
+    monkeypatch.setattr(V.FastMode, "__init__", not_here)
     sc = scenario()
     log = write_log(tmp_path / "log.jsonl", sc.lines)
     (tmp_path / "cp.txt").write_text(checkpoint_note(sc.lines, sc.server_key, sc.assembly))
