@@ -199,6 +199,13 @@ async def get_member_motion(request: web.Request) -> web.Response:
     return web.json_response(views.vote_path(state, request.match_info["key"], motion))
 
 
+async def get_member_entries(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    found = await _box(request).entries_by(key)
+    return web.json_response({"member": key, "entries": [
+        {"index": e["index"], "entry_hash": digest, "kind": e["statement"]["kind"], "entry": e} for e, digest in found]})
+
+
 async def get_topics(request: web.Request) -> web.Response:
     return web.json_response({"topics": views.topics(_box(request).state)})
 
@@ -267,6 +274,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/members", get_members, "Every member, with pseudonym and roles."),
     ("GET", "/api/members/{key}", get_member, "One member, their delegations and delegators."),
     ("GET", "/api/members/{key}/motions/{id}", get_member_motion, "The path of a member's vote and their weight."),
+    ("GET", "/api/members/{key}/entries", get_member_entries, "Every entry a key signed, in log order."),
     ("GET", "/api/topics", get_topics, "The topic tree."),
     ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
     ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),

@@ -498,6 +498,16 @@ class BallotBox:
             row = (await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx == index))).first()
         return None if row is None else (json.loads(row[0]), row[1].hex())
 
+    async def entries_by(self, author: str) -> list[tuple[dict[str, Any], str]]:
+        """Every committed entry whose statement ``author`` signed, in log
+        order, with its hash: a member's own history read from the log, so
+        that no client needs to remember it (SPEC section 9)."""
+        await self._settled.wait()
+        q = (select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.author == author)
+             .order_by(T.entries.c.idx))
+        async with self.engine.connect() as conn:
+            return [(json.loads(d), bytes(h).hex()) for d, h in await conn.execute(q)]
+
     # -- maintenance -------------------------------------------------------
 
     async def rebuild(self) -> AssemblyState:

@@ -8,7 +8,7 @@ same code.
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Integer, LargeBinary, MetaData, String, Table, Text,
+    BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text,
 )
 
 metadata = MetaData()
@@ -21,6 +21,8 @@ entries = Table(
     Column("kind", String(16), nullable=False),
     Column("author", String(64), nullable=False),
 )
+# A member's own entries (GET /api/members/{key}/entries) without a scan.
+Index("ix_entries_author", entries.c.author)
 
 # Perfect subtrees of the Merkle tree: level L, index i covers leaves
 # [i*2^L, (i+1)*2^L). Any proof is O(log n) lookups in this table.

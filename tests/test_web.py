@@ -104,10 +104,10 @@ def test_receipt_is_checked_in_browser(world: dict[str, Any]) -> None:
     assert carol.is_visible("#public-notice")
     vote(carol, "rent-cap", "no")
     goto(carol, "receipts")
-    row = carol.locator("#receipts tr", has_text="rent-cap")
+    row = carol.locator("#receipts tr", has_text="Rent cap")
     row.locator("button[data-check]").click()
     carol.wait_for_selector("#receipts .check.ok")
-    assert "rent-cap" in row.inner_text()
+    assert "Rent cap: No" in row.inner_text()
     with carol.expect_download() as dl:
         row.locator("button", has_text=re.compile("Download")).click()
     receipt = json.loads(Path(dl.value.path()).read_text())
@@ -175,6 +175,16 @@ def test_key_backup_restores_in_fresh_browser(world: dict[str, Any], browser: An
     fresh.click("#restore-form button[type=submit]")
     fresh.wait_for_function("() => document.body.dataset.ready === 'home'")
     fresh.wait_for_selector("text=bob")
+    # Nothing was copied but the key: the vote and the receipts come from the log.
+    goto(fresh, "bill/rent-cap")
+    assert fresh.inner_text("#my-vote") == "My current vote: Yes."
+    assert fresh.get_attribute("#vote-box button[data-choice='yes']", "aria-pressed") == "true"
+    assert fresh.is_visible("#vote-box button[data-choice='null']")
+    goto(fresh, "receipts")
+    row = fresh.locator("#receipts tr", has_text="Rent cap: Yes")
+    row.locator("button[data-check]").click()
+    fresh.wait_for_selector("#receipts .check.ok")
+    assert fresh.locator("#receipts tr", has_text="Enrolment").count() == 1
     # The restored key signs: vote from the phone.
     vote(fresh, "rent-cap", "abstain")
     shot(fresh, "40-phone-bill")
@@ -243,7 +253,7 @@ def switch_lang(page: Any, lang: str) -> None:
     """Through the header's switch, as a person would."""
     if page.evaluate("document.documentElement.lang") != lang:
         page.click("#lang-switch")
-        page.wait_for_function("l => document.documentElement.lang === l", arg=lang)
+        page.wait_for_function("l => document.documentElement.lang === l && !document.getElementById('main').hasAttribute('aria-busy')", arg=lang)
 
 
 def check_every_page(page: Any, who: str, routes: list[str], lang: str) -> list[str]:
@@ -369,3 +379,149 @@ def test_counts_up_to_a_million_fit_on_a_phone(world: dict[str, Any], browser: A
         assert bars["yes"]["text"] == grouped(members, lang)
         assert bars["lost"]["text"] == grouped(members - 1, lang)
         assert all(b["fits"] for b in bars.values()), bars
+
+
+def test_vote_by_keyboard_keeps_focus_and_shows_success(world: dict[str, Any], base: str) -> None:
+    """Keyboard only: Tab to a choice, Enter; the focus stays there, the
+    success is shown in the vote box with a link to the receipt; withdrawing
+    hides the withdraw button and puts the focus back on the choices."""
+    carol = world["carol"]
+    add_bill(world["org"], "tram", "city", "Tram line", closes_in=3600)
+    goto(carol, "bill/tram")
+    assert not carol.is_visible("#vote-box button[data-choice='null']"), "withdraw offered with no vote"
+    assert carol.inner_text("#my-vote") == "You have not voted on this bill."
+    for _ in range(60):  # from the top of the page, as a keyboard user would
+        carol.keyboard.press("Tab")
+        if carol.evaluate("document.activeElement.dataset.choice") == "no":
+            break
+    carol.keyboard.press("Enter")
+    carol.wait_for_selector("#vote-box button[data-choice='no'][aria-pressed='true']")
+    assert carol.evaluate("document.activeElement.dataset.choice") == "no"
+    done = carol.inner_text("#vote-done")
+    index = api(base, f"/api/members/{world['keys']['carol']}/entries")["entries"][-1]["index"]
+    assert done == f"Vote “No” counted — receipt #{index}"
+    assert carol.get_attribute("#vote-done a", "href") == f"#/receipts/{index}"
+    assert carol.inner_text("#my-vote") == "My current vote: No."
+    carol.focus("#vote-box button[data-choice='null']")
+    carol.keyboard.press("Enter")
+    carol.wait_for_selector("#vote-box button[data-choice='null']", state="hidden")
+    assert carol.evaluate("document.activeElement.dataset.choice") == "yes"
+    assert carol.inner_text("#my-vote") == "You have not voted on this bill."
+    withdrawn = carol.get_attribute("#vote-done a", "href").rsplit("/", 1)[1]
+    assert int(withdrawn) > index
+    carol.click("#vote-done a")
+    carol.wait_for_function("() => document.body.dataset.ready === 'receipts'")
+    carol.wait_for_function("id => document.activeElement.id === id", arg=f"receipt-{withdrawn}")
+    assert not carol.errors, carol.errors
+
+
+def test_a_delegates_vote_is_told(world: dict[str, Any], base: str) -> None:
+    """Alice delegates the city topic to bob, who voted: her page says how
+    her vote counts, and offers no withdraw button."""
+    alice = world["alice"]
+    path = api(base, f"/api/members/{world['keys']['alice']}/motions/rent-cap")
+    assert path["reason"] == "delegated" and path["path"] == [world["keys"]["alice"], world["keys"]["bob"]]
+    goto(alice, "bill/rent-cap")
+    assert alice.inner_text("#my-vote") == f"You have not voted; your vote counts {path['outcome']} through bob."
+    assert not alice.is_visible("#vote-box button[data-choice='null']")
+    switch_lang(alice, "fr")
+    fr = {"yes": "pour", "no": "contre", "abstain": "abstention"}[path["outcome"]]
+    assert alice.inner_text("#my-vote") == f"Vous n’avez pas voté\u202f; votre voix compte «\u00a0{fr}\u00a0» par bob."
+    switch_lang(alice, "en")
+
+
+def test_a_failed_action_offers_try_again(world: dict[str, Any]) -> None:
+    carol = world["carol"]
+    goto(carol, "bill/tram")
+    carol.route("**/api/statements", lambda route: route.abort())
+    carol.click("#vote-box button[data-choice='abstain']")
+    carol.wait_for_selector("#vote-box .msg.error button.retry")
+    assert "cannot be reached" in carol.inner_text("#vote-box .msg.error")
+    carol.unroute("**/api/statements")
+    carol.click("#vote-box .msg.error button.retry")
+    carol.wait_for_selector("#vote-box button[data-choice='abstain'][aria-pressed='true']")
+    assert carol.is_visible("#vote-done a")
+    assert not carol.is_visible("#vote-box .msg.error")
+
+
+def test_landing_for_a_visitor(world: dict[str, Any], browser: Any, base: str) -> None:
+    """What this is and that joining needs an invitation, in one screen;
+    Join in the menu; member-only items hidden until there is a key."""
+    for viewport in (PHONE, DESKTOP):
+        page = new_page(browser, base, viewport=viewport)
+        goto(page, "")
+        box = page.locator("#how-to-join").bounding_box()
+        assert box and box["y"] + box["height"] <= viewport["height"], "the invitation notice is below the fold"
+        assert "invitation" in page.inner_text("#how-to-join")
+        menu = page.locator("header nav a").all_inner_texts()
+        assert "Join" in menu and "Delegations" not in menu and "Receipts" not in menu and "Deputy" not in menu
+        page.context.close()
+    alice_menu = world["alice"].locator("header nav a").all_inner_texts()
+    assert "Delegations" in alice_menu and "Join" not in alice_menu
+
+
+def test_live_updates_reconnect_by_themselves(browser: Any, tmp_path: Path) -> None:
+    """The server goes away: the page says live updates are paused, and
+    reconnects (with backoff) when the server is back."""
+    from tests import processes
+
+    data = tmp_path / "data"
+    url, proc = processes.start_server(data, log=tmp_path / "server.log")
+    port = int(url.rsplit(":", 1)[1])
+    page = new_page(browser, url)
+    try:
+        goto(page, "")
+        page.wait_for_function("() => document.body.dataset.live === 'on'")
+        assert not page.is_visible("#live-status")
+        processes.stop_server(proc)
+        page.wait_for_selector("#live-status", state="visible", timeout=15_000)
+        assert "paused" in page.inner_text("#live-status")
+        url, proc = processes.start_server(data, port=port, log=tmp_path / "server.log")
+        page.wait_for_function("() => document.body.dataset.live === 'on'", timeout=40_000)
+        assert not page.is_visible("#live-status")
+    finally:
+        processes.stop_server(proc)
+        page.context.close()
+
+
+def test_cli_key_imported_signs_as_organizer(browser: Any, tmp_path: Path) -> None:
+    """An organizer founds the assembly from the command line, imports the
+    CLI's key file into the browser (protected at once by a passphrase: its
+    encrypted backup is downloaded) and publishes a topic from the organizer
+    pages; a second key in the same browser is switched to and back."""
+    from client.cli import main as cli
+
+    with running_server(tmp_path / "srv") as url:
+        key_file = tmp_path / "founder.key"
+        assert cli(["key", "new", str(key_file)]) == 0
+        assert cli(["--server", url, "--receipts", str(tmp_path / "r"), "found", "--key", str(key_file), "--name", "CLI"]) == 0
+        founder = key_file.read_text().split("# public key ")[1].split()[0]
+        page = new_page(browser, url, tmp=tmp_path)
+        create_key(page)  # a member key of this browser, before the organizer's
+        goto(page, "key")
+        page.set_input_files("#import-form [name=file]", str(key_file))
+        page.fill("#import-form [name=pass1]", "organizer passphrase")
+        page.fill("#import-form [name=pass2]", "organizer passphrase")
+        with page.expect_download() as dl:
+            page.click("#import-form button[type=submit]")
+        backup = json.loads(Path(dl.value.path()).read_text())
+        assert backup["format"] == "liquid-mandate-key-backup" and "ciphertext" in backup
+        page.wait_for_function("k => document.querySelector('#my-key')?.textContent === k", arg=founder)
+        pub = founder
+        assert backup["public_key"] == founder
+        assert page.get_attribute("#my-keys li.in-use", "data-key") == founder
+        assert page.locator("#my-keys li").count() == 2
+        add_topic(page, "budget", "Budget")
+        assert [t["title"] for t in api(url, "/api/topics")["topics"]] == ["Budget"]
+        # The switch in the header: to the member key and back.
+        other = page.locator("#key-switch option:not(:checked)").get_attribute("value")
+        page.select_option("#key-switch", other)
+        page.wait_for_function("k => document.querySelector('#key-switch').value === k", arg=other)
+        goto(page, "org")
+        assert "not one" in page.inner_text("main")
+        page.select_option("#key-switch", pub)
+        page.wait_for_function("k => document.querySelector('#key-switch').value === k", arg=pub)
+        goto(page, "org/topics")
+        page.wait_for_selector("#topic-tree [data-topic='budget']")
+        assert not page.errors, page.errors
+        page.context.close()

@@ -55,6 +55,7 @@ export const api = {
   graph: (scope) => get(`/api/graph?scope=${q(scope)}`),
   deputies: () => get('/api/deputies'),
   entry: (index) => get(`/api/entries/${index}`),
+  memberEntries: (key) => get(`/api/members/${q(key)}/entries`),
 };
 
 // The last seq this tab used per key: a burst of statements (invitations)

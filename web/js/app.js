@@ -4,6 +4,7 @@ import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { getLang, has, loadStrings, LANGS, setLang, t } from './i18n.js';
 import { KeyError, loadKey } from './keys.js';
+import { listKeys, useKey } from './store.js';
 import { ProofError } from './merkle.js';
 import * as member from './views/member.js';
 import * as bills from './views/bills.js';
@@ -31,11 +32,16 @@ const app = {
   member: null,
   cleanups: [],
   names: {},
+  said: {},
+  entries: null,
 
   async refresh() {
     this.server = await api.server();
     this.me = (await loadKey()) || null;
+    this.keys = await listKeys();
+    if (this.keys.length > 1 && this.server.assembly) await this.learnNames(this.keys.map((k) => k.pub));
     this.member = null;
+    this.entries = null;
     if (this.me && this.server.assembly) {
       try { this.member = await api.member(this.me.pub); } catch (e) { this.member = null; }
     }
@@ -51,6 +57,22 @@ const app = {
     }
   },
 
+  /** Names of the members behind these keys, fetched a few at a time, so
+   * that no page downloads the whole member list to name a path. */
+  async learnNames(keys) {
+    const missing = [...new Set(keys)].filter((k) => k && !(k in this.names));
+    await Promise.all(missing.map(async (k) => {
+      try { this.names[k] = (await api.member(k)).name || null; } catch (e) { this.names[k] = null; }
+    }));
+  },
+
+  /** The entries my key signed, from the public log (this page's view of it). */
+  async myEntries() {
+    if (!this.me || !this.server?.assembly) return [];
+    if (!this.entries) this.entries = (await api.memberEntries(this.me.pub)).entries;
+    return this.entries;
+  },
+
   isMember() { return !!(this.member && this.member.active); },
   isOrganizer() { return !!(this.member && this.member.organizer); },
 
@@ -60,6 +82,14 @@ const app = {
     const el = document.getElementById('status');
     el.textContent = '';
     setTimeout(() => { el.textContent = msg; }, 30);
+  },
+
+  /** say(), but at most once every `interval` ms for the same `tag`. */
+  sayNow(tag, msg, interval) {
+    const now = Date.now();
+    if (now - (this.said[tag] || 0) < interval) return;
+    this.said[tag] = now;
+    this.say(msg);
   },
 
   /** A readable sentence, in the user's language, for any error we raise. */
@@ -73,18 +103,34 @@ const app = {
     return t('problem.unexpected', { detail: String(e && e.message ? e.message : e) });
   },
 
-  /** Runs fn while the button is busy; shows errors in `out` (role=alert). */
+  /** Runs fn while the button is busy; shows errors in `out` (role=alert),
+   * with "Try again" when trying again may succeed. The button keeps the
+   * focus it had (disabling it would otherwise drop focus to the page). */
   async act(button, out, fn) {
-    if (out) { out.textContent = ''; out.className = 'msg'; }
+    if (out) { out.replaceChildren(); out.className = 'msg'; }
+    const hadFocus = !!button && document.activeElement === button;
     if (button) button.disabled = true;
     try {
       return await fn();
     } catch (e) {
       console.error(e);
-      if (out) { out.textContent = this.errorText(e); out.className = 'msg error'; }
+      if (out) {
+        out.className = 'msg error';
+        out.append(this.errorText(e));
+        if (retryable(e)) {
+          out.append(' ', h('button', { type: 'button', class: 'small retry', onclick: () => {
+            if (button) button.focus();
+            this.act(button, out, fn);
+          } }, t('action.retry')));
+        }
+      }
       return undefined;
     } finally {
-      if (button) button.disabled = false;
+      if (button) {
+        button.disabled = false;
+        const lost = !document.activeElement || document.activeElement === document.body;
+        if (hadFocus && lost && button.isConnected) button.focus();
+      }
     }
   },
 
@@ -93,17 +139,43 @@ const app = {
   // Live updates: one EventSource for the page, re-dispatched as window
   // events; views subscribe with onLive and set timers with every/after, all
   // undone when the next page renders (views receive the app, never import it).
+  // A lost connection is retried with backoff (1 s, doubling, at most 30 s);
+  // the page says so while it lasts, and views hear `reconnect` after it.
   listen() {
-    const es = new EventSource('/api/events');
-    for (const kind of ['entry', 'tally']) {
-      es.addEventListener(kind, (ev) => {
-        let data;
-        try { data = JSON.parse(ev.data); } catch (e) { return; }
-        window.dispatchEvent(new CustomEvent(`lm:${kind}`, { detail: data }));
-      });
-    }
-    es.onopen = () => { document.body.dataset.live = 'on'; };
-    es.onerror = () => { document.body.dataset.live = 'off'; };
+    let delay = 1000;
+    let paused = null;
+    const show = (off) => {
+      const el = document.getElementById('live-status');
+      el.textContent = off ? t('live.paused') : '';
+      el.hidden = !off;
+    };
+    const connect = () => {
+      const es = new EventSource('/api/events');
+      for (const kind of ['entry', 'tally']) {
+        es.addEventListener(kind, (ev) => {
+          let data;
+          try { data = JSON.parse(ev.data); } catch (e) { return; }
+          window.dispatchEvent(new CustomEvent(`lm:${kind}`, { detail: data }));
+        });
+      }
+      es.onopen = () => {
+        const wasOff = document.body.dataset.live === 'off';
+        document.body.dataset.live = 'on';
+        delay = 1000;
+        clearTimeout(paused);
+        show(false);
+        if (wasOff) window.dispatchEvent(new CustomEvent('lm:reconnect', { detail: {} }));
+      };
+      es.onerror = () => {
+        es.close();
+        document.body.dataset.live = 'off';
+        clearTimeout(paused);
+        paused = setTimeout(() => show(true), 1500);  // a blip is not worth a message
+        setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 30000);
+      };
+    };
+    connect();
   },
 
   onLive(kind, fn) {
@@ -123,16 +195,36 @@ const app = {
   },
 };
 
+/** Retrying helps when the server or the network failed, not when it refused. */
+function retryable(e) {
+  return e instanceof ApiError && (e.status === 0 || e.status >= 500 || e.code === 'replayed_seq');
+}
+
+/** The menu: what a visitor can use, then what a key and membership open. */
 function navItems() {
   const items = [['#/', 'nav.home']];
   if (!app.server?.assembly) items.push(['#/found', 'nav.found']);
   else {
-    items.push(['#/bills', 'nav.bills'], ['#/delegations', 'nav.delegations'], ['#/graph', 'nav.graph'],
-      ['#/receipts', 'nav.receipts'], ['#/deputy', 'nav.deputy']);
+    items.push(['#/bills', 'nav.bills']);
+    if (app.isMember()) items.push(['#/delegations', 'nav.delegations']);
+    items.push(['#/graph', 'nav.graph']);
+    if (app.me) items.push(['#/receipts', 'nav.receipts']);
+    if (app.isMember()) items.push(['#/deputy', 'nav.deputy']);
     if (app.isOrganizer()) items.push(['#/org', 'nav.org']);
+    if (!app.member?.member) items.push(['#/join', 'nav.join']);
   }
   items.push(['#/key', 'nav.key']);
   return items;
+}
+
+/** With several keys in this browser (an organizer who is also a member),
+ * the one in use is always shown and can be changed from any page. */
+function keySwitch() {
+  if (app.keys.length < 2) return null;
+  const label = (k) => (app.name(k.pub) ? `${app.name(k.pub)} (${k.pub.slice(0, 8)}…)` : `${k.pub.slice(0, 8)}…`);
+  return h('span', { class: 'key-switch' }, h('label', { for: 'key-switch' }, t('keys.in_use')),
+    h('select', { id: 'key-switch', onchange: async (e) => { await useKey(e.target.value); app.say(t('keys.switched', { key: label({ pub: e.target.value }) })); render(); } },
+      app.keys.map((k) => h('option', { value: k.pub, selected: k.pub === app.me?.pub }, label(k)))));
 }
 
 function header() {
@@ -143,6 +235,7 @@ function header() {
     h('div', { class: 'bar-top' },
       h('a', { class: 'brand', href: '#/' }, t('app.name')),
       app.server?.name ? h('span', { class: 'assembly-name' }, app.server.name) : null,
+      keySwitch(),
       // The visible name (in its own language) starts the accessible name,
       // so voice control users can say what they see (WCAG 2.5.3).
       h('button', {

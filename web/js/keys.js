@@ -1,8 +1,11 @@
-// Member keys: Ed25519 in WebCrypto, kept in IndexedDB, backed up to a file
-// encrypted with a passphrase (PBKDF2-SHA-256 -> AES-256-GCM). The private
-// key leaves the browser only inside that ciphertext.
+// Member keys: Ed25519 in WebCrypto, kept in IndexedDB (several per browser),
+// backed up to a file encrypted with a passphrase (PBKDF2-SHA-256 ->
+// AES-256-GCM, the format of docs/KEYS.md, which the command line reads and
+// writes too). The private key leaves the browser only inside that
+// ciphertext. The command line's plain key files (a 32-byte seed in hex) can
+// be imported.
 
-import { fromB64, randomBytes, toB64, toHex, utf8 } from './bytes.js';
+import { concat, fromB64, fromHex, randomBytes, toB64, toHex, utf8 } from './bytes.js';
 import { canonical } from './canonical.js';
 import { getKey, putKey } from './store.js';
 
@@ -60,6 +63,33 @@ export async function exportBackup(rec, passphrase) {
     cipher: { name: 'AES-GCM', iv: toB64(iv) },
     ciphertext: toB64(new Uint8Array(ct)),
   };
+}
+
+// PKCS #8 wrapping of a raw Ed25519 seed (RFC 8410): the fixed DER prefix.
+const PKCS8_ED25519 = fromHex('302e020100300506032b657004220420');
+
+/** Stores the key whose 32-byte seed is given; returns its record. */
+async function keyFromSeed(seed) {
+  const privateKey = await crypto.subtle.importKey('pkcs8', concat(PKCS8_ED25519, seed), { name: 'Ed25519' }, true, ['sign']);
+  const jwk = await crypto.subtle.exportKey('jwk', privateKey);
+  const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, true, ['verify']);
+  return { publicKey, privateKey, pub: await publicHex(publicKey), created: new Date().toISOString() };
+}
+
+/** The seed in a command-line key file (`cli.py key new`): the first word of
+ * 64 hex digits outside `#` comments; a `# public key X` comment, when
+ * present, must name the same key. Stores and returns the key; KeyError
+ * `bad_key_file` otherwise. */
+export async function importKeyFile(text) {
+  const lines = String(text).split('\n');
+  const word = lines.filter((l) => !l.trim().startsWith('#')).join(' ').split(/\s+/).find((w) => /^[0-9a-fA-F]{64}$/.test(w));
+  if (!word) throw new KeyError('bad_key_file');
+  let rec;
+  try { rec = await keyFromSeed(fromHex(word.toLowerCase())); } catch (e) { throw new KeyError('bad_key_file'); }
+  const said = lines.map((l) => /^#\s*public key\s+([0-9a-fA-F]{64})\s*$/.exec(l.trim())).find(Boolean);
+  if (said && said[1].toLowerCase() !== rec.pub) throw new KeyError('bad_key_file');
+  await putKey(rec);
+  return rec;
 }
 
 /** Decrypts a backup and stores the key in this browser; raises KeyError. */

@@ -3,10 +3,9 @@
 
 import { api, submit } from '../api.js';
 import { hemicycle, tallyBars } from '../charts.js';
-import { fill, h } from '../dom.js';
-import { fmtTime, t } from '../i18n.js';
-import { listReceipts } from '../store.js';
-import { choiceLabel, countdown, msg, needKey, openBillsList, outcomeText, page, pathView } from './common.js';
+import { fill, h, shortKey } from '../dom.js';
+import { fmtTime, getLang, t } from '../i18n.js';
+import { choiceLabel, countdown, msg, needKey, openBillsList, outcomeText, page, pathView, topicTitle } from './common.js';
 
 export async function list(app) {
   return page(t('bills.title'),
@@ -15,65 +14,104 @@ export async function list(app) {
     h('h2', {}, t('bills.closed')), await openBillsList(app, 'closed'));
 }
 
-async function myLastBallot(motion) {
-  const rs = (await listReceipts()).filter((r) => r.entry.statement.kind === 'ballot' && r.entry.statement.motion === motion);
-  return rs.length ? rs[0] : null;
+const CHOICES = ['yes', 'no', 'abstain'];
+
+/** My own vote on the motion, from the log: the path's end is me, voting. */
+const directVote = (p) => (p && p.reason === 'voted' && p.path.length === 1 ? p.outcome : null);
+
+/** "You have not voted; your vote counts yes through A → B", or why it does not count. */
+function notVoted(app, p) {
+  if (p && p.reason === 'delegated' && CHOICES.includes(p.outcome)) {
+    return t('vote.through', { choice: choiceLabel(p.outcome).toLocaleLowerCase(getLang()), path: p.path.slice(1).map((k) => app.name(k) || shortKey(k)).join(' → ') });
+  }
+  return t('vote.none');
 }
 
 export async function bill(app, [id]) {
-  const d = await api.motion(id);
+  const [d, { topics }] = await Promise.all([api.motion(id), api.topics()]);
   const m = d.motion;
-  await app.loadNames();
   const out = msg();
   const parts = [
-    h('p', { class: 'meta' }, t('bill.topic', { topic: m.topic }), ' · ', h('span', { class: `badge state-${d.state}`, id: 'bill-state' }, t(`state.${d.state}`)),
+    h('p', { class: 'meta' }, t('bill.topic', { topic: topicTitle(topics, m.topic) }), ' · ',
+      h('span', { class: `badge state-${d.state}`, id: 'bill-state' }, t(`state.${d.state}`)),
       ' · ', d.state === 'closed' ? t('bill.closed_at', { when: fmtTime(m.closes) }) : countdown(app, { ...m, state: d.state })),
     h('p', { class: 'summary' }, m.summary),
     m.url ? h('p', {}, h('a', { href: m.url, rel: 'noopener noreferrer' }, t('bill.read_text'))) : null,
     h('p', { class: 'meta' }, t('bill.window', { opens: fmtTime(m.opens), closes: fmtTime(m.closes) })),
   ];
+  // Where my vote goes, read from the log through the API (never from what
+  // this browser remembers): the same in a fresh browser as in this one.
+  let path = app.isMember() ? await api.votePath(app.me.pub, m.id) : null;
+  if (path) await app.learnNames([...path.path, ...path.carried]);
+  const pathBox = h('div', { class: 'card', id: 'my-path' });
+  const showPath = () => {
+    const p = path;
+    if (d.state === 'closed') {
+      // Ballots are frozen at closing, delegations are not: only my own vote
+      // is told here; the path as it stood at closing is in the result.
+      const mine = directVote(p);
+      fill(pathBox, h('h2', {}, t('path.title_closed')),
+        h('p', { class: 'outcome', 'data-outcome': mine || 'none' }, mine ? t('vote.closed_mine', { choice: choiceLabel(mine) }) : t('vote.closed_none')));
+      return;
+    }
+    const title = d.state === 'upcoming' ? 'path.title_upcoming' : d.state === 'closed' ? 'path.title_closed' : 'path.title';
+    fill(pathBox, h('h2', {}, t(title)), pathView(app, p.path),
+      h('p', { class: 'outcome', 'data-outcome': p.outcome }, d.state === 'upcoming' ? t('path.upcoming') : outcomeText(p)),
+      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, p.weight === 1 ? t('path.carry_alone') : t('path.carry', { n: p.weight - 1 }))
+        : (CHOICES.includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t('path.carry_none')) : null),
+      p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || shortKey(k)).join(', ')) : null);
+  };
+  const refreshPath = async () => {
+    if (!app.isMember()) return;
+    path = await api.votePath(app.me.pub, m.id);
+    await app.learnNames([...path.path, ...path.carried]);
+    showPath();
+    showMine();
+  };
   // Voting.
+  let showMine = () => {};
   if (d.state === 'open') {
     const need = needKey(app);
     if (need) parts.push(need);
     else {
-      const last = await myLastBallot(m.id);
-      const current = last ? last.entry.statement.choice : null;
-      const firstEver = !(await listReceipts()).some((r) => r.entry.statement.kind === 'ballot');
-      const vote = (choice) => (e) => app.act(e.target, out, async () => {
-        const r = await submit(app.me, app.server.assembly, 'ballot', { motion: m.id, choice });
-        app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: String(r.index) }));
-        await refreshMine();
-        const fresh = await api.motion(m.id);
-        if (fresh.tally) showTally(fresh.tally, false);
-        mine.querySelector('.current').textContent = t('vote.current', { choice: choiceLabel(choice) });
-        buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.choice === String(choice))));
-      });
-      const buttons = ['yes', 'no', 'abstain'].map((c) => h('button', { type: 'button', class: `vote vote-${c}`, 'data-choice': c,
-        'aria-pressed': String(current === c), onclick: vote(c) }, t(`choice.${c}`)));
+      const firstEver = !(await app.myEntries()).some((e) => e.kind === 'ballot');
+      const status = h('p', { class: 'current', id: 'my-vote' });
+      const done = h('p', { class: 'msg ok', id: 'vote-done', tabindex: -1 });
+      const vote = (choice) => (e) => {
+        const button = e.currentTarget;
+        done.replaceChildren();
+        app.act(button, out, async () => {
+          const r = await submit(app.me, app.server.assembly, 'ballot', { motion: m.id, choice });
+          fill(done, choice === null ? t('vote.withdrawn') : t('vote.done', { choice: choiceLabel(choice) }), ' — ',
+            h('a', { href: `#/receipts/${r.index}` }, t('vote.receipt', { index: String(r.index) })));
+          app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: String(r.index) }));
+          await refreshPath();
+          const fresh = await api.motion(m.id);
+          if (fresh.tally) showTally(fresh.tally, false);
+          // The withdraw button hides once there is no vote: focus the choices then.
+          if (choice === null) buttons[0].focus();
+        }, { retry: true });
+      };
+      const buttons = CHOICES.map((c) => h('button', { type: 'button', class: `vote vote-${c}`, 'data-choice': c,
+        'aria-pressed': 'false', onclick: vote(c) }, t(`choice.${c}`)));
       const withdraw = h('button', { type: 'button', class: 'secondary', 'data-choice': 'null', onclick: vote(null) }, t('vote.withdraw'));
-      const mine = h('div', { class: 'card', id: 'vote-box' },
+      showMine = () => {
+        const current = directVote(path);
+        status.textContent = current ? t('vote.current', { choice: choiceLabel(current) }) : notVoted(app, path);
+        buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.choice === current)));
+        withdraw.hidden = !current;
+      };
+      showMine();
+      parts.push(h('div', { class: 'card', id: 'vote-box' },
         h('h2', {}, t('vote.title')),
         h('p', { class: 'notice', id: 'public-notice' }, t(firstEver ? 'public.notice_first' : 'public.notice')),
-        h('p', { class: 'current' }, t('vote.current', { choice: choiceLabel(current) })),
-        h('div', { class: 'vote-buttons', role: 'group', 'aria-label': t('vote.title') }, buttons, withdraw), out);
-      parts.push(mine);
+        status,
+        h('div', { class: 'vote-buttons', role: 'group', 'aria-label': t('vote.title') }, buttons, withdraw), done, out));
     }
   }
-  // Where my vote goes.
-  const pathBox = h('div', { class: 'card', id: 'my-path', 'aria-live': 'polite' });
-  const refreshMine = async () => {
-    if (!app.isMember()) return;
-    const p = await api.votePath(app.me.pub, m.id);
-    fill(pathBox, h('h2', {}, t('path.title')), pathView(app, p.path),
-      h('p', { class: 'outcome', 'data-outcome': p.outcome }, outcomeText(p)),
-      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, p.weight === 1 ? t('path.carry_alone') : t('path.carry', { n: p.weight - 1 }))
-        : (['yes', 'no', 'abstain'].includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t('path.carry_none')) : null),
-      p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || k.slice(0, 8)).join(', ')) : null);
-  };
-  if (app.isMember()) { await refreshMine(); parts.push(pathBox); }
+  if (path) { showPath(); parts.push(pathBox); }
   // Tally, live or final.
-  const tallyBox = h('div', { class: 'card', id: 'tally', 'aria-live': 'polite' });
+  const tallyBox = h('div', { class: 'card', id: 'tally' });
   const showTally = (tally, final) => {
     fill(tallyBox, h('h2', {}, t(final ? 'tally.final' : 'tally.live')),
       tallyBars(tally),
@@ -91,21 +129,30 @@ export async function bill(app, [id]) {
     showTally(d.tally, false);
     parts.push(tallyBox);
   }
+  // Live: the chart moves silently; screen readers hear one short sentence,
+  // at most every 30 s, not the whole tally on each vote.
   app.onLive('tally', async (ev) => {
-    if (ev.motion !== m.id) return;
+    if (ev.motion !== m.id || d.state !== 'open') return;
     showTally(ev.tally, false);
-    await refreshMine().catch(() => {});
+    app.sayNow('tally', t('tally.updated'), 30000);
+    await refreshPath().catch(() => {});
   });
   app.onLive('entry', (ev) => {
-    if (ev.motion === m.id && ev.kind === 'result') app.go(`#/bill/${encodeURIComponent(m.id)}`);
-    else if (ev.kind === 'delegate' && app.isMember()) refreshMine().catch(() => {});
+    if (ev.motion === m.id && (ev.kind === 'result' || ev.kind === 'close')) app.go(`#/bill/${encodeURIComponent(m.id)}`);
+    else if (ev.kind === 'delegate' && app.isMember()) refreshPath().catch(() => {});
+  });
+  // Back from a pause of the live updates: what was missed is read again.
+  app.onLive('reconnect', async () => {
+    if (d.state !== 'open') return;
+    const fresh = await api.motion(m.id).catch(() => null);
+    if (fresh?.state !== d.state) app.go(`#/bill/${encodeURIComponent(m.id)}`);
+    else if (fresh.tally) { showTally(fresh.tally, false); await refreshPath().catch(() => {}); }
   });
   if (d.state !== 'closed') {
     // The server closes a motion within a second after `closes`: reload then.
     const due = new Date(d.state === 'upcoming' ? m.opens : m.closes).getTime() - Date.now();
-    if (due < 86400000) {
-      app.after(Math.max(0, due) + 1500, () => app.go(`#/bill/${encodeURIComponent(m.id)}`));
-    }
+    // (A timer cannot wait beyond 2^31 - 1 ms: a page open for weeks re-arms it.)
+    app.after(Math.min(Math.max(0, due) + 1500, 2 ** 31 - 1), () => app.go(`#/bill/${encodeURIComponent(m.id)}`));
   }
   return page(m.title, ...parts);
 }

@@ -45,6 +45,11 @@ export function choiceLabel(c) {
   return c === null || c === undefined ? t('choice.none') : t(`choice.${c}`);
 }
 
+/** A topic's title for people to read (its identifier only if it has none). */
+export function topicTitle(topics, id) {
+  return topics.find((x) => x.id === id)?.title || id;
+}
+
 /** Topics depth-first, each with its depth: [[topic, depth], …]. */
 export function topicOrder(topics) {
   const out = [];

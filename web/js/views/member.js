@@ -4,11 +4,11 @@
 import { api, submit } from '../api.js';
 import { download } from '../bytes.js';
 import { delegationGraph } from '../charts.js';
-import { h } from '../dom.js';
+import { h, shortKey } from '../dom.js';
 import { fmtTime, num, t } from '../i18n.js';
-import { createKey, exportBackup, restoreBackup } from '../keys.js';
+import { createKey, exportBackup, importKeyFile, KeyError, restoreBackup } from '../keys.js';
 import { verifyReceipt } from '../merkle.js';
-import { deleteKey, listReceipts } from '../store.js';
+import { deleteKey, listReceipts, putReceipt, useKey } from '../store.js';
 import { choiceLabel, field, msg, needKey, openBillsList, outcomeText, page, pathView, topicOrder, who } from './common.js';
 
 export async function notFound() {
@@ -20,25 +20,51 @@ export async function home(app) {
     return page(t('home.title'), h('p', {}, t('home.empty_server')), h('p', {}, h('a', { class: 'button', href: '#/found' }, t('nav.found'))));
   }
   const parts = [h('p', { class: 'lead' }, t('home.intro'))];
-  const need = needKey(app);
-  if (need) parts.push(need);
-  else parts.push(h('p', {}, t('home.welcome', { name: app.member.name || t('member.anonymous') })));
+  if (!app.isMember()) {
+    // A visitor learns in one screen what this is and how to come in.
+    parts.push(h('ul', { class: 'how' }, ['home.how_vote', 'home.how_delegate', 'home.how_check'].map((k) => h('li', {}, t(k)))),
+      h('div', { class: 'card notice', id: 'how-to-join' }, h('p', {}, t(app.me && !app.member?.member ? 'home.join_key' : 'home.join_needs')),
+        h('p', { class: 'actions' }, h('a', { class: 'button', href: '#/join' }, t('home.join')), ' ',
+          h('a', { class: 'button secondary', href: '#/bills' }, t('home.browse')))));
+  } else parts.push(h('p', {}, t('home.welcome', { name: app.member.name || t('member.anonymous') })));
   if (app.isOrganizer()) parts.push(h('p', {}, h('a', { href: '#/org' }, t('home.org_link'))));
   parts.push(h('h2', {}, t('bills.open')), await openBillsList(app));
   return page(app.server.name || t('home.title'), ...parts);
 }
 
+/** A key as a person knows it: pseudonym (if enrolled) and fingerprint. */
+function keyLabel(app, pub) {
+  const name = app.name(pub);
+  return name ? `${name} (${pub.slice(0, 8)}…)` : `${pub.slice(0, 8)}…`;
+}
+
 export async function keyPage(app) {
   const out = msg();
   const parts = [];
-  if (!app.me) {
-    const create = h('button', { type: 'button', id: 'create-key', onclick: () => app.act(create, out, async () => {
-      await createKey();
-      app.say(t('key.created'));
-      app.go('#/key');
-    }) }, t('key.create'));
-    parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.new_title')), h('p', {}, t('key.new_text')), create));
-  } else {
+  await app.learnNames(app.keys.map((k) => k.pub));
+  // The keys this browser holds, and which one is in use.
+  if (app.keys.length) {
+    parts.push(h('div', { class: 'card', id: 'my-keys' }, h('h2', {}, t('keys.title')),
+      h('p', {}, t('keys.text')),
+      h('ul', { class: 'keys' }, app.keys.map((k) => {
+        const inUse = k.pub === app.me?.pub;
+        const b = inUse ? null : h('button', { type: 'button', class: 'small secondary', 'data-use': k.pub, onclick: () => app.act(b, out, async () => {
+          await useKey(k.pub);
+          app.say(t('keys.switched', { key: keyLabel(app, k.pub) }));
+          app.go('#/key');
+        }) }, t('keys.use'));
+        return h('li', { 'data-key': k.pub, class: inUse ? 'in-use' : null }, h('code', {}, keyLabel(app, k.pub)), ' ',
+          inUse ? h('strong', {}, t('keys.in_use_mark')) : b);
+      }))));
+  }
+  const create = h('button', { type: 'button', id: 'create-key', onclick: () => app.act(create, out, async () => {
+    await createKey();
+    app.say(t('key.created'));
+    app.go('#/key');
+  }) }, app.me ? t('key.create_another') : t('key.create'));
+  const createCard = h('div', { class: 'card' }, h('h2', {}, t('key.new_title')), h('p', {}, t('key.new_text')), create);
+  if (!app.me) parts.push(createCard);
+  else {
     parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.yours')),
       h('p', {}, t('key.public')), h('p', {}, h('code', { class: 'key', id: 'my-key' }, app.me.pub)),
       app.member ? h('p', {}, t('key.status', { name: app.member.name || t('member.anonymous'),
@@ -58,16 +84,18 @@ export async function keyPage(app) {
         download(`liquid-mandate-key-${app.me.pub.slice(0, 8)}.json`, JSON.stringify(b, null, 2));
         f.reset();
         bout.textContent = t('backup.done');
+        bout.className = 'msg ok';
       });
     } }, h('h2', {}, t('backup.title')), h('p', {}, t('backup.text')), pass1, pass2, bbtn, bout));
     const forget = h('button', { type: 'button', class: 'danger', onclick: () => app.act(forget, out, async () => {
       if (!confirm(t('key.forget_confirm'))) return;
-      await deleteKey();
+      await deleteKey(app.me.pub);
       app.go('#/key');
     }) }, t('key.forget'));
     parts.push(h('div', { class: 'card' }, h('h2', {}, t('key.forget_title')), h('p', {}, t('key.forget_text')), forget));
+    parts.push(createCard);
   }
-  // Restore.
+  // Restore a backup (the browser's or the command line's encrypted format).
   const rout = msg();
   const rbtn = h('button', { type: 'submit' }, t('restore.button'));
   parts.push(h('form', { class: 'card', id: 'restore-form', onsubmit: (e) => {
@@ -76,7 +104,6 @@ export async function keyPage(app) {
     app.act(rbtn, rout, async () => {
       const file = f.file.files[0];
       if (!file) throw new Error(t('restore.no_file'));
-      if (app.me && !confirm(t('restore.replace_confirm'))) return;
       const rec = await restoreBackup(await file.text(), f.pass.value);
       app.say(t('restore.done', { key: rec.pub.slice(0, 8) }));
       app.go('#/');
@@ -84,6 +111,27 @@ export async function keyPage(app) {
   } }, h('h2', {}, t('restore.title')), h('p', {}, t('restore.text')),
   field('restore.file', { type: 'file', name: 'file', accept: 'application/json,.json', required: true }),
   field('restore.pass', { type: 'password', name: 'pass', autocomplete: 'current-password', required: true }), rbtn, rout));
+  // Import a command-line key file (plain seed): protect it with a passphrase at once.
+  const iout = msg();
+  const ibtn = h('button', { type: 'submit' }, t('import.button'));
+  parts.push(h('form', { class: 'card', id: 'import-form', onsubmit: (e) => {
+    e.preventDefault();
+    const f = e.target;
+    app.act(ibtn, iout, async () => {
+      const file = f.file.files[0];
+      if (!file) throw new Error(t('restore.no_file'));
+      if (f.pass1.value !== f.pass2.value) throw new Error(t('backup.mismatch'));
+      if (f.pass1.value.length < 8) throw new KeyError('weak_passphrase');
+      const rec = await importKeyFile(await file.text());
+      const b = await exportBackup(rec, f.pass1.value);
+      download(`liquid-mandate-key-${rec.pub.slice(0, 8)}.json`, JSON.stringify(b, null, 2));
+      app.say(t('import.done', { key: rec.pub.slice(0, 8) }));
+      app.go('#/key');
+    });
+  } }, h('h2', {}, t('import.title')), h('p', {}, t('import.text')),
+  field('import.file', { type: 'file', name: 'file', required: true }),
+  field('backup.pass', { type: 'password', name: 'pass1', autocomplete: 'new-password', required: true, minlength: 8 }, 'import.pass_hint'),
+  field('backup.pass_again', { type: 'password', name: 'pass2', autocomplete: 'new-password', required: true }), ibtn, iout));
   return page(t('key.title'), out, ...parts);
 }
 
@@ -153,7 +201,8 @@ export async function delegations(app) {
   field('deleg.scope', { tag: 'select', name: 'scope', options: scopes }),
   field('deleg.to', { tag: 'select', name: 'to', options: targets }), btn, out);
   // Who carries my vote on each open bill, whose votes I carry.
-  const paths = await Promise.all(open.map((m) => api.votePath(app.me.pub, m.id).then((p) => [m, p]).catch(() => [m, null])));
+  const openNow = motions.filter((m) => m.state === 'open');
+  const paths = await Promise.all(openNow.map((m) => api.votePath(app.me.pub, m.id).then((p) => [m, p]).catch(() => [m, null])));
   const carriedBy = h('table', { id: 'vote-paths' }, h('caption', {}, t('deleg.paths')),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('bills.bill')), h('th', { scope: 'col' }, t('path.path')),
       h('th', { scope: 'col' }, t('path.outcome')), h('th', { scope: 'col' }, t('path.weight')))),
@@ -204,40 +253,67 @@ function withWeights(g) {
   return { ...g, weights };
 }
 
-export async function receipts(app) {
-  const list = await listReceipts();
+/** The receipt of one of my entries: from this browser's cache, or fetched
+ * again from the log (entry, latest signed checkpoint, inclusion proof). */
+async function receiptOf(app, e) {
+  const cached = (await listReceipts(app.me.pub)).find((r) => r.index === e.index);
+  if (cached) return cached;
+  const checkpoint = await api.checkpoint();
+  const size = Number(checkpoint.split('\n')[1]);
+  const { proof } = await api.inclusion(e.index, size);
+  const r = { index: e.index, entry_hash: e.entry_hash, entry: e.entry, checkpoint, proof, saved: new Date().toISOString() };
+  await putReceipt(r);
+  return r;
+}
+
+export async function receipts(app, [focusParam]) {
+  const need = app.me ? null : needKey(app);
+  if (need) return page(t('receipts.title'), need);
+  const [mine, { motions }, { topics }] = await Promise.all([app.myEntries(), api.motions(), api.topics()]);
+  const list = [...mine].sort((a, b) => b.index - a.index);
+  await app.learnNames(list.map((e) => e.entry.statement.to).filter((k) => k && k !== 'self'));
   const out = msg();
-  const all = h('button', { type: 'button', onclick: () => download('liquid-mandate-receipts.json', JSON.stringify(list, null, 2)) }, t('receipts.download_all'));
-  const rows = list.map((r) => {
-    const st = r.entry.statement;
-    const result = h('span', { class: 'check', 'aria-live': 'polite' });
-    const check = h('button', { type: 'button', class: 'small', 'data-check': r.index, onclick: () => app.act(check, result, async () => {
+  const all = h('button', { type: 'button', onclick: () => app.act(all, out, async () => {
+    const rs = [];
+    for (const e of list) rs.push(await receiptOf(app, e));
+    download('liquid-mandate-receipts.json', JSON.stringify(rs, null, 2));
+  }) }, t('receipts.download_all'));
+  const rows = list.map((e) => {
+    const st = e.entry.statement;
+    const result = h('span', { class: 'check' });
+    const check = h('button', { type: 'button', class: 'small', 'data-check': e.index, onclick: () => app.act(check, result, async () => {
+      const r = await receiptOf(app, e);
       const cp = await verifyReceipt(r, app.server.server_key, app.server.assembly || st.assembly);
-      result.textContent = t('receipts.ok', { index: String(r.index), size: cp.size });
+      result.textContent = t('receipts.ok', { index: String(e.index), size: cp.size });
       result.className = 'check ok';
     }) }, t('receipts.check'));
-    const dl = h('button', { type: 'button', class: 'small secondary', onclick: () => download(`receipt-${r.index}.json`, JSON.stringify(r, null, 2)) }, t('receipts.download'));
-    return h('tr', { 'data-index': r.index },
-      h('td', { class: 'num' }, String(r.index)),
+    const dl = h('button', { type: 'button', class: 'small secondary', onclick: () => app.act(dl, result, async () => {
+      download(`receipt-${e.index}.json`, JSON.stringify(await receiptOf(app, e), null, 2));
+    }) }, t('receipts.download'));
+    return h('tr', { 'data-index': e.index, id: `receipt-${e.index}`, tabindex: -1, class: String(e.index) === focusParam ? 'focus' : null },
+      h('td', { class: 'num' }, String(e.index)),
       h('td', {}, t(`kind.${st.kind}`)),
-      h('td', {}, describe(st)),
-      h('td', {}, fmtTime(r.entry.received)),
+      h('td', {}, describe(app, st, motions, topics)),
+      h('td', {}, fmtTime(e.entry.received)),
       h('td', { class: 'actions' }, check, dl, result));
   });
-  return page(t('receipts.title'), h('p', {}, t('receipts.text')), out,
+  const node = page(t('receipts.title'), h('p', {}, t('receipts.text')), out,
     list.length ? h('div', {}, h('p', {}, all), h('div', { class: 'scroll' }, h('table', { id: 'receipts' },
       h('thead', {}, h('tr', {}, ['receipts.index', 'receipts.kind', 'receipts.what', 'receipts.when', 'receipts.actions']
         .map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, rows)))) : h('p', {}, t('receipts.none')));
+  if (focusParam) app.after(0, () => node.querySelector(`#receipt-${CSS.escape(focusParam)}`)?.focus());
+  return node;
 }
 
-function describe(st) {
+function describe(app, st, motions, topics) {
+  const bill = (id) => motions.find((m) => m.id === id)?.title || id;
   switch (st.kind) {
-    case 'ballot': return `${st.motion}: ${choiceLabel(st.choice)}`;
-    case 'delegate': return `${st.scope} → ${st.to === null ? t('deleg.removed_short') : st.to === 'self' ? t('deleg.self') : st.to.slice(0, 8)}`;
+    case 'ballot': return t('receipts.ballot', { bill: bill(st.motion), choice: choiceLabel(st.choice) });
+    case 'delegate': return `${scopeLabel(st.scope, topics, motions)} → ${st.to === null ? t('deleg.removed_short') : st.to === 'self' ? t('deleg.self') : (app.name(st.to) || shortKey(st.to))}`;
     case 'enroll': return st.name || '';
     case 'topic': case 'motion': return st.title;
-    case 'invite': return st.code_hash.slice(0, 12);
+    case 'invite': return st.note || '';
     case 'assembly': return st.name;
     case 'deputies': return t('roster.count', { n: st.roster.length });
     default: return '';
