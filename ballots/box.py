@@ -394,6 +394,8 @@ class BallotBox:
             return
         rows = await conn.execute(select(T.entries.c.data, T.entries.c.hash)
                                   .where(T.entries.c.idx >= self.committed.size).order_by(T.entries.c.idx))
+        if h is None:  # size is above ours, so a head row exists
+            raise E.LogCorrupted("the head row vanished while entries were read")
         for data, digest in rows:
             entry = parse(data)
             st = parse_statement(entry["statement"])

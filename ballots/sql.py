@@ -54,7 +54,7 @@ def chunks(items: list[Any], n: int) -> list[list[Any]]:
 def upsert(dialect: str, table: Table) -> Any:
     """INSERT ... ON CONFLICT (pk) DO UPDATE: one round trip per table per batch."""
     pk = list(table.primary_key.columns)
-    stmt = _DIALECT_INSERT[dialect](table)
+    stmt: Any = _DIALECT_INSERT[dialect](table)
     others = {c.name: stmt.excluded[c.name] for c in table.columns if c not in pk}
     if not others:
         return stmt.on_conflict_do_nothing(index_elements=pk)

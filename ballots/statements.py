@@ -101,7 +101,7 @@ def _time(name: str, v: Any) -> str:
         parse_time(v)
     except ValueError as e:
         raise BadValue(name, str(e)) from None
-    return v
+    return str(v)  # parse_time accepted it, so it is a str
 
 
 def _one_of(*allowed: Any) -> Check:
@@ -131,7 +131,7 @@ def _object(spec: dict[str, Check]) -> Check:
 
 def _scope(name: str, v: Any) -> str:
     if v == SCOPE_ALL:
-        return v
+        return SCOPE_ALL
     if isinstance(v, str) and v.startswith((TOPIC_PREFIX, MOTION_PREFIX)):
         _slug(name, v.split(":", 1)[1])
         return v
@@ -139,8 +139,10 @@ def _scope(name: str, v: Any) -> str:
 
 
 def _target(name: str, v: Any) -> str | None:
-    if v is None or v == SELF:
-        return v
+    if v is None:
+        return None
+    if v == SELF:
+        return SELF
     return _key(name, v)
 
 

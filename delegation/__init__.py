@@ -20,8 +20,10 @@ Public API:
 - `Choice`, `Outcome`, `Reason`, `SELF`, `CHOICES`; `ElectorateError` (`.code`).
 """
 
+from vocabulary import CHOICES, SELF, Choice
+
 from .model import (
-    CHOICES, SELF, Choice, Counts, Electorate, ElectorateError, Outcome,
+    Counts, Electorate, ElectorateError, Outcome,
     Reason, Resolution, VotePath,
 )
 from .resolve import compile_electorate, resolve_reference, setting_for, vote_path

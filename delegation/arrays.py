@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from itertools import chain as concat, compress, repeat
 from operator import getitem
 
 import numpy as np
 
-from .model import CHOICE_CODE, SELF, Electorate, ElectorateError
+from vocabulary import SELF
+
+from .model import CHOICE_CODE, Electorate, ElectorateError
 from .resolve import EXPELLED, NO_SETTING, setting_for
 
 KEY_CHARS = 64  # a key is the hex of 32 bytes
@@ -95,8 +98,9 @@ def compile_with_dict(e: Electorate) -> tuple[dict[str, int], np.ndarray, np.nda
     chain = tuple(e.chain)
     eff = [setting_for(scopes, chain) for scopes in e.settings.values()]
     k = len(eff)
+    # dict.get is overloaded, which map() cannot type; the values are ints.
     holder = np.fromiter(map(get, e.settings, repeat(-1)), dtype=np.int64, count=k)
-    to = np.fromiter(map(get, eff, repeat(EXPELLED)), dtype=np.int64, count=k)
+    to = np.fromiter(map(get, eff, repeat(EXPELLED)), dtype=np.int64, count=k)  # type: ignore[arg-type]
     lost = np.fromiter(map(_LOST.__contains__, eff), dtype=bool, count=k)
     keep = (holder >= 0) & ~lost
     target = np.full(n, NO_SETTING, dtype=np.int64)
@@ -178,7 +182,8 @@ _HEX_KEY = re.compile(f"[0-9a-f]{{{KEY_CHARS}}}")
 def _digest(words: np.ndarray) -> np.ndarray:
     """64 bits per key, to place it in the table; keys are hashes or public
     keys, so any of their bits will do, and equal digests only cost probes."""
-    return words[:, 0] ^ words[:, 1] ^ words[:, 2] ^ words[:, 3]
+    digest: np.ndarray = words[:, 0] ^ words[:, 1] ^ words[:, 2] ^ words[:, 3]
+    return digest
 
 
 class _Members:
@@ -195,7 +200,8 @@ class _Members:
         self.shift = np.uint64(64 - bits)
         self.words = words
         self.digests = d = _digest(words)
-        self.table = table = np.full(1 << bits, -1, dtype=np.int32 if n < 2**31 else np.int64)
+        table: np.ndarray = np.full(1 << bits, -1, dtype=np.int32 if n < 2**31 else np.int64)
+        self.table = table
         self.ok = False
         pending = np.arange(n)
         slot = (d >> self.shift).astype(np.int64)
@@ -240,12 +246,14 @@ class _Members:
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise equality of two (m, 4) word arrays."""
     x = a ^ b
-    return (x[:, 0] | x[:, 1] | x[:, 2] | x[:, 3]) == 0
+    same: np.ndarray = (x[:, 0] | x[:, 1] | x[:, 2] | x[:, 3]) == 0
+    return same
 
 
-def _positions(items: list[object], value: object) -> list[int]:
+def _positions(items: list[Any], value: object) -> list[int]:
     """Positions of the items equal to `value`."""
-    found, at = [], -1
+    found: list[int] = []
+    at = -1
     find = items.index
     while True:
         try:
@@ -255,7 +263,7 @@ def _positions(items: list[object], value: object) -> list[int]:
         found.append(at)
 
 
-def _lengths(items: Sequence[object]) -> np.ndarray | None:
+def _lengths(items: Sequence[Any]) -> np.ndarray | None:
     try:
         return np.fromiter(map(len, items), dtype=np.int64, count=len(items))
     except TypeError:  # None or another object without a length

@@ -27,7 +27,8 @@ def resolve(e: Electorate) -> Resolution:
     ElectorateError like `compile_electorate`."""
     index, target, choice = compile_arrays(e)
     outcome, carrier, counts = resolve_arrays(target, choice)
-    return Resolution(e.members, index, outcome, carrier, counts)
+    # NumPy arrays index like the sequences Resolution declares.
+    return Resolution(e.members, index, outcome, carrier, counts)  # type: ignore[arg-type]
 
 
 def resolve_arrays(target: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, np.ndarray, Counts]:

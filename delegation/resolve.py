@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from vocabulary import SELF
+
 from .model import (
-    CHOICE_CODE, SELF, Counts, Electorate, ElectorateError, Outcome,
+    CHOICE_CODE, Counts, Electorate, ElectorateError, Outcome,
     Reason, Resolution, VotePath,
 )
 

@@ -33,12 +33,13 @@ from ballots.statements import format_time
 from client.author import Author, genesis, new_code
 from client.cli import CliError, write_key_file
 from crypto.signing import KeyPair
+from vocabulary import CHOICES as VOCABULARY_CHOICES
 
 log = logging.getLogger(__name__)
 
 HISTORY = timedelta(hours=2)  # how far back the demo's history starts
 MEMBERS = 60
-CHOICES = ("yes", "no", "abstain")
+CHOICES = tuple(c.value for c in VOCABULARY_CHOICES)
 
 TOPICS: list[tuple[str, str, str, str | None]] = [
     ("ecologie", "Écologie", "Climat, biodiversité, énergie, mobilités.", None),

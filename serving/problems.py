@@ -74,8 +74,8 @@ class Problem(Exception):
 
 
 # What the error middleware turns into problem+json; anything else is a 500.
-# (Refused and Malformed: the box's two families until ballots/errors.py has one base.)
-KNOWN: tuple[type[BaseException], ...] = (E.Refused, Malformed, CanonicalError, Problem,
+# (BoxError: both of the box's families, malformed and refused.)
+KNOWN: tuple[type[BaseException], ...] = (E.BoxError, CanonicalError, Problem,
                                           web.HTTPRequestEntityTooLarge, web.HTTPNotFound,
                                           web.HTTPMethodNotAllowed)
 

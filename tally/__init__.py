@@ -19,8 +19,10 @@ Public API:
 - `Method`, `ApportionError` (`.code`).
 """
 
+from vocabulary import Method
+
 from .apportion import (
-    ApportionError, Method, apportion, dhondt, largest_remainder, parse_method, sainte_lague,
+    ApportionError, apportion, dhondt, largest_remainder, parse_method, sainte_lague,
 )
 from .lottery import ZERO_SEED, choice_order, deputy_order
 from .result import (

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from delegation import Counts, Electorate, Resolution, resolve
 from vocabulary import CHOICES, NO_QUORUM, Choice
 
-from .apportion import ApportionError, Method, apportion, parse_method
+from vocabulary import Method
+
+from .apportion import ApportionError, apportion, parse_method
 from .lottery import ZERO_SEED, check_seed, choice_order, deputy_order
 
 
