@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 AXE     := tests/a11y/node_modules/axe-core/axe.min.js
 
-.PHONY: run test venv system-deps a11y bench clean
+.PHONY: run test lint venv system-deps a11y bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,7 +41,14 @@ a11y: $(AXE)
 run: $(STAMP)
 	$(BIN)/python server.py --demo-if-empty
 
-test: $(STAMP) system-deps $(AXE)
+# ruff (lint and format) over the tree; mypy strict on the layers that hold
+# the rules (pyproject.toml [tool.mypy]). `make test` runs it first.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy crypto delegation tally ballots vocabulary.py
+
+test: $(STAMP) system-deps $(AXE) lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
