@@ -10,6 +10,7 @@ event hub (``serving.events``), the settings (``serving.settings``), the
 server key file (``serving.keyfile``), metrics and OpenAPI. The demo
 (``demo/``) is imported only when a demo flag asks for it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -115,8 +116,14 @@ def _now(request: web.Request) -> datetime:
 
 async def get_server(request: web.Request) -> web.Response:
     box = _box(request)
-    return web.json_response({"server_key": box.server_hex, "assembly": box.state.assembly_id,
-                              "name": box.state.name or None, "size": box.size})
+    return web.json_response(
+        {
+            "server_key": box.server_hex,
+            "assembly": box.state.assembly_id,
+            "name": box.state.name or None,
+            "size": box.size,
+        }
+    )
 
 
 async def post_statement(request: web.Request) -> web.Response:
@@ -158,8 +165,9 @@ async def get_consistency(request: web.Request) -> web.Response:
         proof, r1, r2 = await box.consistency_proof(a, b)
     except ValueError as e:
         raise Problem("bad_request", str(e)) from None
-    return web.json_response({"from": a, "to": b, "root_from": r1.hex(), "root_to": r2.hex(),
-                              "proof": [h.hex() for h in proof]})
+    return web.json_response(
+        {"from": a, "to": b, "root_from": r1.hex(), "root_to": r2.hex(), "proof": [h.hex() for h in proof]}
+    )
 
 
 async def get_motion(request: web.Request) -> web.Response:
@@ -202,8 +210,15 @@ async def get_member_motion(request: web.Request) -> web.Response:
 async def get_member_entries(request: web.Request) -> web.Response:
     key = request.match_info["key"]
     found = await _box(request).entries_by(key)
-    return web.json_response({"member": key, "entries": [
-        {"index": e["index"], "entry_hash": digest, "kind": e["statement"]["kind"], "entry": e} for e, digest in found]})
+    return web.json_response(
+        {
+            "member": key,
+            "entries": [
+                {"index": e["index"], "entry_hash": digest, "kind": e["statement"]["kind"], "entry": e}
+                for e, digest in found
+            ],
+        }
+    )
 
 
 async def get_topics(request: web.Request) -> web.Response:
@@ -287,8 +302,9 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
 ]
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
-               box_ready: Callable[[BallotBox], Any] | None = None) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] = utcnow, box_ready: Callable[[BallotBox], Any] | None = None
+) -> web.Application:
     """The aiohttp application; the box opens and closes with the app."""
     app = web.Application(middlewares=[problems, sync_reads], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
@@ -297,8 +313,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     app[HUB] = EventHub(lambda: app[BOX].state)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        box = await BallotBox.open(settings.database_url, load_server_key(settings.data_dir), clock=clock,
-                                   full_check=settings.full_check)
+        box = await BallotBox.open(
+            settings.database_url, load_server_key(settings.data_dir), clock=clock, full_check=settings.full_check
+        )
         app[BOX] = box
         box.listeners.append(app[HUB].on_entries)
         if box_ready is not None:
@@ -357,11 +374,19 @@ def main(argv: list[str] | None = None) -> int:
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted: {e}", file=sys.stderr)
         return 1
-    print(f"Liquid Mandate on http://{settings.host}:{settings.port}/ (data in {settings.data_dir.resolve()})",
-          flush=True)
+    print(
+        f"Liquid Mandate on http://{settings.host}:{settings.port}/ (data in {settings.data_dir.resolve()})", flush=True
+    )
     try:
-        web.run_app(app, host=settings.host, port=settings.port, print=None,
-                    handle_signals=True, shutdown_timeout=5, access_log=None)
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            handle_signals=True,
+            shutdown_timeout=5,
+            access_log=None,
+        )
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)
         return 1

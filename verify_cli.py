@@ -43,13 +43,13 @@ could not be made (it is reported as skipped, never as passed).
 
 Choices where SPEC.md is silent are marked "SPEC:" in the comments.
 """
+
 from __future__ import annotations
 
 import argparse
 import base64
 import binascii
 import concurrent.futures
-import contextlib
 import hashlib
 import heapq
 import json
@@ -58,9 +58,10 @@ import re
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
@@ -88,6 +89,7 @@ class Problem(Exception):
         # Rule problems lead with their SPEC 4 code, as the server's refusals do.
         return f"{self.code}: {self.detail}" if self.check == "rules" else self.detail
 
+
 # ---------------------------------------------------------------------------
 # 1. Canonical bytes (SPEC 1: an RFC 8785 subset)
 # ---------------------------------------------------------------------------
@@ -106,7 +108,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def _esc(m: re.Match[str]) -> str:
     c = m.group(0)
-    return _ESCAPES.get(c) or "\\u%04x" % ord(c)
+    return _ESCAPES.get(c) or f"\\u{ord(c):04x}"
 
 
 def _enc_str(s: str) -> str:
@@ -163,8 +165,7 @@ def _no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
-_STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float,
-                           parse_constant=_refuse_constant)
+_STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float, parse_constant=_refuse_constant)
 
 
 def _walk_check(value: Any) -> None:
@@ -244,13 +245,15 @@ def check_signature(public_key: bytes, message: bytes, signature: bytes, index: 
             raise ValueError("a key is 32 bytes and a signature 64")
         nacl.bindings.crypto_sign_open(signature + message, public_key)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
-        raise Problem("signatures", "2", "bad_signature", index,
-                      "signature does not verify with the author's key") from None
+        raise Problem(
+            "signatures", "2", "bad_signature", index, "signature does not verify with the author's key"
+        ) from None
 
 
 # ---------------------------------------------------------------------------
 # 3. Merkle tree (SPEC 6, 11.1-11.4: RFC 9162 section 2.1)
 # ---------------------------------------------------------------------------
+
 
 class ProofError(ValueError):
     """An inclusion or consistency proof does not verify."""
@@ -294,7 +297,7 @@ def _largest_pow2_below(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-def subtree_root(leaves: "LeafStore", lo: int, hi: int) -> bytes:
+def subtree_root(leaves: LeafStore, lo: int, hi: int) -> bytes:
     """MTH(D[lo:hi]) from stored leaf hashes (RFC 9162 2.1.1)."""
     if hi == lo:
         return _sha(b"")
@@ -304,7 +307,7 @@ def subtree_root(leaves: "LeafStore", lo: int, hi: int) -> bytes:
     return t.root()
 
 
-def inclusion_proof(leaves: "LeafStore", m: int, n: int) -> list[bytes]:
+def inclusion_proof(leaves: LeafStore, m: int, n: int) -> list[bytes]:
     """PATH(m, D[0:n]) of RFC 9162 2.1.3.1."""
     if not 0 <= m < n:
         raise ProofError(f"index {m} not in a tree of size {n}")
@@ -325,7 +328,7 @@ def inclusion_proof(leaves: "LeafStore", m: int, n: int) -> list[bytes]:
     return out
 
 
-def consistency_proof(leaves: "LeafStore", m: int, n: int) -> list[bytes]:
+def consistency_proof(leaves: LeafStore, m: int, n: int) -> list[bytes]:
     """PROOF(m, D[0:n]) of RFC 9162 2.1.4.1 (0 < m <= n)."""
     if not 0 < m <= n:
         raise ProofError(f"no consistency proof from size {m} to {n}")
@@ -431,12 +434,13 @@ class LeafStore:
         return len(self._buf) // 32
 
     def __getitem__(self, i: int) -> bytes:
-        return bytes(self._buf[32 * i:32 * i + 32])
+        return bytes(self._buf[32 * i : 32 * i + 32])
 
 
 # ---------------------------------------------------------------------------
 # 4. Checkpoints (SPEC 6, 11.5: C2SP signed-note, tlog-checkpoint)
 # ---------------------------------------------------------------------------
+
 
 class NoteError(ValueError):
     """A checkpoint note that cannot be read or whose signature fails."""
@@ -555,9 +559,13 @@ def _is_scope(v: Any) -> bool:
 
 
 def _is_rules(v: Any) -> bool:
-    return (isinstance(v, dict) and v.keys() == {"method", "quorum", "no_quorum"}
-            and v["method"] in METHODS and _is_int(v["quorum"], 0, 100)
-            and v["no_quorum"] in ("abstain", "no"))
+    return (
+        isinstance(v, dict)
+        and v.keys() == {"method", "quorum", "no_quorum"}
+        and v["method"] in METHODS
+        and _is_int(v["quorum"], 0, 100)
+        and v["no_quorum"] in ("abstain", "no")
+    )
 
 
 def _is_count(v: Any) -> bool:
@@ -566,8 +574,9 @@ def _is_count(v: Any) -> bool:
 
 def _is_instructions(v: Any) -> bool:
     return isinstance(v, list) and all(
-        isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"])
-        and x["choice"] in CHOICES for x in v)
+        isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"]) and x["choice"] in CHOICES
+        for x in v
+    )
 
 
 BODIES: dict[str, dict[str, Any]] = {
@@ -575,25 +584,50 @@ BODIES: dict[str, dict[str, Any]] = {
     "invite": {"code_hash": _is_key, "note": lambda v: _is_str(v, True)},
     "enroll": {"code": _is_str, "name": lambda v: _is_str(v, True)},
     "expel": {"member": _is_key, "reason": _is_str},
-    "topic": {"id": _is_slug, "title": _is_str, "description": lambda v: _is_str(v, True),
-              "parent": lambda v: v is None or _is_slug(v)},
-    "motion": {"id": _is_slug, "topic": _is_slug, "title": _is_str, "summary": _is_str,
-               "url": lambda v: _is_str(v, True), "opens": lambda v: time_key(v) is not None,
-               "closes": lambda v: time_key(v) is not None,
-               "quorum": lambda v: v is None or _is_int(v, 0, 100)},
+    "topic": {
+        "id": _is_slug,
+        "title": _is_str,
+        "description": lambda v: _is_str(v, True),
+        "parent": lambda v: v is None or _is_slug(v),
+    },
+    "motion": {
+        "id": _is_slug,
+        "topic": _is_slug,
+        "title": _is_str,
+        "summary": _is_str,
+        "url": lambda v: _is_str(v, True),
+        "opens": lambda v: time_key(v) is not None,
+        "closes": lambda v: time_key(v) is not None,
+        "quorum": lambda v: v is None or _is_int(v, 0, 100),
+    },
     "deputies": {"roster": _is_keys},
     "delegate": {"scope": _is_scope, "to": lambda v: v is None or v == "self" or _is_key(v)},
     "ballot": {"motion": _is_slug, "choice": lambda v: v is None or (isinstance(v, str) and v in CHOICES)},
     "close": {"motion": _is_slug},
-    "result": {"motion": _is_slug, "close": _is_key, "members": _is_count, "yes": _is_count, "no": _is_count,
-               "abstain": _is_count, "direct": _is_count, "delegated": _is_count, "dead_end": _is_count,
-               "cycle": _is_count, "absent": _is_count,
-               "quorum": lambda v: isinstance(v, dict) and v.keys() == {"required", "met"}
-               and _is_int(v["required"], 0, 100) and isinstance(v["met"], bool),
-               "method": lambda v: isinstance(v, str) and v in METHODS,
-               "seats": lambda v: isinstance(v, dict) and v.keys() == {"yes", "no", "abstain"}
-               and all(_is_count(x) for x in v.values()),
-               "instructions": _is_instructions},
+    "result": {
+        "motion": _is_slug,
+        "close": _is_key,
+        "members": _is_count,
+        "yes": _is_count,
+        "no": _is_count,
+        "abstain": _is_count,
+        "direct": _is_count,
+        "delegated": _is_count,
+        "dead_end": _is_count,
+        "cycle": _is_count,
+        "absent": _is_count,
+        "quorum": lambda v: (
+            isinstance(v, dict)
+            and v.keys() == {"required", "met"}
+            and _is_int(v["required"], 0, 100)
+            and isinstance(v["met"], bool)
+        ),
+        "method": lambda v: isinstance(v, str) and v in METHODS,
+        "seats": lambda v: (
+            isinstance(v, dict) and v.keys() == {"yes", "no", "abstain"} and all(_is_count(x) for x in v.values())
+        ),
+        "instructions": _is_instructions,
+    },
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
 KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
@@ -619,8 +653,7 @@ def _form_problem(st: Any) -> str | None:
         return f"unknown kind {kind!r}"
     if st.keys() != KEYSETS[kind]:
         missing = sorted(KEYSETS[kind] - st.keys())
-        return f"missing field {missing[0]!r}" if missing else \
-            f"unknown field {sorted(st.keys() - KEYSETS[kind])[0]!r}"
+        return f"missing field {missing[0]!r}" if missing else f"unknown field {sorted(st.keys() - KEYSETS[kind])[0]!r}"
     if st["v"] != 1 or isinstance(st["v"], bool):
         return "v is not 1"
     if not _is_key(st["author"]):
@@ -675,6 +708,7 @@ def apportion(method: str, votes: dict[str, int], seats: int, c: bytes) -> dict[
     if method not in ("dhondt", "sainte_lague"):
         raise ValueError(f"unknown method {method!r}")
     for _ in range(seats):
+
         def quotient(ch: str) -> Fraction:
             s = out[ch]
             return Fraction(votes[ch], s + 1 if method == "dhondt" else 2 * s + 1)
@@ -696,14 +730,27 @@ def instructions(roster: list[str], seats: dict[str, int], c: bytes) -> list[dic
 # 7. Rules of acceptance, replayed in log order (SPEC 4)
 # ---------------------------------------------------------------------------
 
+
 def _refused(index: int, code: str, detail: str) -> Problem:
     """A SPEC 4 refusal, found in the log."""
     return Problem("rules", "4", code, index, detail)
 
 
 class Motion:
-    __slots__ = ("id", "topic", "opens", "closes", "quorum", "index", "close_index", "close_hash",
-                 "ballots", "result", "result_index", "track")
+    __slots__ = (
+        "id",
+        "topic",
+        "opens",
+        "closes",
+        "quorum",
+        "index",
+        "close_index",
+        "close_hash",
+        "ballots",
+        "result",
+        "result_index",
+        "track",
+    )
 
     def __init__(self, st: dict[str, Any], index: int) -> None:
         self.id, self.topic, self.quorum, self.index = st["id"], st["topic"], st["quorum"], index
@@ -711,9 +758,9 @@ class Motion:
         self.close_index: int | None = None
         self.close_hash: bytes | None = None
         self.ballots: dict[str, tuple[str, int]] = {}  # member -> (choice, entry index)
-        self.result: dict[str, Any] | None = None       # recomputed
+        self.result: dict[str, Any] | None = None  # recomputed
         self.result_index: int | None = None
-        self.track: dict[str, Any] = {}                  # receipts: member -> how they counted
+        self.track: dict[str, Any] = {}  # receipts: member -> how they counted
 
 
 class Replay:
@@ -732,7 +779,7 @@ class Replay:
         self.server: str | None = None
         self.rules: dict[str, Any] = {}
         self.last_seq: dict[str, int] = {}
-        self.invites: dict[str, bool] = {}               # code_hash -> used
+        self.invites: dict[str, bool] = {}  # code_hash -> used
         self.enrolled: set[str] = set()
         self.active: set[str] = set()
         self.names: dict[str, str] = {}
@@ -742,7 +789,7 @@ class Replay:
         self.settings: dict[str, dict[str, tuple[str, int]]] = {}  # member -> scope -> (to, index)
         self.kinds: dict[str, int] = {}
         self.pending_close: Motion | None = None
-        self.due: list[tuple[str, str]] = []              # heap of (closes, motion id), not yet closed
+        self.due: list[tuple[str, str]] = []  # heap of (closes, motion id), not yet closed
         self.track = set(track)
 
     # -- SPEC 4, "always" and the signer column of the table ------------------
@@ -791,8 +838,14 @@ class Replay:
             if st["kind"] in SERVER_KINDS:
                 break
             heapq.heappop(due)
-            out.append(_refused(index, "late_close", f"motion {mid!r} closes at {closes}, but this entry, "
-                                f"received {received}, comes before its close entry"))
+            out.append(
+                _refused(
+                    index,
+                    "late_close",
+                    f"motion {mid!r} closes at {closes}, but this entry, "
+                    f"received {received}, comes before its close entry",
+                )
+            )
         return out
 
     # -- SPEC 4, the rules of each kind (one method per kind) ----------------
@@ -1025,8 +1078,12 @@ class Replay:
             seats[self.rules["no_quorum"]] = len(roster)
         for k in self.track:
             if k in voters:
-                m.track[k] = {"outcome": "direct", "choice": voters[k], "weight": weight.get(k, 0),
-                              "ballot_index": m.ballots[k][1]}
+                m.track[k] = {
+                    "outcome": "direct",
+                    "choice": voters[k],
+                    "weight": weight.get(k, 0),
+                    "ballot_index": m.ballots[k][1],
+                }
             elif k not in active:
                 m.track[k] = {"outcome": "not_counted", "reason": "not an active member"}
             elif setting(k) is None:
@@ -1038,11 +1095,20 @@ class Replay:
                 else:
                     m.track[k] = {"outcome": "delegated", "carried_by": out, "choice": voters[out]}
         return {
-            "motion": m.id, "close": close_hash.hex(), "members": n,
-            "yes": counts["yes"], "no": counts["no"], "abstain": counts["abstain"],
-            "direct": direct, "delegated": cast - direct, "dead_end": dead, "cycle": cycle,
-            "absent": absent, "quorum": {"required": required, "met": met},
-            "method": self.rules["method"], "seats": seats,
+            "motion": m.id,
+            "close": close_hash.hex(),
+            "members": n,
+            "yes": counts["yes"],
+            "no": counts["no"],
+            "abstain": counts["abstain"],
+            "direct": direct,
+            "delegated": cast - direct,
+            "dead_end": dead,
+            "cycle": cycle,
+            "absent": absent,
+            "quorum": {"required": required, "met": met},
+            "method": self.rules["method"],
+            "seats": seats,
             "instructions": instructions(roster, seats, close_hash),
         }
 
@@ -1095,8 +1161,13 @@ def check_index(i: int, index: Any) -> None:
 def check_prev(i: int, prev: Any, want: str) -> None:
     """SPEC 5: ``prev`` is the entry hash of the entry before, 64 zeros for entry 0."""
     if prev != want:
-        raise Problem("chain", "5", "bad_prev", i, f"prev is {_short(prev)}, want the hash of entry {i - 1}"
-                      if i else "prev of entry 0 is not 64 zeros")
+        raise Problem(
+            "chain",
+            "5",
+            "bad_prev",
+            i,
+            f"prev is {_short(prev)}, want the hash of entry {i - 1}" if i else "prev of entry 0 is not 64 zeros",
+        )
 
 
 class _GoOn:
@@ -1129,10 +1200,10 @@ class Reference:
     def message(value: dict[str, Any], canon: bytes, line: bytes) -> bytes:
         return STATEMENT_PREFIX + canonical(value["statement"])  # SPEC 2
 
-    def signatures(self, jobs: int) -> "Signatures":
+    def signatures(self, jobs: int) -> Signatures:
         return Signatures()
 
-    def ballot_path(self, v: "Verifier") -> tuple[Callable[[int, bytes], bool], Callable[[], int]] | None:
+    def ballot_path(self, v: Verifier) -> tuple[Callable[[int, bytes], bool], Callable[[], int]] | None:
         return None
 
 
@@ -1150,8 +1221,17 @@ class Signatures:
 
 
 class Verifier:
-    def __init__(self, source: Source, *, checkpoint_files: list[str], receipt_paths: list[str],
-                 since_file: str | None, jobs: int, progress: bool = True, fast: bool = True) -> None:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        checkpoint_files: list[str],
+        receipt_paths: list[str],
+        since_file: str | None,
+        jobs: int,
+        progress: bool = True,
+        fast: bool = True,
+    ) -> None:
         self.source = source
         self.mode: Reference = FastMode() if fast else Reference()
         self.jobs = max(1, jobs)
@@ -1204,7 +1284,7 @@ class Verifier:
         the receipts against what was read."""
         self.sizes = self._read_notes()
         self.leaves, self.tree = LeafStore(), TreeBuilder()
-        self.prev_hash = bytes(32)   # SPEC 5: the hash of the entry before; 64 zeros before entry 0
+        self.prev_hash = bytes(32)  # SPEC 5: the hash of the entry before; 64 zeros before entry 0
         self.last_received = ""
         self.signer = self.mode.signatures(self.jobs)
         fast = self.mode.ballot_path(self)
@@ -1216,8 +1296,9 @@ class Verifier:
         try:
             for chunk, complete in self.source.chunks():
                 if not complete:
-                    self.note(Problem("canonical", "5", "no_newline", i + len(chunk),
-                                      "line does not end with a newline"))
+                    self.note(
+                        Problem("canonical", "5", "no_newline", i + len(chunk), "line does not end with a newline")
+                    )
                 for line in chunk:
                     i += 1
                     if i == next_progress:
@@ -1227,8 +1308,9 @@ class Verifier:
                         self.check_entry(i, line)
             self.n = i + 1
             for bad in self.signer.finish():
-                self.note(Problem("signatures", "2", "bad_signature", bad,
-                                  "signature does not verify with the author's key"))
+                self.note(
+                    Problem("signatures", "2", "bad_signature", bad, "signature does not verify with the author's key")
+                )
         finally:
             self.signer.close()
             if fast and fast[1]():
@@ -1259,8 +1341,13 @@ class Verifier:
             return
         # 3. SPEC 5: the entry's fields; index, prev and received.
         if not isinstance(value, dict) or value.keys() != ENTRY_KEYS:
-            raise Problem("chain", "5", "bad_entry", i, "entry does not have exactly the fields "
-                          "index, prev, received, statement, signature")
+            raise Problem(
+                "chain",
+                "5",
+                "bad_entry",
+                i,
+                "entry does not have exactly the fields index, prev, received, statement, signature",
+            )
         with go_on:
             check_index(i, value["index"])
         with go_on:
@@ -1311,12 +1398,12 @@ class Verifier:
         the rules judge the entry by (the last readable one if this one is
         not)."""
         if not isinstance(received, str) or not _RECEIVED.match(received) or time_key(received) is None:
-            self.note(Problem("chain", "5", "bad_received", i,
-                              "received is not a UTC time with six fractional digits"))
+            self.note(Problem("chain", "5", "bad_received", i, "received is not a UTC time with six fractional digits"))
             return self.last_received
         if received < self.last_received:
-            self.note(Problem("chain", "5", "received_decreases", i,
-                              f"received {received} is before {self.last_received}"))
+            self.note(
+                Problem("chain", "5", "received_decreases", i, f"received {received} is before {self.last_received}")
+            )
         else:
             self.last_received = received
         return received
@@ -1340,19 +1427,34 @@ class Verifier:
             return
         self.replay.pending_close = None
         if st is None:
-            raise Problem("results", "4", "bad_result", i, f"entry {pend.close_index} closed motion "
-                          f"{pend.id!r}, but this entry is not its valid result")
+            raise Problem(
+                "results",
+                "4",
+                "bad_result",
+                i,
+                f"entry {pend.close_index} closed motion {pend.id!r}, but this entry is not its valid result",
+            )
         if st["kind"] != "result" or st["motion"] != pend.id:
-            raise Problem("results", "4", "bad_result", i, f"entry {pend.close_index} closed motion "
-                          f"{pend.id!r}, but this entry is not its result")
+            raise Problem(
+                "results",
+                "4",
+                "bad_result",
+                i,
+                f"entry {pend.close_index} closed motion {pend.id!r}, but this entry is not its result",
+            )
 
     def check_result(self, i: int, st: dict[str, Any]) -> None:
         """SPEC 4, 8: a result follows its motion's close and each field
         equals the one recomputed at that close (SPEC 7, 10)."""
         m = self.replay.motions.get(st["motion"])
         if m is None or m.close_index != i - 1 or m.result_index is not None:
-            raise Problem("results", "4", "bad_result", i,
-                          f"result for motion {st['motion']!r} does not come right after its close")
+            raise Problem(
+                "results",
+                "4",
+                "bad_result",
+                i,
+                f"result for motion {st['motion']!r} does not come right after its close",
+            )
         m.result_index = i
         for diff in compare_result(st, m.result or {}):
             self.note(Problem("results", "8", "bad_result", i, f"motion {m.id!r}: {diff}"))
@@ -1398,14 +1500,20 @@ class Verifier:
         if replay.pending_close is not None:
             # SPEC 4: a close and its result are written in one transaction.
             m = replay.pending_close
-            self.note(Problem("results", "4", "bad_result", m.close_index, f"the log ends with the close of "
-                              f"motion {m.id!r}, without its result (they are written together)"))
+            self.note(
+                Problem(
+                    "results",
+                    "4",
+                    "bad_result",
+                    m.close_index,
+                    f"the log ends with the close of motion {m.id!r}, without its result (they are written together)",
+                )
+            )
         if self.n == 0:
             for c in self.checks:
                 self.skipped[c] = "the log is empty: nothing to check"
             return
-        if self.server_key_hint is not None and replay.server is not None \
-                and self.server_key_hint != replay.server:
+        if self.server_key_hint is not None and replay.server is not None and self.server_key_hint != replay.server:
             self.note(_refused(0, "wrong_server", "the genesis names another key than the server's /api/server"))
         self._check_checkpoints()
         if "since" in self.checks:
@@ -1429,16 +1537,21 @@ class Verifier:
 
     def _check_checkpoints(self) -> None:
         if not self.cps:
-            self.skipped["checkpoint"] = ("no checkpoint to check against "
-                                          "(give --checkpoint FILE, or verify a server URL)")
+            self.skipped["checkpoint"] = (
+                "no checkpoint to check against (give --checkpoint FILE, or verify a server URL)"
+            )
             return
         ok = self._origin_and_key()
         for label, cp, text in self.cps:
             if cp is None:
                 continue
             if ok is None:
-                self.note6("checkpoint", "bad_checkpoint", None,
-                           f"{label}: no valid genesis, so no server key to check it with")
+                self.note6(
+                    "checkpoint",
+                    "bad_checkpoint",
+                    None,
+                    f"{label}: no valid genesis, so no server key to check it with",
+                )
                 continue
             try:
                 cp.verify(origin=ok[0], public_key=ok[1])
@@ -1461,8 +1574,7 @@ class Verifier:
             return
         label = self.since_label
         if ok is None:
-            self.note6("since", "bad_checkpoint", None,
-                       f"{label}: no valid genesis, so no server key to check it with")
+            self.note6("since", "bad_checkpoint", None, f"{label}: no valid genesis, so no server key to check it with")
             return
         try:
             old.verify(origin=ok[0], public_key=ok[1])
@@ -1470,12 +1582,20 @@ class Verifier:
             self.note6("since", "bad_checkpoint", None, f"{label}: {e}")
             return
         if old.size > self.n:
-            self.note6("since", "not_extended", None,
-                       f"{label}: size {old.size} is larger than the log read ({self.n} entries)")
+            self.note6(
+                "since",
+                "not_extended",
+                None,
+                f"{label}: size {old.size} is larger than the log read ({self.n} entries)",
+            )
             return
         if self.roots.get(old.size) != old.root:
-            self.note6("since", "not_extended", old.size - 1 if old.size else None,
-                       f"history rewritten: the log's first {old.size} entries do not have the root of {label}")
+            self.note6(
+                "since",
+                "not_extended",
+                old.size - 1 if old.size else None,
+                f"history rewritten: the log's first {old.size} entries do not have the root of {label}",
+            )
             return
         if old.size == 0:
             self.skipped["since"] = f"{label} has size 0: an empty tree proves nothing"
@@ -1493,11 +1613,16 @@ class Verifier:
             sp = self.source.consistency(old.size, server_cp.size)
             if sp is not None:
                 try:
-                    verify_consistency(size1=old.size, size2=server_cp.size, root1=old.root,
-                                       root2=server_cp.root, proof=sp)
+                    verify_consistency(
+                        size1=old.size, size2=server_cp.size, root1=old.root, root2=server_cp.root, proof=sp
+                    )
                 except ProofError as e:
-                    self.note6("since", "not_extended", None, f"the server's consistency proof {old.size} -> "
-                               f"{server_cp.size} does not verify: {e}")
+                    self.note6(
+                        "since",
+                        "not_extended",
+                        None,
+                        f"the server's consistency proof {old.size} -> {server_cp.size} does not verify: {e}",
+                    )
 
     # -- --receipt ----------------------------------------------------------
     def _check_receipts(self) -> None:
@@ -1521,9 +1646,15 @@ class Verifier:
         if not isinstance(r, dict) or not {"index", "entry_hash", "entry", "checkpoint", "proof"} <= r.keys():
             return "want an object with index, entry_hash, entry, checkpoint, proof"
         idx, entry, proof = r["index"], r["entry"], r["proof"]
-        if type(idx) is not int or idx < 0 or not isinstance(entry, dict) or not _is_key(r["entry_hash"]) \
-                or not isinstance(proof, list) or not all(_is_key(p) for p in proof) \
-                or not isinstance(r["checkpoint"], str):
+        if (
+            type(idx) is not int
+            or idx < 0
+            or not isinstance(entry, dict)
+            or not _is_key(r["entry_hash"])
+            or not isinstance(proof, list)
+            or not all(_is_key(p) for p in proof)
+            or not isinstance(r["checkpoint"], str)
+        ):
             return "ill-formed receipt fields"
         try:
             data = canonical(entry)
@@ -1545,8 +1676,9 @@ class Verifier:
         except NoteError as e:
             return f"checkpoint: {e}"
         try:
-            verify_inclusion(index=idx, size=cp.size, leaf=leaf_hash(data),
-                             proof=[bytes.fromhex(p) for p in proof], root=cp.root)
+            verify_inclusion(
+                index=idx, size=cp.size, leaf=leaf_hash(data), proof=[bytes.fromhex(p) for p in proof], root=cp.root
+            )
         except ProofError as e:
             return f"inclusion proof: {e}"
         why = self._against_log(cp)
@@ -1571,15 +1703,17 @@ class Verifier:
                     out["note"] = f"superseded by the ballot at entry {t.get('ballot_index')}"
         elif st.get("kind") == "delegate":
             out["scope"], out["to"] = st.get("scope"), st.get("to")
-            out["counted"] = {m.id: m.track.get(author) for m in self.replay.motions.values()
-                              if m.close_index is not None and m.close_index > idx}
+            out["counted"] = {
+                m.id: m.track.get(author)
+                for m in self.replay.motions.values()
+                if m.close_index is not None and m.close_index > idx
+            }
         return out
 
     # -- verdict and report --------------------------------------------------
     def statuses(self) -> dict[str, str]:
         failed = {p.check for p in self.failures}
-        return {c: "failed" if c in failed else "skipped" if c in self.skipped else "passed"
-                for c in self.checks}
+        return {c: "failed" if c in failed else "skipped" if c in self.skipped else "passed" for c in self.checks}
 
     def exit_code(self) -> int:
         st = self.statuses().values()
@@ -1588,11 +1722,15 @@ class Verifier:
     def motions_report(self) -> dict[str, Any]:
         out = {}
         for m in self.replay.motions.values():
-            out[m.id] = {"state": "closed" if m.close_index is not None else "not closed",
-                         "close_index": m.close_index, "result_index": m.result_index,
-                         "recomputed": m.result,
-                         "matches": None if m.result_index is None else
-                         not any(p.check == "results" and p.index == m.result_index for p in self.failures)}
+            out[m.id] = {
+                "state": "closed" if m.close_index is not None else "not closed",
+                "close_index": m.close_index,
+                "result_index": m.result_index,
+                "recomputed": m.result,
+                "matches": None
+                if m.result_index is None
+                else not any(p.check == "results" and p.index == m.result_index for p in self.failures),
+            }
         return out
 
     def as_json(self) -> dict[str, Any]:
@@ -1608,12 +1746,15 @@ class Verifier:
             "members": {"enrolled": len(r.enrolled), "active": len(r.active)},
             "checks": self.statuses(),
             "skipped": self.skipped,
-            "failures": [{"check": p.check, "index": p.index, "reason": p.reason, "section": p.section,
-                          "code": p.code} for p in self.ordered_failures()],
+            "failures": [
+                {"check": p.check, "index": p.index, "reason": p.reason, "section": p.section, "code": p.code}
+                for p in self.ordered_failures()
+            ],
             "motions": self.motions_report(),
             "receipts": self.receipt_reports,
-            "checkpoint": None if self.saved_note is None else
-            {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
+            "checkpoint": None
+            if self.saved_note is None
+            else {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
         }
 
     def ordered_failures(self) -> list[Problem]:
@@ -1625,15 +1766,18 @@ class Verifier:
         out.append(f"Liquid Mandate verifier: {self.source.spec}")
         out.append(f"assembly {r.assembly_id or '(no valid genesis)'}")
         out.append(f"{self.n} entries: " + ", ".join(f"{k} {v}" for k, v in sorted(r.kinds.items())))
-        out.append(f"members: {len(r.enrolled)} enrolled, {len(r.active)} active; "
-                   f"{len(r.topics)} topics, {len(r.motions)} motions")
+        out.append(
+            f"members: {len(r.enrolled)} enrolled, {len(r.active)} active; "
+            f"{len(r.topics)} topics, {len(r.motions)} motions"
+        )
         out.append("")
         out.append("checks:")
         statuses = self.statuses()
         for c in self.checks:
             n = sum(1 for p in self.failures if p.check == c)
-            extra = f" ({n} failure{'s' if n > 1 else ''})" if n else \
-                f" ({self.skipped[c]})" if c in self.skipped else ""
+            extra = (
+                f" ({n} failure{'s' if n > 1 else ''})" if n else f" ({self.skipped[c]})" if c in self.skipped else ""
+            )
             out.append(f"  {c:<11} {statuses[c]}{extra}")
         closed = [m for m in r.motions.values() if m.result is not None]
         if closed:
@@ -1643,19 +1787,25 @@ class Verifier:
                 res = m.result
                 q = res["quorum"]
                 s = res["seats"]
-                out.append(f"  {m.id}: members {res['members']}, yes {res['yes']}, no {res['no']}, "
-                           f"abstain {res['abstain']} (direct {res['direct']}, delegated {res['delegated']}); "
-                           f"lost: dead_end {res['dead_end']}, cycle {res['cycle']}, absent {res['absent']}; "
-                           f"quorum {q['required']}% {'met' if q['met'] else 'NOT met'}; {res['method']} "
-                           f"seats yes {s['yes']} / no {s['no']} / abstain {s['abstain']}; "
-                           f"result entry {m.result_index if m.result_index is not None else '(none)'}")
+                out.append(
+                    f"  {m.id}: members {res['members']}, yes {res['yes']}, no {res['no']}, "
+                    f"abstain {res['abstain']} (direct {res['direct']}, delegated {res['delegated']}); "
+                    f"lost: dead_end {res['dead_end']}, cycle {res['cycle']}, absent {res['absent']}; "
+                    f"quorum {q['required']}% {'met' if q['met'] else 'NOT met'}; {res['method']} "
+                    f"seats yes {s['yes']} / no {s['no']} / abstain {s['abstain']}; "
+                    f"result entry {m.result_index if m.result_index is not None else '(none)'}"
+                )
         for rep in self.receipt_reports:
             out.append("")
-            out.append(f"receipt {rep['file']}: entry {rep['index']} "
-                       + ("is in the log, covered by a server-signed checkpoint" if rep["valid"] else "INVALID"))
+            out.append(
+                f"receipt {rep['file']}: entry {rep['index']} "
+                + ("is in the log, covered by a server-signed checkpoint" if rep["valid"] else "INVALID")
+            )
             if rep.get("counted") is not None:
-                out.append(f"  {rep.get('kind')}: counted {_short(rep['counted'])}"
-                           + (f" ({rep['note']})" if rep.get("note") else ""))
+                out.append(
+                    f"  {rep.get('kind')}: counted {_short(rep['counted'])}"
+                    + (f" ({rep['note']})" if rep.get("note") else "")
+                )
         if self.failures:
             out.append("")
             out.append("failures:")
@@ -1664,9 +1814,13 @@ class Verifier:
                 out.append(f"  [{p.check}, SPEC {p.section}] {where}: {p.reason}")
         out.append("")
         code = self.exit_code()
-        out.append({0: "VERDICT: valid: every check passed",
-                    1: "VERDICT: INVALID: see the failures above",
-                    3: "VERDICT: incomplete: nothing failed, but some check could not be made"}[code])
+        out.append(
+            {
+                0: "VERDICT: valid: every check passed",
+                1: "VERDICT: INVALID: see the failures above",
+                3: "VERDICT: incomplete: nothing failed, but some check could not be made",
+            }[code]
+        )
         return "\n".join(out)
 
 
@@ -1685,6 +1839,7 @@ def _receipt_files(path: str) -> list[str]:
 # ---------------------------------------------------------------------------
 # 9. Sources: a server URL (SPEC 9) or a JSON Lines export (SPEC 5)
 # ---------------------------------------------------------------------------
+
 
 class CouldNotRun(Exception):
     """The verifier cannot run at all (exit 2): unreachable server, unreadable file."""
@@ -1787,23 +1942,43 @@ def _read_text(path: str, what: str) -> str:
 # 10. Command line
 # ---------------------------------------------------------------------------
 
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="verify_cli.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="verify_cli.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("source", metavar="SOURCE", help="server URL (http://host:port) or a JSON Lines export")
-    p.add_argument("--checkpoint", action="append", default=[], metavar="FILE",
-                   help="a signed checkpoint note to check against the log (repeatable)")
-    p.add_argument("--receipt", action="append", default=[], metavar="FILE_OR_DIR",
-                   help="a receipt, or a folder of *.json receipts (repeatable)")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a signed checkpoint note to check against the log (repeatable)",
+    )
+    p.add_argument(
+        "--receipt",
+        action="append",
+        default=[],
+        metavar="FILE_OR_DIR",
+        help="a receipt, or a folder of *.json receipts (repeatable)",
+    )
     p.add_argument("--since", metavar="FILE", help="an earlier signed checkpoint: the log must extend it")
     p.add_argument("--save-checkpoint", metavar="FILE", help="write the server-signed checkpoint verified")
     p.add_argument("--json", action="store_true", help="print a JSON report")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="signature-checking processes (default: the number of CPUs)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="signature-checking processes (default: the number of CPUs)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
-    p.add_argument("--no-fast", action="store_true",
-                   help="run the reference path only (part one of this file: no ballot fast path, no "
-                        "worker processes, no shortcuts; slower, same verdict); --jobs is then unused")
+    p.add_argument(
+        "--no-fast",
+        action="store_true",
+        help="run the reference path only (part one of this file: no ballot fast path, no "
+        "worker processes, no shortcuts; slower, same verdict); --jobs is then unused",
+    )
     return p
 
 
@@ -1814,9 +1989,15 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return 0 if e.code == 0 else 2
     try:
-        v = Verifier(Source(args.source), checkpoint_files=args.checkpoint, receipt_paths=args.receipt,
-                     since_file=args.since, jobs=args.jobs, progress=not args.quiet,
-                     fast=not args.no_fast)
+        v = Verifier(
+            Source(args.source),
+            checkpoint_files=args.checkpoint,
+            receipt_paths=args.receipt,
+            since_file=args.since,
+            jobs=args.jobs,
+            progress=not args.quiet,
+            fast=not args.no_fast,
+        )
         v.run()
     except CouldNotRun as e:
         print(f"verify_cli: could not run: {e}", file=sys.stderr)
@@ -1854,8 +2035,7 @@ def main(argv: list[str] | None = None) -> int:
 # ---------------------------------------------------------------------------
 
 _FAST = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
-                          check_circular=False).encode
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False).encode
 
 
 def _flat_entry_ints_ok(value: Any) -> bool:
@@ -1930,7 +2110,9 @@ _BALLOT_LINE = re.compile(
     rb'"received":"(\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z)",'
     rb'"signature":"(.{128})","statement":\{"assembly":"(.{64})","author":"(.{64})",'
     rb'"choice":(?:"(yes|no|abstain)"|null),"kind":"ballot","motion":"([a-z0-9][a-z0-9-]{0,63})",'
-    rb'"seq":([1-9][0-9]{0,15}),"v":1\}\}', re.S)
+    rb'"seq":([1-9][0-9]{0,15}),"v":1\}\}',
+    re.S,
+)
 _HEX_DIGITS = b"0123456789abcdef"
 # Offsets in a line matched by _BALLOT_LINE, from the position of ',"prev":"'.
 _SIG_AT, _STATEMENT_AT = 129, 271
@@ -1976,16 +2158,26 @@ def ballot_fast_path(v: Verifier) -> tuple[Callable[[int, bytes], bool], Callabl
             author = author_b.decode("latin-1")
         mo = motions.get(motion_b.decode())
         seq = int(seq_b)
-        if not (int(idx_b) == i and prev_b == hexlify(v.prev_hash) and rec >= v.last_received
-                and (not due or rec < due[0][0]) and replay.assembly_id_b == asm_b and seq <= MAX_INT
-                # prev (equal to a hexlified hash), assembly (equal to a
-                # hexdigest) and author (an active key, checked when
-                # enrolled) are lowercase hex once the tests around hold;
-                # only the signature is left to check.
-                and not sig_b.translate(None, hex_digits)
-                and replay.pending_close is None and author in active
-                and seq > last_seq.get(author, 0) and mo is not None
-                and mo.opens <= rec and mo.close_index is None and rec < mo.closes):
+        if not (
+            int(idx_b) == i
+            and prev_b == hexlify(v.prev_hash)
+            and rec >= v.last_received
+            and (not due or rec < due[0][0])
+            and replay.assembly_id_b == asm_b
+            and seq <= MAX_INT
+            # prev (equal to a hexlified hash), assembly (equal to a
+            # hexdigest) and author (an active key, checked when
+            # enrolled) are lowercase hex once the tests around hold;
+            # only the signature is left to check.
+            and not sig_b.translate(None, hex_digits)
+            and replay.pending_close is None
+            and author in active
+            and seq > last_seq.get(author, 0)
+            and mo is not None
+            and mo.opens <= rec
+            and mo.close_index is None
+            and rec < mo.closes
+        ):
             return False
         day = rec_b[:10]
         if day not in days:
@@ -2037,7 +2229,9 @@ try:
     # with no output buffer (libsodium then only verifies: it skips the copy
     # of the message when m is NULL), which saves two cffi allocations and a
     # copy per signature. The key must be 32 bytes (callers check it).
-    from nacl._sodium import ffi as _ffi, lib as _lib
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+
     _SIGN_OPEN = _lib.crypto_sign_open
     _NULL = _ffi.NULL
 except (ImportError, AttributeError):  # another PyNaCl build: the public binding
@@ -2058,6 +2252,7 @@ def _verifier_fn() -> Any:
             return True
         except Exception:  # a bad key or signature of any shape is a failure, nothing more
             return False
+
     return ok
 
 
@@ -2079,11 +2274,11 @@ def verify_batch(batch: Batch) -> list[int]:
             for i, line in zip(line_idxs, blob.split(b"\n")):
                 p = line.find(b',"prev":"', 9)
                 s = p + _STATEMENT_AT
-                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                a = line[s + _AUTHOR_IN_STATEMENT : s + _AUTHOR_IN_STATEMENT + 64]
                 pk = keys.get(a)
                 if pk is None:
                     pk = keys[a] = unhex(a)  # 64 hex digits (matched, checked): 32 bytes
-                sm = unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1]
+                sm = unhex(line[p + _SIG_AT : p + _SIG_AT + 128]) + prefix + line[s:-1]
                 if op(null, null, sm, len(sm), pk) != 0:
                     bad.append(i)
         else:
@@ -2091,16 +2286,15 @@ def verify_batch(batch: Batch) -> list[int]:
             for i, line in zip(line_idxs, blob.split(b"\n")):
                 p = line.find(b',"prev":"', 9)
                 s = p + _STATEMENT_AT
-                a = line[s + _AUTHOR_IN_STATEMENT:s + _AUTHOR_IN_STATEMENT + 64]
+                a = line[s + _AUTHOR_IN_STATEMENT : s + _AUTHOR_IN_STATEMENT + 64]
                 pk = keys.get(a)
                 if pk is None:
                     pk = keys[a] = unhex(a)
-                if not ok(unhex(line[p + _SIG_AT:p + _SIG_AT + 128]) + prefix + line[s:-1], pk):
+                if not ok(unhex(line[p + _SIG_AT : p + _SIG_AT + 128]) + prefix + line[s:-1], pk):
                     bad.append(i)
     ok = _verifier_fn()
     for i, pk, m, sg in zip(idxs, pks, msgs, sigs):
-        if not (type(pk) is bytes and len(pk) == 32 and type(sg) is bytes and type(m) is bytes
-                and ok(sg + m, pk)):
+        if not (type(pk) is bytes and len(pk) == 32 and type(sg) is bytes and type(m) is bytes and ok(sg + m, pk)):
             bad.append(i)
     return bad
 
@@ -2173,6 +2367,7 @@ class SignatureChecker:
 # The fast mode: the pieces above, put together
 # ---------------------------------------------------------------------------
 
+
 class FastMode(Reference):
     """The default path: lines read by ``read_canonical``, signatures checked
     by worker processes (``SignatureChecker``), ballots by
@@ -2186,12 +2381,16 @@ class FastMode(Reference):
         # statement: with plain values before it, the statement's canonical
         # bytes are the tail of the canonical line (a canonical string never
         # holds the bytes ',"', so the first ',"statement":' is the key).
-        if type(value["index"]) is int and type(value["prev"]) is str and type(value["received"]) is str \
-                and canon is line:
-            return STATEMENT_PREFIX + canon[canon.find(b',"statement":') + 13:-1]
+        if (
+            type(value["index"]) is int
+            and type(value["prev"]) is str
+            and type(value["received"]) is str
+            and canon is line
+        ):
+            return STATEMENT_PREFIX + canon[canon.find(b',"statement":') + 13 : -1]
         return STATEMENT_PREFIX + canonical(value["statement"])
 
-    def signatures(self, jobs: int) -> "Signatures":
+    def signatures(self, jobs: int) -> Signatures:
         return SignatureChecker(jobs)  # type: ignore[return-value]
 
     def ballot_path(self, v: Verifier) -> tuple[Callable[[int, bytes], bool], Callable[[], int]] | None:

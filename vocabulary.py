@@ -7,6 +7,7 @@ Plain data only (no imports of the project), so that every layer may use it:
 it. The old homes (`delegation.model.Choice`, `tally.apportion.Method`,
 `ballots.statements.Kind`) re-export these names.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -62,5 +63,4 @@ MOTION_PREFIX = "motion:"
 # A delegation target that means "I vote myself": no delegation at that scope.
 SELF = "self"
 
-__all__ = ["CHOICES", "MOTION_PREFIX", "NO_QUORUM", "SCOPE_ALL", "SELF", "TOPIC_PREFIX",
-           "Choice", "Kind", "Method"]
+__all__ = ["CHOICES", "MOTION_PREFIX", "NO_QUORUM", "SCOPE_ALL", "SELF", "TOPIC_PREFIX", "Choice", "Kind", "Method"]

@@ -13,6 +13,7 @@ lock while the log is empty): that lock gives one total order when several
 processes share a PostgreSQL database, and a process that finds the head
 moved replays the new entries before it checks anything.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -53,7 +54,7 @@ CACHED_LEVEL = 8
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +66,13 @@ class Receipt:
     proof: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "entry_hash": self.entry_hash, "entry": self.entry,
-                "checkpoint": self.checkpoint, "proof": self.proof}
+        return {
+            "index": self.index,
+            "entry_hash": self.entry_hash,
+            "entry": self.entry,
+            "checkpoint": self.checkpoint,
+            "proof": self.proof,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +93,9 @@ class _Batch:
     each caller's outcome. It changes nothing of the box itself: the box
     writes it, then publishes it (``BallotBox._publish``) once committed."""
 
-    def __init__(self, state: AssemblyState, frontier: merkle.CompactRange, head_hash: bytes,
-                 received_at: datetime | None) -> None:
+    def __init__(
+        self, state: AssemblyState, frontier: merkle.CompactRange, head_hash: bytes, received_at: datetime | None
+    ) -> None:
         self.state, self.frontier = state, frontier
         self.head_hash, self.received, self.received_at = head_hash, "", received_at
         self.start = state.size
@@ -108,8 +115,13 @@ class _Batch:
         index = self.state.size
         prev = self.head_hash.hex() if index else GENESIS_PREV
         entry = make_entry(index=index, prev=prev, received=format_time(received), signed=signed.to_json())
-        data = entry_bytes_from(index=index, prev=prev, received=entry["received"],
-                                signature=signed.signature, statement_bytes=statement_bytes)
+        data = entry_bytes_from(
+            index=index,
+            prev=prev,
+            received=entry["received"],
+            signature=signed.signature,
+            statement_bytes=statement_bytes,
+        )
         digest = hashlib.sha256(data).digest()
         apply(self.state, st, index=index, entry_hash=digest.hex())
         for level, idx, h in self.frontier.append(merkle.leaf_hash(data)):
@@ -159,8 +171,7 @@ class BallotBox:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow,
-                   full_check: bool = False) -> "BallotBox":
+    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow, full_check: bool = False) -> BallotBox:
         """Create the tables if needed, check the stored log against its head
         (``full_check``: every entry's bytes too), load the projections, and
         start the writer. Raises LogCorrupted."""
@@ -196,8 +207,9 @@ class BallotBox:
             await self._check_log(conn, h)
             rows = {t: [dict(r) for r in (await conn.execute(select(t))).mappings()] for t in T.PROJECTIONS}
             # The high levels are on most proofs and few (n / 256): keep them in memory.
-            high = await conn.execute(select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash)
-                                      .where(T.nodes.c.level >= CACHED_LEVEL))
+            high = await conn.execute(
+                select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
+            )
             self._node_cache = {(lv, i): hh for lv, i, hh in high}
         self.committed, self._working = load_state(rows, size), load_state(rows, size)
         self._next_close = next_closing(self._working)
@@ -216,8 +228,9 @@ class BallotBox:
         if count != size or (size and (lo, hi) != (0, size - 1)):
             raise E.LogCorrupted(f"the head says {size} entries, the log holds {count} (indexes {lo}..{hi})")
         frontier, leaves, leaf = merkle.CompactRange(), [], b""
-        rows = await conn.stream(select(T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level == 0)
-                                 .order_by(T.nodes.c.idx))
+        rows = await conn.stream(
+            select(T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level == 0).order_by(T.nodes.c.idx)
+        )
         async for part in rows.partitions(ROWS_PER_FETCH):  # row by row, async iteration costs 10 us a row
             for idx, leaf in part:
                 if idx != frontier.size:
@@ -254,7 +267,7 @@ class BallotBox:
         except SignatureInvalid:
             raise E.BadSignature("the signature does not verify with the author's key") from None
         fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(((signed, message[len(STATEMENT_PREFIX):]), fut))
+        self._queue.put_nowait(((signed, message[len(STATEMENT_PREFIX) :]), fut))
         return await fut
 
     async def close_due(self) -> None:
@@ -362,23 +375,45 @@ class BallotBox:
         return signed, canonical_bytes(statement)
 
     def _server_header(self, kind: Kind) -> dict[str, Any]:
-        return {"v": 1, "assembly": self._working.assembly_id, "kind": str(kind), "author": self.server_hex,
-                "seq": self._working.seqs.get(self.server_hex, 0) + 1}
+        return {
+            "v": 1,
+            "assembly": self._working.assembly_id,
+            "kind": str(kind),
+            "author": self.server_hex,
+            "seq": self._working.seqs.get(self.server_hex, 0) + 1,
+        }
 
     def _server_statement(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
         return {**self._server_header(kind), **body}
 
     async def _write(self, conn: AsyncConnection, batch: _Batch) -> str:
         """Write one staged batch and the signed checkpoint that covers it."""
-        entries = [{"idx": s.index, "hash": s.digest, "data": s.data, "kind": str(s.statement.kind),
-                    "author": s.statement.author} for s in batch.staged]
+        entries = [
+            {
+                "idx": s.index,
+                "hash": s.digest,
+                "data": s.data,
+                "kind": str(s.statement.kind),
+                "author": s.statement.author,
+            }
+            for s in batch.staged
+        ]
         await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
         root = batch.frontier.root()
         size = batch.state.size
-        checkpoint = sign_checkpoint(Checkpoint(f"liquid-mandate/{batch.state.assembly_id}", size, root),
-                                     self.server_key)
-        await sql.write_head(conn, {"size": size, "head_hash": batch.head_hash, "root": root,
-                                    "received": batch.received, "checkpoint": checkpoint})
+        checkpoint = sign_checkpoint(
+            Checkpoint(f"liquid-mandate/{batch.state.assembly_id}", size, root), self.server_key
+        )
+        await sql.write_head(
+            conn,
+            {
+                "size": size,
+                "head_hash": batch.head_hash,
+                "root": root,
+                "received": batch.received,
+                "checkpoint": checkpoint,
+            },
+        )
         return checkpoint
 
     async def _lock_and_catch_up(self, conn: AsyncConnection) -> None:
@@ -392,8 +427,11 @@ class BallotBox:
         size = 0 if h is None else h["size"]
         if size == self.committed.size:
             return
-        rows = await conn.execute(select(T.entries.c.data, T.entries.c.hash)
-                                  .where(T.entries.c.idx >= self.committed.size).order_by(T.entries.c.idx))
+        rows = await conn.execute(
+            select(T.entries.c.data, T.entries.c.hash)
+            .where(T.entries.c.idx >= self.committed.size)
+            .order_by(T.entries.c.idx)
+        )
         if h is None:  # size is above ours, so a head row exists
             raise E.LogCorrupted("the head row vanished while entries were read")
         for data, digest in rows:
@@ -460,8 +498,9 @@ class BallotBox:
         receipts of the next batch need. Everything else is read from SQL."""
         if len(self._node_cache) > 200_000:
             low = max(0, batch_start - 4 * MAX_BATCH)
-            self._node_cache = {k: h for k, h in self._node_cache.items()
-                                if k[0] >= CACHED_LEVEL or (k[1] + 1) << k[0] > low}
+            self._node_cache = {
+                k: h for k, h in self._node_cache.items() if k[0] >= CACHED_LEVEL or (k[1] + 1) << k[0] > low
+            }
 
     async def inclusion_proof(self, index: int, size: int) -> tuple[list[bytes], bytes]:
         """(proof, root) for entry ``index`` in the tree of ``size`` entries.
@@ -497,7 +536,9 @@ class BallotBox:
     async def entry(self, index: int) -> tuple[dict[str, Any], str] | None:
         await self._settled.wait()
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx == index))).first()
+            row = (
+                await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx == index))
+            ).first()
         return None if row is None else (json.loads(row[0]), row[1].hex())
 
     async def entries_by(self, author: str) -> list[tuple[dict[str, Any], str]]:
@@ -505,8 +546,7 @@ class BallotBox:
         order, with its hash: a member's own history read from the log, so
         that no client needs to remember it (SPEC section 9)."""
         await self._settled.wait()
-        q = (select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.author == author)
-             .order_by(T.entries.c.idx))
+        q = select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.author == author).order_by(T.entries.c.idx)
         async with self.engine.connect() as conn:
             return [(json.loads(d), bytes(h).hex()) for d, h in await conn.execute(q)]
 
@@ -546,6 +586,6 @@ async def _check_every_entry(conn: AsyncConnection, leaves: list[bytes]) -> None
             if hashlib.sha256(data).digest() != digest or merkle.leaf_hash(data) != leaves[idx]:
                 raise E.LogCorrupted(f"entry {idx}: its bytes do not match its stored hash or leaf")
             at = data.find(_PREV)
-            if at < 0 or data[at + len(_PREV):at + len(_PREV) + 64] != prev:
+            if at < 0 or data[at + len(_PREV) : at + len(_PREV) + 64] != prev:
                 raise E.LogCorrupted(f"entry {idx}: prev is not the hash of entry {idx - 1}")
             prev = digest.hex().encode()

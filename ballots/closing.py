@@ -3,6 +3,7 @@ stands, the live provisional tally, and the `result` statement written at
 close. The counting itself is ``tally``'s; this module only gathers its plain
 inputs from the state (docs/SPEC.md section 7: roster in force at the close, less
 expelled deputies; the motion's quorum or the assembly's default)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +17,12 @@ from vocabulary import MOTION_PREFIX
 def electorate(state: AssemblyState, motion_id: str) -> Electorate:
     """The plain input of the resolution of ``motion_id`` in this state."""
     active = [k for k, m in state.members.items() if m.active]
-    return Electorate(members=active, chain=state.scope_chain(MOTION_PREFIX + motion_id), settings=state.settings,
-                      ballots=state.ballots.get(motion_id, {}))
+    return Electorate(
+        members=active,
+        chain=state.scope_chain(MOTION_PREFIX + motion_id),
+        settings=state.settings,
+        ballots=state.ballots.get(motion_id, {}),
+    )
 
 
 def tally_options(state: AssemblyState, motion_id: str) -> dict[str, Any]:
@@ -36,12 +41,17 @@ def result_statement(state: AssemblyState, motion_id: str, header: dict[str, Any
     motion = state.motions[motion_id]
     if motion.close_hash is None:
         raise ValueError(f"motion {motion_id!r} has no close entry")
-    doc = tally.close_motion(electorate(state, motion_id), motion=motion_id,
-                             close_hash=bytes.fromhex(motion.close_hash), **tally_options(state, motion_id))
+    doc = tally.close_motion(
+        electorate(state, motion_id),
+        motion=motion_id,
+        close_hash=bytes.fromhex(motion.close_hash),
+        **tally_options(state, motion_id),
+    )
     return {**header, **doc}
 
 
 def live_tally(state: AssemblyState, motion_id: str, weights_limit: int = 20) -> dict[str, Any]:
     """The provisional tally of an open motion, as it would stand now."""
-    return tally.provisional_tally(electorate(state, motion_id), weights_limit=weights_limit,
-                                   **tally_options(state, motion_id))
+    return tally.provisional_tally(
+        electorate(state, motion_id), weights_limit=weights_limit, **tally_options(state, motion_id)
+    )

@@ -6,6 +6,7 @@ section 4), one exception type per rule, each with a stable ``code``.
 No HTTP here: the server's edge maps each ``code`` to a status and a
 problem+json ``type``.
 """
+
 from __future__ import annotations
 
 
@@ -91,5 +92,14 @@ class LogCorrupted(RuntimeError):
     """The stored log does not match its stored head or root: refuse to serve it."""
 
 
-__all__ = ["ALL_REFUSALS", "BadValue", "BoxError", "LogCorrupted", "Malformed", "MissingField", "Refused",
-           "UnknownField", "WrongType"] + [c.__name__ for c in ALL_REFUSALS]
+__all__ = [
+    "ALL_REFUSALS",
+    "BadValue",
+    "BoxError",
+    "LogCorrupted",
+    "Malformed",
+    "MissingField",
+    "Refused",
+    "UnknownField",
+    "WrongType",
+] + [c.__name__ for c in ALL_REFUSALS]

@@ -2,10 +2,12 @@
 statement changes, all rows of a state (for ``rebuild``), and the state read
 back from the tables (at start-up). One row builder per table keeps the three
 in agreement; a test compares incremental projection with a rebuild."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Table
 
@@ -25,13 +27,24 @@ def _json(value: Any) -> str:
 
 
 def _assembly(s: AssemblyState) -> Row:
-    return {"id": 1, "assembly_id": s.assembly_id, "server": s.server, "name": s.name,
-            "organizers": _json(list(s.organizers)), "rules": _json(s.rules)}
+    return {
+        "id": 1,
+        "assembly_id": s.assembly_id,
+        "server": s.server,
+        "name": s.name,
+        "organizers": _json(list(s.organizers)),
+        "rules": _json(s.rules),
+    }
 
 
 def _member(m: Member) -> Row:
-    return {"key": m.key, "name": m.name, "active": m.active,
-            "enrolled_index": m.enrolled_index, "code_hash": m.code_hash}
+    return {
+        "key": m.key,
+        "name": m.name,
+        "active": m.active,
+        "enrolled_index": m.enrolled_index,
+        "code_hash": m.code_hash,
+    }
 
 
 def _topic(t: Topic) -> Row:
@@ -39,10 +52,21 @@ def _topic(t: Topic) -> Row:
 
 
 def _motion(m: Motion) -> Row:
-    return {"id": m.id, "topic": m.topic, "title": m.title, "summary": m.summary, "url": m.url,
-            "opens": format_time(m.opens), "closes": format_time(m.closes), "quorum": m.quorum,
-            "idx": m.index, "close_index": m.close_index, "close_hash": m.close_hash,
-            "result_index": m.result_index, "result": None if m.result is None else _json(m.result)}
+    return {
+        "id": m.id,
+        "topic": m.topic,
+        "title": m.title,
+        "summary": m.summary,
+        "url": m.url,
+        "opens": format_time(m.opens),
+        "closes": format_time(m.closes),
+        "quorum": m.quorum,
+        "idx": m.index,
+        "close_index": m.close_index,
+        "close_hash": m.close_hash,
+        "result_index": m.result_index,
+        "result": None if m.result is None else _json(m.result),
+    }
 
 
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
@@ -56,8 +80,11 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             yield T.invites, (b["code_hash"],), {"code_hash": b["code_hash"], "note": b["note"], "used_by": None}
         case Kind.ENROLL:
             m = state.members[st.author]
-            yield T.invites, (m.code_hash,), {"code_hash": m.code_hash, "note": state.invite_notes[m.code_hash],
-                                             "used_by": st.author}
+            yield (
+                T.invites,
+                (m.code_hash,),
+                {"code_hash": m.code_hash, "note": state.invite_notes[m.code_hash], "used_by": st.author},
+            )
             yield T.members, (m.key,), _member(m)
         case Kind.EXPEL:
             yield T.members, (b["member"],), _member(state.members[b["member"]])
@@ -89,8 +116,9 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
         T.members: [_member(m) for m in s.members.values()],
         T.topics: [_topic(t) for t in s.topics.values()],
         T.motions: [_motion(m) for m in s.motions.values()],
-        T.delegations: [{"member": m, "scope": sc, "target": to}
-                        for m, mine in s.settings.items() for sc, to in mine.items()],
+        T.delegations: [
+            {"member": m, "scope": sc, "target": to} for m, mine in s.settings.items() for sc, to in mine.items()
+        ],
         T.ballots: [{"motion": mo, "member": m, "choice": c} for mo, box in s.ballots.items() for m, c in box.items()],
         T.roster: [{"position": i, "deputy": k} for i, k in enumerate(s.roster)],
     }
@@ -113,9 +141,19 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         s.topics[r["id"]] = Topic(r["id"], r["title"], r["description"], r["parent"], r["idx"])
     for r in sorted(rows[T.motions], key=lambda r: r["idx"]):
         s.motions[r["id"]] = Motion(
-            r["id"], r["topic"], r["title"], r["summary"], r["url"], parse_time(r["opens"]),
-            parse_time(r["closes"]), r["quorum"], r["idx"], r["close_index"], r["close_hash"],
-            r["result_index"], None if r["result"] is None else json.loads(r["result"]),
+            r["id"],
+            r["topic"],
+            r["title"],
+            r["summary"],
+            r["url"],
+            parse_time(r["opens"]),
+            parse_time(r["closes"]),
+            r["quorum"],
+            r["idx"],
+            r["close_index"],
+            r["close_hash"],
+            r["result_index"],
+            None if r["result"] is None else json.loads(r["result"]),
         )
         s.ballots[r["id"]] = {}
     for r in rows[T.delegations]:

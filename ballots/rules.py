@@ -6,6 +6,7 @@ must equal the tally of its close (``_result``).
 
 The ballot box calls these and only these; it adds no rule of its own.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -130,16 +131,16 @@ def _deputies(state: AssemblyState, st: Statement, received: datetime) -> None:
 def _delegate(state: AssemblyState, st: Statement, received: datetime) -> None:
     _member(state, st)
     scope = st["scope"]
-    if scope.startswith(TOPIC_PREFIX) and scope[len(TOPIC_PREFIX):] not in state.topics:
-        raise E.UnknownTopic(f"topic {scope[len(TOPIC_PREFIX):]!r} does not exist")
+    if scope.startswith(TOPIC_PREFIX) and scope[len(TOPIC_PREFIX) :] not in state.topics:
+        raise E.UnknownTopic(f"topic {scope[len(TOPIC_PREFIX) :]!r} does not exist")
     if scope.startswith(MOTION_PREFIX):
-        motion = _motion_of(state, scope[len(MOTION_PREFIX):])
+        motion = _motion_of(state, scope[len(MOTION_PREFIX) :])
         if motion.close_index is not None:
             raise E.MotionClosed(f"motion {motion.id!r} is closed")
     to = st["to"]
     if to is not None and to != "self":
         if to == st.author:
-            raise E.SelfDelegation("a member cannot delegate to themselves; use \"self\"")
+            raise E.SelfDelegation('a member cannot delegate to themselves; use "self"')
         if not state.is_active(to):
             raise E.UnknownMember(f"{to} is not an active member")
 
@@ -173,7 +174,14 @@ def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
 
 
 _RULES = {
-    Kind.INVITE: _invite, Kind.ENROLL: _enroll, Kind.EXPEL: _expel, Kind.TOPIC: _topic,
-    Kind.MOTION: _motion, Kind.DEPUTIES: _deputies, Kind.DELEGATE: _delegate,
-    Kind.BALLOT: _ballot, Kind.CLOSE: _close, Kind.RESULT: _result,
+    Kind.INVITE: _invite,
+    Kind.ENROLL: _enroll,
+    Kind.EXPEL: _expel,
+    Kind.TOPIC: _topic,
+    Kind.MOTION: _motion,
+    Kind.DEPUTIES: _deputies,
+    Kind.DELEGATE: _delegate,
+    Kind.BALLOT: _ballot,
+    Kind.CLOSE: _close,
+    Kind.RESULT: _result,
 }

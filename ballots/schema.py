@@ -5,16 +5,27 @@ is a projection that ``BallotBox.rebuild`` can recreate from the log. Only
 portable types and constraints are used, so SQLite and PostgreSQL run the
 same code.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
 )
 
 metadata = MetaData()
 
 entries = Table(
-    "entries", metadata,
+    "entries",
+    metadata,
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
     Column("data", LargeBinary, nullable=False),  # canonical bytes: the Merkle leaf
@@ -27,7 +38,8 @@ Index("ix_entries_author", entries.c.author)
 # Perfect subtrees of the Merkle tree: level L, index i covers leaves
 # [i*2^L, (i+1)*2^L). Any proof is O(log n) lookups in this table.
 nodes = Table(
-    "merkle_nodes", metadata,
+    "merkle_nodes",
+    metadata,
     Column("level", Integer, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
@@ -36,7 +48,8 @@ nodes = Table(
 # One row (id = 1): the tip of the log. Updating it first in every append
 # transaction is also the write lock that gives one total order.
 head = Table(
-    "head", metadata,
+    "head",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("size", BigInteger, nullable=False),
     Column("head_hash", LargeBinary(32), nullable=False),
@@ -48,7 +61,8 @@ head = Table(
 # --- projections -----------------------------------------------------------
 
 assembly = Table(
-    "assembly", metadata,
+    "assembly",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("assembly_id", String(64), nullable=False),
     Column("server", String(64), nullable=False),
@@ -58,20 +72,23 @@ assembly = Table(
 )
 
 authors = Table(
-    "authors", metadata,
+    "authors",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("seq", BigInteger, nullable=False),
 )
 
 invites = Table(
-    "invites", metadata,
+    "invites",
+    metadata,
     Column("code_hash", String(64), primary_key=True),
     Column("note", Text, nullable=False),
     Column("used_by", String(64), nullable=True, unique=True),
 )
 
 members = Table(
-    "members", metadata,
+    "members",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("name", Text, nullable=False),
     Column("active", Boolean, nullable=False),
@@ -80,7 +97,8 @@ members = Table(
 )
 
 topics = Table(
-    "topics", metadata,
+    "topics",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=False),
@@ -89,7 +107,8 @@ topics = Table(
 )
 
 motions = Table(
-    "motions", metadata,
+    "motions",
+    metadata,
     Column("id", String(64), primary_key=True),
     Column("topic", String(64), nullable=False),
     Column("title", Text, nullable=False),
@@ -106,21 +125,24 @@ motions = Table(
 )
 
 delegations = Table(
-    "delegations", metadata,
+    "delegations",
+    metadata,
     Column("member", String(64), primary_key=True),
     Column("scope", String(72), primary_key=True),
     Column("target", String(64), nullable=False),
 )
 
 ballots = Table(
-    "ballots", metadata,
+    "ballots",
+    metadata,
     Column("motion", String(64), primary_key=True),
     Column("member", String(64), primary_key=True),
     Column("choice", String(8), nullable=False),
 )
 
 roster = Table(
-    "roster", metadata,
+    "roster",
+    metadata,
     Column("position", Integer, primary_key=True, autoincrement=False),
     Column("deputy", String(64), nullable=False),
 )

@@ -2,6 +2,7 @@
 PostgreSQL advisory lock, and the writes of one batch. Portable SQLAlchemy
 Core only; the two places where dialects differ (upsert, advisory lock) are
 spelled out here and nowhere else."""
+
 from __future__ import annotations
 
 import functools
@@ -47,7 +48,7 @@ async def pg_lock(conn: AsyncConnection) -> bool:
 
 
 def chunks(items: list[Any], n: int) -> list[list[Any]]:
-    return [items[i:i + n] for i in range(0, len(items), n)]
+    return [items[i : i + n] for i in range(0, len(items), n)]
 
 
 @functools.lru_cache(maxsize=64)  # one construct per table: SQLAlchemy then reuses its compiled form
@@ -61,8 +62,13 @@ def upsert(dialect: str, table: Table) -> Any:
     return stmt.on_conflict_do_update(index_elements=pk, set_=others)
 
 
-async def write_batch(conn: AsyncConnection, entries: list[dict[str, Any]], nodes: dict[tuple[int, int], bytes],
-                      pending: dict[Table, dict[Any, dict[str, Any] | None]], cleared: set[Table]) -> None:
+async def write_batch(
+    conn: AsyncConnection,
+    entries: list[dict[str, Any]],
+    nodes: dict[tuple[int, int], bytes],
+    pending: dict[Table, dict[Any, dict[str, Any] | None]],
+    cleared: set[Table],
+) -> None:
     """The entries, their new Merkle nodes, and the projection rows they
     changed (None: the row goes; a cleared table is emptied first)."""
     await conn.execute(insert(T.entries), entries)

@@ -6,6 +6,7 @@ whether a statement is accepted are in ``ballots.rules``. Both are pure (no
 I/O), so the ballot box, ``rebuild`` and the tests replay the log with
 exactly the same code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,13 @@ class Motion:
     def fields(self) -> dict[str, Any]:
         """The motion as its statement gave it (times in the log's form)."""
         return {
-            "id": self.id, "topic": self.topic, "title": self.title, "summary": self.summary,
-            "url": self.url, "opens": format_time(self.opens), "closes": format_time(self.closes),
+            "id": self.id,
+            "topic": self.topic,
+            "title": self.title,
+            "summary": self.summary,
+            "url": self.url,
+            "opens": format_time(self.opens),
+            "closes": format_time(self.closes),
             "quorum": self.quorum,
         }
 
@@ -94,9 +100,9 @@ class AssemblyState:
         topic: str | None = None
         if scope.startswith(MOTION_PREFIX):
             chain.append(scope)
-            topic = self.motions[scope[len(MOTION_PREFIX):]].topic
+            topic = self.motions[scope[len(MOTION_PREFIX) :]].topic
         elif scope.startswith(TOPIC_PREFIX):
-            topic = self.topics[scope[len(TOPIC_PREFIX):]].id
+            topic = self.topics[scope[len(TOPIC_PREFIX) :]].id
         while topic is not None:
             chain.append(TOPIC_PREFIX + topic)
             topic = self.topics[topic].parent
@@ -143,8 +149,15 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
             state.topics[b["id"]] = Topic(b["id"], b["title"], b["description"], b["parent"], index)
         case Kind.MOTION:
             state.motions[b["id"]] = Motion(
-                b["id"], b["topic"], b["title"], b["summary"], b["url"],
-                parse_time(b["opens"]), parse_time(b["closes"]), b["quorum"], index,
+                b["id"],
+                b["topic"],
+                b["title"],
+                b["summary"],
+                b["url"],
+                parse_time(b["opens"]),
+                parse_time(b["closes"]),
+                b["quorum"],
+                index,
             )
             state.ballots[b["id"]] = {}
         case Kind.DEPUTIES:

@@ -5,17 +5,19 @@ Only the rules that need no state live here (fields, types, hex lengths,
 slugs, times, choices). The rules that need the log's state (membership, seq,
 motion windows) belong to ``ballots.rules``.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from ballots.errors import BadValue, Malformed, MissingField, UnknownField, WrongType
 from crypto.canonical import MAX_SAFE_INT
-from vocabulary import CHOICES as _CHOICES, MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, Kind, Method
-
+from vocabulary import CHOICES as _CHOICES
+from vocabulary import MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, Kind, Method
 
 CHOICES = tuple(c.value for c in _CHOICES)
 METHODS = tuple(m.value for m in Method)
@@ -37,12 +39,12 @@ def parse_time(value: str) -> datetime:
         raise ValueError(f"{value!r} is not a UTC time YYYY-MM-DDTHH:MM:SS[.ffffff]Z")
     y, mo, d, h, mi, s, frac = m.groups()
     micro = int((frac or "0").ljust(6, "0"))
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone.utc)
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=UTC)
 
 
 def format_time(t: datetime) -> str:
     """The log's `received` form: always six fractional digits, UTC, `Z`."""
-    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- field checkers: each returns the value or raises Malformed -------------

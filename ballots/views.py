@@ -1,5 +1,6 @@
 """Read models for the API and the web UI, computed from the box's state:
 plain dicts ready for JSON. Nothing here writes."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,14 @@ def motion_state(m: Motion, now: datetime) -> str:
 
 def motion_summary(state: AssemblyState, m: Motion, now: datetime) -> dict[str, Any]:
     s = motion_state(m, now)
-    return {**m.fields(), "state": s, "index": m.index, "close_index": m.close_index,
-            "result_index": m.result_index, "voters": len(state.ballots.get(m.id, {}))}
+    return {
+        **m.fields(),
+        "state": s,
+        "index": m.index,
+        "close_index": m.close_index,
+        "result_index": m.result_index,
+        "voters": len(state.ballots.get(m.id, {})),
+    }
 
 
 def motions(state: AssemblyState, now: datetime, which: str | None = None) -> list[dict[str, Any]]:
@@ -67,8 +74,9 @@ def member_detail(state: AssemblyState, key: str) -> dict[str, Any]:
     info = member_info(state, key)
     info["delegations"] = [{"scope": s, "to": t} for s, t in sorted(state.settings.get(key, {}).items())]
     delegators = [m for m, mine in state.settings.items() if key in mine.values() and state.is_active(m)]
-    info["delegated_by"] = [{"member": m, "scopes": sorted(s for s, t in state.settings[m].items() if t == key)}
-                            for m in delegators]
+    info["delegated_by"] = [
+        {"member": m, "scopes": sorted(s for s, t in state.settings[m].items() if t == key)} for m in delegators
+    ]
     return info
 
 
@@ -76,14 +84,25 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
     """Where this member's vote goes on the motion, and whose votes they carry."""
     e = electorate(state, motion_id)
     if not state.is_active(key):
-        return {"member": key, "motion": motion_id, "path": [key], "outcome": "not_member",
-                "reason": "not an active member", "weight": 0, "carried": []}
+        return {
+            "member": key,
+            "motion": motion_id,
+            "path": [key],
+            "outcome": "not_member",
+            "reason": "not an active member",
+            "weight": 0,
+            "carried": [],
+        }
     p = delegation.vote_path(e, key)
     r = delegation.resolve(e)
     carried = [m for m in e.members if m != key and r.carrier_of(m) == key]
     return {
-        "member": key, "motion": motion_id, "path": list(p.path), "outcome": p.outcome,
-        "reason": str(p.reason), "weight": (len(carried) + 1) if r.carrier_of(key) == key else 0,
+        "member": key,
+        "motion": motion_id,
+        "path": list(p.path),
+        "outcome": p.outcome,
+        "reason": str(p.reason),
+        "weight": (len(carried) + 1) if r.carrier_of(key) == key else 0,
         "carried": carried,
     }
 
@@ -91,7 +110,7 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
 def graph(state: AssemblyState, scope: str) -> dict[str, Any]:
     """Delegation analytics of a scope: `*`, `topic:<id>` or `motion:<id>`."""
     if scope.startswith(MOTION_PREFIX):
-        e = electorate(state, scope[len(MOTION_PREFIX):])
+        e = electorate(state, scope[len(MOTION_PREFIX) :])
     else:
         active = [k for k, m in state.members.items() if m.active]
         e = delegation.Electorate(members=active, chain=state.scope_chain(scope), settings=state.settings, ballots={})
@@ -110,12 +129,24 @@ def instructions(state: AssemblyState, deputy: str) -> list[dict[str, Any]]:
         for ins in m.result["instructions"]:
             if ins["deputy"] == deputy:
                 r = m.result
-                out.append({"motion": m.id, "title": m.title, "choice": ins["choice"],
-                            "result_index": m.result_index, "seats": r["seats"], "members": r["members"],
-                            "yes": r["yes"], "no": r["no"], "abstain": r["abstain"], "quorum": r["quorum"]})
+                out.append(
+                    {
+                        "motion": m.id,
+                        "title": m.title,
+                        "choice": ins["choice"],
+                        "result_index": m.result_index,
+                        "seats": r["seats"],
+                        "members": r["members"],
+                        "yes": r["yes"],
+                        "no": r["no"],
+                        "abstain": r["abstain"],
+                        "quorum": r["quorum"],
+                    }
+                )
     return out
 
 
 def topics(state: AssemblyState) -> list[dict[str, Any]]:
-    return [{"id": t.id, "title": t.title, "description": t.description, "parent": t.parent}
-            for t in state.topics.values()]
+    return [
+        {"id": t.id, "title": t.title, "description": t.description, "parent": t.parent} for t in state.topics.values()
+    ]

@@ -31,7 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +62,21 @@ class Assembly:
             await self.box.append(org.sign("invite", self.assembly, code_hash=code_hash(code), note=""))
             await self.box.append(m.sign("enroll", self.assembly, code=code, name=""))
         await self.box.append(org.sign("topic", self.assembly, id="t", title="T", description="", parent=None))
-        now = datetime.now(timezone.utc)
-        await self.box.append(org.sign(
-            "motion", self.assembly, id="m", topic="t", title="M", summary="S", url="",
-            opens=(now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            closes=(now + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"), quorum=None,
-        ))
+        now = datetime.now(UTC)
+        await self.box.append(
+            org.sign(
+                "motion",
+                self.assembly,
+                id="m",
+                topic="t",
+                title="M",
+                summary="S",
+                url="",
+                opens=(now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                closes=(now + timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                quorum=None,
+            )
+        )
 
     def sign_ballots(self, total: int) -> list[list[dict[str, Any]]]:
         """``total`` ballots, split evenly over the members, each member's in seq
@@ -80,8 +89,15 @@ class Assembly:
             key, public, lane = nacl.signing.SigningKey(m.key.seed), m.public, []
             for k in range(per + (i < extra)):
                 m.seq += 1
-                st = {"v": 1, "assembly": self.assembly, "kind": "ballot", "author": public, "seq": m.seq,
-                      "motion": "m", "choice": CHOICES[(i + k) % 3]}
+                st = {
+                    "v": 1,
+                    "assembly": self.assembly,
+                    "kind": "ballot",
+                    "author": public,
+                    "seq": m.seq,
+                    "motion": "m",
+                    "choice": CHOICES[(i + k) % 3],
+                }
                 lane.append({"statement": st, "signature": key.sign(statement_message(st)).signature.hex()})
             lanes.append(lane)
         return lanes
@@ -89,6 +105,7 @@ class Assembly:
 
 async def run_appends(box: BallotBox, lanes: list[list[dict[str, Any]]]) -> tuple[int, float]:
     """Append every lane concurrently (one task per member); (count, seconds)."""
+
     async def lane(statements: list[dict[str, Any]]) -> int:
         for s in statements:
             await box.append(s)
@@ -154,15 +171,19 @@ async def main_async(a: argparse.Namespace) -> str:
                     print(f"grew to {box.size} entries at {rate:,.0f} appends/s", flush=True)
                 inc, con = await proof_times(box, a.samples, rnd)
                 proof_ms = inc + con
-                print(f"size={box.size} inclusion_ms={inc:.3f} consistency_ms={con:.3f} "
-                      f"(medians of {a.samples})", flush=True)
+                print(
+                    f"size={box.size} inclusion_ms={inc:.3f} consistency_ms={con:.3f} (medians of {a.samples})",
+                    flush=True,
+                )
                 # The timed append runs start from the smallest size.
                 for r in range(a.repeat if not rates else 0):
                     lanes = asm.sign_ballots(a.appends)
                     n, dt = await run_appends(box, lanes)
                     rates.append(n / dt)
-                    print(f"run {r + 1}: {n} ballot appends by {a.callers} callers in {dt:.2f} s = "
-                          f"{n / dt:,.0f}/s", flush=True)
+                    print(
+                        f"run {r + 1}: {n} ballot appends by {a.callers} callers in {dt:.2f} s = {n / dt:,.0f}/s",
+                        flush=True,
+                    )
             appends = statistics.median(rates)
         finally:
             await box.aclose()

@@ -22,6 +22,7 @@ ratio is the steadier figure.
 The last line is ``encode_parse_per_s=.. sign_per_s=.. verify_per_s=..
 merkle_append_per_s=.. raw_verify_per_s=..``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,15 @@ from crypto.merkle import CompactRange  # noqa: E402
 from crypto.signing import KeyPair, sign_statement, statement_message, verify_statement  # noqa: E402
 
 KEY = KeyPair(bytes(range(32)))
-STATEMENT = {"v": 1, "assembly": hashlib.sha256(b"assembly").hexdigest(), "kind": "ballot",
-             "author": KEY.public_hex, "seq": 12, "motion": "housing-bill-2026", "choice": "yes"}
+STATEMENT = {
+    "v": 1,
+    "assembly": hashlib.sha256(b"assembly").hexdigest(),
+    "kind": "ballot",
+    "author": KEY.public_hex,
+    "seq": 12,
+    "motion": "housing-bill-2026",
+    "choice": "yes",
+}
 SIGNED = sign_statement(KEY, STATEMENT)
 
 
@@ -128,13 +136,17 @@ def main(argv: list[str] | None = None) -> int:
             rates[name].append(rate)
             ratios[name].append(rate / raw)
             rates["raw_verify"].append(raw)
-        print(f"repetition {r + 1}/{args.repeat}: "
-              + " ".join(f"{k}={v[-1]:.0f}" for k, v in rates.items()), file=sys.stderr)
+        print(
+            f"repetition {r + 1}/{args.repeat}: " + " ".join(f"{k}={v[-1]:.0f}" for k, v in rates.items()),
+            file=sys.stderr,
+        )
     med = {k: statistics.median(v) for k, v in rates.items()}
     for name in MEASURES:
         q = statistics.quantiles(ratios[name], n=4) if len(ratios[name]) > 1 else ratios[name] * 3
-        print(f"{name:>14}: {med[name]:>12,.0f} /s  median {statistics.median(ratios[name]):7.2f} x raw verify"
-              f" (quartiles {q[0]:.2f}-{q[2]:.2f})")
+        print(
+            f"{name:>14}: {med[name]:>12,.0f} /s  median {statistics.median(ratios[name]):7.2f} x raw verify"
+            f" (quartiles {q[0]:.2f}-{q[2]:.2f})"
+        )
     print(f"{'raw_verify':>14}: {med['raw_verify']:>12,.0f} /s  (median of the paired measurements)")
     print(" ".join(f"{k}_per_s={med[k]:.0f}" for k in rates))
     return 0

@@ -9,6 +9,7 @@ HTTP stack. Prints medians and ends with one line
 
     python bench/ingest.py [--clients 64] [--members 640] [--ballots 12800] [--runs 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -78,11 +79,24 @@ async def setup(session: aiohttp.ClientSession, base: str, members: int) -> tupl
     await post(session, base, genesis(founder, server=server_key))
     async with session.get(base + "/api/server") as r:
         assembly = (await r.json())["assembly"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await post(session, base, founder.sign("topic", assembly, id="t", title="T", description="", parent=None))
-    await post(session, base, founder.sign("motion", assembly, id="m", topic="t", title="M", summary="S", url="",
-                                           opens=format_time(now - timedelta(minutes=1)),
-                                           closes=format_time(now + timedelta(hours=2)), quorum=None))
+    await post(
+        session,
+        base,
+        founder.sign(
+            "motion",
+            assembly,
+            id="m",
+            topic="t",
+            title="M",
+            summary="S",
+            url="",
+            opens=format_time(now - timedelta(minutes=1)),
+            closes=format_time(now + timedelta(hours=2)),
+            quorum=None,
+        ),
+    )
     authors = []
     codes = [new_code() for _ in range(members)]
     for code in codes:
@@ -94,7 +108,7 @@ async def setup(session: aiohttp.ClientSession, base: str, members: int) -> tupl
         return a
 
     for i in range(0, members, 64):
-        authors += await asyncio.gather(*(enroll(c) for c in codes[i:i + 64]))
+        authors += await asyncio.gather(*(enroll(c) for c in codes[i : i + 64]))
     return assembly, authors
 
 
@@ -141,37 +155,50 @@ async def main_async(a: argparse.Namespace) -> None:
         for run in range(a.runs):
             with tempfile.TemporaryDirectory() as tmp:
                 port = free_port()
-                srv = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", tmp],
-                                       stdout=subprocess.DEVNULL)
+                srv = subprocess.Popen(
+                    [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", tmp],
+                    stdout=subprocess.DEVNULL,
+                )
                 try:
                     base = f"http://127.0.0.1:{port}"
                     await wait_up(session, base)
                     assembly, authors = await setup(session, base, a.members)
                     choices = ["yes", "no", "abstain"]
                     per_member = a.ballots // len(authors)
-                    signed = [[m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
-                               for i, m in enumerate(authors[c::a.clients]) for k in range(per_member)]
-                              for c in range(a.clients)]
+                    signed = [
+                        [
+                            m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
+                            for i, m in enumerate(authors[c :: a.clients])
+                            for k in range(per_member)
+                        ]
+                        for c in range(a.clients)
+                    ]
                     # A member's ballots must arrive in seq order: a client owns its members.
-                    for c, mine in enumerate(signed):
+                    for _c, mine in enumerate(signed):
                         mine.sort(key=lambda s: s["statement"]["seq"])
                     total = sum(len(x) for x in signed)
                     secs, lat = await load(base, signed, session)
                     rates.append(total / secs)
                     p50s.append(pct(lat, 0.50) * 1000)
                     p99s.append(pct(lat, 0.99) * 1000)
-                    print(f"run {run + 1}: {total} ballots in {secs:.2f} s = {total / secs:.0f}/s, "
-                          f"p50 {p50s[-1]:.1f} ms, p99 {p99s[-1]:.1f} ms", file=sys.stderr)
+                    print(
+                        f"run {run + 1}: {total} ballots in {secs:.2f} s = {total / secs:.0f}/s, "
+                        f"p50 {p50s[-1]:.1f} ms, p99 {p99s[-1]:.1f} ms",
+                        file=sys.stderr,
+                    )
                 finally:
                     srv.terminate()
                     srv.wait()
     ceiling = statistics.median(ceilings)
     rate = statistics.median(rates)
     print(f"clients={a.clients} members={a.members} ballots_per_run={a.ballots} runs={a.runs}")
-    print(f"durable ballots/s (median): {rate:.0f}; trivial endpoint ceiling: {ceiling:.0f}/s; "
-          f"ratio {rate / ceiling:.2f}")
-    print(f"ballots_per_s={rate:.0f} p50_ms={statistics.median(p50s):.1f} p99_ms={statistics.median(p99s):.1f} "
-          f"ceiling_per_s={ceiling:.0f}")
+    print(
+        f"durable ballots/s (median): {rate:.0f}; trivial endpoint ceiling: {ceiling:.0f}/s; ratio {rate / ceiling:.2f}"
+    )
+    print(
+        f"ballots_per_s={rate:.0f} p50_ms={statistics.median(p50s):.1f} p99_ms={statistics.median(p99s):.1f} "
+        f"ceiling_per_s={ceiling:.0f}"
+    )
 
 
 def main() -> None:

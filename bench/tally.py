@@ -37,7 +37,7 @@ TOPICS = 20
 def build(n: int, seed: int = 1) -> tuple[Electorate, list[str]]:
     rnd = random.Random(seed)
     raw = rnd.randbytes(32 * (n + n // 100)).hex()
-    keys = [raw[64 * i:64 * i + 64] for i in range(n + n // 100)]
+    keys = [raw[64 * i : 64 * i + 64] for i in range(n + n // 100)]
     members, expelled = keys[:n], keys[n:]
     parent = [None] + [(i - 1) // 2 for i in range(1, TOPICS)]
     leaf = TOPICS - 1
@@ -58,21 +58,25 @@ def build(n: int, seed: int = 1) -> tuple[Electorate, list[str]]:
     # Small voterless cycles among the rest.
     n_cycles = max(1, n // 1000)
     for c in range(n_cycles):
-        ring = rest[3 * c:3 * c + 3]
+        ring = rest[3 * c : 3 * c + 3]
         for a, b in zip(ring, ring[1:] + ring[:1]):
             settings[members[a]] = {"*": members[b]}
-    for a in rest[3 * n_cycles:]:
+    for a in rest[3 * n_cycles :]:
         s = {}
         for _ in range(rnd.choice((1, 1, 2, 3))):
             r = rnd.random()
-            to = "self" if r < 0.05 else expelled[rnd.randrange(len(expelled))] if r < 0.07 \
+            to = (
+                "self"
+                if r < 0.05
+                else expelled[rnd.randrange(len(expelled))]
+                if r < 0.07
                 else members[rnd.randrange(n)]
+            )
             s[rnd.choice(scopes)] = to
         settings[members[a]] = s
     for k in expelled[:100]:  # settings and ballots of expelled members are ignored
         settings[k] = {"*": members[0]}
-    ballots = {members[i]: rnd.choice(("yes", "yes", "no", "abstain"))
-               for i in rnd.sample(range(n), (3 * n) // 10)}
+    ballots = {members[i]: rnd.choice(("yes", "yes", "no", "abstain")) for i in rnd.sample(range(n), (3 * n) // 10)}
     ballots.update({k: "no" for k in expelled[:100]})
     roster = members[:577]
     return Electorate(members, chain, settings, ballots), roster
@@ -80,8 +84,15 @@ def build(n: int, seed: int = 1) -> tuple[Electorate, list[str]]:
 
 def run(e: Electorate, roster: list[str]) -> dict[str, object]:
     r = resolve(e)
-    return result_document(r.counts, motion="M", roster=roster, method="largest_remainder",
-                           quorum=20, no_quorum="abstain", close_hash=bytes(range(32)))
+    return result_document(
+        r.counts,
+        motion="M",
+        roster=roster,
+        method="largest_remainder",
+        quorum=20,
+        no_quorum="abstain",
+        close_hash=bytes(range(32)),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,17 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     run(e, roster)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    counts = {k: doc[k] for k in ("yes", "no", "abstain", "direct", "delegated",
-                                  "dead_end", "cycle", "absent")}
+    counts = {k: doc[k] for k in ("yes", "no", "abstain", "direct", "delegated", "dead_end", "cycle", "absent")}
     print(f"counts {counts} seats {doc['seats']}")
-    print(f"runs {' '.join(f'{t:.3f}' for t in times)} (cpu median {statistics.median(cpu):.3f}); "
-          f"loadavg {os.getloadavg()[0]:.2f}; "
-          f"process maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB "
-          "(includes the generated assembly)")
-    print(f"compile alone (compile_arrays: keys to indices, settings for the chain): "
-          f"{statistics.median(compiled):.3f} s; fast hex path: {_compile_hex(e) is not None}")
-    print(f"array core alone (resolve_arrays on pre-indexed arrays): "
-          f"{statistics.median(core):.3f} s")
+    print(
+        f"runs {' '.join(f'{t:.3f}' for t in times)} (cpu median {statistics.median(cpu):.3f}); "
+        f"loadavg {os.getloadavg()[0]:.2f}; "
+        f"process maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB "
+        "(includes the generated assembly)"
+    )
+    print(
+        f"compile alone (compile_arrays: keys to indices, settings for the chain): "
+        f"{statistics.median(compiled):.3f} s; fast hex path: {_compile_hex(e) is not None}"
+    )
+    print(f"array core alone (resolve_arrays on pre-indexed arrays): {statistics.median(core):.3f} s")
     print(f"members={a.members} seconds={statistics.median(times):.3f} peak_mib={peak / 2**20:.1f}")
     return 0
 

@@ -15,6 +15,7 @@ and prints the medians, one line per (N, jobs), ending with
 
 for the largest run. Target: entries_per_s >= 0.85 * raw * jobs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ import os
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ from crypto.signing import KeyPair  # noqa: E402
 OUT = ROOT / "bench" / "out"
 MEMBERS = 1000
 PREFIX = b"liquid-mandate/v1/statement\n"
-T0 = datetime(2026, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def _dumps(v: object) -> str:
@@ -66,8 +67,17 @@ def _sign_range(args: tuple[str, int, int]) -> list[tuple[str, str]]:
     choices = ("yes", "no", "abstain")
     for i in range(start, end):
         j = i % MEMBERS
-        st = _dumps({"v": 1, "assembly": assembly, "kind": "ballot", "author": pubs[j], "seq": i // MEMBERS + 2,
-                     "motion": "bench-bill", "choice": choices[(i * 7) % 3]})
+        st = _dumps(
+            {
+                "v": 1,
+                "assembly": assembly,
+                "kind": "ballot",
+                "author": pubs[j],
+                "seq": i // MEMBERS + 2,
+                "motion": "bench-bill",
+                "choice": choices[(i * 7) % 3],
+            }
+        )
         out.append((st, keys[j].sign(PREFIX + st.encode()).signature.hex()))
     return out
 
@@ -76,25 +86,88 @@ def build(n: int, path: Path, cp_path: Path) -> None:
     """Write a valid log of ``n`` entries and a checkpoint of it."""
     head: list[tuple[dict, KeyPair]] = []
     founder = FOUNDER.public_hex
-    genesis = {"v": 1, "assembly": "", "kind": "assembly", "author": founder, "seq": 1, "name": "Bench",
-               "organizers": [founder], "server": SERVER.public_hex,
-               "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"}}
+    genesis = {
+        "v": 1,
+        "assembly": "",
+        "kind": "assembly",
+        "author": founder,
+        "seq": 1,
+        "name": "Bench",
+        "organizers": [founder],
+        "server": SERVER.public_hex,
+        "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"},
+    }
     assembly = hashlib.sha256(_dumps(genesis).encode()).hexdigest()
     head.append((genesis, FOUNDER))
     seq = 1
     for i in range(MEMBERS):
         code = f"code-{i}"
         seq += 1
-        head.append(({"v": 1, "assembly": assembly, "kind": "invite", "author": founder, "seq": seq,
-                      "code_hash": hashlib.sha256(code.encode()).hexdigest(), "note": ""}, FOUNDER))
+        head.append(
+            (
+                {
+                    "v": 1,
+                    "assembly": assembly,
+                    "kind": "invite",
+                    "author": founder,
+                    "seq": seq,
+                    "code_hash": hashlib.sha256(code.encode()).hexdigest(),
+                    "note": "",
+                },
+                FOUNDER,
+            )
+        )
         kp = KeyPair(_seed(i))
-        head.append(({"v": 1, "assembly": assembly, "kind": "enroll", "author": kp.public_hex, "seq": 1,
-                      "code": code, "name": f"m{i}"}, kp))
-    head.append(({"v": 1, "assembly": assembly, "kind": "topic", "author": founder, "seq": seq + 1,
-                  "id": "bench", "title": "Bench", "description": "", "parent": None}, FOUNDER))
-    head.append(({"v": 1, "assembly": assembly, "kind": "motion", "author": founder, "seq": seq + 2,
-                  "id": "bench-bill", "topic": "bench", "title": "Bench bill", "summary": "A bill.", "url": "",
-                  "opens": "2026-01-01T00:00:00Z", "closes": "2027-01-01T00:00:00Z", "quorum": None}, FOUNDER))
+        head.append(
+            (
+                {
+                    "v": 1,
+                    "assembly": assembly,
+                    "kind": "enroll",
+                    "author": kp.public_hex,
+                    "seq": 1,
+                    "code": code,
+                    "name": f"m{i}",
+                },
+                kp,
+            )
+        )
+    head.append(
+        (
+            {
+                "v": 1,
+                "assembly": assembly,
+                "kind": "topic",
+                "author": founder,
+                "seq": seq + 1,
+                "id": "bench",
+                "title": "Bench",
+                "description": "",
+                "parent": None,
+            },
+            FOUNDER,
+        )
+    )
+    head.append(
+        (
+            {
+                "v": 1,
+                "assembly": assembly,
+                "kind": "motion",
+                "author": founder,
+                "seq": seq + 2,
+                "id": "bench-bill",
+                "topic": "bench",
+                "title": "Bench bill",
+                "summary": "A bill.",
+                "url": "",
+                "opens": "2026-01-01T00:00:00Z",
+                "closes": "2027-01-01T00:00:00Z",
+                "quorum": None,
+            },
+            FOUNDER,
+        )
+    )
     signed = [(_dumps(st), kp.sign(PREFIX + _dumps(st).encode()).hex()) for st, kp in head]
     ballots = n - len(signed)
     if ballots < 0:
@@ -110,8 +183,9 @@ def build(n: int, path: Path, cp_path: Path) -> None:
     with open(tmp, "wb") as f:
         for i, (st, sig) in enumerate(signed):
             received = (T0 + timedelta(microseconds=i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            line = (f'{{"index":{i},"prev":"{prev}","received":"{received}",'
-                    f'"signature":"{sig}","statement":{st}}}').encode()
+            line = (
+                f'{{"index":{i},"prev":"{prev}","received":"{received}","signature":"{sig}","statement":{st}}}'
+            ).encode()
             prev = hashlib.sha256(line).hexdigest()
             tree.push(hashlib.sha256(b"\x00" + line).digest())
             f.write(line + b"\n")
@@ -128,8 +202,9 @@ def raw_rate(path: Path, sample: int = 30_000) -> float:
                 break
             e = json.loads(line)
             pos = line.find(b',"statement":')
-            items.append((PREFIX + line[pos + 13:-2], bytes.fromhex(e["signature"]),
-                          bytes.fromhex(e["statement"]["author"])))
+            items.append(
+                (PREFIX + line[pos + 13 : -2], bytes.fromhex(e["signature"]), bytes.fromhex(e["statement"]["author"]))
+            )
     op = nacl.bindings.crypto_sign_open
     t, c = time.perf_counter(), time.process_time()
     for msg, sig, pk in items:
@@ -146,8 +221,14 @@ def run_verifier(path: Path, cp: Path, jobs: int) -> tuple[float, int, float, fl
     """Wall seconds, entries, and CPU µs per entry of the reading process
     and of the signature workers (whatever else runs on the machine)."""
     t, t0 = time.perf_counter(), os.times()
-    v = verify_cli.Verifier(verify_cli.Source(str(path)), checkpoint_files=[str(cp)], receipt_paths=[],
-                            since_file=None, jobs=jobs, progress=False)
+    v = verify_cli.Verifier(
+        verify_cli.Source(str(path)),
+        checkpoint_files=[str(cp)],
+        receipt_paths=[],
+        since_file=None,
+        jobs=jobs,
+        progress=False,
+    )
     v.run()
     dt, t1 = time.perf_counter() - t, os.times()
     if v.exit_code() != 0:
@@ -164,6 +245,7 @@ def _load_verifier(folder: Path) -> None:
     global verify_cli
     sys.path.insert(0, str(folder))
     import verify_cli as module  # the worker processes are forked, so they share it
+
     verify_cli = module
     print(f"verifier: {module.__file__}", file=sys.stderr)
 
@@ -182,14 +264,22 @@ def _reader_only() -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--verifier", type=Path, default=ROOT, metavar="DIR",
-                   help="the folder whose verify_cli.py is measured (default: this checkout), e.g. a "
-                        "baseline copy, for same-conditions comparisons")
+    p.add_argument(
+        "--verifier",
+        type=Path,
+        default=ROOT,
+        metavar="DIR",
+        help="the folder whose verify_cli.py is measured (default: this checkout), e.g. a "
+        "baseline copy, for same-conditions comparisons",
+    )
     p.add_argument("--sizes", type=int, nargs="+", default=[100_000, 200_000])
     p.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeat", type=int, default=3, help="runs per (N, jobs); medians are reported")
-    p.add_argument("--reader-only", action="store_true",
-                   help="workers check nothing (the ratios are then meaningless; read the reader CPU)")
+    p.add_argument(
+        "--reader-only",
+        action="store_true",
+        help="workers check nothing (the ratios are then meaningless; read the reader CPU)",
+    )
     args = p.parse_args()
     _load_verifier(args.verifier)
     if args.reader_only:
@@ -213,17 +303,24 @@ def main() -> None:
                 # CPU bound: verify CPU over all CPU per entry, i.e. the ratio
                 # that `jobs` otherwise idle cores would give (load-independent).
                 cpus.append((main_us, work_us, RAW_CPU_US))
-                print(f"  N={count} jobs={jobs}: {dt:.2f} s, raw {raws[-1]:,.0f}/s, "
-                      f"ratio {count / dt / (raws[-1] * jobs):.2f}; CPU/entry reader {main_us:.1f} us, "
-                      f"workers {work_us:.1f} us, raw verify {RAW_CPU_US:.1f} us", file=sys.stderr, flush=True)
+                print(
+                    f"  N={count} jobs={jobs}: {dt:.2f} s, raw {raws[-1]:,.0f}/s, "
+                    f"ratio {count / dt / (raws[-1] * jobs):.2f}; CPU/entry reader {main_us:.1f} us, "
+                    f"workers {work_us:.1f} us, raw verify {RAW_CPU_US:.1f} us",
+                    file=sys.stderr,
+                    flush=True,
+                )
             dt, raw = statistics.median(times), statistics.median(raws)
             main_us, work_us, raw_us = (statistics.median(c[k] for c in cpus) for k in range(3))
             rate = count / dt
             bound = raw_us / (main_us + work_us) if jobs > 1 else raw_us / max(work_us, main_us)
-            print(f"N={count} jobs={jobs}: median {dt:.2f} s of {args.repeat}, {rate:,.0f} entries/s; "
-                  f"raw verify {raw:,.0f}/s; ratio to raw x jobs {rate / (raw * jobs):.2f}; "
-                  f"CPU/entry reader {main_us:.1f} + workers {work_us:.1f} us vs raw {raw_us:.1f} us "
-                  f"(ratio on idle cores {bound:.2f})", flush=True)
+            print(
+                f"N={count} jobs={jobs}: median {dt:.2f} s of {args.repeat}, {rate:,.0f} entries/s; "
+                f"raw verify {raw:,.0f}/s; ratio to raw x jobs {rate / (raw * jobs):.2f}; "
+                f"CPU/entry reader {main_us:.1f} + workers {work_us:.1f} us vs raw {raw_us:.1f} us "
+                f"(ratio on idle cores {bound:.2f})",
+                flush=True,
+            )
             last = f"entries={count} jobs={jobs} entries_per_s={rate:.0f} raw_verify_per_s={raw:.0f}"
     print(last)
 

@@ -21,6 +21,7 @@ Figures are medians over ``--repeat`` repetitions.
 The last line is ``cosign_per_s[1]=.. cosign_per_s[8]=.. commit_per_s=..
 verify_line_per_s=.. raw_verify_per_s=..``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ NAME = "bench.example/witness"
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -77,12 +79,14 @@ def _bodies(origin: str, n: int, leaves0: int = 1000) -> list[bytes]:
 
 async def _run_origins(url: str, per_origin: list[list[bytes]]) -> float:
     async with aiohttp.ClientSession() as http:
+
         async def one(bodies: list[bytes]) -> None:
             for b in bodies:
                 async with http.post(url + "/add-checkpoint", data=b) as r:
                     if r.status != 200:
                         raise RuntimeError(f"witness answered {r.status}: {await r.text()}")
                     await r.read()
+
         # The first body (from size 0) warms each origin up outside the clock.
         await asyncio.gather(*(one(bodies[:1]) for bodies in per_origin))
         t0 = time.perf_counter()
@@ -96,8 +100,12 @@ def bench_cosign(origins: int, requests: int, repeat: int) -> list[float]:
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "w"
             port = _free_port()
-            proc = subprocess.Popen([sys.executable, "-m", "witness", "--data-dir", str(data), "--port", str(port),
-                                     "--name", NAME], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "witness", "--data-dir", str(data), "--port", str(port), "--name", NAME],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 url = f"http://127.0.0.1:{port}"
                 deadline = time.monotonic() + 20
@@ -111,8 +119,12 @@ def bench_cosign(origins: int, requests: int, repeat: int) -> list[float]:
                         time.sleep(0.05)
                 names = [f"bench.example/log{r}-{i}" for i in range(origins)]
                 for o in names:
-                    subprocess.run([sys.executable, "-m", "witness", "add-log", "--data-dir", str(data), o,
-                                    LOG_KEY.public_hex], cwd=ROOT, check=True, capture_output=True)
+                    subprocess.run(
+                        [sys.executable, "-m", "witness", "add-log", "--data-dir", str(data), o, LOG_KEY.public_hex],
+                        cwd=ROOT,
+                        check=True,
+                        capture_output=True,
+                    )
                 per = max(1, requests // origins)
                 bodies = [_bodies(o, per + 1) for o in names]
                 dt = asyncio.run(_run_origins(url, bodies))
@@ -128,6 +140,7 @@ def bench_commit(seconds: float, repeat: int) -> list[float]:
     disk and settings (WAL, synchronous=FULL, BEGIN IMMEDIATE), the floor of
     each cosignature's cost."""
     import sqlite3
+
     rates = []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
@@ -149,11 +162,16 @@ def bench_commit(seconds: float, repeat: int) -> list[float]:
 
 def bench_verify(seconds: float, repeat: int) -> tuple[list[float], list[float]]:
     key = KeyPair(bytes([9]) * 32)
-    bodies = [sign_checkpoint(Checkpoint("bench.example/log", 1000 + i, bytes([i % 256]) * 32), LOG_KEY)
-              .split("\n\n")[0] + "\n" for i in range(256)]
+    bodies = [
+        sign_checkpoint(Checkpoint("bench.example/log", 1000 + i, bytes([i % 256]) * 32), LOG_KEY).split("\n\n")[0]
+        + "\n"
+        for i in range(256)
+    ]
     lines = [cosign(b, key, NAME, 1_800_000_000 + i) for i, b in enumerate(bodies)]
-    raw = [(signed_message(b, 1_800_000_000 + i), base64.b64decode(line.split(" ")[2])[12:])
-           for i, (b, line) in enumerate(zip(bodies, lines))]
+    raw = [
+        (signed_message(b, 1_800_000_000 + i), base64.b64decode(line.split(" ")[2])[12:])
+        for i, (b, line) in enumerate(zip(bodies, lines))
+    ]
     vk = nacl.signing.VerifyKey(key.public_bytes)
     pub = key.public_bytes
 
@@ -200,15 +218,19 @@ def main() -> int:
     for o in args.origins:
         commits = bench_commit(args.seconds, args.repeat)
         rates = bench_cosign(o, args.requests, args.repeat)
-        print(f"origins={o} cosign/s runs: {', '.join(f'{x:.0f}' for x in rates)} median {statistics.median(rates):.0f}; "
-              f"durable commits/s median {statistics.median(commits):.0f}; "
-              f"ratio {statistics.median(rates) / statistics.median(commits):.2f}")
+        print(
+            f"origins={o} cosign/s runs: {', '.join(f'{x:.0f}' for x in rates)} median {statistics.median(rates):.0f}; "
+            f"durable commits/s median {statistics.median(commits):.0f}; "
+            f"ratio {statistics.median(rates) / statistics.median(commits):.2f}"
+        )
         parts.append(f"cosign_per_s[{o}]={statistics.median(rates):.0f}")
     parts.append(f"commit_per_s={statistics.median(commits):.0f}")
     lr, rr = bench_verify(args.seconds, args.repeat)
     ratios = [a / b for a, b in zip(lr, rr)]
-    print(f"verify_line/s median {statistics.median(lr):.0f}; raw verify/s median {statistics.median(rr):.0f}; "
-          f"ratio median {statistics.median(ratios):.3f}")
+    print(
+        f"verify_line/s median {statistics.median(lr):.0f}; raw verify/s median {statistics.median(rr):.0f}; "
+        f"ratio median {statistics.median(ratios):.3f}"
+    )
     parts += [f"verify_line_per_s={statistics.median(lr):.0f}", f"raw_verify_per_s={statistics.median(rr):.0f}"]
     print(f"load={os.getloadavg()[0]:.2f}")
     print(" ".join(parts))

@@ -2,6 +2,7 @@
 
 Shared by the command line, the demo, the benchmarks and the tests, so that
 every statement is built the one way the SPEC describes."""
+
 from __future__ import annotations
 
 import secrets
@@ -35,12 +36,24 @@ class Author:
 def new_code() -> str:
     """A fresh invitation code: 128 random bits, readable and easy to type."""
     raw = secrets.token_hex(16)
-    return "-".join(raw[i:i + 4] for i in range(0, 32, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 32, 4))
 
 
-def genesis(founder: Author, *, server: str, name: str = "Assemblée", organizers: list[str] | None = None,
-            method: str = "largest_remainder", quorum: int = 0, no_quorum: str = "abstain") -> dict[str, Any]:
+def genesis(
+    founder: Author,
+    *,
+    server: str,
+    name: str = "Assemblée",
+    organizers: list[str] | None = None,
+    method: str = "largest_remainder",
+    quorum: int = 0,
+    no_quorum: str = "abstain",
+) -> dict[str, Any]:
     return founder.sign(
-        "assembly", "", name=name, organizers=organizers or [founder.public], server=server,
+        "assembly",
+        "",
+        name=name,
+        organizers=organizers or [founder.public],
+        server=server,
         rules={"method": method, "quorum": quorum, "no_quorum": no_quorum},
     )

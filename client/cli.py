@@ -9,6 +9,7 @@ Exit status: 0 done; 1 the server refused or answered with an error, or a
 local problem (key file, arguments the server would refuse); 2 the server
 could not be reached, or the command line itself is wrong (argparse).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -43,12 +44,15 @@ class CliError(Exception):
 
 # -- key files ------------------------------------------------------------------
 
+
 def write_key_file(path: Path, key: KeyPair) -> None:
     """Write ``key``'s seed to a new file of mode 0600. Raises CliError if the
     file exists: a key file is never overwritten (the old key would be lost)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = (f"# liquid-mandate Ed25519 private seed: keep it secret, keep a copy.\n"
-            f"# public key {key.public_hex}\n{key.seed.hex()}\n")
+    text = (
+        f"# liquid-mandate Ed25519 private seed: keep it secret, keep a copy.\n"
+        f"# public key {key.public_hex}\n{key.seed.hex()}\n"
+    )
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -80,6 +84,7 @@ def read_key_file(path: Path) -> KeyPair:
 
 # -- argument types -------------------------------------------------------------
 
+
 def key_arg(value: str) -> str:
     if not _HEX64.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a public key (64 hex digits)")
@@ -104,11 +109,12 @@ def parse_when(value: str, *, now: datetime) -> str:
     except ValueError:
         raise CliError(f"{value!r} is not a time: use now, +10m, +2h, +1d or 2026-11-23T10:00:00Z") from None
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     return format_time(t)
 
 
 # -- the session: one server, one receipts directory ----------------------------
+
 
 @dataclass
 class Session:
@@ -158,6 +164,7 @@ class Session:
 
 # -- commands -------------------------------------------------------------------
 
+
 def cmd_key_new(s: Session, args: argparse.Namespace) -> int:
     key = KeyPair.generate()
     write_key_file(Path(args.file), key)
@@ -174,12 +181,13 @@ def cmd_found(s: Session, args: argparse.Namespace) -> int:
     key = read_key_file(Path(args.key))
     info = s.client.server()
     if info.get("assembly"):
-        raise ServerError(409, "Already founded", f"this server holds assembly {info['assembly']}",
-                          "already_founded")
+        raise ServerError(409, "Already founded", f"this server holds assembly {info['assembly']}", "already_founded")
     organizers = list(dict.fromkeys([key.public_hex, *args.organizer]))
     founder = Author(key, 0)
     statement_fields = {
-        "name": args.name, "organizers": organizers, "server": info["server_key"],
+        "name": args.name,
+        "organizers": organizers,
+        "server": info["server_key"],
         "rules": {"method": args.method, "quorum": args.quorum, "no_quorum": args.no_quorum},
     }
     receipt = s.publish(founder, "assembly", "", **statement_fields)
@@ -222,10 +230,20 @@ def cmd_topic(s: Session, args: argparse.Namespace) -> int:
 
 
 def cmd_motion(s: Session, args: argparse.Namespace) -> int:
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     opens, closes = parse_when(args.opens, now=now), parse_when(args.closes, now=now)
-    s.sign_one(args, "motion", id=args.id, topic=args.topic, title=args.title, summary=args.summary,
-               url=args.url, opens=opens, closes=closes, quorum=args.quorum)
+    s.sign_one(
+        args,
+        "motion",
+        id=args.id,
+        topic=args.topic,
+        title=args.title,
+        summary=args.summary,
+        url=args.url,
+        opens=opens,
+        closes=closes,
+        quorum=args.quorum,
+    )
     if not s.as_json:
         s.say(f"motion {args.id}: open from {opens} to {closes}")
     return 0
@@ -336,31 +354,41 @@ def cmd_instructions(s: Session, args: argparse.Namespace) -> int:
         s.say(f"no instruction yet for deputy {args.deputy}")
     for it in items:
         seats = it.get("seats") or {}
-        s.say(f"{it.get('motion')}: vote {str(it.get('choice')).upper()}"
-              f"  (members {it.get('members')}: yes {it.get('yes')}, no {it.get('no')}, abstain {it.get('abstain')};"
-              f" seats {seats.get('yes')}/{seats.get('no')}/{seats.get('abstain')}; result entry {it.get('result_index')})")
+        s.say(
+            f"{it.get('motion')}: vote {str(it.get('choice')).upper()}"
+            f"  (members {it.get('members')}: yes {it.get('yes')}, no {it.get('no')}, abstain {it.get('abstain')};"
+            f" seats {seats.get('yes')}/{seats.get('no')}/{seats.get('abstain')}; result entry {it.get('result_index')})"
+        )
     return 0
 
 
 # -- the parser -----------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     # Global options may come before or after the command: the subparsers share
     # them with SUPPRESS defaults so that an option given first is not reset.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--server", default=argparse.SUPPRESS,
-                        help=f"server URL (env LIQUID_MANDATE_SERVER, default {DEFAULT_SERVER})")
-    common.add_argument("--receipts", default=argparse.SUPPRESS,
-                        help=f"where receipts are saved (env LIQUID_MANDATE_RECEIPTS, default ./{DEFAULT_RECEIPTS})")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print the server's JSON answers instead of text")
+    common.add_argument(
+        "--server", default=argparse.SUPPRESS, help=f"server URL (env LIQUID_MANDATE_SERVER, default {DEFAULT_SERVER})"
+    )
+    common.add_argument(
+        "--receipts",
+        default=argparse.SUPPRESS,
+        help=f"where receipts are saved (env LIQUID_MANDATE_RECEIPTS, default ./{DEFAULT_RECEIPTS})",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the server's JSON answers instead of text"
+    )
 
-    p = argparse.ArgumentParser(prog="liquid-mandate", parents=[common],
-                                description="Vote, delegate and organize in a Liquid Mandate assembly.")
+    p = argparse.ArgumentParser(
+        prog="liquid-mandate", parents=[common], description="Vote, delegate and organize in a Liquid Mandate assembly."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def cmd(name: str, func: Callable[[Session, argparse.Namespace], int], help: str,
-            parent: Any = sub) -> argparse.ArgumentParser:
+    def cmd(
+        name: str, func: Callable[[Session, argparse.Namespace], int], help: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
         q = parent.add_parser(name, parents=[common], help=help, description=help)
         q.set_defaults(func=func)
         return q
@@ -371,18 +399,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     key = sub.add_parser("key", help="create or show a key file")
     keysub = key.add_subparsers(dest="key_command", required=True, metavar="ACTION")
-    cmd("new", cmd_key_new, "create a new Ed25519 key file (mode 0600) and print its public key",
-        keysub).add_argument("file", metavar="FILE")
+    cmd("new", cmd_key_new, "create a new Ed25519 key file (mode 0600) and print its public key", keysub).add_argument(
+        "file", metavar="FILE"
+    )
     cmd("show", cmd_key_show, "print the public key of a key file", keysub).add_argument("file", metavar="FILE")
 
     q = with_key(cmd("found", cmd_found, "sign the genesis statement of a new assembly on this server"))
     q.add_argument("--name", required=True, help="the assembly's name")
-    q.add_argument("--organizer", action="append", default=[], type=key_arg, metavar="KEY",
-                   help="another organizer's public key (repeat); I am always one")
+    q.add_argument(
+        "--organizer",
+        action="append",
+        default=[],
+        type=key_arg,
+        metavar="KEY",
+        help="another organizer's public key (repeat); I am always one",
+    )
     q.add_argument("--method", default="largest_remainder", choices=["largest_remainder", "dhondt", "sainte_lague"])
     q.add_argument("--quorum", type=int, default=0, metavar="PERCENT", help="default quorum, 0-100")
-    q.add_argument("--no-quorum", dest="no_quorum", default="abstain", choices=["abstain", "no"],
-                   help="what deputies are told when the quorum fails")
+    q.add_argument(
+        "--no-quorum",
+        dest="no_quorum",
+        default="abstain",
+        choices=["abstain", "no"],
+        help="what deputies are told when the quorum fails",
+    )
 
     q = with_key(cmd("invite", cmd_invite, "create invitation codes (only their hashes are published)"))
     q.add_argument("--count", type=int, default=1)

@@ -5,6 +5,7 @@ crypto package does. Two failures matter to a caller: the server answered
 with an error (``ServerError``, usually an RFC 9457 problem), or there was no
 answer at all (``Unreachable``).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,9 @@ class Client:
             query = "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         return self.base_url + path + query
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                body: Any = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None
+    ) -> tuple[int, bytes]:
         data = None
         headers = {"Accept": "application/json, application/problem+json, */*"}
         if body is not None:
@@ -91,8 +93,7 @@ class Client:
         """The assembly id; ServerError ``not_founded`` when there is none yet."""
         info = self.server()
         if not info.get("assembly"):
-            raise ServerError(409, "Not founded", "this server has no assembly yet; run `found` first",
-                              "not_founded")
+            raise ServerError(409, "Not founded", "this server has no assembly yet; run `found` first", "not_founded")
         return str(info["assembly"])
 
     def last_seq(self, key: str) -> int:
@@ -117,8 +118,9 @@ def _server_error(status: int, raw: bytes) -> ServerError:
         doc = None
     if isinstance(doc, dict) and ("type" in doc or "title" in doc):
         type_ = str(doc.get("type") or "about:blank")
-        code = type_[len(PROBLEM_PREFIX):] if type_.startswith(PROBLEM_PREFIX) else type_.rsplit("/", 1)[-1]
-        return ServerError(status, str(doc.get("title") or f"HTTP {status}"), str(doc.get("detail") or ""),
-                           code or f"http_{status}")
+        code = type_[len(PROBLEM_PREFIX) :] if type_.startswith(PROBLEM_PREFIX) else type_.rsplit("/", 1)[-1]
+        return ServerError(
+            status, str(doc.get("title") or f"HTTP {status}"), str(doc.get("detail") or ""), code or f"http_{status}"
+        )
     text = raw.decode("utf-8", "replace").strip()[:200]
     return ServerError(status, f"HTTP {status}", text, f"http_{status}")

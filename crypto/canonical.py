@@ -4,6 +4,7 @@ Statements carry strings, integers, booleans, null, arrays and objects, never
 floats. ``canonical_bytes`` is the one encoder for everything that is signed or
 hashed; ``parse`` is the strict reader for everything that arrives from outside.
 """
+
 from __future__ import annotations
 
 import json
@@ -137,9 +138,7 @@ def _check(value: Any) -> None:
                 stack.append(item)
 
 
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_constant, strict=True
-)
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_constant, strict=True)
 
 
 def parse(data: bytes | str) -> Any:

@@ -4,6 +4,7 @@ An entry wraps an accepted statement with its index, the previous entry's
 hash and the server's reception time; the entry hash is SHA-256 of the
 entry's canonical bytes, so changing any entry changes every later hash.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,7 +37,12 @@ def make_entry(*, index: int, prev: str, received: str, signed: dict[str, Any]) 
 def entry_bytes_from(*, index: int, prev: str, received: str, signature: str, statement_bytes: bytes) -> bytes:
     """The same bytes as ``entry_bytes(make_entry(...))``, reusing the
     statement's canonical bytes already computed for its signature check."""
-    return join_members({
-        "index": canonical_bytes(index), "prev": canonical_bytes(prev), "received": canonical_bytes(received),
-        "signature": canonical_bytes(signature), "statement": statement_bytes,
-    })
+    return join_members(
+        {
+            "index": canonical_bytes(index),
+            "prev": canonical_bytes(prev),
+            "received": canonical_bytes(received),
+            "signature": canonical_bytes(signature),
+            "statement": statement_bytes,
+        }
+    )

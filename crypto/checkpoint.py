@@ -7,6 +7,7 @@ one or more signature lines ``— <key name> <base64(key id || signature)>\\n``
 included; key id = SHA-256(name || 0x0A || 0x01 || public key)[:4]. The server
 signs with key name = origin = ``liquid-mandate/<assembly id hex>``.
 """
+
 from __future__ import annotations
 
 import base64

@@ -16,6 +16,7 @@ keys to load and ``assemble`` turns the loaded hashes into the proof: O(log n)
 lookups per proof. The reference generators (``root``, ``inclusion_proof``,
 ``consistency_proof``) are the RFC's recursive definitions, O(n), for tests.
 """
+
 from __future__ import annotations
 
 import hashlib

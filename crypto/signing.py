@@ -3,6 +3,7 @@
 Keys, signatures and hashes travel as lowercase hex. Only this module touches
 PyNaCl's signing API and its exceptions.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,11 +36,11 @@ class KeyPair:
     seed: bytes
 
     @classmethod
-    def generate(cls) -> "KeyPair":
+    def generate(cls) -> KeyPair:
         return cls(os.urandom(32))
 
     @classmethod
-    def from_seed_hex(cls, seed_hex: str) -> "KeyPair":
+    def from_seed_hex(cls, seed_hex: str) -> KeyPair:
         seed = bytes.fromhex(seed_hex)
         if len(seed) != 32:
             raise ValueError(f"seed has {len(seed)} bytes, want 32")

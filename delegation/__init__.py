@@ -22,18 +22,41 @@ Public API:
 
 from vocabulary import CHOICES, SELF, Choice
 
-from .model import (
-    Counts, Electorate, ElectorateError, Outcome,
-    Reason, Resolution, VotePath,
-)
-from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
 from .arrays import compile_arrays
 from .fast import resolve, resolve_arrays
 from .graph import Chain, Concentration, GraphReport, analyse, effective_edges
+from .model import (
+    Counts,
+    Electorate,
+    ElectorateError,
+    Outcome,
+    Reason,
+    Resolution,
+    VotePath,
+)
+from .resolve import compile_electorate, resolve_reference, setting_for, vote_path
 
 __all__ = [
-    "CHOICES", "SELF", "Chain", "Choice", "Concentration", "Counts", "Electorate",
-    "ElectorateError", "GraphReport", "Outcome", "Reason", "Resolution", "VotePath",
-    "analyse", "compile_arrays", "compile_electorate", "effective_edges", "resolve",
-    "resolve_arrays", "resolve_reference", "setting_for", "vote_path",
+    "CHOICES",
+    "SELF",
+    "Chain",
+    "Choice",
+    "Concentration",
+    "Counts",
+    "Electorate",
+    "ElectorateError",
+    "GraphReport",
+    "Outcome",
+    "Reason",
+    "Resolution",
+    "VotePath",
+    "analyse",
+    "compile_arrays",
+    "compile_electorate",
+    "effective_edges",
+    "resolve",
+    "resolve_arrays",
+    "resolve_reference",
+    "setting_for",
+    "vote_path",
 ]

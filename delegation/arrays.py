@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
-from itertools import chain as concat, compress, repeat
+from itertools import chain as concat
+from itertools import compress, repeat
 from operator import getitem
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from .model import CHOICE_CODE, Electorate, ElectorateError
 from .resolve import EXPELLED, NO_SETTING, setting_for
 
 KEY_CHARS = 64  # a key is the hex of 32 bytes
-_SEP = " "      # joins keys into one text; bytes.fromhex skips it
+_SEP = " "  # joins keys into one text; bytes.fromhex skips it
 _LOST = frozenset((None, SELF))
 _MAX_ROUNDS = 512  # probes per key before the table gives up
 
@@ -92,8 +93,7 @@ def compile_with_dict(e: Electorate) -> tuple[dict[str, int], np.ndarray, np.nda
     n = len(members)
     index = dict(zip(members, range(n)))
     if len(index) != n:
-        raise ElectorateError("duplicate_member",
-                              f"{n} members but {len(index)} distinct keys")
+        raise ElectorateError("duplicate_member", f"{n} members but {len(index)} distinct keys")
     get = index.get
     chain = tuple(e.chain)
     eff = [setting_for(scopes, chain) for scopes in e.settings.values()]
@@ -144,9 +144,11 @@ def _words(text: str, count: int) -> np.ndarray | None:
     # Separators exactly every 65 characters and 32 * count bytes out of
     # fromhex (which skips whitespace) leave no room for a key of another
     # length or with a space inside.
-    if (len(text) != (KEY_CHARS + 1) * count - 1
-            or text[KEY_CHARS::KEY_CHARS + 1] != _SEP * (count - 1)
-            or any(map(text.__contains__, "ABCDEF"))):
+    if (
+        len(text) != (KEY_CHARS + 1) * count - 1
+        or text[KEY_CHARS :: KEY_CHARS + 1] != _SEP * (count - 1)
+        or any(map(text.__contains__, "ABCDEF"))
+    ):
         return None
     try:
         raw = bytes.fromhex(text)
@@ -299,8 +301,11 @@ def _compile_hex(e: Electorate) -> tuple[KeyIndex, np.ndarray, np.ndarray] | Non
     sizes = _lengths(mine)
     if sizes is None:
         return None
-    ranks = np.fromiter(map(rank.get, concat.from_iterable(mine), repeat(outside)),
-                        dtype=np.int8 if outside < 127 else np.int64, count=int(sizes.sum()))
+    ranks = np.fromiter(
+        map(rank.get, concat.from_iterable(mine), repeat(outside)),
+        dtype=np.int8 if outside < 127 else np.int64,
+        count=int(sizes.sum()),
+    )
     best = np.full(len(mine), outside, dtype=ranks.dtype)
     nonempty = np.flatnonzero(sizes)
     if len(nonempty):

@@ -42,8 +42,9 @@ def resolve_arrays(target: np.ndarray, choice: np.ndarray) -> tuple[np.ndarray, 
     choice = np.asarray(choice, dtype=np.int8)
     n = len(target)
     if target.shape != (n,) or choice.shape != (n,):
-        raise ElectorateError("bad_arrays", f"target {target.shape} and choice {choice.shape}, "
-                              "want two flat arrays of one length")
+        raise ElectorateError(
+            "bad_arrays", f"target {target.shape} and choice {choice.shape}, want two flat arrays of one length"
+        )
     if n and (target.min() < EXPELLED or target.max() >= n or choice.min() < -1 or choice.max() > 2):
         raise ElectorateError("bad_arrays", "a target or choice is out of range")
     dtype = np.int32 if n < 2**31 - 1 else np.int64

@@ -57,12 +57,15 @@ class GraphReport:
             "edges": [list(e) for e in self.edges],
             "weights": dict(self.weights),
             "largest": [{"member": k, "weight": w} for k, w in self.largest],
-            "longest": [{"length": ch.length, "path": list(ch.path),
-                         "truncated": ch.truncated} for ch in self.longest],
+            "longest": [{"length": ch.length, "path": list(ch.path), "truncated": ch.truncated} for ch in self.longest],
             "cycles": [list(cy) for cy in self.cycles],
-            "concentration": {"delegates": c.delegates, "top": c.top,
-                              "carried": c.carried, "delegated": c.delegated,
-                              "per_mille": c.per_mille},
+            "concentration": {
+                "delegates": c.delegates,
+                "top": c.top,
+                "carried": c.carried,
+                "delegated": c.delegated,
+                "per_mille": c.per_mille,
+            },
             "counts": self.counts.as_dict(),
         }
 
@@ -140,5 +143,4 @@ def analyse(e: Electorate, *, top: int = 10, path_limit: int = 1000) -> GraphRep
     delegated = r.counts.delegated
     per_mille = carried * 1000 // delegated if delegated else 0
     conc = Concentration(delegates, n_top, carried, delegated, per_mille)
-    return GraphReport(tuple(edges), weights, largest, tuple(longest),
-                       tuple(cycles), conc, r.counts)
+    return GraphReport(tuple(edges), weights, largest, tuple(longest), tuple(cycles), conc, r.counts)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-from vocabulary import CHOICES, SELF, Choice
+from vocabulary import CHOICES
 
 
 class Outcome(IntEnum):
@@ -35,12 +35,12 @@ CHOICE_CODE: dict[str, int] = {c.value: i for i, c in enumerate(CHOICES)}
 class Reason(StrEnum):
     """Why a vote path ended where it did, for the member's own view."""
 
-    VOTED = "voted"                  # the member voted directly
-    DELEGATED = "delegated"          # reached a member who voted
+    VOTED = "voted"  # the member voted directly
+    DELEGATED = "delegated"  # reached a member who voted
     NO_DELEGATION = "no delegation"  # the last member has no setting for M
-    SELF = "self"                    # the last member's setting is "self"
-    EXPELLED = "expelled"            # the last member is not active
-    CYCLE = "cycle"                  # the path came back to a member on it
+    SELF = "self"  # the last member's setting is "self"
+    EXPELLED = "expelled"  # the last member is not active
+    CYCLE = "cycle"  # the path came back to a member on it
 
 
 class ElectorateError(ValueError):
@@ -91,9 +91,17 @@ class Counts:
         number of members per `Outcome` code and the number of direct voters;
         `members` is their sum and `delegated` follows from the others."""
         yes, no, abstain, dead_end, cycle, absent = (int(x) for x in by_outcome)
-        return cls(members=yes + no + abstain + dead_end + cycle + absent, yes=yes, no=no,
-                   abstain=abstain, direct=direct, delegated=yes + no + abstain - direct,
-                   dead_end=dead_end, cycle=cycle, absent=absent)
+        return cls(
+            members=yes + no + abstain + dead_end + cycle + absent,
+            yes=yes,
+            no=no,
+            abstain=abstain,
+            direct=direct,
+            delegated=yes + no + abstain - direct,
+            dead_end=dead_end,
+            cycle=cycle,
+            absent=absent,
+        )
 
     @property
     def voted(self) -> int:
@@ -105,10 +113,15 @@ class Counts:
 
     def as_dict(self) -> dict[str, int]:
         return {
-            "members": self.members, "yes": self.yes, "no": self.no,
-            "abstain": self.abstain, "direct": self.direct,
-            "delegated": self.delegated, "dead_end": self.dead_end,
-            "cycle": self.cycle, "absent": self.absent,
+            "members": self.members,
+            "yes": self.yes,
+            "no": self.no,
+            "abstain": self.abstain,
+            "direct": self.direct,
+            "delegated": self.delegated,
+            "dead_end": self.dead_end,
+            "cycle": self.cycle,
+            "absent": self.absent,
         }
 
 
@@ -161,5 +174,4 @@ class VotePath:
     reason: Reason
 
     def as_dict(self) -> dict[str, object]:
-        return {"path": list(self.path), "outcome": self.outcome,
-                "reason": self.reason.value}
+        return {"path": list(self.path), "outcome": self.outcome, "reason": self.reason.value}

@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from vocabulary import SELF
 
 from .model import (
-    CHOICE_CODE, Counts, Electorate, ElectorateError, Outcome,
-    Reason, Resolution, VotePath,
+    CHOICE_CODE,
+    Counts,
+    Electorate,
+    ElectorateError,
+    Outcome,
+    Reason,
+    Resolution,
+    VotePath,
 )
 
 # Codes of `Compiled.target` below zero.
-NO_SETTING = -1   # no setting for the motion, or "self"
-EXPELLED = -2     # delegates to a key that is not an active member
+NO_SETTING = -1  # no setting for the motion, or "self"
+EXPELLED = -2  # delegates to a key that is not an active member
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +65,7 @@ def compile_electorate(e: Electorate) -> Compiled:
     members = e.members
     index = {k: i for i, k in enumerate(members)}
     if len(index) != len(members):
-        raise ElectorateError("duplicate_member",
-                              f"{len(members)} members but {len(index)} distinct keys")
+        raise ElectorateError("duplicate_member", f"{len(members)} members but {len(index)} distinct keys")
     n = len(members)
     get = index.get
     chain = tuple(e.chain)

@@ -9,6 +9,7 @@ directly, which is why it lives apart from both.
 - ``voter``: ``keep_voting``, ballots now and then on the open motions.
 - ``hook``: ``demo_hook``, what ``server.py --demo-if-empty`` awaits.
 """
+
 from demo.hook import demo_hook
 from demo.seed import DemoInfo, seed_demo
 from demo.voter import keep_voting

@@ -1,6 +1,7 @@
 """``python server.py --demo`` / ``--demo-if-empty`` (and so ``make run``):
 seed the demo on an empty log, resume it on a log that holds it, keep it
 voting, and print where to look."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,10 @@ def demo_hook(settings: Any) -> Callable[[BallotBox], Awaitable[None]]:
             info = await seed_demo(box, clock_now=box.clock(), keys_dir=keys_dir)
             _announce(url, info, box.size)
         elif settings.demo == "always":
-            raise RuntimeError(f"--demo needs an empty data directory; {settings.data_dir} holds "
-                               f"{box.state.size} entries (use --demo-if-empty to resume a demo)")
+            raise RuntimeError(
+                f"--demo needs an empty data directory; {settings.data_dir} holds "
+                f"{box.state.size} entries (use --demo-if-empty to resume a demo)"
+            )
         elif not (keys_dir / "organizer.key").exists():
             log.info("the log is not empty and holds no demo: not seeding, not voting")
             return

@@ -17,6 +17,7 @@ file format, so that the demo can be driven by hand::
 
 ``demo.voter.keep_voting`` then gives it a present.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -51,16 +52,89 @@ TOPICS: list[tuple[str, str, str, str | None]] = [
 ]
 
 FIRST_NAMES = [
-    "camille", "lea", "manon", "chloe", "ines", "jade", "louise", "alice", "lina", "rose", "anna", "juliette",
-    "zoe", "lucie", "sarah", "emma", "nina", "margaux", "clara", "ambre", "hugo", "lucas", "louis", "gabriel",
-    "arthur", "jules", "adam", "raphael", "nathan", "leo", "theo", "paul", "tom", "noah", "sacha", "mael",
-    "victor", "martin", "antoine", "yanis", "mehdi", "karim", "fatou", "aminata", "yasmine", "samir", "malik",
-    "soazig", "gwen", "maelys", "baptiste", "margot", "elise", "youssef", "ousmane", "celeste", "josephine",
+    "camille",
+    "lea",
+    "manon",
+    "chloe",
+    "ines",
+    "jade",
+    "louise",
+    "alice",
+    "lina",
+    "rose",
+    "anna",
+    "juliette",
+    "zoe",
+    "lucie",
+    "sarah",
+    "emma",
+    "nina",
+    "margaux",
+    "clara",
+    "ambre",
+    "hugo",
+    "lucas",
+    "louis",
+    "gabriel",
+    "arthur",
+    "jules",
+    "adam",
+    "raphael",
+    "nathan",
+    "leo",
+    "theo",
+    "paul",
+    "tom",
+    "noah",
+    "sacha",
+    "mael",
+    "victor",
+    "martin",
+    "antoine",
+    "yanis",
+    "mehdi",
+    "karim",
+    "fatou",
+    "aminata",
+    "yasmine",
+    "samir",
+    "malik",
+    "soazig",
+    "gwen",
+    "maelys",
+    "baptiste",
+    "margot",
+    "elise",
+    "youssef",
+    "ousmane",
+    "celeste",
+    "josephine",
 ]
 PLACES = [
-    "belleville", "croix-rousse", "vieux-port", "capitole", "wazemmes", "pentes", "marais", "chartrons",
-    "panier", "batignolles", "bastide", "menilmontant", "guillotiere", "part-dieu", "saint-michel", "carmes",
-    "moulins", "bouffay", "vauban", "joliette", "presquile", "arceaux", "ecusson", "goutte-dor",
+    "belleville",
+    "croix-rousse",
+    "vieux-port",
+    "capitole",
+    "wazemmes",
+    "pentes",
+    "marais",
+    "chartrons",
+    "panier",
+    "batignolles",
+    "bastide",
+    "menilmontant",
+    "guillotiere",
+    "part-dieu",
+    "saint-michel",
+    "carmes",
+    "moulins",
+    "bouffay",
+    "vauban",
+    "joliette",
+    "presquile",
+    "arceaux",
+    "ecusson",
+    "goutte-dor",
 ]
 
 
@@ -117,8 +191,9 @@ class _Seeder:
     async def post(self, who: Author, kind: str, **fields: Any) -> None:
         await self.box.append(who.sign(kind, self.assembly, **fields))
 
-    async def ballots(self, motion: str, votes: list[tuple[Author, str | None]], *, start: datetime,
-                      end: datetime) -> None:
+    async def ballots(
+        self, motion: str, votes: list[tuple[Author, str | None]], *, start: datetime, end: datetime
+    ) -> None:
         """Cast ``votes`` in order at sorted random times within [start, end)."""
         span = (end - start).total_seconds()
         times = sorted(self.rng.uniform(0, span) for _ in votes)
@@ -164,8 +239,9 @@ async def seed_demo(box: BallotBox, *, clock_now: datetime, rng_seed: int = 2026
         box.clock = saved_clock
 
 
-async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime, now: datetime,
-                keys_dir: Path) -> DemoInfo:
+async def _seed(
+    box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime, now: datetime, keys_dir: Path
+) -> DemoInfo:
     def at(minutes: float) -> datetime:
         return t0 + timedelta(minutes=minutes)
 
@@ -174,8 +250,15 @@ async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime,
     s = _Seeder(box, sim, rng, organizer)
 
     # 1. genesis and topics ---------------------------------------------------
-    await box.append(genesis(organizer, server=box.server_hex, name="Collectif citoyen — démo Liquid Mandate",
-                             quorum=20, no_quorum="abstain"))
+    await box.append(
+        genesis(
+            organizer,
+            server=box.server_hex,
+            name="Collectif citoyen — démo Liquid Mandate",
+            quorum=20,
+            no_quorum="abstain",
+        )
+    )
     s.assembly = box.state.assembly_id or ""
     for topic_id, title, description, parent in TOPICS:
         sim.tick(12)
@@ -218,8 +301,11 @@ async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime,
     # 4. delegations: per topic and `*`, a chain, a cycle, dead ends --------------
     sim.to(at(36))
     plan: list[tuple[str, str, str]] = [
-        (chain[0], "*", chain[1]), (chain[1], "*", chain[2]), (chain[2], "*", deputies[0]),
-        (ring[0], "topic:transports", ring[1]), (ring[1], "topic:transports", ring[2]),
+        (chain[0], "*", chain[1]),
+        (chain[1], "*", chain[2]),
+        (chain[2], "*", deputies[0]),
+        (ring[0], "topic:transports", ring[1]),
+        (ring[1], "topic:transports", ring[2]),
         (ring[2], "topic:transports", ring[0]),
         *[(m, "topic:ecologie", ecolo) for m in green],
         *[(m, "topic:logement", deputies[1]) for m in housing],
@@ -235,10 +321,17 @@ async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime,
     # 5. the closed motion: created, voted, closed and counted in the past ----------
     closed = "renovation-thermique"
     sim.to(at(38))
-    await s.org("motion", id=closed, topic="energie", title="Plan de rénovation thermique des écoles",
-                summary="Isoler toutes les écoles de la ville d'ici 2030, en commençant par les plus anciennes.",
-                url="https://example.org/bills/renovation-thermique", opens=format_time(at(40)),
-                closes=format_time(at(80)), quorum=None)
+    await s.org(
+        "motion",
+        id=closed,
+        topic="energie",
+        title="Plan de rénovation thermique des écoles",
+        summary="Isoler toutes les écoles de la ville d'ici 2030, en commençant par les plus anciennes.",
+        url="https://example.org/bills/renovation-thermique",
+        opens=format_time(at(40)),
+        closes=format_time(at(80)),
+        quorum=None,
+    )
     direct = deputies + [ecolo, chain[2], ring[0]] + rng.sample(voters, min(14, len(voters)))
     votes = [(members[m], _pick(rng, (6, 3, 1))) for m in direct]
     votes.append((members[chain[1]], "no"))  # votes, then changes their mind: back to the chain
@@ -250,20 +343,42 @@ async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime,
     # 6. two open motions and an upcoming one --------------------------------------
     sim.to(at(84))
     open_ids = ("encadrement-loyers", "pistes-cyclables")
-    await s.org("motion", id=open_ids[0], topic="loyers", title="Encadrement des loyers dans toute la métropole",
-                summary="Demander l'extension de l'encadrement des loyers à toutes les communes de la métropole.",
-                url="", opens=format_time(at(85)), closes=format_time(now + timedelta(days=3)), quorum=None)
+    await s.org(
+        "motion",
+        id=open_ids[0],
+        topic="loyers",
+        title="Encadrement des loyers dans toute la métropole",
+        summary="Demander l'extension de l'encadrement des loyers à toutes les communes de la métropole.",
+        url="",
+        opens=format_time(at(85)),
+        closes=format_time(now + timedelta(days=3)),
+        quorum=None,
+    )
     sim.tick(30)
-    await s.org("motion", id=open_ids[1], topic="transports", title="Un réseau de pistes cyclables continues",
-                summary="Relier chaque quartier au centre par une piste cyclable séparée de la circulation.",
-                url="https://example.org/bills/pistes-cyclables", opens=format_time(at(85)),
-                closes=format_time(now + timedelta(days=2)), quorum=30)
+    await s.org(
+        "motion",
+        id=open_ids[1],
+        topic="transports",
+        title="Un réseau de pistes cyclables continues",
+        summary="Relier chaque quartier au centre par une piste cyclable séparée de la circulation.",
+        url="https://example.org/bills/pistes-cyclables",
+        opens=format_time(at(85)),
+        closes=format_time(now + timedelta(days=2)),
+        quorum=30,
+    )
     sim.tick(30)
     upcoming = "referendum-local"
-    await s.org("motion", id=upcoming, topic="democratie", title="Un référendum d'initiative locale",
-                summary="Permettre à 5 % des habitants de déclencher un référendum local.",
-                url="", opens=format_time(now + timedelta(days=1)), closes=format_time(now + timedelta(days=8)),
-                quorum=25)
+    await s.org(
+        "motion",
+        id=upcoming,
+        topic="democratie",
+        title="Un référendum d'initiative locale",
+        summary="Permettre à 5 % des habitants de déclencher un référendum local.",
+        url="",
+        opens=format_time(now + timedelta(days=1)),
+        closes=format_time(now + timedelta(days=8)),
+        quorum=25,
+    )
     sim.tick(30)
     # a member who would rather choose on this very bill
     await s.post(members[housing[0]], "delegate", scope=f"motion:{open_ids[0]}", to=key[ecolo])
@@ -281,9 +396,15 @@ async def _seed(box: BallotBox, sim: SimClock, rng: random.Random, t0: datetime,
     sim.to(now)
 
     return DemoInfo(
-        keys_dir=keys_dir, organizer_key=keys_dir / "organizer.key", organizer=organizer.public,
-        assembly=s.assembly, members=dict(key), deputies=tuple(key[d] for d in deputies),
-        closed=(closed,), open=open_ids, upcoming=(upcoming,),
+        keys_dir=keys_dir,
+        organizer_key=keys_dir / "organizer.key",
+        organizer=organizer.public,
+        assembly=s.assembly,
+        members=dict(key),
+        deputies=tuple(key[d] for d in deputies),
+        closed=(closed,),
+        open=open_ids,
+        upcoming=(upcoming,),
     )
 
 

@@ -2,6 +2,7 @@
 by the demo members' own keys, so that live tallies move while someone
 watches (and the SSE stream of docs/SPEC.md section 9 has something to say).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,8 +32,15 @@ def load_member_keys(keys_dir: Path) -> dict[str, KeyPair]:
     return keys
 
 
-async def keep_voting(box: BallotBox, keys_dir: Path, *, interval: float = 5.0, rng_seed: int | None = None,
-                      stop: asyncio.Event | None = None, max_votes: int | None = None) -> int:
+async def keep_voting(
+    box: BallotBox,
+    keys_dir: Path,
+    *,
+    interval: float = 5.0,
+    rng_seed: int | None = None,
+    stop: asyncio.Event | None = None,
+    max_votes: int | None = None,
+) -> int:
     """Post a ballot every ``interval`` seconds or so (randomly 0.5x to 1.5x),
     by a random demo member on a random open motion: mostly votes, sometimes a
     changed mind, now and then a withdrawal. Reads the members' keys from
@@ -50,12 +58,11 @@ async def keep_voting(box: BallotBox, keys_dir: Path, *, interval: float = 5.0, 
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval * rng.uniform(0.5, 1.5))
             break
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         state = box.state
         now = box.clock()
-        motions = sorted(m.id for m in state.motions.values()
-                         if m.close_index is None and m.opens <= now < m.closes)
+        motions = sorted(m.id for m in state.motions.values() if m.close_index is None and m.opens <= now < m.closes)
         active = [k for k in keys if state.is_active(k.public_hex)]
         if not motions or not active or not state.assembly_id:
             continue

@@ -27,6 +27,7 @@ State per witness (``status()``, ``render_metrics()``) feeds /metrics and the
 organizer page. A cosigner's ``url`` is its C2SP *submission prefix*: the
 request goes to ``<url>/add-checkpoint``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -173,19 +174,29 @@ async def _read_limited(resp: aiohttp.ClientResponse) -> bytes:
 def request_body(old_size: int, proof: Iterable[bytes], note: str) -> bytes:
     """The tlog-witness add-checkpoint body."""
     lines = "".join(base64.b64encode(h).decode("ascii") + "\n" for h in proof)
-    return f"old {old_size}\n{lines}\n{note}".encode("utf-8")
+    return f"old {old_size}\n{lines}\n{note}".encode()
 
 
 class CosigningSubmitter:
     """Submits the log's checkpoints to the policy's witnesses in the
     background and stores the cosignatures they return (module docstring)."""
 
-    def __init__(self, policy: WitnessPolicy, *, latest_checkpoint: LatestCheckpoint,
-                 consistency_proof: ConsistencyProof, store_cosignature: StoreCosignature,
-                 allowed_hosts: Iterable[str] | None = None, cosigned: Mapping[str, int] | None = None,
-                 timeout: float = 2.0, min_interval: float = 1.0, backoff_initial: float = 1.0,
-                 backoff_max: float = 60.0, session: aiohttp.ClientSession | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        policy: WitnessPolicy,
+        *,
+        latest_checkpoint: LatestCheckpoint,
+        consistency_proof: ConsistencyProof,
+        store_cosignature: StoreCosignature,
+        allowed_hosts: Iterable[str] | None = None,
+        cosigned: Mapping[str, int] | None = None,
+        timeout: float = 2.0,
+        min_interval: float = 1.0,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        session: aiohttp.ClientSession | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         """``cosigned``: the largest size already cosigned by each witness
         name (from stored cosignatures), so a restart starts from there.
         ``session``: a caller-owned client session (else one is made by
@@ -260,6 +271,7 @@ class CosigningSubmitter:
 
     def render_metrics(self) -> str:
         """Prometheus text lines for /metrics."""
+
         def label(name: str) -> str:
             return name.replace("\\", "\\\\").replace('"', '\\"')
 
@@ -268,25 +280,34 @@ class CosigningSubmitter:
             "# TYPE liquid_mandate_witness_cosigned_size gauge",
         ]
         st = self.status()
-        out += [f'liquid_mandate_witness_cosigned_size{{witness="{label(s.name)}"}} {s.cosigned_size or 0}'
-                for s in st]
-        out += ["# HELP liquid_mandate_witness_consecutive_failures Failed submissions since the last success.",
-                "# TYPE liquid_mandate_witness_consecutive_failures gauge"]
-        out += [f'liquid_mandate_witness_consecutive_failures{{witness="{label(s.name)}"}} {s.consecutive_failures}'
-                for s in st]
-        out += ["# HELP liquid_mandate_witness_submissions_total Checkpoint submissions, by outcome.",
-                "# TYPE liquid_mandate_witness_submissions_total counter"]
+        out += [f'liquid_mandate_witness_cosigned_size{{witness="{label(s.name)}"}} {s.cosigned_size or 0}' for s in st]
+        out += [
+            "# HELP liquid_mandate_witness_consecutive_failures Failed submissions since the last success.",
+            "# TYPE liquid_mandate_witness_consecutive_failures gauge",
+        ]
+        out += [
+            f'liquid_mandate_witness_consecutive_failures{{witness="{label(s.name)}"}} {s.consecutive_failures}'
+            for s in st
+        ]
+        out += [
+            "# HELP liquid_mandate_witness_submissions_total Checkpoint submissions, by outcome.",
+            "# TYPE liquid_mandate_witness_submissions_total counter",
+        ]
         for s in st:
-            out.append(f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="ok"}} '
-                       f"{s.submissions_ok}")
-            out.append(f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="failed"}} '
-                       f"{s.submissions_failed}")
+            out.append(
+                f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="ok"}} {s.submissions_ok}'
+            )
+            out.append(
+                f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="failed"}} '
+                f"{s.submissions_failed}"
+            )
         return "\n".join(out) + "\n"
 
     async def wait_cosigned(self, size: int, count: int, timeout: float) -> bool:
         """Wait until ``count`` witnesses hold a cosignature of a checkpoint of
         at least ``size``; False after ``timeout`` seconds. For tests and for
         callers that choose to wait; submissions never need it."""
+
         def enough() -> bool:
             return sum(1 for s in self.status() if (s.cosigned_size or -1) >= size) >= count
 
@@ -371,7 +392,7 @@ class CosigningSubmitter:
             await self._failed(w, str(e))
         except asyncio.CancelledError:
             raise
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             await self._failed(w, f"no answer within {self._timeout:g} s")
         except aiohttp.ClientError as e:
             await self._failed(w, f"{type(e).__name__}: {e}")
@@ -383,8 +404,14 @@ class CosigningSubmitter:
             w.not_before = loop.time() + self._min_interval
             if stored is not None:
                 s = w.status
-                w.status = replace(s, cosigned_size=stored, witness_size=stored, last_ok_at=self._wall(),
-                                   consecutive_failures=0, submissions_ok=s.submissions_ok + 1)
+                w.status = replace(
+                    s,
+                    cosigned_size=stored,
+                    witness_size=stored,
+                    last_ok_at=self._wall(),
+                    consecutive_failures=0,
+                    submissions_ok=s.submissions_ok + 1,
+                )
                 await self._notify()
 
     async def _failed(self, w: _Worker, message: str) -> None:
@@ -392,8 +419,13 @@ class CosigningSubmitter:
         w.conflicts = 0
         s = w.status
         n = s.consecutive_failures + 1
-        w.status = replace(s, last_error=message, last_error_at=self._wall(), consecutive_failures=n,
-                           submissions_failed=s.submissions_failed + 1)
+        w.status = replace(
+            s,
+            last_error=message,
+            last_error_at=self._wall(),
+            consecutive_failures=n,
+            submissions_failed=s.submissions_failed + 1,
+        )
         initial, most = self._backoff
         w.not_before = loop.time() + min(most, initial * 2 ** (n - 1))
         w.wake.set()  # retry once the backoff has passed
@@ -417,9 +449,13 @@ class CosigningSubmitter:
         proof = [] if old in (0, size) else await self._proof(old, size)
         if self._session is None:
             raise _Failure("the submitter is not started")
-        async with self._session.post(c.url.rstrip("/") + "/add-checkpoint", data=request_body(old, proof, note),
-                                      allow_redirects=False, timeout=aiohttp.ClientTimeout(total=self._timeout),
-                                      headers={"Content-Type": "text/plain; charset=utf-8"}) as resp:
+        async with self._session.post(
+            c.url.rstrip("/") + "/add-checkpoint",
+            data=request_body(old, proof, note),
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=self._timeout),
+            headers={"Content-Type": "text/plain; charset=utf-8"},
+        ) as resp:
             raw = await _read_limited(resp)
             if resp.status == 409 and resp.content_type == SIZE_TYPE:
                 text = raw.decode("ascii", "replace")

@@ -6,6 +6,7 @@ Which statements make a tally stale is a domain rule, written once here in
 ``stale_motions``: it follows the inputs of a tally (docs/SPEC.md section 10,
 "Inputs for one motion M").
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,7 @@ class EventHub:
             while True:
                 try:
                     message = await asyncio.wait_for(q.get(), timeout=KEEP_ALIVE)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     message = b": keep-alive\n\n"
                 if message is None:
                     break

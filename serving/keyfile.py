@@ -1,6 +1,7 @@
 """The server's signing key (docs/SPEC.md section 2): one seed file in the
 data directory, created on first start and never overwritten, because every
 checkpoint and every close and result entry is signed with it."""
+
 from __future__ import annotations
 
 import os

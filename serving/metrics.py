@@ -1,5 +1,6 @@
 """Prometheus text-format metrics: appends, refusals by type, append latency
 histogram, log size. Counters live in one object the middleware feeds."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -38,7 +39,9 @@ class Metrics:
             "# HELP liquid_mandate_append_seconds Time from request to durable receipt.",
             "# TYPE liquid_mandate_append_seconds histogram",
         ]
-        lines += [f'liquid_mandate_append_seconds_bucket{{le="{b}"}} {n}' for b, n in zip(BUCKETS, self.latency_buckets)]
+        lines += [
+            f'liquid_mandate_append_seconds_bucket{{le="{b}"}} {n}' for b, n in zip(BUCKETS, self.latency_buckets)
+        ]
         lines += [
             f'liquid_mandate_append_seconds_bucket{{le="+Inf"}} {self.appends}',
             f"liquid_mandate_append_seconds_sum {self.latency_sum:.6f}",

@@ -1,15 +1,21 @@
 """The OpenAPI 3.1 document of the HTTP API, built from the server's route
 table so that it cannot miss a route."""
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 PROBLEM = {
     "type": "object",
     "required": ["type", "title", "status"],
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"},
-                   "status": {"type": "integer"}, "detail": {"type": "string"}},
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
 }
 SIGNED = {
     "type": "object",
@@ -20,8 +26,13 @@ SIGNED = {
 RECEIPT = {
     "type": "object",
     "required": ["index", "entry_hash", "entry", "checkpoint", "proof"],
-    "properties": {"index": {"type": "integer"}, "entry_hash": {"type": "string"}, "entry": {"type": "object"},
-                   "checkpoint": {"type": "string"}, "proof": {"type": "array", "items": {"type": "string"}}},
+    "properties": {
+        "index": {"type": "integer"},
+        "entry_hash": {"type": "string"},
+        "entry": {"type": "object"},
+        "checkpoint": {"type": "string"},
+        "proof": {"type": "array", "items": {"type": "string"}},
+    },
 }
 QUERY = {
     "/api/log": [("from", False), ("limit", False)],
@@ -30,23 +41,34 @@ QUERY = {
     "/api/motions": [("state", False)],
     "/api/graph": [("scope", False)],
 }
-MEDIA = {"/api/log": "application/jsonl", "/api/checkpoint": "text/plain", "/metrics": "text/plain",
-         "/api/events": "text/event-stream"}
+MEDIA = {
+    "/api/log": "application/jsonl",
+    "/api/checkpoint": "text/plain",
+    "/metrics": "text/plain",
+    "/api/events": "text/event-stream",
+}
 
 
 def _operation(method: str, path: str, handler: Callable[..., Any], summary: str) -> dict[str, Any]:
-    params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
-              for n in re.findall(r"{(\w+)}", path)]
-    params += [{"name": n, "in": "query", "required": req,
-                "schema": {"type": "string" if n in ("state", "scope") else "integer"}} for n, req in QUERY.get(path, [])]
+    params = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in re.findall(r"{(\w+)}", path)
+    ]
+    params += [
+        {
+            "name": n,
+            "in": "query",
+            "required": req,
+            "schema": {"type": "string" if n in ("state", "scope") else "integer"},
+        }
+        for n, req in QUERY.get(path, [])
+    ]
     media = MEDIA.get(path, "application/json")
     ok = "201" if method == "POST" else "200"
     op: dict[str, Any] = {
         "operationId": handler.__name__,
         "summary": summary,
         "responses": {
-            ok: {"description": "success",
-                 "content": {media: {"schema": RECEIPT if method == "POST" else {}}}},
+            ok: {"description": "success", "content": {media: {"schema": RECEIPT if method == "POST" else {}}}},
             "4XX": {"description": "refused", "content": {"application/problem+json": {"schema": PROBLEM}}},
         },
     }
@@ -63,7 +85,10 @@ def openapi_document(routes: Sequence[tuple[str, str, Callable[..., Any], str]])
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, handler, summary)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Liquid Mandate", "version": "1",
-                 "description": "Liquid democracy with verifiable tallies. See docs/SPEC.md."},
+        "info": {
+            "title": "Liquid Mandate",
+            "version": "1",
+            "description": "Liquid democracy with verifiable tallies. See docs/SPEC.md.",
+        },
         "paths": paths,
     }

@@ -6,6 +6,7 @@ The ballot box raises precise exceptions that know nothing of HTTP (their
 status each code travels with, so that a new rule without a status fails the
 test that walks ``ballots.errors.ALL_REFUSALS`` instead of shipping a guess.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -23,43 +24,45 @@ MAX_BODY = 64 * 1024  # one statement; the largest honest one (a result with a b
 # code -> HTTP status. 403: the author may not do this (signature, role);
 # 409: it conflicts with what the log already holds (seq, ids, state of a
 # motion); 422: well-formed but refers to something wrong or missing.
-STATUS: Mapping[str, int] = MappingProxyType({
-    # docs/SPEC.md section 4, the rules of acceptance
-    "bad_signature": 403,
-    "not_genesis": 409,
-    "already_founded": 409,
-    "wrong_server": 422,
-    "wrong_assembly": 422,
-    "replayed_seq": 409,
-    "not_organizer": 403,
-    "not_server": 403,
-    "not_member": 403,
-    "duplicate_invite": 409,
-    "unknown_invite": 422,
-    "invite_used": 409,
-    "already_member": 409,
-    "unknown_member": 422,
-    "duplicate_topic": 409,
-    "unknown_topic": 422,
-    "duplicate_motion": 409,
-    "unknown_motion": 422,
-    "bad_window": 422,
-    "bad_roster": 422,
-    "self_delegation": 422,
-    "motion_not_open": 409,
-    "motion_closed": 409,
-    "too_early": 409,
-    "bad_result": 422,
-    "refused": 422,  # a Refused without a rule of its own
-    # docs/SPEC.md section 9, the HTTP API's own codes
-    "malformed": 400,
-    "bad_request": 400,
-    "not_found": 404,
-    "not_founded": 404,
-    "method_not_allowed": 405,
-    "too_large": 413,
-    "internal": 500,
-})
+STATUS: Mapping[str, int] = MappingProxyType(
+    {
+        # docs/SPEC.md section 4, the rules of acceptance
+        "bad_signature": 403,
+        "not_genesis": 409,
+        "already_founded": 409,
+        "wrong_server": 422,
+        "wrong_assembly": 422,
+        "replayed_seq": 409,
+        "not_organizer": 403,
+        "not_server": 403,
+        "not_member": 403,
+        "duplicate_invite": 409,
+        "unknown_invite": 422,
+        "invite_used": 409,
+        "already_member": 409,
+        "unknown_member": 422,
+        "duplicate_topic": 409,
+        "unknown_topic": 422,
+        "duplicate_motion": 409,
+        "unknown_motion": 422,
+        "bad_window": 422,
+        "bad_roster": 422,
+        "self_delegation": 422,
+        "motion_not_open": 409,
+        "motion_closed": 409,
+        "too_early": 409,
+        "bad_result": 422,
+        "refused": 422,  # a Refused without a rule of its own
+        # docs/SPEC.md section 9, the HTTP API's own codes
+        "malformed": 400,
+        "bad_request": 400,
+        "not_found": 404,
+        "not_founded": 404,
+        "method_not_allowed": 405,
+        "too_large": 413,
+        "internal": 500,
+    }
+)
 
 
 class Problem(Exception):
@@ -75,9 +78,14 @@ class Problem(Exception):
 
 # What the error middleware turns into problem+json; anything else is a 500.
 # (BoxError: both of the box's families, malformed and refused.)
-KNOWN: tuple[type[BaseException], ...] = (E.BoxError, CanonicalError, Problem,
-                                          web.HTTPRequestEntityTooLarge, web.HTTPNotFound,
-                                          web.HTTPMethodNotAllowed)
+KNOWN: tuple[type[BaseException], ...] = (
+    E.BoxError,
+    CanonicalError,
+    Problem,
+    web.HTTPRequestEntityTooLarge,
+    web.HTTPNotFound,
+    web.HTTPMethodNotAllowed,
+)
 
 
 def problem_for(exc: BaseException) -> tuple[int, str, str, str]:

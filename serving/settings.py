@@ -1,5 +1,6 @@
 """The server's configuration: read once, from flags and the environment,
 into one frozen ``Settings`` (flags win over ``LIQUID_MANDATE_*`` variables)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,7 @@ class Settings:
         return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'liquid-mandate.db').resolve()}"
 
 
-def settings_from(argv: list[str] | None = None,
-                  environ: Mapping[str, str] | None = None) -> tuple[str, Settings]:
+def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, Settings]:
     """(command, settings) from the command line ``argv`` and ``environ``
     (default: ``sys.argv`` and ``os.environ``). The command is ``serve`` or
     ``rebuild``. Exits through argparse on a bad command line."""
@@ -37,15 +37,33 @@ def settings_from(argv: list[str] | None = None,
     p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
     p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
-    p.add_argument("--db-url", default=env.get("LIQUID_MANDATE_DB_URL"),
-                   help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)")
-    p.add_argument("--full-check", action="store_true", default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
-                   help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)")
+    p.add_argument(
+        "--db-url",
+        default=env.get("LIQUID_MANDATE_DB_URL"),
+        help="SQLAlchemy URL, e.g. postgresql+asyncpg://user@host/db (default: SQLite in the data dir)",
+    )
+    p.add_argument(
+        "--full-check",
+        action="store_true",
+        default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
+        help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)",
+    )
     demo = p.add_mutually_exclusive_group()
-    demo.add_argument("--demo", action="store_const", dest="demo", const="always",
-                      help="seed a demo assembly (the data directory must be empty)")
-    demo.add_argument("--demo-if-empty", action="store_const", dest="demo", const="if-empty",
-                      help="seed the demo assembly only when the log is empty")
+    demo.add_argument(
+        "--demo",
+        action="store_const",
+        dest="demo",
+        const="always",
+        help="seed a demo assembly (the data directory must be empty)",
+    )
+    demo.add_argument(
+        "--demo-if-empty",
+        action="store_const",
+        dest="demo",
+        const="if-empty",
+        help="seed the demo assembly only when the log is empty",
+    )
     a = p.parse_args(argv)
-    return a.command, Settings(host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off",
-                               full_check=a.full_check)
+    return a.command, Settings(
+        host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off", full_check=a.full_check
+    )

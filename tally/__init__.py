@@ -22,15 +22,38 @@ Public API:
 from vocabulary import Method
 
 from .apportion import (
-    ApportionError, apportion, dhondt, largest_remainder, parse_method, sainte_lague,
+    ApportionError,
+    apportion,
+    dhondt,
+    largest_remainder,
+    parse_method,
+    sainte_lague,
 )
 from .lottery import ZERO_SEED, choice_order, deputy_order
 from .result import (
-    close_motion, instructions, provisional_tally, quorum_met, result_document, seats_for,
+    close_motion,
+    instructions,
+    provisional_tally,
+    quorum_met,
+    result_document,
+    seats_for,
 )
 
 __all__ = [
-    "ApportionError", "Method", "ZERO_SEED", "apportion", "choice_order", "close_motion",
-    "deputy_order", "dhondt", "instructions", "largest_remainder", "parse_method",
-    "provisional_tally", "quorum_met", "result_document", "sainte_lague", "seats_for",
+    "ApportionError",
+    "Method",
+    "ZERO_SEED",
+    "apportion",
+    "choice_order",
+    "close_motion",
+    "deputy_order",
+    "dhondt",
+    "instructions",
+    "largest_remainder",
+    "parse_method",
+    "provisional_tally",
+    "quorum_met",
+    "result_document",
+    "sainte_lague",
+    "seats_for",
 ]

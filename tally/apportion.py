@@ -33,13 +33,11 @@ def _check(votes: Mapping[str, int], seats: int, tie_order: Sequence[str]) -> di
     if sum(votes.values()) == 0:
         raise ApportionError("no_votes", "total votes is 0, want > 0")
     if sorted(tie_order) != sorted(votes) or len(set(tie_order)) != len(tie_order):
-        raise ApportionError("bad_tie_order",
-                             f"tie_order {list(tie_order)} is not a permutation of {sorted(votes)}")
+        raise ApportionError("bad_tie_order", f"tie_order {list(tie_order)} is not a permutation of {sorted(votes)}")
     return {p: i for i, p in enumerate(tie_order)}
 
 
-def largest_remainder(votes: Mapping[str, int], seats: int, *,
-                      tie_order: Sequence[str]) -> dict[str, int]:
+def largest_remainder(votes: Mapping[str, int], seats: int, *, tie_order: Sequence[str]) -> dict[str, int]:
     """Hare largest remainder: party i first gets floor(v_i * S / V); the
     seats left go one each to the largest remainders v_i * S mod V (all over
     the same denominator V). Raises ApportionError on bad input or V == 0."""
@@ -54,8 +52,7 @@ def largest_remainder(votes: Mapping[str, int], seats: int, *,
     return out
 
 
-def _divisor(votes: Mapping[str, int], seats: int, tie_order: Sequence[str],
-             step: int) -> dict[str, int]:
+def _divisor(votes: Mapping[str, int], seats: int, tie_order: Sequence[str], step: int) -> dict[str, int]:
     """Highest averages: each seat goes to the largest v / d(s), where
     d(s) = step * s + 1 (1, 2, 3 ... for D'Hondt; 1, 3, 5 ... for
     Sainte-Laguë). A party with no votes never gets a seat."""
@@ -89,12 +86,14 @@ def parse_method(method: Method | str) -> Method:
     try:
         return Method(method)
     except ValueError:
-        raise ApportionError("bad_method", f"method {method!r}, want one of "
-                             + ", ".join(x.value for x in Method)) from None
+        raise ApportionError(
+            "bad_method", f"method {method!r}, want one of " + ", ".join(x.value for x in Method)
+        ) from None
 
 
-def apportion(method: Method | str, votes: Mapping[str, int], seats: int, *,
-              tie_order: Sequence[str]) -> dict[str, int]:
+def apportion(
+    method: Method | str, votes: Mapping[str, int], seats: int, *, tie_order: Sequence[str]
+) -> dict[str, int]:
     """Seats per party under `method`. Raises ApportionError on an unknown
     method or bad input."""
     match parse_method(method):

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from delegation import Counts, Electorate, Resolution, resolve
-from vocabulary import CHOICES, NO_QUORUM, Choice
-
-from vocabulary import Method
+from vocabulary import CHOICES, NO_QUORUM, Choice, Method
 
 from .apportion import ApportionError, apportion, parse_method
 from .lottery import ZERO_SEED, check_seed, choice_order, deputy_order
@@ -23,8 +21,9 @@ def quorum_met(counts: Counts, quorum: int) -> bool:
     return counts.voted * 100 >= quorum * counts.members
 
 
-def seats_for(counts: Counts, *, seats: int, method: Method | str, quorum: int,
-              no_quorum: Choice | str, close_hash: bytes) -> tuple[bool, dict[str, int]]:
+def seats_for(
+    counts: Counts, *, seats: int, method: Method | str, quorum: int, no_quorum: Choice | str, close_hash: bytes
+) -> tuple[bool, dict[str, int]]:
     """(quorum met, seats per choice). When the quorum fails or nobody's
     vote reached a voter, all seats go to `no_quorum`. Raises ApportionError
     on a quorum outside 0..100, a `no_quorum` other than abstain or no, an
@@ -53,20 +52,28 @@ def instructions(close_hash: bytes, roster: Sequence[str], seats: dict[str, int]
     order = deputy_order(close_hash, roster)
     i = 0
     for c in (ch.value for ch in CHOICES):
-        for k in order[i:i + seats[c]]:
+        for k in order[i : i + seats[c]]:
             told[k] = c
         i += seats[c]
     return [{"deputy": k, "choice": told[k]} for k in roster]
 
 
-def result_document(counts: Counts, *, motion: str, roster: Sequence[str],
-                    method: Method | str, quorum: int, no_quorum: Choice | str,
-                    close_hash: bytes) -> dict[str, object]:
+def result_document(
+    counts: Counts,
+    *,
+    motion: str,
+    roster: Sequence[str],
+    method: Method | str,
+    quorum: int,
+    no_quorum: Choice | str,
+    close_hash: bytes,
+) -> dict[str, object]:
     """The result document of a closed motion (keys exactly as in the spec;
     ints, bools and strings only). `roster` is the deputies in roster order,
     already reduced to active members. Raises ApportionError on bad input."""
-    met, seats = seats_for(counts, seats=len(roster), method=method, quorum=quorum,
-                           no_quorum=no_quorum, close_hash=close_hash)
+    met, seats = seats_for(
+        counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, close_hash=close_hash
+    )
     return {
         "motion": motion,
         "close": close_hash.hex(),
@@ -78,26 +85,47 @@ def result_document(counts: Counts, *, motion: str, roster: Sequence[str],
     }
 
 
-def close_motion(e: Electorate, *, motion: str, roster: Sequence[str],
-                 method: Method | str, quorum: int, no_quorum: Choice | str,
-                 close_hash: bytes) -> dict[str, object]:
+def close_motion(
+    e: Electorate,
+    *,
+    motion: str,
+    roster: Sequence[str],
+    method: Method | str,
+    quorum: int,
+    no_quorum: Choice | str,
+    close_hash: bytes,
+) -> dict[str, object]:
     """Resolve `e` and return its result document (see result_document).
     Raises ElectorateError or ApportionError."""
-    return result_document(resolve(e).counts, motion=motion, roster=roster, method=method,
-                           quorum=quorum, no_quorum=no_quorum, close_hash=close_hash)
+    return result_document(
+        resolve(e).counts,
+        motion=motion,
+        roster=roster,
+        method=method,
+        quorum=quorum,
+        no_quorum=no_quorum,
+        close_hash=close_hash,
+    )
 
 
-def provisional_tally(e: Electorate, *, roster: Sequence[str], method: Method | str,
-                      quorum: int, no_quorum: Choice | str,
-                      weights_limit: int | None = None) -> dict[str, object]:
+def provisional_tally(
+    e: Electorate,
+    *,
+    roster: Sequence[str],
+    method: Method | str,
+    quorum: int,
+    no_quorum: Choice | str,
+    weights_limit: int | None = None,
+) -> dict[str, object]:
     """The live tally of an open motion: counts, quorum, the seats the
     current votes would give (ties drawn with a zero seed, since the real
     seed exists only at close) and the weights of direct voters, heaviest
     first (at most `weights_limit` of them). No instructions: the deputy
     lottery needs the close hash. Raises ElectorateError or ApportionError."""
     r: Resolution = resolve(e)
-    met, seats = seats_for(r.counts, seats=len(roster), method=method, quorum=quorum,
-                           no_quorum=no_quorum, close_hash=ZERO_SEED)
+    met, seats = seats_for(
+        r.counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, close_hash=ZERO_SEED
+    )
     w = sorted(r.weights().items(), key=lambda kw: (-kw[1], kw[0]))
     if weights_limit is not None:
         w = w[:weights_limit]

@@ -9,6 +9,7 @@ key derivation per member) and appended concurrently, so the box's writer
 commits them in groups; each author's statements go in in seq order because
 ``append`` queues synchronously, in call order.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,9 @@ def _write_server_key(data_dir: Path) -> KeyPair:
     return key
 
 
-async def build(data_dir: Path, members: int = 30_000, voting: float = 0.8, delegating: float = 0.06,
-                seed: int = 13) -> BigAssembly:
+async def build(
+    data_dir: Path, members: int = 30_000, voting: float = 0.8, delegating: float = 0.06, seed: int = 13
+) -> BigAssembly:
     """Founds the assembly, enrolls ``members``, opens bill ``budget`` for a
     week, has ``voting`` of them vote (yes / no / abstain drawn with weights
     60 / 30 / 10) and ``delegating`` of the others delegate to a member who
@@ -86,11 +88,21 @@ async def build(data_dir: Path, members: int = 30_000, voting: float = 0.8, dele
     rnd = random.Random(seed)
     try:
         founder = _Signer(rnd.randbytes(32))
-        genesis = {"v": 1, "assembly": "", "kind": "assembly", "author": founder.public, "seq": 1,
-                   "name": "Grande assemblée", "organizers": [founder.public], "server": server_key.public_hex,
-                   "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"}}
+        genesis = {
+            "v": 1,
+            "assembly": "",
+            "kind": "assembly",
+            "author": founder.public,
+            "seq": 1,
+            "name": "Grande assemblée",
+            "organizers": [founder.public],
+            "server": server_key.public_hex,
+            "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"},
+        }
         founder.seq = 1
-        await box.append({"statement": genesis, "signature": founder.key.sign(statement_message(genesis)).signature.hex()})
+        await box.append(
+            {"statement": genesis, "signature": founder.key.sign(statement_message(genesis)).signature.hex()}
+        )
         asm = box.state.assembly_id
         people = [_Signer(rnd.randbytes(32)) for _ in range(members)]
 
@@ -101,16 +113,26 @@ async def build(data_dir: Path, members: int = 30_000, voting: float = 0.8, dele
                 yield p.sign(asm, "enroll", code=code, name=f"m{i}")
 
         await _append_all(box, enrolments())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await box.append(founder.sign(asm, "topic", id="finance", title="Finances", description="", parent=None))
-        await box.append(founder.sign(asm, "motion", id="budget", topic="finance", title="Budget 2027",
-                                      summary="The yearly budget.", url="", quorum=None,
-                                      opens=format_time(now - timedelta(hours=1)),
-                                      closes=format_time(now + timedelta(days=7))))
+        await box.append(
+            founder.sign(
+                asm,
+                "motion",
+                id="budget",
+                topic="finance",
+                title="Budget 2027",
+                summary="The yearly budget.",
+                url="",
+                quorum=None,
+                opens=format_time(now - timedelta(hours=1)),
+                closes=format_time(now + timedelta(days=7)),
+            )
+        )
         counts = {"yes": 0, "no": 0, "abstain": 0}
         voters = people[: int(members * voting)]
-        rest = people[len(voters):]
-        sinks = rest[len(rest) // 2:]  # never vote, never delegate
+        rest = people[len(voters) :]
+        sinks = rest[len(rest) // 2 :]  # never vote, never delegate
         delegators = rest[: min(len(rest) // 2, int(members * delegating))]
 
         def votes() -> Iterator[dict[str, Any]]:
@@ -126,4 +148,3 @@ async def build(data_dir: Path, members: int = 30_000, voting: float = 0.8, dele
     finally:
         await box.aclose()
     return BigAssembly(data_dir, members, "budget", counts, len(delegators), time.perf_counter() - t0)
-

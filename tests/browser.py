@@ -2,6 +2,7 @@
 a downloaded browser), a real `server.py` in a subprocess, and the few UI
 gestures the scenarios repeat. A missing browser skips the tests, or fails
 them when CI=true."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,14 @@ from tests import processes
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1200, "height": 900}
 
@@ -58,8 +65,9 @@ def launch(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
 
 
-def new_page(browser: Any, base: str, *, locale: str = "en-US", viewport: dict[str, int] = DESKTOP,
-             tmp: Path | None = None) -> Any:
+def new_page(
+    browser: Any, base: str, *, locale: str = "en-US", viewport: dict[str, int] = DESKTOP, tmp: Path | None = None
+) -> Any:
     """A fresh context (its own IndexedDB) and page; console errors are kept
     on `page.errors` so tests can assert there were none."""
     ctx = browser.new_context(locale=locale, viewport=viewport, accept_downloads=True, base_url=base)
@@ -76,7 +84,10 @@ def goto(page: Any, route: str) -> None:
     """Opens `#/route` and waits until the view has rendered."""
     page.goto("/#/" + route)
     want = route.split("/")[0] or "home"
-    page.wait_for_function("want => document.body.dataset.ready === want && !document.getElementById('main').hasAttribute('aria-busy')", arg=want)
+    page.wait_for_function(
+        "want => document.body.dataset.ready === want && !document.getElementById('main').hasAttribute('aria-busy')",
+        arg=want,
+    )
 
 
 def shot(page: Any, name: str) -> None:
@@ -129,13 +140,17 @@ def add_bill(page: Any, id: str, topic: str, title: str, *, closes_in: float) ->
     page.select_option("#bill-form [name=topic]", topic)
     page.fill("#bill-form [name=title]", title)
     page.fill("#bill-form [name=summary]", f"Summary of {title}.")
-    page.eval_on_selector("#bill-form", """(f, secs) => {
+    page.eval_on_selector(
+        "#bill-form",
+        """(f, secs) => {
         const p = (n) => String(n).padStart(2, '0');
         const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
         const now = Date.now();
         f.opens.value = loc(new Date(now - 2000));
         f.closes.value = loc(new Date(now + secs * 1000));
-    }""", closes_in)
+    }""",
+        closes_in,
+    )
     page.click("#bill-form button[type=submit]")
     page.wait_for_selector("#tally")
 

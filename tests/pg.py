@@ -11,6 +11,7 @@ fail: CI must never pass by testing nothing.
 
 Use: ``from tests.pg import pg_server, pg_url  # noqa: F401`` in a test module.
 """
+
 from __future__ import annotations
 
 import glob
@@ -88,8 +89,19 @@ def pg_server() -> Iterator[PgServer]:
         return subprocess.run([*as_user, *argv], capture_output=True, text=True, check=check, timeout=60)
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8",
-            "--locale=C", "--no-sync")
+        run(
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
     except subprocess.CalledProcessError as e:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"initdb failed:\n{e.stdout}\n{e.stderr}", pytrace=False)
@@ -97,10 +109,24 @@ def pg_server() -> Iterator[PgServer]:
     started = None
     for _ in range(3):  # the free port can be taken between the probe and the bind
         port = _free_port()
-        options = (f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        started = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-o", options, "-w", "-t", "30",
-                      "start", check=False)
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        started = run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(logfile),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+            check=False,
+        )
         if started.returncode == 0:
             break
     if started is None or started.returncode != 0:

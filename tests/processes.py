@@ -1,5 +1,6 @@
 """Real `python server.py` processes for the tests that need one: a free
 port, start and wait for /healthz, stop politely then firmly."""
+
 from __future__ import annotations
 
 import socket
@@ -20,8 +21,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None, log: Path | None = None,
-                 timeout: float = 20) -> tuple[str, subprocess.Popen[bytes]]:
+def start_server(
+    data_dir: Path, *extra: str, port: int | None = None, log: Path | None = None, timeout: float = 20
+) -> tuple[str, subprocess.Popen[bytes]]:
     """Start the server on ``data_dir`` (its output appended to ``log``,
     default ``data_dir/../server.log``) and return (base URL, process) once
     /healthz answers. Raises RuntimeError with the log's tail otherwise."""
@@ -29,9 +31,20 @@ def start_server(data_dir: Path, *extra: str, port: int | None = None, log: Path
     log = log or data_dir.parent / "server.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py"), "--host", "127.0.0.1", "--port", str(port),
-             "--data-dir", str(data_dir), *extra],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                str(ROOT / "server.py"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                *extra,
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

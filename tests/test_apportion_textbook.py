@@ -8,7 +8,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tally import ApportionError, apportion, dhondt, largest_remainder, sainte_lague
 
@@ -18,24 +19,20 @@ WIKI_DHONDT = {"A": 100_000, "B": 80_000, "C": 30_000, "D": 20_000}
 
 # Wikipedia, "Largest remainder method", section "Examples": 100,000 votes,
 # 10 seats, six parties (Hare quota column: 5 2 1 1 1 0).
-WIKI_LR = {"Yellows": 47_000, "Whites": 16_000, "Reds": 15_800,
-           "Greens": 12_000, "Blues": 6_100, "Pinks": 3_100}
+WIKI_LR = {"Yellows": 47_000, "Whites": 16_000, "Reds": 15_800, "Greens": 12_000, "Blues": 6_100, "Pinks": 3_100}
 
 TEXTBOOK = [
     ("dhondt", WIKI_DHONDT, 8, {"A": 4, "B": 3, "C": 1, "D": 0}),
     ("sainte_lague", WIKI_DHONDT, 8, {"A": 3, "B": 3, "C": 1, "D": 1}),
     ("largest_remainder", WIKI_DHONDT, 8, {"A": 3, "B": 3, "C": 1, "D": 1}),
-    ("largest_remainder", WIKI_LR, 10,
-     {"Yellows": 5, "Whites": 2, "Reds": 1, "Greens": 1, "Blues": 1, "Pinks": 0}),
+    ("largest_remainder", WIKI_LR, 10, {"Yellows": 5, "Whites": 2, "Reds": 1, "Greens": 1, "Blues": 1, "Pinks": 0}),
     # Same votes under D'Hondt, worked by hand from the quotient table:
     # 47, 23.5, 16, 15.8, 15.67, 12, 11.75, 9.4, 8, 7.9 (thousands).
-    ("dhondt", WIKI_LR, 10,
-     {"Yellows": 5, "Whites": 2, "Reds": 2, "Greens": 1, "Blues": 0, "Pinks": 0}),
+    ("dhondt", WIKI_LR, 10, {"Yellows": 5, "Whites": 2, "Reds": 2, "Greens": 1, "Blues": 0, "Pinks": 0}),
     # The design brief: "D'Hondt can give 71/19/10 votes 6/1/0 of 7 seats";
     # Hare gives 5/1/1 (quotas 4.97, 1.33, 0.70).
     ("dhondt", {"yes": 71, "no": 19, "abstain": 10}, 7, {"yes": 6, "no": 1, "abstain": 0}),
-    ("largest_remainder", {"yes": 71, "no": 19, "abstain": 10}, 7,
-     {"yes": 5, "no": 1, "abstain": 1}),
+    ("largest_remainder", {"yes": 71, "no": 19, "abstain": 10}, 7, {"yes": 5, "no": 1, "abstain": 1}),
 ]
 
 
@@ -80,7 +77,8 @@ def test_preconditions_raise():
 
 
 parties = st.dictionaries(st.sampled_from("abcdefg"), st.integers(0, 10**6), min_size=1).filter(
-    lambda v: sum(v.values()) > 0)
+    lambda v: sum(v.values()) > 0
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,5 +1,6 @@
 """The ballot box: receipts and proofs, closing, projections against a
 rebuild, concurrency, and the start-up check."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,9 @@ def check_receipt(box: BallotBox, receipt) -> None:
     cp = open_checkpoint(receipt.checkpoint, public_key=box.server_key.public_bytes, name=origin, origin=origin)
     data = canonical_bytes(receipt.entry)
     assert hashlib.sha256(data).hexdigest() == receipt.entry_hash
-    merkle.verify_inclusion(merkle.leaf_hash(data), receipt.index, cp.size, [bytes.fromhex(h) for h in receipt.proof],
-                            cp.root)
+    merkle.verify_inclusion(
+        merkle.leaf_hash(data), receipt.index, cp.size, [bytes.fromhex(h) for h in receipt.proof], cp.root
+    )
 
 
 async def chain_is_valid(box: BallotBox) -> list[bytes]:
@@ -126,13 +128,15 @@ async def test_hundreds_of_concurrent_appends_give_a_dense_chain(world: World) -
 
     async def member_votes(i: int, m: Author) -> list:
         # One member's statements go in order (their seq); members run concurrently.
-        return [await world.box.append(m.sign("ballot", world.assembly, motion="m", choice=choices[(i + k) % 3]))
-                for k in range(2)]
+        return [
+            await world.box.append(m.sign("ballot", world.assembly, motion="m", choice=choices[(i + k) % 3]))
+            for k in range(2)
+        ]
 
     receipts = [r for rs in await asyncio.gather(*(member_votes(i, m) for i, m in enumerate(members))) for r in rs]
     lines = await chain_is_valid(world.box)
     assert len({r.index for r in receipts}) == 300
-    for r in receipts[:: 37]:
+    for r in receipts[::37]:
         check_receipt(world.box, r)
         assert lines[r.index] == canonical_bytes(r.entry)
     assert len(world.box.state.ballots["m"]) == 150
@@ -148,8 +152,14 @@ async def test_concurrent_replays_accept_exactly_one(world: World) -> None:
 
 
 # (damage, found by the fast start-up check or only by the full one)
-DAMAGE = [("middle_entry_bytes", "full"), ("last_entry_bytes", "fast"), ("leaf_hash", "fast"),
-          ("head_root", "fast"), ("missing_entry", "fast"), ("broken_prev", "full")]
+DAMAGE = [
+    ("middle_entry_bytes", "full"),
+    ("last_entry_bytes", "fast"),
+    ("leaf_hash", "fast"),
+    ("head_root", "fast"),
+    ("missing_entry", "fast"),
+    ("broken_prev", "full"),
+]
 
 
 @pytest.mark.parametrize(("damage", "check"), DAMAGE)
@@ -174,11 +184,15 @@ async def test_startup_check_refuses_a_damaged_log(db_url: str, clock, server_ke
             data = (await conn.execute(select(T.entries.c.data).where(T.entries.c.idx == 1))).scalar_one()
             data = data.replace(b'"v":1', b'"v":1 ')
             leaf = merkle.leaf_hash(data)
-            await conn.execute(update(T.entries).where(T.entries.c.idx == 1)
-                               .values(data=data, hash=hashlib.sha256(data).digest()))
+            await conn.execute(
+                update(T.entries).where(T.entries.c.idx == 1).values(data=data, hash=hashlib.sha256(data).digest())
+            )
             await conn.execute(update(T.nodes).where(T.nodes.c.level == 0, T.nodes.c.idx == 1).values(hash=leaf))
-            leaves = (await conn.execute(select(T.nodes.c.hash).where(T.nodes.c.level == 0)
-                                         .order_by(T.nodes.c.idx))).scalars().all()
+            leaves = (
+                (await conn.execute(select(T.nodes.c.hash).where(T.nodes.c.level == 0).order_by(T.nodes.c.idx)))
+                .scalars()
+                .all()
+            )
             await conn.execute(update(T.head).values(root=merkle.root(leaves)))
     await box.aclose()
     if check == "full":  # the fast path trusts the stored leaves: only the full check reads every entry
@@ -228,8 +242,16 @@ async def test_readers_never_see_staged_entries(world: World, monkeypatch: pytes
 
     async def write_and_look(conn, entries, *rest):
         motion = views.motion_detail(box.state, "m", world.clock())
-        seen.append((box.size, len(entries), box._working.size, motion["motion"]["voters"],
-                     len(box._working.ballots["m"]), box.committed is box.state))
+        seen.append(
+            (
+                box.size,
+                len(entries),
+                box._working.size,
+                motion["motion"]["voters"],
+                len(box._working.ballots["m"]),
+                box.committed is box.state,
+            )
+        )
         return await real(conn, entries, *rest)
 
     monkeypatch.setattr(sql, "write_batch", write_and_look)

@@ -1,8 +1,10 @@
 """Every refusal rule of the ballot box: the statement is refused with its own
 exception and the log is unchanged."""
+
 from __future__ import annotations
 
 import copy
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -111,8 +113,16 @@ async def test_topic_rules(w: World) -> None:
 
 async def test_motion_rules(w: World) -> None:
     def motion(**kw: Any) -> dict[str, Any]:
-        fields = dict(id="bill-2", topic="rent", title="T", summary="S", url="",
-                      opens="2026-11-23T10:00:00Z", closes="2026-11-24T10:00:00Z", quorum=None)
+        fields = dict(
+            id="bill-2",
+            topic="rent",
+            title="T",
+            summary="S",
+            url="",
+            opens="2026-11-23T10:00:00Z",
+            closes="2026-11-24T10:00:00Z",
+            quorum=None,
+        )
         return w.org("motion", **{**fields, **kw})
 
     await refused(w, motion(id="bill-1"), E.DuplicateMotion)
@@ -168,10 +178,23 @@ async def test_only_the_server_closes(w: World) -> None:
 
 async def test_result_must_follow_its_close(w: World) -> None:
     server = Author(w.server_key, seq=w.box.state.seqs.get(w.server_key.public_hex, 0))
-    doc = {"motion": "bill-1", "close": "00" * 32, "members": 3, "yes": 0, "no": 0, "abstain": 0,
-           "direct": 0, "delegated": 0, "dead_end": 0, "cycle": 0, "absent": 3,
-           "quorum": {"required": 0, "met": True}, "method": "largest_remainder",
-           "seats": {"yes": 0, "no": 0, "abstain": 0}, "instructions": []}
+    doc = {
+        "motion": "bill-1",
+        "close": "00" * 32,
+        "members": 3,
+        "yes": 0,
+        "no": 0,
+        "abstain": 0,
+        "direct": 0,
+        "delegated": 0,
+        "dead_end": 0,
+        "cycle": 0,
+        "absent": 3,
+        "quorum": {"required": 0, "met": True},
+        "method": "largest_remainder",
+        "seats": {"yes": 0, "no": 0, "abstain": 0},
+        "instructions": [],
+    }
     await refused(w, server.sign("result", w.assembly, **doc), E.BadResult)
 
 
@@ -185,12 +208,12 @@ async def test_every_rule_has_a_refusal_test() -> None:
 def test_due_motions_is_pure_and_ordered() -> None:
     """Close first (docs/SPEC.md section 4): the motions due at `now`, earliest
     closing first, ties by id; closed motions and future ones are not due."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from ballots.rules import due_motions, next_closing
     from ballots.state import AssemblyState, Motion
 
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     state = AssemblyState()
     for mid, closes, closed in [("b", 10, False), ("a", 10, False), ("c", 5, False), ("d", 1, True), ("e", 30, False)]:
         m = Motion(mid, "t", mid, "", "", t0, t0 + timedelta(seconds=closes), None, 0)

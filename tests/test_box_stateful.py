@@ -8,6 +8,7 @@ log whose chain, Merkle root and head recompute from the exported entries.
 Every few steps, and at the end, the projections read back by a second box
 and a full ``rebuild`` must equal the incremental state.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -184,13 +185,20 @@ class BoxMachine(RuleBasedStateMachine):
     def now(self) -> str:
         return format_time(self.clock.t)
 
-    def sign(self, key: KeyPair, kind: str, *, seq: int | None = None, assembly: str | None = None,
-             **fields: Any) -> dict[str, Any]:
+    def sign(
+        self, key: KeyPair, kind: str, *, seq: int | None = None, assembly: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         if seq is None:
             seq = self.next_seq.get(key.public_hex, 0) + 1
         self.next_seq[key.public_hex] = max(seq, self.next_seq.get(key.public_hex, 0))
-        statement = {"v": 1, "assembly": self.model.assembly if assembly is None else assembly,
-                     "kind": kind, "author": key.public_hex, "seq": seq, **fields}
+        statement = {
+            "v": 1,
+            "assembly": self.model.assembly if assembly is None else assembly,
+            "kind": kind,
+            "author": key.public_hex,
+            "seq": seq,
+            **fields,
+        }
         return sign_statement(key, statement)
 
     def who(self, pick: tuple[str, int]) -> KeyPair:
@@ -228,12 +236,18 @@ class BoxMachine(RuleBasedStateMachine):
     def found(self, members: int, topic: bool, motion: bool) -> None:
         """Refused before genesis, then founded; then, so that 30 random steps
         reach the deeper rules, maybe a few members, a topic and an open motion."""
-        self.submit(self.sign(FOUNDER, "topic", assembly="0" * 64, id="t", title="T", description="",
-                              parent=None), expect="not_genesis")
-        genesis = {"name": "A", "organizers": [FOUNDER.public_hex],
-                   "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"}}
-        self.submit(self.sign(FOUNDER, "assembly", assembly="", server=STRANGER.public_hex, **genesis),
-                    expect="wrong_server")
+        self.submit(
+            self.sign(FOUNDER, "topic", assembly="0" * 64, id="t", title="T", description="", parent=None),
+            expect="not_genesis",
+        )
+        genesis = {
+            "name": "A",
+            "organizers": [FOUNDER.public_hex],
+            "rules": {"method": "largest_remainder", "quorum": 0, "no_quorum": "abstain"},
+        }
+        self.submit(
+            self.sign(FOUNDER, "assembly", assembly="", server=STRANGER.public_hex, **genesis), expect="wrong_server"
+        )
         self.submit(self.sign(FOUNDER, "assembly", assembly="", server=SERVER.public_hex, **genesis), expect=None)
         self.model.size, self.model.assembly = 1, self.box.state.assembly_id
         self.model.seqs[FOUNDER.public_hex] = self.next_seq[FOUNDER.public_hex]
@@ -271,33 +285,62 @@ class BoxMachine(RuleBasedStateMachine):
     def expel(self, by: KeyPair, member: str) -> None:
         self.submit(self.sign(by, "expel", member=member, reason="r"))
 
-    @rule(by=st.sampled_from([FOUNDER, FOUNDER, POOL[2]]), id=st.sampled_from(TOPICS),
-          parent=st.sampled_from([None, *TOPICS, "nowhere"]))
+    @rule(
+        by=st.sampled_from([FOUNDER, FOUNDER, POOL[2]]),
+        id=st.sampled_from(TOPICS),
+        parent=st.sampled_from([None, *TOPICS, "nowhere"]),
+    )
     def topic(self, by: KeyPair, id: str, parent: str | None) -> None:
         self.submit(self.sign(by, "topic", id=id, title=id, description="", parent=parent))
 
-    @rule(by=st.sampled_from([FOUNDER, FOUNDER, POOL[3]]), id=st.sampled_from(MOTIONS),
-          topic=st.sampled_from([*TOPICS, "nowhere"]), opens=st.sampled_from([-60, 0, 30, 600]),
-          length=st.sampled_from([-10, 0, 60, 3600]))
+    @rule(
+        by=st.sampled_from([FOUNDER, FOUNDER, POOL[3]]),
+        id=st.sampled_from(MOTIONS),
+        topic=st.sampled_from([*TOPICS, "nowhere"]),
+        opens=st.sampled_from([-60, 0, 30, 600]),
+        length=st.sampled_from([-10, 0, 60, 3600]),
+    )
     def motion(self, by: KeyPair, id: str, topic: str, opens: int, length: int) -> None:
         t_open = self.clock.t + timedelta(seconds=opens)
-        self.submit(self.sign(by, "motion", id=id, topic=topic, title=id, summary="s", url="",
-                              opens=format_time(t_open),
-                              closes=format_time(t_open + timedelta(seconds=length)), quorum=None))
+        self.submit(
+            self.sign(
+                by,
+                "motion",
+                id=id,
+                topic=topic,
+                title=id,
+                summary="s",
+                url="",
+                opens=format_time(t_open),
+                closes=format_time(t_open + timedelta(seconds=length)),
+                quorum=None,
+            )
+        )
 
-    @rule(by=st.sampled_from([FOUNDER, FOUNDER, POOL[0]]),
-          roster=st.lists(st.sampled_from([*KEYS, STRANGER.public_hex]), max_size=3))
+    @rule(
+        by=st.sampled_from([FOUNDER, FOUNDER, POOL[0]]),
+        roster=st.lists(st.sampled_from([*KEYS, STRANGER.public_hex]), max_size=3),
+    )
     def deputies(self, by: KeyPair, roster: list[str]) -> None:
         self.submit(self.sign(by, "deputies", roster=roster))
 
-    @rule(pick=authors, scope=st.sampled_from(["*", "*", "topic:t0", "topic:t1", "topic:nowhere", "motion:m0",
-                                              "motion:m0", "motion:m1", "motion:nowhere"]),
-          to=st.sampled_from(["member", "member", "member", "own", "self", None, "stranger", "founder"]), other=pool_index)
+    @rule(
+        pick=authors,
+        scope=st.sampled_from(
+            ["*", "*", "topic:t0", "topic:t1", "topic:nowhere", "motion:m0", "motion:m0", "motion:m1", "motion:nowhere"]
+        ),
+        to=st.sampled_from(["member", "member", "member", "own", "self", None, "stranger", "founder"]),
+        other=pool_index,
+    )
     def delegate(self, pick: tuple[str, int], scope: str, to: str | None, other: int) -> None:
         who = self.who(pick)
         active = sorted(self.model.active) or KEYS
-        key = {"member": active[other % len(active)], "own": who.public_hex, "stranger": STRANGER.public_hex,
-               "founder": FOUNDER.public_hex}.get(to or "", to)  # type: ignore[arg-type]
+        key = {
+            "member": active[other % len(active)],
+            "own": who.public_hex,
+            "stranger": STRANGER.public_hex,
+            "founder": FOUNDER.public_hex,
+        }.get(to or "", to)  # type: ignore[arg-type]
         self.submit(self.sign(who, "delegate", scope=scope, to=key))
 
     @rule(pick=authors, motion=st.sampled_from([*MOTIONS, "nowhere"]), choice=st.sampled_from(CHOICES))
@@ -370,8 +413,9 @@ class BoxMachine(RuleBasedStateMachine):
             assert box.head_hash.hex() == prev
             root = merkle.root([merkle.leaf_hash(x) for x in lines])
             assert root == box.frontier.root()
-            cp = open_checkpoint(box.checkpoint_text, public_key=SERVER.public_bytes, name=box.origin,
-                                 origin=box.origin)
+            cp = open_checkpoint(
+                box.checkpoint_text, public_key=SERVER.public_bytes, name=box.origin, origin=box.origin
+            )
             assert (cp.size, cp.root) == (box.size, root)
         assert {k for k, m in box.state.members.items() if m.active} == self.model.active
         self.steps += 1
@@ -400,7 +444,9 @@ class BoxMachine(RuleBasedStateMachine):
 
 
 BoxMachine.TestCase.settings = settings(
-    max_examples=25, stateful_step_count=30, deadline=None,
+    max_examples=25,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TestBoxMachine = BoxMachine.TestCase

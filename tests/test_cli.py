@@ -1,6 +1,7 @@
 """The `liquid-mandate` command line, run in-process (``main(argv)``) against
 a real server started as a subprocess: a whole life cycle, receipts, the
 one-line errors and the exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -94,12 +95,58 @@ def test_life_cycle(cli, tmp_path: Path, server: Server, monkeypatch: pytest.Mon
     assert used.code == 1 and "(invite_used)" in used.err
 
     ok(cli("topic", "--key", str(d / "org.key"), "logement", "--title", "Logement"))
-    ok(cli("topic", "--key", str(d / "org.key"), "loyers", "--title", "Loyers", "--parent", "logement",
-           "--description", "Encadrement des loyers"))
-    ok(cli("motion", "--key", str(d / "org.key"), "loi-loyers", "--topic", "loyers", "--title", "Loi loyers",
-           "--summary", "Plafonner les loyers.", "--opens", "now", "--closes", "+1h", "--quorum", "20"))
-    ok(cli("motion", "--key", str(d / "org.key"), "court", "--topic", "logement", "--title", "Court",
-           "--summary", "Vite.", "--opens", "now", "--closes", "+3s"))
+    ok(
+        cli(
+            "topic",
+            "--key",
+            str(d / "org.key"),
+            "loyers",
+            "--title",
+            "Loyers",
+            "--parent",
+            "logement",
+            "--description",
+            "Encadrement des loyers",
+        )
+    )
+    ok(
+        cli(
+            "motion",
+            "--key",
+            str(d / "org.key"),
+            "loi-loyers",
+            "--topic",
+            "loyers",
+            "--title",
+            "Loi loyers",
+            "--summary",
+            "Plafonner les loyers.",
+            "--opens",
+            "now",
+            "--closes",
+            "+1h",
+            "--quorum",
+            "20",
+        )
+    )
+    ok(
+        cli(
+            "motion",
+            "--key",
+            str(d / "org.key"),
+            "court",
+            "--topic",
+            "logement",
+            "--title",
+            "Court",
+            "--summary",
+            "Vite.",
+            "--opens",
+            "now",
+            "--closes",
+            "+3s",
+        )
+    )
     ok(cli("deputies", "--key", str(d / "org.key"), keys["alice"], keys["bob"]))
 
     # chloe -> bob -> alice for everything; bob keeps `loyers` for himself
@@ -187,8 +234,9 @@ def test_key_new_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["key", "show", str(tmp_path / "missing.key")]) == 1
 
 
-def test_unreachable_server_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_server_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = tmp_path / "k.key"
     assert main(["key", "new", str(key)]) == 0
     monkeypatch.setenv("LIQUID_MANDATE_SERVER", f"http://127.0.0.1:{free_port()}")
@@ -199,7 +247,7 @@ def test_unreachable_server_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_times() -> None:
-    now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     assert parse_when("now", now=now) == "2026-11-23T10:00:00.000000Z"
     assert parse_when("+10m", now=now) == "2026-11-23T10:10:00.000000Z"
     assert parse_when("+2h", now=now) == "2026-11-23T12:00:00.000000Z"
@@ -213,6 +261,12 @@ def test_times() -> None:
 
 def test_module_entry_point(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "client.cli", "key", "new", str(tmp_path / "x.key")],
-                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "client.cli", "key", "new", str(tmp_path / "x.key")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=30,
+    )
     assert r.returncode == 0 and len(r.stdout.strip()) == 64

@@ -3,6 +3,7 @@ on loopback (witness.app over its SQLite store) and, once, two real
 ``python -m witness`` processes; with a witness that is down, one that
 redirects, one that hangs, one that answers with the wrong key, and one whose
 host is not allowed."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,9 @@ class Sink:
         self.stored.append((size, name, line))
 
     def submitter(self, policy: WitnessPolicy, **kw) -> CosigningSubmitter:
-        return CosigningSubmitter(policy, latest_checkpoint=self.latest, consistency_proof=self.proof,
-                                  store_cosignature=self.store, **kw)
+        return CosigningSubmitter(
+            policy, latest_checkpoint=self.latest, consistency_proof=self.proof, store_cosignature=self.store, **kw
+        )
 
 
 class Witness:
@@ -219,8 +221,9 @@ async def test_a_fork_is_reported_not_retried_forever(witnesses: list[Witness], 
         await sub.aclose()
     # The same origin now shows another history of size 8 (a split view).
     forked = Sink(log.fork(2, 6))
-    sub = forked.submitter(WitnessPolicy((w1.cosigner(),), 1), cosigned={w1.name: 5},
-                           backoff_initial=0.05, backoff_max=0.1)
+    sub = forked.submitter(
+        WitnessPolicy((w1.cosigner(),), 1), cosigned={w1.name: 5}, backoff_initial=0.05, backoff_max=0.1
+    )
     await sub.start()
     try:
         await asyncio.sleep(0.5)
@@ -245,17 +248,19 @@ async def test_bad_witnesses_never_block_the_good_one(witnesses: list[Witness], 
 
     redirector, slow = await plain_server(redirect), await plain_server(hang)
     down_url = f"http://127.0.0.1:{free_port()}"
-    policy = WitnessPolicy((
-        w1.cosigner(),
-        Cosigner("down.example/w", KeyPair(bytes([40]) * 32).public_bytes, down_url),
-        Cosigner("redirect.example/w", w2.key.public_bytes, str(redirector.make_url("")).rstrip("/")),
-        Cosigner("slow.example/w", KeyPair(bytes([41]) * 32).public_bytes, str(slow.make_url("")).rstrip("/")),
-        w3.cosigner(url=w3.url.replace("127.0.0.1", "localhost")),  # a host not in the allowlist
-        Cosigner("ftp.example/w", KeyPair(bytes([42]) * 32).public_bytes, "ftp://127.0.0.1/"),
-    ), 4)
+    policy = WitnessPolicy(
+        (
+            w1.cosigner(),
+            Cosigner("down.example/w", KeyPair(bytes([40]) * 32).public_bytes, down_url),
+            Cosigner("redirect.example/w", w2.key.public_bytes, str(redirector.make_url("")).rstrip("/")),
+            Cosigner("slow.example/w", KeyPair(bytes([41]) * 32).public_bytes, str(slow.make_url("")).rstrip("/")),
+            w3.cosigner(url=w3.url.replace("127.0.0.1", "localhost")),  # a host not in the allowlist
+            Cosigner("ftp.example/w", KeyPair(bytes([42]) * 32).public_bytes, "ftp://127.0.0.1/"),
+        ),
+        4,
+    )
     sink = Sink(log)
-    sub = sink.submitter(policy, allowed_hosts=["127.0.0.1"], timeout=0.3, backoff_initial=0.05,
-                         backoff_max=0.2)
+    sub = sink.submitter(policy, allowed_hosts=["127.0.0.1"], timeout=0.3, backoff_initial=0.05, backoff_max=0.2)
     await sub.start()
     try:
         t0 = time.monotonic()
@@ -298,8 +303,11 @@ async def test_backoff_grows_exponentially(log: Log):
 
     server = await plain_server(fail)
     sink = Sink(log)
-    sub = sink.submitter(WitnessPolicy((Cosigner("flaky.example/w", bytes(32), str(server.make_url("")).rstrip("/")),),
-                                       1), backoff_initial=0.1, backoff_max=0.4)
+    sub = sink.submitter(
+        WitnessPolicy((Cosigner("flaky.example/w", bytes(32), str(server.make_url("")).rstrip("/")),), 1),
+        backoff_initial=0.1,
+        backoff_max=0.4,
+    )
     await sub.start()
     try:
         await asyncio.sleep(1.6)
@@ -344,8 +352,9 @@ async def test_cosignatures_are_verified_before_they_are_stored(witnesses: list[
 
     proxy = await plain_server(tamper)
     sink = Sink(log)
-    sub = sink.submitter(WitnessPolicy((real.cosigner(url=str(proxy.make_url("")).rstrip("/")),), 1),
-                         backoff_initial=0.05)
+    sub = sink.submitter(
+        WitnessPolicy((real.cosigner(url=str(proxy.make_url("")).rstrip("/")),), 1), backoff_initial=0.05
+    )
     await sub.start()
     try:
         await asyncio.sleep(0.4)
@@ -395,8 +404,10 @@ def test_policy_rules():
 
 async def test_with_two_real_witness_processes(tmp_path: Path, log: Log):
     sink = Sink(log)
-    with running_witness(tmp_path / "w1", "proc1.example/w") as (url1, _), \
-            running_witness(tmp_path / "w2", "proc2.example/w") as (url2, _):
+    with (
+        running_witness(tmp_path / "w1", "proc1.example/w") as (url1, _),
+        running_witness(tmp_path / "w2", "proc2.example/w") as (url2, _),
+    ):
         cosigners = []
         for d, url in ((tmp_path / "w1", url1), (tmp_path / "w2", url2)):
             assert witness_cli("add-log", "--data-dir", str(d), log.origin, log.key.public_hex).returncode == 0

@@ -4,6 +4,7 @@ concurrent clients over HTTP, is killed with SIGKILL in the middle of the
 stream, and restarts on the same data directory; every receipt it answered
 201 for is still at its index, byte for byte, and the chain and Merkle root
 recompute from the log."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def post(base: str, signed: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    req = urllib.request.Request(f"{base}/api/statements", data=json.dumps(signed).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+    req = urllib.request.Request(
+        f"{base}/api/statements",
+        data=json.dumps(signed).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -74,10 +79,25 @@ def test_acknowledged_receipts_survive_sigkill(tmp_path: Path) -> None:
             assert post(base, founder.sign("invite", assembly, code_hash=code_hash(code), note=""))[0] == 201
             assert post(base, m.sign("enroll", assembly, code=code, name=""))[0] == 201
         assert post(base, founder.sign("topic", assembly, id="t", title="T", description="", parent=None))[0] == 201
-        now = datetime.now(timezone.utc)
-        assert post(base, founder.sign("motion", assembly, id="m", topic="t", title="M", summary="S", url="",
-                                       opens=time_str(now - timedelta(hours=1)),
-                                       closes=time_str(now + timedelta(days=1)), quorum=None))[0] == 201
+        now = datetime.now(UTC)
+        assert (
+            post(
+                base,
+                founder.sign(
+                    "motion",
+                    assembly,
+                    id="m",
+                    topic="t",
+                    title="M",
+                    summary="S",
+                    url="",
+                    opens=time_str(now - timedelta(hours=1)),
+                    closes=time_str(now + timedelta(days=1)),
+                    quorum=None,
+                ),
+            )[0]
+            == 201
+        )
 
         acked: list[dict[str, Any]] = []
         lock = threading.Lock()
@@ -125,8 +145,13 @@ def test_acknowledged_receipts_survive_sigkill(tmp_path: Path) -> None:
         with urllib.request.urlopen(f"{base}/api/proof/consistency?from=1&to={len(lines)}") as r:
             cons = json.loads(r.read())
         assert bytes.fromhex(cons["root_to"]) == merkle.root(leaves)
-        merkle.verify_consistency(1, len(lines), [bytes.fromhex(h) for h in cons["proof"]],
-                                  bytes.fromhex(cons["root_from"]), bytes.fromhex(cons["root_to"]))
+        merkle.verify_consistency(
+            1,
+            len(lines),
+            [bytes.fromhex(h) for h in cons["proof"]],
+            bytes.fromhex(cons["root_from"]),
+            bytes.fromhex(cons["root_to"]),
+        )
         # The restarted server goes on appending after the surviving entries.
         status, body = post(base, members[0].sign("ballot", assembly, motion="m", choice="abstain"))
         assert status == 201 and body["index"] == len(lines)

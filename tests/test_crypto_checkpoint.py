@@ -1,5 +1,6 @@
 """crypto/checkpoint.py: the C2SP signed-note example, our own checkpoints,
 and every way a note or checkpoint can be refused."""
+
 from __future__ import annotations
 
 import base64
@@ -15,8 +16,7 @@ from crypto import checkpoint as ck
 from crypto.checkpoint import Checkpoint, CheckpointError
 from crypto.signing import KeyPair
 
-EXAMPLE = json.loads((Path(__file__).resolve().parent / "vectors"
-                      / "signed-note" / "example.json").read_text())
+EXAMPLE = json.loads((Path(__file__).resolve().parent / "vectors" / "signed-note" / "example.json").read_text())
 KEY = KeyPair(bytes([1]) * 32)
 OTHER = KeyPair(bytes([2]) * 32)
 ORIGIN = ck.origin_for("ab" * 32)
@@ -97,8 +97,7 @@ def test_a_failing_signature_of_the_known_key_rejects_the_note() -> None:
 
 
 @settings(deadline=None)
-@given(size=st.integers(0, 2**64 - 1), root=st.binary(min_size=32, max_size=32),
-       position=st.integers(0, 10_000))
+@given(size=st.integers(0, 2**64 - 1), root=st.binary(min_size=32, max_size=32), position=st.integers(0, 10_000))
 def test_any_changed_character_fails(size: int, root: bytes, position: int) -> None:
     note = ck.sign_checkpoint(Checkpoint(ORIGIN, size, root), KEY)
     assert ck.open_checkpoint(note, public_key=KEY.public_bytes, name=ORIGIN) == Checkpoint(ORIGIN, size, root)
@@ -106,7 +105,7 @@ def test_any_changed_character_fails(size: int, root: bytes, position: int) -> N
     for replacement in ("A", "0", "\n", "+"):
         if note[i] == replacement:
             continue
-        tampered = note[:i] + replacement + note[i + 1:]
+        tampered = note[:i] + replacement + note[i + 1 :]
         with pytest.raises(CheckpointError):
             ck.open_checkpoint(tampered, public_key=KEY.public_bytes, name=ORIGIN)
 
@@ -119,19 +118,22 @@ R64 = base64.b64encode(ROOT).decode()
 URLSAFE = base64.urlsafe_b64encode(bytes([0xFF]) * 32).decode()
 
 
-@pytest.mark.parametrize("text,match", [
-    (f"{ORIGIN}\n012\n{R64}\n", "not a decimal without leading zeros"),
-    (f"{ORIGIN}\n+12\n{R64}\n", "not a decimal"),
-    (f"{ORIGIN}\n1 2\n{R64}\n", "not a decimal"),
-    (f"{ORIGIN}\n１２\n{R64}\n", "not a decimal"),
-    (f"{ORIGIN}\n{'9' * 21}\n{R64}\n", "size has 21 digits"),
-    (f"{ORIGIN}\n12\n{base64.b64encode(ROOT[:31]).decode()}\n", "root has 31 bytes, want 32"),
-    (f"{ORIGIN}\n12\n{R64.rstrip('=')}\n", "root is not standard base64"),
-    (f"{ORIGIN}\n12\n{URLSAFE}\n", "root is not standard base64"),
-    (f"{ORIGIN}\n12\n{R64}\nextension\n", "has 4 lines, want 3"),
-    (f"{ORIGIN}\n12\n", "has 2 lines, want 3"),
-    (f"\n12\n{R64}\n", "origin is empty"),
-])
+@pytest.mark.parametrize(
+    "text,match",
+    [
+        (f"{ORIGIN}\n012\n{R64}\n", "not a decimal without leading zeros"),
+        (f"{ORIGIN}\n+12\n{R64}\n", "not a decimal"),
+        (f"{ORIGIN}\n1 2\n{R64}\n", "not a decimal"),
+        (f"{ORIGIN}\n１２\n{R64}\n", "not a decimal"),
+        (f"{ORIGIN}\n{'9' * 21}\n{R64}\n", "size has 21 digits"),
+        (f"{ORIGIN}\n12\n{base64.b64encode(ROOT[:31]).decode()}\n", "root has 31 bytes, want 32"),
+        (f"{ORIGIN}\n12\n{R64.rstrip('=')}\n", "root is not standard base64"),
+        (f"{ORIGIN}\n12\n{URLSAFE}\n", "root is not standard base64"),
+        (f"{ORIGIN}\n12\n{R64}\nextension\n", "has 4 lines, want 3"),
+        (f"{ORIGIN}\n12\n", "has 2 lines, want 3"),
+        (f"\n12\n{R64}\n", "origin is empty"),
+    ],
+)
 def test_malformed_checkpoint_bodies(text: str, match: str) -> None:
     with pytest.raises(CheckpointError, match=match):
         ck.open_checkpoint(_signed(text), public_key=KEY.public_bytes, name=ORIGIN)
@@ -149,19 +151,22 @@ GOOD = ck.sign_checkpoint(Checkpoint(ORIGIN, 3, ROOT), KEY)
 BODY, SIGS = GOOD.split("\n\n")
 
 
-@pytest.mark.parametrize("note,match", [
-    (GOOD[:-1], "does not end in a newline"),
-    (BODY + "\n" + SIGS, "no blank line"),
-    (BODY + "\n\n", "no signature line"),
-    (GOOD.replace("\u2014", "-"), "does not start with an em dash"),
-    (GOOD.replace(f"\u2014 {ORIGIN} ", f"\u2014 {ORIGIN}  "), "has 3 fields"),
-    (GOOD.replace(f"\u2014 {ORIGIN} ", "\u2014 a+b "), "key name 'a\\+b'"),
-    (GOOD.replace("\n\n", "\n\n\t"), "control character"),
-    (GOOD.replace("\n\n", "\r\n\n"), "control character"),
-    (BODY + "\n\n\u2014 " + ORIGIN + " AAAA\n", "has 3 bytes"),
-    (GOOD + ("\u2014 x/y " + "A" * 92 + "\n") * 100, "101 signature lines"),
-    (b"bytes", "note is bytes, want str"),
-])
+@pytest.mark.parametrize(
+    "note,match",
+    [
+        (GOOD[:-1], "does not end in a newline"),
+        (BODY + "\n" + SIGS, "no blank line"),
+        (BODY + "\n\n", "no signature line"),
+        (GOOD.replace("\u2014", "-"), "does not start with an em dash"),
+        (GOOD.replace(f"\u2014 {ORIGIN} ", f"\u2014 {ORIGIN}  "), "has 3 fields"),
+        (GOOD.replace(f"\u2014 {ORIGIN} ", "\u2014 a+b "), "key name 'a\\+b'"),
+        (GOOD.replace("\n\n", "\n\n\t"), "control character"),
+        (GOOD.replace("\n\n", "\r\n\n"), "control character"),
+        (BODY + "\n\n\u2014 " + ORIGIN + " AAAA\n", "has 3 bytes"),
+        (GOOD + ("\u2014 x/y " + "A" * 92 + "\n") * 100, "101 signature lines"),
+        (b"bytes", "note is bytes, want str"),
+    ],
+)
 def test_malformed_notes(note: str, match: str) -> None:
     with pytest.raises(CheckpointError, match=match):
         ck.open_checkpoint(note, public_key=KEY.public_bytes, name=ORIGIN)

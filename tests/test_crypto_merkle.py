@@ -1,11 +1,12 @@
 """crypto/merkle.py against the transparency-dev vectors, the RFC 9162
 reference generators, and hypothesis-made trees."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,7 @@ VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle"
 # that vector passes two 12-byte "roots", and RFC 9162 hashes are 32 bytes, so
 # a length check comes before any comparison here (STYLE.md habit 2).
 STRICTER = {
-    "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json":
-        "has 12 bytes, want 32",
+    "consistency/additional/sizes-are-equal-one-and-proof-is-empty.json": "has 12 bytes, want 32",
 }
 
 
@@ -43,8 +43,13 @@ def _cases(kind: str) -> list:
 
 @pytest.mark.parametrize("rel,case", _cases("inclusion"))
 def test_inclusion_vector(rel: str, case: dict) -> None:
-    args = dict(leaf_hash=_b64(case["leafHash"]), index=case["leafIdx"], size=case["treeSize"],
-                proof=[_b64(p) for p in case["proof"] or []], root=_b64(case["root"]))
+    args = dict(
+        leaf_hash=_b64(case["leafHash"]),
+        index=case["leafIdx"],
+        size=case["treeSize"],
+        proof=[_b64(p) for p in case["proof"] or []],
+        root=_b64(case["root"]),
+    )
     if case["wantErr"]:
         with pytest.raises(ProofError):
             merkle.verify_inclusion(**args)
@@ -54,8 +59,13 @@ def test_inclusion_vector(rel: str, case: dict) -> None:
 
 @pytest.mark.parametrize("rel,case", _cases("consistency"))
 def test_consistency_vector(rel: str, case: dict) -> None:
-    args = dict(size1=case["size1"], size2=case["size2"], proof=[_b64(p) for p in case["proof"] or []],
-                root1=_b64(case["root1"]), root2=_b64(case["root2"]))
+    args = dict(
+        size1=case["size1"],
+        size2=case["size2"],
+        proof=[_b64(p) for p in case["proof"] or []],
+        root1=_b64(case["root1"]),
+        root2=_b64(case["root2"]),
+    )
     if rel in STRICTER:
         assert not case["wantErr"]
         with pytest.raises(ProofError, match=STRICTER[rel]):
@@ -69,8 +79,7 @@ def test_consistency_vector(rel: str, case: dict) -> None:
 
 # The vectors' eight leaves are the RFC 6962 test leaves of the Go code, not
 # the single bytes 0x00, 0x01, ... that tests/vectors/README.md describes.
-RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657",
-                  "606162636465666768696a6b6c6d6e6f"]
+RFC6962_LEAVES = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
 
 
 def test_vectors_are_over_the_rfc6962_test_leaves() -> None:
@@ -83,12 +92,13 @@ def test_vectors_are_over_the_rfc6962_test_leaves() -> None:
 
 # --- Trees made by hypothesis. ---
 
-@lru_cache(maxsize=None)
+
+@cache
 def _leaves(n: int) -> tuple[bytes, ...]:
     return tuple(merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(n))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _roots(n: int) -> tuple[bytes, ...]:
     return tuple(merkle.root(_leaves(n)[:k]) for k in range(n + 1))
 
@@ -129,7 +139,7 @@ def test_inclusion_proofs_verify_and_resist_changes(data: st.DataObject, n: int)
         merkle.verify_inclusion(leaf_hash=leaves[i], index=i, size=n, proof=proof, root=_flip(root, bit))
     if proof:
         j = data.draw(st.integers(0, len(proof) - 1), label="element")
-        bad = proof[:j] + [_flip(proof[j], bit)] + proof[j + 1:]
+        bad = proof[:j] + [_flip(proof[j], bit)] + proof[j + 1 :]
         with pytest.raises(ProofError, match="calculated root"):
             merkle.verify_inclusion(leaf_hash=leaves[i], index=i, size=n, proof=bad, root=root)
         with pytest.raises(ProofError, match="want"):
@@ -173,7 +183,7 @@ def test_consistency_proofs_verify_and_resist_changes(data: st.DataObject, n: in
             merkle.verify_consistency(size1=m, size2=n, proof=proof, root1=roots[n], root2=roots[m])
     if proof:
         j = data.draw(st.integers(0, len(proof) - 1), label="element")
-        bad = proof[:j] + [_flip(proof[j], bit)] + proof[j + 1:]
+        bad = proof[:j] + [_flip(proof[j], bit)] + proof[j + 1 :]
         with pytest.raises(ProofError, match="calculated root"):
             merkle.verify_consistency(size1=m, size2=n, proof=bad, root1=roots[m], root2=roots[n])
     # Claimed for other sizes, with those sizes' true roots, the proof passes
@@ -199,7 +209,7 @@ def test_frontier_root_and_stored_nodes(n: int) -> None:
         completed = cr.append(leaf)
         assert completed[0] == (0, k, leaf)
         for level, idx, h in completed:
-            assert h == merkle.root(leaves[idx << level:(idx + 1) << level])
+            assert h == merkle.root(leaves[idx << level : (idx + 1) << level])
             stored[(level, idx)] = h
         assert cr.size == k + 1
         assert cr.root() == roots[k + 1]
@@ -250,33 +260,39 @@ def test_consistency_plan_length_matches_at_any_size(size2: int, data: st.DataOb
 H = bytes(32)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(leaf_hash=H, index=1, size=1, proof=[], root=H), "index 1 is beyond the tree"),
-    (dict(leaf_hash=H, index=0, size=0, proof=[], root=H), "index 0 is beyond the tree"),
-    (dict(leaf_hash=H, index=-1, size=1, proof=[], root=H), "index is -1, want a non-negative"),
-    (dict(leaf_hash=H, index=True, size=2, proof=[H], root=H), "index is True"),
-    (dict(leaf_hash=H[:31], index=0, size=1, proof=[], root=H), "leaf hash has 31 bytes, want 32"),
-    (dict(leaf_hash="00" * 32, index=0, size=1, proof=[], root=H), "leaf hash is str, want bytes"),
-    (dict(leaf_hash=H, index=0, size=1, proof=[], root=H + b"\0"), "root has 33 bytes, want 32"),
-    (dict(leaf_hash=H, index=0, size=4, proof=[H], root=H), "proof has 1 hashes, want 2"),
-    (dict(leaf_hash=H, index=0, size=2, proof=[b""], root=H), r"proof\[0\] has 0 bytes, want 32"),
-    (dict(leaf_hash=H, index=0, size=2, proof=H, root=H), "proof is bytes, want a list"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(leaf_hash=H, index=1, size=1, proof=[], root=H), "index 1 is beyond the tree"),
+        (dict(leaf_hash=H, index=0, size=0, proof=[], root=H), "index 0 is beyond the tree"),
+        (dict(leaf_hash=H, index=-1, size=1, proof=[], root=H), "index is -1, want a non-negative"),
+        (dict(leaf_hash=H, index=True, size=2, proof=[H], root=H), "index is True"),
+        (dict(leaf_hash=H[:31], index=0, size=1, proof=[], root=H), "leaf hash has 31 bytes, want 32"),
+        (dict(leaf_hash="00" * 32, index=0, size=1, proof=[], root=H), "leaf hash is str, want bytes"),
+        (dict(leaf_hash=H, index=0, size=1, proof=[], root=H + b"\0"), "root has 33 bytes, want 32"),
+        (dict(leaf_hash=H, index=0, size=4, proof=[H], root=H), "proof has 1 hashes, want 2"),
+        (dict(leaf_hash=H, index=0, size=2, proof=[b""], root=H), r"proof\[0\] has 0 bytes, want 32"),
+        (dict(leaf_hash=H, index=0, size=2, proof=H, root=H), "proof is bytes, want a list"),
+    ],
+)
 def test_verify_inclusion_refusals(kwargs: dict, match: str) -> None:
     with pytest.raises(ProofError, match=match):
         merkle.verify_inclusion(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(size1=2, size2=1, proof=[], root1=H, root2=H), "size1 2 is greater than size2 1"),
-    (dict(size1=0, size2=0, proof=[], root1=merkle.EMPTY_ROOT, root2=merkle.EMPTY_ROOT), "size1 is 0"),
-    (dict(size1=0, size2=3, proof=[H], root1=H, root2=H), "size1 is 0"),
-    (dict(size1=3, size2=3, proof=[H], root1=H, root2=H), "proof has 1 hashes, want 0"),
-    (dict(size1=3, size2=3, proof=[], root1=H, root2=b"\1" * 32), "sizes are equal but root1"),
-    (dict(size1=1, size2=2, proof=[], root1=H, root2=H), "proof has 0 hashes, want 1"),
-    (dict(size1=1, size2=2, proof=[H], root1=H[:4], root2=H), "root1 has 4 bytes, want 32"),
-    (dict(size1=-1, size2=2, proof=[H], root1=H, root2=H), "size1 is -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(size1=2, size2=1, proof=[], root1=H, root2=H), "size1 2 is greater than size2 1"),
+        (dict(size1=0, size2=0, proof=[], root1=merkle.EMPTY_ROOT, root2=merkle.EMPTY_ROOT), "size1 is 0"),
+        (dict(size1=0, size2=3, proof=[H], root1=H, root2=H), "size1 is 0"),
+        (dict(size1=3, size2=3, proof=[H], root1=H, root2=H), "proof has 1 hashes, want 0"),
+        (dict(size1=3, size2=3, proof=[], root1=H, root2=b"\1" * 32), "sizes are equal but root1"),
+        (dict(size1=1, size2=2, proof=[], root1=H, root2=H), "proof has 0 hashes, want 1"),
+        (dict(size1=1, size2=2, proof=[H], root1=H[:4], root2=H), "root1 has 4 bytes, want 32"),
+        (dict(size1=-1, size2=2, proof=[H], root1=H, root2=H), "size1 is -1"),
+    ],
+)
 def test_verify_consistency_refusals(kwargs: dict, match: str) -> None:
     with pytest.raises(ProofError, match=match):
         merkle.verify_consistency(**kwargs)

@@ -1,5 +1,6 @@
 """docs/SPEC.md section 11.6: every value of the worked example is recomputed from
 the document's own fenced blocks, so the example cannot drift from the code."""
+
 from __future__ import annotations
 
 import base64

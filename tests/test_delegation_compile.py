@@ -11,7 +11,8 @@ import hashlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delegation import Electorate, ElectorateError, compile_arrays, compile_electorate, setting_for
 from delegation.arrays import _compile_hex, compile_with_dict
@@ -33,8 +34,7 @@ def twin(key: str) -> str:
 
 
 # Keys that are not 64 lowercase hex digits: no member can have them.
-ODD = ["self", "", "nobody", "a" * 63, "a" * 65, "é" * 64, "g" * 64, "\t\t" + "c" * 62,
-       "0" * 62 + "\n\n"]
+ODD = ["self", "", "nobody", "a" * 63, "a" * 65, "é" * 64, "g" * 64, "\t\t" + "c" * 62, "0" * 62 + "\n\n"]
 # Input that the fast path hands to the dict path: a key with a space in it,
 # a null target (the broader scope applies).
 SPOILERS = [" " + "a" * 63, "x y", None]
@@ -47,8 +47,7 @@ def rarely(draw) -> bool:
 @st.composite
 def electorates(draw, canonical: bool):
     n = draw(st.integers(0, 12))
-    members = [hexkey(i) for i in draw(st.lists(st.integers(0, 40), min_size=n, max_size=n,
-                                                unique=True))]
+    members = [hexkey(i) for i in draw(st.lists(st.integers(0, 40), min_size=n, max_size=n, unique=True))]
     outsiders = [hexkey(100 + i) for i in range(draw(st.integers(0, 3)))]
     others = outsiders + [twin(m) for m in members[:2]]
     target_pool = []

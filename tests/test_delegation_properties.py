@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delegation import Electorate, analyse, resolve, resolve_reference, vote_path
 
@@ -105,8 +106,7 @@ def test_voting_directly_only_changes_chains_through_the_voter(e, data):
         return
     m = data.draw(st.sampled_from(quiet))
     before = naive(e)
-    e2 = Electorate(e.members, e.chain, e.settings,
-                    {**e.ballots, m: data.draw(st.sampled_from(CHOICES))})
+    e2 = Electorate(e.members, e.chain, e.settings, {**e.ballots, m: data.draw(st.sampled_from(CHOICES))})
     after = labels(resolve(e2), e2)
     for k, (o, c, path) in before.items():
         if m not in path:
@@ -135,11 +135,18 @@ def test_long_voterless_loop():
 
 def test_graph_analytics():
     k = [f"{i:064x}" for i in range(210)]
-    s = {k[1]: {"*": k[0]}, k[2]: {"*": k[1]}, k[3]: {"*": k[0]},   # 2->1->0, 3->0
-         k[4]: {"*": k[5]}, k[5]: {"*": k[6]}, k[6]: {"*": k[4]},   # cycle 4,5,6
-         k[7]: {"*": k[4]}, k[8]: {"*": "f" * 64}}                  # tail; expelled
-    for i in range(10, 210):  # 200 members delegate to 9 one each ... 
-        s[k[i]] = {"*": k[9]} if i < 110 else {"*": k[i - 100]}    # ... or to 10..109
+    s = {
+        k[1]: {"*": k[0]},
+        k[2]: {"*": k[1]},
+        k[3]: {"*": k[0]},  # 2->1->0, 3->0
+        k[4]: {"*": k[5]},
+        k[5]: {"*": k[6]},
+        k[6]: {"*": k[4]},  # cycle 4,5,6
+        k[7]: {"*": k[4]},
+        k[8]: {"*": "f" * 64},
+    }  # tail; expelled
+    for i in range(10, 210):  # 200 members delegate to 9 one each ...
+        s[k[i]] = {"*": k[9]} if i < 110 else {"*": k[i - 100]}  # ... or to 10..109
     e = Electorate(k, CHAIN, s, {k[0]: "yes", k[9]: "no"})
     g = analyse(e, top=2)
     assert g.cycles == ((k[4], k[5], k[6]),)
@@ -151,6 +158,7 @@ def test_graph_analytics():
     assert (c.delegates, c.top, c.carried, c.delegated, c.per_mille) == (2, 1, 200, 203, 985)
     assert (k[8], "f" * 64) not in g.edges and (k[1], k[0]) in g.edges
     import json
+
     json.dumps(g.as_dict())
 
 
@@ -169,7 +177,9 @@ def test_graph_of_random_electorate_is_consistent():
 def test_array_core_refuses_bad_arrays():
     import numpy as np
     import pytest
+
     from delegation import ElectorateError, resolve_arrays
+
     with pytest.raises(ElectorateError, match="bad_arrays"):
         resolve_arrays(np.array([0, 1]), np.array([-1]))
     with pytest.raises(ElectorateError, match="bad_arrays"):

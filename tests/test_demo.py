@@ -1,4 +1,5 @@
 """The demo assembly, seeded through the ballot box's real append path."""
+
 from __future__ import annotations
 
 import asyncio
@@ -96,6 +97,7 @@ async def test_demo_assembly(seeded: tuple[BallotBox, DemoInfo, Clock]) -> None:
 
     # the open motion on transports shows a lost cycle in its live tally
     from ballots.closing import live_tally
+
     assert live_tally(state, "pistes-cyclables")["cycle"] >= 3
 
 

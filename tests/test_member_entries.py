@@ -2,6 +2,7 @@
 (issue 13: the browser remembers nothing the log can tell). Every entry the
 key signed, in log order, with its hash; from it and the public proofs any
 receipt can be rebuilt and checked, in a fresh browser too."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,12 +29,26 @@ async def test_a_members_entries_come_from_the_log(api, clock: Clock) -> None:
     await c.found()
     alice, bob = await c.member("alice"), await c.member("bob")
     await c.post(c.founder.sign("topic", c.assembly, id="city", title="City", description="", parent=None))
-    await c.post(c.founder.sign("motion", c.assembly, id="park", topic="city", title="Park", summary="S.",
-                                url="", opens=at(clock), closes=at(clock, seconds=600), quorum=None))
+    await c.post(
+        c.founder.sign(
+            "motion",
+            c.assembly,
+            id="park",
+            topic="city",
+            title="Park",
+            summary="S.",
+            url="",
+            opens=at(clock),
+            closes=at(clock, seconds=600),
+            quorum=None,
+        )
+    )
     vote = alice.sign("ballot", c.assembly, motion="park", choice="yes")
-    signed = [await c.post(vote),
-              await c.post(alice.sign("delegate", c.assembly, scope="*", to=bob.public)),
-              await c.post(alice.sign("ballot", c.assembly, motion="park", choice=None))]
+    signed = [
+        await c.post(vote),
+        await c.post(alice.sign("delegate", c.assembly, scope="*", to=bob.public)),
+        await c.post(alice.sign("ballot", c.assembly, motion="park", choice=None)),
+    ]
     # A refused statement (the same envelope again: replayed seq) writes nothing, so lists nothing.
     again = await api.post("/api/statements", data=json.dumps(vote))
     assert again.status >= 400 and (await again.json(content_type=None))["type"].endswith("/replayed_seq")
@@ -51,10 +66,17 @@ async def test_a_members_entries_come_from_the_log(api, clock: Clock) -> None:
     size = int((await (await api.get("/api/checkpoint")).text()).split("\n")[1])
     first = got[1]
     proof = await (await api.get("/api/proof/inclusion", params={"index": first["index"], "size": size})).json()
-    merkle.verify_inclusion(merkle.leaf_hash(canonical_bytes(first["entry"])), first["index"], size,
-                            [bytes.fromhex(h) for h in proof["proof"]], bytes.fromhex(proof["root"]))
+    merkle.verify_inclusion(
+        merkle.leaf_hash(canonical_bytes(first["entry"])),
+        first["index"],
+        size,
+        [bytes.fromhex(h) for h in proof["proof"]],
+        bytes.fromhex(proof["root"]),
+    )
     # Bob signed his enrolment only; an unknown key signed nothing.
-    assert [e["kind"] for e in (await (await api.get(f"/api/members/{bob.public}/entries")).json())["entries"]] == ["enroll"]
+    assert [e["kind"] for e in (await (await api.get(f"/api/members/{bob.public}/entries")).json())["entries"]] == [
+        "enroll"
+    ]
     assert (await (await api.get(f"/api/members/{'ab' * 32}/entries")).json())["entries"] == []
 
 

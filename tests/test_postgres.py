@@ -4,6 +4,7 @@ total order, one chain, and each process seeing the others' appends.
 
 The server comes from tests/pg.py: started once per session, a fresh database
 per test."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,7 @@ import hashlib
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from crypto.canonical import canonical_bytes, parse, parse_canonical
 from crypto.checkpoint import open_checkpoint
 from crypto.signing import KeyPair
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.processes import start_server, stop_server
 from tests.test_box import (  # noqa: F401  (test_box's own tests, collected again here on PostgreSQL)
     chain_is_valid,
     check_receipt,
@@ -41,7 +43,6 @@ from tests.test_box import (  # noqa: F401  (test_box's own tests, collected aga
     test_received_never_decreases,
     test_startup_check_refuses_a_damaged_log,
 )
-from tests.processes import start_server, stop_server
 from tests.world import Clock, World
 
 pytestmark = pytest.mark.postgres
@@ -62,8 +63,9 @@ async def test_the_box_is_on_postgresql_and_bytes_come_back_as_bytes(world: Worl
     await world.enroll(2)
     async with world.box.engine.connect() as conn:
         h = (await conn.execute(select(T.head))).mappings().one()
-        digest, data = (await conn.execute(select(T.entries.c.hash, T.entries.c.data)
-                                           .where(T.entries.c.idx == 1))).one()
+        digest, data = (
+            await conn.execute(select(T.entries.c.hash, T.entries.c.data).where(T.entries.c.idx == 1))
+        ).one()
     assert type(h["head_hash"]) is bytes and type(h["root"]) is bytes and len(h["root"]) == 32
     assert type(digest) is bytes and type(data) is bytes and hashlib.sha256(data).digest() == digest
     assert h["root"] == world.box.frontier.root() and h["size"] == world.box.size == 5
@@ -76,8 +78,9 @@ async def test_the_box_is_on_postgresql_and_bytes_come_back_as_bytes(world: Worl
 
 async def test_boxes_opened_at_once_on_a_fresh_database_all_open(pg_url: str, server_key: KeyPair) -> None:
     # create_all's CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL.
-    boxes = await asyncio.gather(*(BallotBox.open(pg_url, server_key, clock=Clock()) for _ in range(4)),
-                                 return_exceptions=True)
+    boxes = await asyncio.gather(
+        *(BallotBox.open(pg_url, server_key, clock=Clock()) for _ in range(4)), return_exceptions=True
+    )
     try:
         assert all(isinstance(b, BallotBox) for b in boxes), boxes
     finally:
@@ -86,15 +89,16 @@ async def test_boxes_opened_at_once_on_a_fresh_database_all_open(pg_url: str, se
                 await b.aclose()
 
 
-async def test_two_boxes_racing_for_entry_0_give_one_genesis_and_one_refusal(pg_url: str,
-                                                                            server_key: KeyPair) -> None:
+async def test_two_boxes_racing_for_entry_0_give_one_genesis_and_one_refusal(pg_url: str, server_key: KeyPair) -> None:
     # No head row yet: FOR UPDATE on it locks nothing, so the box must lock otherwise.
     a = await BallotBox.open(pg_url, server_key, clock=Clock())
     b = await BallotBox.open(pg_url, server_key, clock=Clock())
     try:
-        results = await asyncio.gather(a.append(genesis(Author(), server=server_key.public_hex)),
-                                       b.append(genesis(Author(), server=server_key.public_hex)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            a.append(genesis(Author(), server=server_key.public_hex)),
+            b.append(genesis(Author(), server=server_key.public_hex)),
+            return_exceptions=True,
+        )
         assert sorted(type(r).__name__ for r in results) == ["AlreadyFounded", "Receipt"], results
         assert (await a.export()) == (await b.export()) and len(await a.export()) == 1
     finally:
@@ -116,8 +120,10 @@ async def test_two_boxes_interleave_into_one_chain(pg_url: str, clock: Clock, se
             # A member's two ballots go to different boxes: the second is only
             # accepted if that box saw the first (its seq) from the other.
             first, second = (a, b) if i % 2 else (b, a)
-            return [await first.append(m.sign("ballot", w.assembly, motion="m", choice="yes")),
-                    await second.append(m.sign("ballot", w.assembly, motion="m", choice="no"))]
+            return [
+                await first.append(m.sign("ballot", w.assembly, motion="m", choice="yes")),
+                await second.append(m.sign("ballot", w.assembly, motion="m", choice="no")),
+            ]
 
         receipts = [r for rs in await asyncio.gather(*(votes(i, m) for i, m in enumerate(members))) for r in rs]
         await a.sync()
@@ -163,8 +169,9 @@ def two_servers(pg_url: str, tmp_path: Path) -> Iterator[list[str]]:
 
 
 async def _post(http: aiohttp.ClientSession, base: str, envelope: dict[str, Any]) -> tuple[int, Any]:
-    async with http.post(base + "/api/statements", data=canonical_bytes(envelope),
-                         headers={"Content-Type": "application/json"}) as r:
+    async with http.post(
+        base + "/api/statements", data=canonical_bytes(envelope), headers={"Content-Type": "application/json"}
+    ) as r:
         return r.status, parse(await r.read())
 
 
@@ -196,26 +203,46 @@ async def test_two_server_processes_share_one_total_order(two_servers: list[str]
             code, member = new_code(), Author()
             # The founder's seq orders its invitations: they go one at a time.
             async with invite_lock:
-                receipts.append(await _created(http, a, founder.sign("invite", assembly, code_hash=code_hash(code),
-                                                                     note="")))
+                receipts.append(
+                    await _created(http, a, founder.sign("invite", assembly, code_hash=code_hash(code), note=""))
+                )
             receipts.append(await _created(http, a, member.sign("enroll", assembly, code=code, name=f"m{i}")))
             return member
 
         invite_lock = asyncio.Lock()
         members = list(await asyncio.gather(*(enroll(i) for i in range(30))))
-        now = datetime.now(timezone.utc)
-        receipts.append(await _created(http, a, founder.sign("topic", assembly, id="t", title="T", description="",
-                                                             parent=None)))
-        receipts.append(await _created(http, a, founder.sign(
-            "motion", assembly, id="m", topic="t", title="m", summary="A bill.", url="",
-            opens=format_time(now - timedelta(seconds=5)), closes=format_time(now + timedelta(hours=1)), quorum=None)))
+        now = datetime.now(UTC)
+        receipts.append(
+            await _created(http, a, founder.sign("topic", assembly, id="t", title="T", description="", parent=None))
+        )
+        receipts.append(
+            await _created(
+                http,
+                a,
+                founder.sign(
+                    "motion",
+                    assembly,
+                    id="m",
+                    topic="t",
+                    title="m",
+                    summary="A bill.",
+                    url="",
+                    opens=format_time(now - timedelta(seconds=5)),
+                    closes=format_time(now + timedelta(hours=1)),
+                    quorum=None,
+                ),
+            )
+        )
 
         async def votes(i: int, m: Author) -> list[dict[str, Any]]:
             # Each member's two ballots go to different servers, concurrently with everyone else's.
             first, second = (a, b) if i % 2 else (b, a)
-            return [await _created(http, first, m.sign("ballot", assembly, motion="m", choice="yes")),
-                    await _created(http, second, m.sign("ballot", assembly, motion="m",
-                                                        choice=("yes", "no", "abstain")[i % 3]))]
+            return [
+                await _created(http, first, m.sign("ballot", assembly, motion="m", choice="yes")),
+                await _created(
+                    http, second, m.sign("ballot", assembly, motion="m", choice=("yes", "no", "abstain")[i % 3])
+                ),
+            ]
 
         for rs in await asyncio.gather(*(votes(i, m) for i, m in enumerate(members))):
             receipts.extend(rs)
@@ -244,8 +271,9 @@ async def test_two_server_processes_share_one_total_order(two_servers: list[str]
     for r in receipts:
         assert lines[r["index"]] == canonical_bytes(r["entry"]), f"receipt {r['index']} differs from the log"
         cp = open_checkpoint(r["checkpoint"], public_key=server_public, name=origin, origin=origin)
-        merkle.verify_inclusion(merkle.leaf_hash(lines[r["index"]]), r["index"], cp.size,
-                                [bytes.fromhex(h) for h in r["proof"]], cp.root)
+        merkle.verify_inclusion(
+            merkle.leaf_hash(lines[r["index"]]), r["index"], cp.size, [bytes.fromhex(h) for h in r["proof"]], cp.root
+        )
     root = merkle.root([merkle.leaf_hash(x) for x in lines])
     for text in checkpoints:
         cp = open_checkpoint(text.decode(), public_key=server_public, name=origin, origin=origin)

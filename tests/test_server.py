@@ -1,6 +1,7 @@
 """The HTTP API over aiohttp's test client: a whole life cycle, problem+json
 refusals that write nothing, receipts and proofs that verify, OpenAPI; and
 one run against a real `python server.py` process."""
+
 from __future__ import annotations
 
 import base64
@@ -73,8 +74,9 @@ def verify_receipt(receipt: dict[str, Any], server_key: str) -> int:
     cp = open_checkpoint(receipt["checkpoint"], public_key=bytes.fromhex(server_key), name=origin)
     data = canonical_bytes(receipt["entry"])
     assert hashlib.sha256(data).hexdigest() == receipt["entry_hash"]
-    merkle.verify_inclusion(merkle.leaf_hash(data), receipt["index"], cp.size,
-                            [bytes.fromhex(h) for h in receipt["proof"]], cp.root)
+    merkle.verify_inclusion(
+        merkle.leaf_hash(data), receipt["index"], cp.size, [bytes.fromhex(h) for h in receipt["proof"]], cp.root
+    )
     return cp.size
 
 
@@ -84,8 +86,20 @@ async def test_life_cycle_from_genesis_to_instructions(api, clock: Clock) -> Non
     alice, bob, carol = [await c.member(n) for n in ("alice", "bob", "carol")]
     await c.post(c.founder.sign("deputies", c.assembly, roster=[alice.public, bob.public, carol.public]))
     await c.post(c.founder.sign("topic", c.assembly, id="energy", title="Energy", description="", parent=None))
-    await c.post(c.founder.sign("motion", c.assembly, id="wind", topic="energy", title="Wind farms", summary="Build.",
-                                url="", opens=at(clock), closes=at(clock, seconds=600), quorum=None))
+    await c.post(
+        c.founder.sign(
+            "motion",
+            c.assembly,
+            id="wind",
+            topic="energy",
+            title="Wind farms",
+            summary="Build.",
+            url="",
+            opens=at(clock),
+            closes=at(clock, seconds=600),
+            quorum=None,
+        )
+    )
     receipt = await c.post(alice.sign("ballot", c.assembly, motion="wind", choice="yes"))
     verify_receipt(receipt, c.server_key)
     await c.post(bob.sign("delegate", c.assembly, scope="topic:energy", to=alice.public))
@@ -133,11 +147,17 @@ async def test_refusals_are_problems_and_write_nothing(api, clock: Clock) -> Non
         (b'{"a": 1.5}', 400, "malformed"),
         (json.dumps({"statement": {}, "signature": "00"}).encode(), 400, "malformed"),
         (json.dumps(alice.sign("ballot", c.assembly, motion="nope", choice="yes")).encode(), 422, "unknown_motion"),
-        (json.dumps(alice.sign("topic", c.assembly, id="x", title="X", description="", parent=None)).encode(),
-         403, "not_organizer"),
+        (
+            json.dumps(alice.sign("topic", c.assembly, id="x", title="X", description="", parent=None)).encode(),
+            403,
+            "not_organizer",
+        ),
         (json.dumps(Author().sign("ballot", c.assembly, motion="t", choice="yes")).encode(), 403, "not_member"),
-        (json.dumps(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None)).encode(),
-         409, "duplicate_topic"),
+        (
+            json.dumps(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None)).encode(),
+            409,
+            "duplicate_topic",
+        ),
         (b"x" * (server.MAX_BODY + 1), 413, "too_large"),
     ]
     forged = alice.sign("delegate", c.assembly, scope="*", to="self")
@@ -153,9 +173,13 @@ async def test_refusals_are_problems_and_write_nothing(api, clock: Clock) -> Non
     assert await c.log() == before
     metrics = await (await api.get("/metrics")).text()
     assert 'liquid_mandate_refusals_total{type="not_member"} 1' in metrics
-    for path, status, code in [("/api/motions/nope", 404, "not_found"), ("/api/proof/inclusion?index=x", 400, "bad_request"),
-                               ("/api/proof/inclusion?index=99&size=100", 400, "bad_request"),
-                               ("/api/entries/999", 404, "not_found"), ("/api/graph?scope=topic:zz", 404, "not_found")]:
+    for path, status, code in [
+        ("/api/motions/nope", 404, "not_found"),
+        ("/api/proof/inclusion?index=x", 400, "bad_request"),
+        ("/api/proof/inclusion?index=99&size=100", 400, "bad_request"),
+        ("/api/entries/999", 404, "not_found"),
+        ("/api/graph?scope=topic:zz", 404, "not_found"),
+    ]:
         resp = await api.get(path)
         assert resp.status == status and (await resp.json(content_type=None))["type"] == PROBLEM + code
 
@@ -170,13 +194,17 @@ async def test_proofs_from_the_api_verify(api, clock: Clock) -> None:
     await c.member("late")
     lines = await c.log()
     size = len(lines)
-    cp = open_checkpoint(await (await api.get("/api/checkpoint")).text(),
-                         public_key=bytes.fromhex(c.server_key), name=f"liquid-mandate/{c.assembly}")
+    cp = open_checkpoint(
+        await (await api.get("/api/checkpoint")).text(),
+        public_key=bytes.fromhex(c.server_key),
+        name=f"liquid-mandate/{c.assembly}",
+    )
     assert cp.size == size
     for index in range(size):
         body = await (await api.get("/api/proof/inclusion", params={"index": index, "size": size})).json()
-        merkle.verify_inclusion(merkle.leaf_hash(lines[index]), index, size,
-                                [bytes.fromhex(h) for h in body["proof"]], cp.root)
+        merkle.verify_inclusion(
+            merkle.leaf_hash(lines[index]), index, size, [bytes.fromhex(h) for h in body["proof"]], cp.root
+        )
     body = await (await api.get("/api/proof/consistency", params={"from": old_size, "to": size})).json()
     old_root = base64.b64decode(old_cp.split("\n")[2])
     merkle.verify_consistency(old_size, size, [bytes.fromhex(h) for h in body["proof"]], old_root, cp.root)
@@ -187,16 +215,24 @@ async def test_openapi_is_valid_and_lists_every_route(api) -> None:
     doc = await (await api.get("/openapi.json")).json()
     validate(doc)
     listed = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
-    routed = {(r.method, r.resource.canonical) for r in api.app.router.routes()
-              if r.resource is not None and r.method != "HEAD" and r.resource.canonical.startswith(("/api", "/healthz",
-                                                                                                       "/metrics", "/openapi"))}
+    routed = {
+        (r.method, r.resource.canonical)
+        for r in api.app.router.routes()
+        if r.resource is not None
+        and r.method != "HEAD"
+        and r.resource.canonical.startswith(("/api", "/healthz", "/metrics", "/openapi"))
+    }
     assert routed == listed
 
 
 def test_a_real_server_process(tmp_path: Path) -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(tmp_path)],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(tmp_path)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -206,8 +242,11 @@ def test_a_real_server_process(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.1)
         founder = Author()
-        req = urllib.request.Request(base + "/api/statements", data=json.dumps(genesis(founder, server=info["server_key"])).encode(),
-                                     method="POST")
+        req = urllib.request.Request(
+            base + "/api/statements",
+            data=json.dumps(genesis(founder, server=info["server_key"])).encode(),
+            method="POST",
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 201
             verify_receipt(json.load(resp), info["server_key"])
@@ -218,8 +257,12 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     assert proc.returncode == 0, out.decode()
     # The acknowledged genesis survived the shutdown, and `rebuild` re-projects it.
     assert os.path.getsize(tmp_path / "liquid-mandate.db") > 0
-    rebuilt = subprocess.run([sys.executable, str(ROOT / "server.py"), "rebuild", "--data-dir", str(tmp_path)],
-                             capture_output=True, text=True, timeout=60)
+    rebuilt = subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "rebuild", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert rebuilt.returncode == 0 and "rebuilt the projections from 1 entries" in rebuilt.stdout, rebuilt.stderr
 
 
@@ -270,8 +313,20 @@ async def test_events_stream_entries_and_debounced_tallies(api, clock: Clock) ->
     await c.found()
     alice, bob = await c.member("alice"), await c.member("bob")
     await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
-    await c.post(c.founder.sign("motion", c.assembly, id="m", topic="t", title="M", summary="S", url="",
-                                opens=at(clock), closes=at(clock, seconds=600), quorum=None))
+    await c.post(
+        c.founder.sign(
+            "motion",
+            c.assembly,
+            id="m",
+            topic="t",
+            title="M",
+            summary="S",
+            url="",
+            opens=at(clock),
+            closes=at(clock, seconds=600),
+            quorum=None,
+        )
+    )
     resp = await api.get("/api/events")
     assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
     assert await resp.content.readuntil(b"\n\n") == b": connected\n\n"
@@ -296,8 +351,7 @@ async def test_events_stream_entries_and_debounced_tallies(api, clock: Clock) ->
 def test_server_imports_neither_client_nor_demo() -> None:
     """server.py is the edge; client/ is the member's side and demo/ is
     imported only when a demo flag asks for it."""
-    probe = ("import sys, server; "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('client', 'demo')))")
+    probe = "import sys, server; print(sorted(m for m in sys.modules if m.split('.')[0] in ('client', 'demo')))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

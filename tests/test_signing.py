@@ -1,5 +1,6 @@
 """crypto/signing.py: RFC 8032 known answer, statement signatures, and the
 ways a signature is refused."""
+
 from __future__ import annotations
 
 import copy
@@ -9,22 +10,40 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto.canonical import canonical_bytes
-from crypto.signing import (STATEMENT_PREFIX, KeyPair, SignatureInvalid, sign_statement, statement_message,
-                            verify, verify_raw, verify_statement)
+from crypto.signing import (
+    STATEMENT_PREFIX,
+    KeyPair,
+    SignatureInvalid,
+    sign_statement,
+    statement_message,
+    verify,
+    verify_raw,
+    verify_statement,
+)
 
 # RFC 8032 section 7.1, TEST 1 (empty message).
 RFC8032_SEED = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
 RFC8032_PUBLIC = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-RFC8032_SIG = ("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065"
-               "224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+RFC8032_SIG = (
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065"
+    "224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+)
 
 KEY = KeyPair(bytes([7]) * 32)
 OTHER = KeyPair(bytes([8]) * 32)
 
 
 def _statement(author: KeyPair, **extra: object) -> dict:
-    return {"v": 1, "assembly": "ab" * 32, "kind": "ballot", "author": author.public_hex, "seq": 12,
-            "motion": "housing-bill-2026", "choice": "yes", **extra}
+    return {
+        "v": 1,
+        "assembly": "ab" * 32,
+        "kind": "ballot",
+        "author": author.public_hex,
+        "seq": 12,
+        "motion": "housing-bill-2026",
+        "choice": "yes",
+        **extra,
+    }
 
 
 def test_rfc8032_known_answer() -> None:
@@ -51,9 +70,17 @@ def test_sign_verify_round_trip() -> None:
     verify_statement(signed)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("seq", 13), ("choice", "no"), ("motion", "other"), ("v", 2), ("assembly", "cd" * 32), ("extra", None),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("seq", 13),
+        ("choice", "no"),
+        ("motion", "other"),
+        ("v", 2),
+        ("assembly", "cd" * 32),
+        ("extra", None),
+    ],
+)
 def test_any_changed_field_fails(field: str, value: object) -> None:
     signed = sign_statement(KEY, _statement(KEY))
     signed["statement"][field] = value
@@ -86,16 +113,19 @@ def test_any_flipped_signature_bit_fails(bit: int) -> None:
         verify_statement(signed)
 
 
-@pytest.mark.parametrize("public,signature,match", [
-    (KEY.public_hex.upper(), "00" * 64, "public key is not 64 lowercase hex"),
-    (KEY.public_hex[:-2], "00" * 64, "public key is not 64 lowercase hex"),
-    (bytes(32), "00" * 64, "public key is not 64 lowercase hex"),
-    (KEY.public_hex, "AB" * 64, "signature is not 128 lowercase hex"),
-    (KEY.public_hex, "00" * 63, "signature is not 128 lowercase hex"),
-    (KEY.public_hex, "00" * 64 + "\n", "signature is not 128 lowercase hex"),
-    (KEY.public_hex, None, "signature is not 128 lowercase hex"),
-    (KEY.public_hex, "00" * 64, "does not verify"),
-])
+@pytest.mark.parametrize(
+    "public,signature,match",
+    [
+        (KEY.public_hex.upper(), "00" * 64, "public key is not 64 lowercase hex"),
+        (KEY.public_hex[:-2], "00" * 64, "public key is not 64 lowercase hex"),
+        (bytes(32), "00" * 64, "public key is not 64 lowercase hex"),
+        (KEY.public_hex, "AB" * 64, "signature is not 128 lowercase hex"),
+        (KEY.public_hex, "00" * 63, "signature is not 128 lowercase hex"),
+        (KEY.public_hex, "00" * 64 + "\n", "signature is not 128 lowercase hex"),
+        (KEY.public_hex, None, "signature is not 128 lowercase hex"),
+        (KEY.public_hex, "00" * 64, "does not verify"),
+    ],
+)
 def test_malformed_keys_and_signatures(public: object, signature: object, match: str) -> None:
     with pytest.raises(SignatureInvalid, match=match):
         verify(public, b"message", signature)  # type: ignore[arg-type]

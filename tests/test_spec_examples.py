@@ -1,5 +1,6 @@
 """docs/SPEC.md section 12, recomputed from the document itself: the key, the
 statement's canonical bytes, its signature, the entry and its hash."""
+
 from __future__ import annotations
 
 import hashlib

@@ -1,6 +1,7 @@
 """Structural validation of statements (ballots.statements): every kind
 parses, round-trips through canonical JSON, and each malformation is refused
 with its own exception naming the field."""
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ballots.statements import (
-    BODIES, HEADER, BadValue, Kind, Malformed, MissingField, UnknownField, WrongType,
-    format_time, parse_signed, parse_statement, parse_time,
+    BODIES,
+    HEADER,
+    BadValue,
+    Kind,
+    Malformed,
+    MissingField,
+    UnknownField,
+    WrongType,
+    format_time,
+    parse_signed,
+    parse_statement,
+    parse_time,
 )
 from crypto.canonical import canonical_bytes, parse
 
@@ -21,28 +32,52 @@ K1, K2 = "a" * 64, "b" * 64
 
 def body(kind: Kind) -> dict[str, Any]:
     return {
-        Kind.ASSEMBLY: {"name": "A", "organizers": [K1], "server": K2,
-                        "rules": {"method": "dhondt", "quorum": 20, "no_quorum": "no"}},
+        Kind.ASSEMBLY: {
+            "name": "A",
+            "organizers": [K1],
+            "server": K2,
+            "rules": {"method": "dhondt", "quorum": 20, "no_quorum": "no"},
+        },
         Kind.INVITE: {"code_hash": K2, "note": ""},
         Kind.ENROLL: {"code": "c0de", "name": ""},
         Kind.EXPEL: {"member": K2, "reason": "spam"},
         Kind.TOPIC: {"id": "energy", "title": "Energy", "description": "", "parent": None},
-        Kind.MOTION: {"id": "wind-1", "topic": "energy", "title": "Wind", "summary": "S", "url": "",
-                      "opens": "2026-11-23T10:00:00Z", "closes": "2026-11-24T10:00:00.5Z", "quorum": None},
+        Kind.MOTION: {
+            "id": "wind-1",
+            "topic": "energy",
+            "title": "Wind",
+            "summary": "S",
+            "url": "",
+            "opens": "2026-11-23T10:00:00Z",
+            "closes": "2026-11-24T10:00:00.5Z",
+            "quorum": None,
+        },
         Kind.DEPUTIES: {"roster": [K1, K2]},
         Kind.DELEGATE: {"scope": "topic:energy", "to": "self"},
         Kind.BALLOT: {"motion": "wind-1", "choice": None},
         Kind.CLOSE: {"motion": "wind-1"},
-        Kind.RESULT: {"motion": "wind-1", "close": K2, "members": 3, "yes": 2, "no": 1, "abstain": 0,
-                      "direct": 2, "delegated": 1, "dead_end": 0, "cycle": 0, "absent": 0,
-                      "quorum": {"required": 0, "met": True}, "method": "largest_remainder",
-                      "seats": {"yes": 1, "no": 0, "abstain": 0}, "instructions": [{"deputy": K1, "choice": "yes"}]},
+        Kind.RESULT: {
+            "motion": "wind-1",
+            "close": K2,
+            "members": 3,
+            "yes": 2,
+            "no": 1,
+            "abstain": 0,
+            "direct": 2,
+            "delegated": 1,
+            "dead_end": 0,
+            "cycle": 0,
+            "absent": 0,
+            "quorum": {"required": 0, "met": True},
+            "method": "largest_remainder",
+            "seats": {"yes": 1, "no": 0, "abstain": 0},
+            "instructions": [{"deputy": K1, "choice": "yes"}],
+        },
     }[kind]
 
 
 def statement(of: Kind, **changes: Any) -> dict[str, Any]:
-    s = {"v": 1, "assembly": "" if of is Kind.ASSEMBLY else K2, "kind": str(of), "author": K1, "seq": 1,
-         **body(of)}
+    s = {"v": 1, "assembly": "" if of is Kind.ASSEMBLY else K2, "kind": str(of), "author": K1, "seq": 1, **body(of)}
     s.update(changes)
     return s
 
@@ -105,7 +140,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "changes", "exc", "field"), MALFORMED, ids=[f"{k}-{f}-{c}" for k, c, _, f in MALFORMED])
+@pytest.mark.parametrize(
+    ("kind", "changes", "exc", "field"), MALFORMED, ids=[f"{k}-{f}-{c}" for k, c, _, f in MALFORMED]
+)
 def test_malformations_are_refused_naming_the_field(kind: Kind, changes: dict[str, Any], exc: type, field: str) -> None:
     with pytest.raises(exc) as info:
         parse_statement(statement(kind, **changes))

@@ -8,11 +8,16 @@ import hashlib
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from delegation import Electorate, resolve
 from tally import (
-    ApportionError, choice_order, close_motion, deputy_order, provisional_tally,
+    ApportionError,
+    choice_order,
+    close_motion,
+    deputy_order,
+    provisional_tally,
     result_document,
 )
 
@@ -21,15 +26,16 @@ SEED = hashlib.sha256(b"close").digest()
 KEYS = [f"{i:064x}" for i in range(1, 41)]
 
 
-def run(n, ballots, *, roster=3, method="largest_remainder", quorum=0,
-        no_quorum="abstain", settings=None, seed=SEED):
+def run(n, ballots, *, roster=3, method="largest_remainder", quorum=0, no_quorum="abstain", settings=None, seed=SEED):
     """n members KEYS[:n]; ballots {member index: choice}; settings
     {member index: target index} at `*`; roster = the first `roster` keys."""
     m = KEYS[:n]
-    e = Electorate(m, CHAIN, {m[a]: {"*": m[b]} for a, b in (settings or {}).items()},
-                   {m[i]: c for i, c in ballots.items()})
-    return close_motion(e, motion="M", roster=KEYS[:roster], method=method, quorum=quorum,
-                        no_quorum=no_quorum, close_hash=seed)
+    e = Electorate(
+        m, CHAIN, {m[a]: {"*": m[b]} for a, b in (settings or {}).items()}, {m[i]: c for i, c in ballots.items()}
+    )
+    return close_motion(
+        e, motion="M", roster=KEYS[:roster], method=method, quorum=quorum, no_quorum=no_quorum, close_hash=seed
+    )
 
 
 def lottery_first(names):
@@ -38,31 +44,68 @@ def lottery_first(names):
 
 # (desc, kwargs for run, want seats, want quorum met)
 SEATS = [
-    ("quorum just met: 3 of 10 with 30%", dict(n=10, ballots={0: "yes", 1: "yes", 2: "no"},
-     quorum=30), {"yes": 2, "no": 1, "abstain": 0}, True),
-    ("quorum just missed: 2 of 10 with 21%", dict(n=10, ballots={0: "yes", 1: "yes"},
-     quorum=21), {"yes": 0, "no": 0, "abstain": 3}, False),
-    ("quorum missed, no_quorum says no", dict(n=10, ballots={0: "yes"}, quorum=50,
-     no_quorum="no"), {"yes": 0, "no": 3, "abstain": 0}, False),
-    ("delegated votes count toward the quorum", dict(n=4, ballots={0: "no"},
-     settings={1: 0, 2: 1}, quorum=75), {"yes": 0, "no": 3, "abstain": 0}, True),
-    ("zero votes with a 0% quorum: seats to no_quorum", dict(n=5, ballots={}, quorum=0),
-     {"yes": 0, "no": 0, "abstain": 3}, True),
-    ("nobody at all", dict(n=0, ballots={}, roster=2, quorum=50),
-     {"yes": 0, "no": 0, "abstain": 2}, True),
-    ("one deputy", dict(n=5, ballots={0: "no", 1: "no", 2: "yes"}, roster=1),
-     {"yes": 0, "no": 1, "abstain": 0}, True),
-    ("more deputies than voters", dict(n=5, ballots={0: "yes"}, roster=7),
-     {"yes": 7, "no": 0, "abstain": 0}, True),
-    ("abstain is a choice and wins seats", dict(n=4, ballots={0: "abstain", 1: "abstain",
-     2: "yes"}, roster=3), {"yes": 1, "no": 0, "abstain": 2}, True),
-    ("equal remainders 5/10: more votes wins", dict(n=10, ballots={**{i: "yes" for i in range(7)},
-     7: "no", 8: "no", 9: "no"}, roster=5), {"yes": 4, "no": 1, "abstain": 0}, True),
-    ("dhondt, equal quotients: more votes wins", dict(n=3, ballots={0: "yes", 1: "yes", 2: "no"},
-     roster=2, method="dhondt"), {"yes": 2, "no": 0, "abstain": 0}, True),
-    ("sainte_lague 5/3/2 of 3 seats", dict(n=10, ballots={**{i: "yes" for i in range(5)},
-     5: "no", 6: "no", 7: "no", 8: "abstain", 9: "abstain"}, roster=3, method="sainte_lague"),
-     {"yes": 1, "no": 1, "abstain": 1}, True),
+    (
+        "quorum just met: 3 of 10 with 30%",
+        dict(n=10, ballots={0: "yes", 1: "yes", 2: "no"}, quorum=30),
+        {"yes": 2, "no": 1, "abstain": 0},
+        True,
+    ),
+    (
+        "quorum just missed: 2 of 10 with 21%",
+        dict(n=10, ballots={0: "yes", 1: "yes"}, quorum=21),
+        {"yes": 0, "no": 0, "abstain": 3},
+        False,
+    ),
+    (
+        "quorum missed, no_quorum says no",
+        dict(n=10, ballots={0: "yes"}, quorum=50, no_quorum="no"),
+        {"yes": 0, "no": 3, "abstain": 0},
+        False,
+    ),
+    (
+        "delegated votes count toward the quorum",
+        dict(n=4, ballots={0: "no"}, settings={1: 0, 2: 1}, quorum=75),
+        {"yes": 0, "no": 3, "abstain": 0},
+        True,
+    ),
+    (
+        "zero votes with a 0% quorum: seats to no_quorum",
+        dict(n=5, ballots={}, quorum=0),
+        {"yes": 0, "no": 0, "abstain": 3},
+        True,
+    ),
+    ("nobody at all", dict(n=0, ballots={}, roster=2, quorum=50), {"yes": 0, "no": 0, "abstain": 2}, True),
+    ("one deputy", dict(n=5, ballots={0: "no", 1: "no", 2: "yes"}, roster=1), {"yes": 0, "no": 1, "abstain": 0}, True),
+    ("more deputies than voters", dict(n=5, ballots={0: "yes"}, roster=7), {"yes": 7, "no": 0, "abstain": 0}, True),
+    (
+        "abstain is a choice and wins seats",
+        dict(n=4, ballots={0: "abstain", 1: "abstain", 2: "yes"}, roster=3),
+        {"yes": 1, "no": 0, "abstain": 2},
+        True,
+    ),
+    (
+        "equal remainders 5/10: more votes wins",
+        dict(n=10, ballots={**{i: "yes" for i in range(7)}, 7: "no", 8: "no", 9: "no"}, roster=5),
+        {"yes": 4, "no": 1, "abstain": 0},
+        True,
+    ),
+    (
+        "dhondt, equal quotients: more votes wins",
+        dict(n=3, ballots={0: "yes", 1: "yes", 2: "no"}, roster=2, method="dhondt"),
+        {"yes": 2, "no": 0, "abstain": 0},
+        True,
+    ),
+    (
+        "sainte_lague 5/3/2 of 3 seats",
+        dict(
+            n=10,
+            ballots={**{i: "yes" for i in range(5)}, 5: "no", 6: "no", 7: "no", 8: "abstain", 9: "abstain"},
+            roster=3,
+            method="sainte_lague",
+        ),
+        {"yes": 1, "no": 1, "abstain": 1},
+        True,
+    ),
     ("no deputies", dict(n=2, ballots={0: "yes"}, roster=0), {"yes": 0, "no": 0, "abstain": 0}, True),
 ]
 
@@ -71,7 +114,7 @@ SEATS = [
 def test_seats(desc, kw, seats, met):
     doc = run(**kw)
     assert doc["seats"] == seats and doc["quorum"]["met"] is met
-    assert [i["deputy"] for i in doc["instructions"]] == KEYS[:kw.get("roster", 3)]
+    assert [i["deputy"] for i in doc["instructions"]] == KEYS[: kw.get("roster", 3)]
     told = [i["choice"] for i in doc["instructions"]]
     assert {c: told.count(c) for c in seats} == seats
 
@@ -88,22 +131,38 @@ def test_full_tie_goes_to_the_choice_lottery(method):
 
 def test_lotteries_follow_their_definition():
     assert choice_order(SEED) == sorted(
-        ["yes", "no", "abstain"], key=lambda x: hashlib.sha256(SEED + x.encode()).digest())
+        ["yes", "no", "abstain"], key=lambda x: hashlib.sha256(SEED + x.encode()).digest()
+    )
     roster = KEYS[:9]
     order = deputy_order(SEED, roster)
     digests = [hashlib.sha256(SEED + bytes.fromhex(k)).hexdigest() for k in order]
     assert digests == sorted(digests) and sorted(order) == sorted(roster)
-    doc = run(9, {0: "yes", 1: "yes", 2: "yes", 3: "no", 4: "no", 5: "no",
-                  6: "abstain", 7: "abstain", 8: "abstain"}, roster=9)
+    doc = run(
+        9, {0: "yes", 1: "yes", 2: "yes", 3: "no", 4: "no", 5: "no", 6: "abstain", 7: "abstain", 8: "abstain"}, roster=9
+    )
     told = {i["deputy"]: i["choice"] for i in doc["instructions"]}
     assert [told[k] for k in order] == ["yes"] * 3 + ["no"] * 3 + ["abstain"] * 3
 
 
 def test_result_document_shape():
     doc = run(5, {0: "yes", 1: "no"}, settings={2: 0, 3: 4}, quorum=40)
-    assert list(doc) == ["motion", "close", "members", "yes", "no", "abstain", "direct",
-                         "delegated", "dead_end", "cycle", "absent", "quorum", "method",
-                         "seats", "instructions"]
+    assert list(doc) == [
+        "motion",
+        "close",
+        "members",
+        "yes",
+        "no",
+        "abstain",
+        "direct",
+        "delegated",
+        "dead_end",
+        "cycle",
+        "absent",
+        "quorum",
+        "method",
+        "seats",
+        "instructions",
+    ]
     assert doc["close"] == SEED.hex() and doc["method"] == "largest_remainder"
     assert (doc["yes"], doc["no"], doc["delegated"], doc["dead_end"], doc["absent"]) == (2, 1, 1, 1, 1)
 
@@ -113,6 +172,7 @@ def test_result_document_shape():
         if isinstance(x, list):
             return all(plain(v) for v in x)
         return type(x) in (int, bool, str)
+
     assert plain(doc) and json.loads(json.dumps(doc)) == doc
 
 
@@ -123,17 +183,21 @@ def test_provisional_tally():
     assert t["provisional"] is True and "instructions" not in t
     assert (t["no"], t["yes"], t["seats"]) == (3, 1, {"yes": 1, "no": 3, "abstain": 0})
     assert t["weights"] == [{"member": m[0], "weight": 3}, {"member": m[3], "weight": 1}]
-    t = provisional_tally(e, roster=[], method="dhondt", quorum=50, no_quorum="abstain",
-                          weights_limit=1)
+    t = provisional_tally(e, roster=[], method="dhondt", quorum=50, no_quorum="abstain", weights_limit=1)
     assert len(t["weights"]) == 1
     json.dumps(t)
 
 
-@pytest.mark.parametrize("kw,code", [
-    (dict(quorum=101), "bad_quorum"), (dict(quorum=-1), "bad_quorum"),
-    (dict(no_quorum="yes"), "bad_no_quorum"), (dict(method="droop"), "bad_method"),
-    (dict(seed=b"short"), "bad_seed"),
-])
+@pytest.mark.parametrize(
+    "kw,code",
+    [
+        (dict(quorum=101), "bad_quorum"),
+        (dict(quorum=-1), "bad_quorum"),
+        (dict(no_quorum="yes"), "bad_no_quorum"),
+        (dict(method="droop"), "bad_method"),
+        (dict(seed=b"short"), "bad_seed"),
+    ],
+)
 def test_refusals(kw, code):
     with pytest.raises(ApportionError, match=code):
         run(3, {0: "yes"}, **kw)
@@ -147,6 +211,7 @@ def test_bad_rosters_and_inputs():
     with pytest.raises(ApportionError, match="bad_deputy"):
         result_document(counts, roster=["ab"], **common)
     from delegation import ElectorateError
+
     with pytest.raises(ElectorateError, match="bad_choice"):
         resolve(Electorate(KEYS[:1], CHAIN, {}, {KEYS[0]: "maybe"}))
     with pytest.raises(ElectorateError, match="duplicate_member"):
@@ -156,12 +221,13 @@ def test_bad_rosters_and_inputs():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(["yes", "no", "abstain", None]), max_size=30),
-       st.integers(0, 25), st.integers(0, 100),
-       st.sampled_from(["largest_remainder", "dhondt", "sainte_lague"]))
+@given(
+    st.lists(st.sampled_from(["yes", "no", "abstain", None]), max_size=30),
+    st.integers(0, 25),
+    st.integers(0, 100),
+    st.sampled_from(["largest_remainder", "dhondt", "sainte_lague"]),
+)
 def test_seats_always_fill_the_roster(votes, s, q, method):
-    doc = run(len(votes), {i: c for i, c in enumerate(votes) if c}, roster=s, quorum=q,
-              method=method)
+    doc = run(len(votes), {i: c for i, c in enumerate(votes) if c}, roster=s, quorum=q, method=method)
     assert sum(doc["seats"].values()) == s == len(doc["instructions"])
-    assert doc["yes"] + doc["no"] + doc["abstain"] + doc["dead_end"] + doc["cycle"] \
-        + doc["absent"] == doc["members"]
+    assert doc["yes"] + doc["no"] + doc["abstain"] + doc["dead_end"] + doc["cycle"] + doc["absent"] == doc["members"]

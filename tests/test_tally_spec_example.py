@@ -18,7 +18,13 @@ def test_spec_worked_example():
     assert len(blocks) == 2, f"found {len(blocks)} example-tally blocks, want 2"
     given, want = (json.loads(b) for b in blocks)
     e = Electorate(given["members"], given["chain"], given["settings"], given["ballots"])
-    got = close_motion(e, motion=given["motion"], roster=given["roster"],
-                       method=given["method"], quorum=given["quorum"],
-                       no_quorum=given["no_quorum"], close_hash=bytes.fromhex(given["close"]))
+    got = close_motion(
+        e,
+        motion=given["motion"],
+        roster=given["roster"],
+        method=given["method"],
+        quorum=given["quorum"],
+        no_quorum=given["no_quorum"],
+        close_hash=bytes.fromhex(given["close"]),
+    )
     assert got == want

@@ -1,14 +1,16 @@
 """The standalone verifier against logs built by the real ballot box, and
 against the same logs tampered with: every check must fail, naming its index."""
+
 from __future__ import annotations
 
 import base64
 import copy
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -17,7 +19,15 @@ import verify_cli
 from crypto import merkle
 from crypto.signing import KeyPair
 from tests.verifier_logs import (
-    Scenario, build_scenario, checkpoint_note, entries, new_entry, rechain, reseal, resign, write_log,
+    Scenario,
+    build_scenario,
+    checkpoint_note,
+    entries,
+    new_entry,
+    rechain,
+    reseal,
+    resign,
+    write_log,
 )
 
 
@@ -32,8 +42,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, 
     return code, json.loads(out)
 
 
-def check_log(tmp_path: Path, capsys: pytest.CaptureFixture[str], sc: Scenario, lines: list[bytes],
-              *extra: str, checkpoint: str | None = "fresh", jobs: int = 1) -> tuple[int, dict[str, Any]]:
+def check_log(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sc: Scenario,
+    lines: list[bytes],
+    *extra: str,
+    checkpoint: str | None = "fresh",
+    jobs: int = 1,
+) -> tuple[int, dict[str, Any]]:
     """Write ``lines`` and verify them, by default with a fresh checkpoint of
     exactly these lines signed by the server key."""
     log = write_log(tmp_path / "log.jsonl", lines)
@@ -58,6 +75,7 @@ def last_received(sc: Scenario) -> str:
 
 
 # -- a valid log ----------------------------------------------------------------
+
 
 def test_valid_log_passes_and_results_agree_with_the_server(tmp_path, capsys, sc):
     code, rep = check_log(tmp_path, capsys, sc, sc.lines, checkpoint=sc.checkpoint)
@@ -106,8 +124,9 @@ def test_signatures_with_either_binding(tmp_path, capsys, sc, monkeypatch, direc
     code, rep = check_log(tmp_path, capsys, sc, lines, jobs=1)
     assert code == 1 and failed(rep) == {("signatures", len(lines) - 1)}
     # (key, message, signature) triples of any shape: a failure, never a crash.
-    assert verify_cli.verify_batch(([], b"", [7, 8, 9], [b"short", bytes(32), bytes(32)],
-                                    [b"m", b"m", b""], [bytes(64), bytes(64), b""])) == [7, 8, 9]
+    assert verify_cli.verify_batch(
+        ([], b"", [7, 8, 9], [b"short", bytes(32), bytes(32)], [b"m", b"m", b""], [bytes(64), bytes(64), b""])
+    ) == [7, 8, 9]
 
 
 def test_progress_on_stderr(tmp_path, capsys, sc, monkeypatch):
@@ -119,6 +138,7 @@ def test_progress_on_stderr(tmp_path, capsys, sc, monkeypatch):
 
 # -- one tampering per check ------------------------------------------------------
 
+
 def test_non_canonical_line(tmp_path, capsys, sc):
     lines = list(sc.lines)
     lines[5] = json.dumps(json.loads(lines[5]), sort_keys=True).encode()  # ", " and ": " separators
@@ -127,10 +147,19 @@ def test_non_canonical_line(tmp_path, capsys, sc):
     only_failed(rep, "canonical")
 
 
-@pytest.mark.parametrize("bad", [
-    b'{"index":1.0}', b'{"a":1,"a":1}', b'{"n":9007199254740992}', b'{"s":"\\ud800"}', b'{"a":1} x', b"\xff",
-    b"[1e3]", b"NaN",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"index":1.0}',
+        b'{"a":1,"a":1}',
+        b'{"n":9007199254740992}',
+        b'{"s":"\\ud800"}',
+        b'{"a":1} x',
+        b"\xff",
+        b"[1e3]",
+        b"NaN",
+    ],
+)
 def test_canonical_refusals(tmp_path, capsys, sc, bad):
     lines = [*sc.lines, bad]
     code, rep = check_log(tmp_path, capsys, sc, lines, checkpoint=None)
@@ -156,7 +185,7 @@ def test_reordered_entries(tmp_path, capsys, sc):
 
 def test_dropped_entry(tmp_path, capsys, sc):
     i = sc.index("ballot", motion="culture-bill", choice="yes")
-    lines = sc.lines[:i] + sc.lines[i + 1:]
+    lines = sc.lines[:i] + sc.lines[i + 1 :]
     code, rep = check_log(tmp_path, capsys, sc, lines, checkpoint=sc.checkpoint)
     assert code == 1 and ("chain", i) in failed(rep)
     assert rep["checks"]["checkpoint"] == "failed"
@@ -165,8 +194,15 @@ def test_dropped_entry(tmp_path, capsys, sc):
 def _forged(sc: Scenario) -> list[bytes]:
     """A ballot that claims member 2 as author, signed by someone else."""
     es = entries(sc.lines)
-    st = {"v": 1, "assembly": sc.assembly, "kind": "ballot", "author": sc.members[2].public, "seq": 77,
-          "motion": "open-bill", "choice": "yes"}
+    st = {
+        "v": 1,
+        "assembly": sc.assembly,
+        "kind": "ballot",
+        "author": sc.members[2].public,
+        "seq": 77,
+        "motion": "open-bill",
+        "choice": "yes",
+    }
     es.append(new_entry(st, sc.members[3].key, last_received(sc)))
     return rechain(es)
 
@@ -189,8 +225,17 @@ def test_changed_vote_breaks_its_signature(tmp_path, capsys, sc):
 def test_misattributed_signature(tmp_path, capsys, sc):
     es = entries(sc.lines)
     m = sc.members[1]
-    st = {"v": 1, "assembly": sc.assembly, "kind": "topic", "author": m.public, "seq": 50,
-          "id": "rogue", "title": "Rogue", "description": "", "parent": None}
+    st = {
+        "v": 1,
+        "assembly": sc.assembly,
+        "kind": "topic",
+        "author": m.public,
+        "seq": 50,
+        "id": "rogue",
+        "title": "Rogue",
+        "description": "",
+        "parent": None,
+    }
     es.append(new_entry(st, m.key, last_received(sc)))
     code, rep = check_log(tmp_path, capsys, sc, rechain(es))
     # A rule of SPEC 4 (who may sign which kind), not a signature problem:
@@ -246,8 +291,15 @@ def test_ballot_before_opens_is_refused(tmp_path, capsys, sc):
 def test_reused_invitation(tmp_path, capsys, sc):
     es = entries(sc.lines)
     newcomer = KeyPair.generate()
-    st = {"v": 1, "assembly": sc.assembly, "kind": "enroll", "author": newcomer.public_hex, "seq": 1,
-          "code": sc.codes[0], "name": "intruder"}
+    st = {
+        "v": 1,
+        "assembly": sc.assembly,
+        "kind": "enroll",
+        "author": newcomer.public_hex,
+        "seq": 1,
+        "code": sc.codes[0],
+        "name": "intruder",
+    }
     es.append(new_entry(st, newcomer, last_received(sc)))
     code, rep = check_log(tmp_path, capsys, sc, rechain(es))
     assert code == 1 and failed(rep) == {("rules", len(es) - 1)}
@@ -276,11 +328,14 @@ def _deputies_reordered(st: dict[str, Any]) -> None:
     st["instructions"].reverse()
 
 
-@pytest.mark.parametrize("change, fields", [
-    (_vote_moved, ["'yes'", "'no'"]),
-    (_seat_moved, ["'seats.yes'", "'seats.abstain'"]),
-    (_deputies_reordered, ["'instructions[0]'"]),
-])
+@pytest.mark.parametrize(
+    "change, fields",
+    [
+        (_vote_moved, ["'yes'", "'no'"]),
+        (_seat_moved, ["'seats.yes'", "'seats.abstain'"]),
+        (_deputies_reordered, ["'instructions[0]'"]),
+    ],
+)
 def test_result_tampered_field_by_field(tmp_path, capsys, sc, change, fields):
     lines, i = _tampered_result(sc, change)
     code, rep = check_log(tmp_path, capsys, sc, lines)
@@ -320,7 +375,7 @@ def test_late_close(tmp_path, capsys, sc):
     ballot = es[c + 2]
     assert ballot["statement"]["kind"] == "ballot" and ballot["statement"]["motion"] == "culture-bill"
     assert ballot["received"] >= es[sc.index("motion", id="housing-bill")]["statement"]["closes"]
-    es[c:c + 3] = [ballot, es[c], es[c + 1]]   # the ballot slips in before the close and its result
+    es[c : c + 3] = [ballot, es[c], es[c + 1]]  # the ballot slips in before the close and its result
     code, rep = check_log(tmp_path, capsys, sc, reseal(es, sc.server_key))
     assert code == 1 and failed(rep) == {("rules", c)}, rep["failures"]
     only_failed(rep, "rules")
@@ -331,7 +386,7 @@ def test_late_close(tmp_path, capsys, sc):
 def test_late_close_is_reported_once_even_if_the_motion_never_closes(tmp_path, capsys, sc):
     es = entries(sc.lines)
     c = sc.index("close", motion="housing-bill")
-    del es[c:c + 2]   # housing-bill's close and result are gone; entries after its closing time stay
+    del es[c : c + 2]  # housing-bill's close and result are gone; entries after its closing time stay
     lines = reseal(es, sc.server_key)
     code, rep = check_log(tmp_path, capsys, sc, lines)
     assert code == 1 and failed(rep) == {("rules", c)}, rep["failures"]
@@ -389,6 +444,7 @@ def test_rewritten_history_under_since(tmp_path, capsys, sc):
 
 # -- could not run / could not check ------------------------------------------------
 
+
 def test_missing_file_exits_2(tmp_path, capsys):
     assert verify_cli.main([str(tmp_path / "nope.jsonl")]) == 2
     err = capsys.readouterr().err
@@ -436,6 +492,7 @@ def test_json_shape(tmp_path, capsys, sc):
 
 # -- receipts ------------------------------------------------------------------------
 
+
 def _write_receipts(tmp_path: Path, receipts: dict[str, dict[str, Any]]) -> Path:
     d = tmp_path / "receipts"
     d.mkdir(exist_ok=True)
@@ -449,8 +506,12 @@ def test_receipts_show_how_a_statement_counted(tmp_path, capsys, sc):
     code, rep = check_log(tmp_path, capsys, sc, sc.lines, "--receipt", str(d), checkpoint=sc.checkpoint)
     assert code == 0 and rep["checks"]["receipts"] == "passed"
     by = {Path(r["file"]).stem: r for r in rep["receipts"]}
-    assert by["ballot"]["counted"] == {"outcome": "direct", "choice": "yes", "weight": 3,
-                                       "ballot_index": sc.receipts["ballot"]["index"]}
+    assert by["ballot"]["counted"] == {
+        "outcome": "direct",
+        "choice": "yes",
+        "weight": 3,
+        "ballot_index": sc.receipts["ballot"]["index"],
+    }
     carried = by["delegate"]["counted"]["housing-bill"]
     assert carried == {"outcome": "delegated", "carried_by": sc.members[0].public, "choice": "yes"}
     assert by["open"]["counted"] == "motion not closed yet"
@@ -480,6 +541,7 @@ def test_receipt_with_a_bad_proof(tmp_path, capsys, sc):
 
 # -- a server URL ------------------------------------------------------------------------
 
+
 class _FakeServer(BaseHTTPRequestHandler):
     lines: list[bytes] = []
     checkpoint = ""
@@ -492,7 +554,7 @@ class _FakeServer(BaseHTTPRequestHandler):
         u = urlparse(self.path)
         q = {k: int(v[0]) for k, v in parse_qs(u.query).items()}
         if u.path == "/api/log":
-            body = b"".join(x + b"\n" for x in self.lines[q["from"]:q["from"] + q.get("limit", 1000)])
+            body = b"".join(x + b"\n" for x in self.lines[q["from"] : q["from"] + q.get("limit", 1000)])
         elif u.path == "/api/checkpoint":
             body = self.checkpoint.encode()
         elif u.path == "/api/server":
@@ -512,8 +574,9 @@ class _FakeServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def served(sc: Scenario) -> Iterator[str]:
-    handler = type("H", (_FakeServer,), {"lines": sc.lines, "checkpoint": sc.checkpoint,
-                                         "server_key": sc.server_key.public_hex})
+    handler = type(
+        "H", (_FakeServer,), {"lines": sc.lines, "checkpoint": sc.checkpoint, "server_key": sc.server_key.public_hex}
+    )
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
@@ -526,14 +589,14 @@ def test_url_source_pages_checks_since_and_saves_the_checkpoint(tmp_path, capsys
     monkeypatch.setattr(verify_cli, "PAGE", 7)
     (tmp_path / "old.txt").write_text(sc.since)
     save = tmp_path / "latest.txt"
-    code, rep = run(capsys, served, "--jobs", "1", "--since", str(tmp_path / "old.txt"),
-                    "--save-checkpoint", str(save))
+    code, rep = run(capsys, served, "--jobs", "1", "--since", str(tmp_path / "old.txt"), "--save-checkpoint", str(save))
     assert code == 0, rep["failures"]
     assert rep["entries"] == len(sc.lines) and rep["checks"]["checkpoint"] == "passed"
     assert save.read_text() == sc.checkpoint
 
 
 # -- the demo assembly ------------------------------------------------------------------
+
 
 def test_demo_log_verifies(tmp_path, capsys):
     """The demo assembly (demo/, through the real box) is a valid log,
@@ -545,8 +608,9 @@ def test_demo_log_verifies(tmp_path, capsys):
     from tests.world import T0, Clock
 
     async def seed() -> tuple[list[bytes], str]:
-        box = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", KeyPair(bytes(range(32))),
-                                   clock=Clock(T0))
+        box = await BallotBox.open(
+            f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", KeyPair(bytes(range(32))), clock=Clock(T0)
+        )
         try:
             await seed_demo(box, clock_now=T0, keys_dir=tmp_path / "keys")
             return await box.export(), box.checkpoint_text
@@ -563,9 +627,10 @@ def test_demo_log_verifies(tmp_path, capsys):
 
 # -- the ballot fast path decides exactly as the general path ------------------------------
 
+
 def _upper_one(hex_: str) -> str:
     k = next(k for k, c in enumerate(hex_) if c in "abcdef")
-    return hex_[:k] + hex_[k].upper() + hex_[k + 1:]
+    return hex_[:k] + hex_[k].upper() + hex_[k + 1 :]
 
 
 def _ballot_tamperings(sc: Scenario) -> list[tuple[str, list[bytes]]]:

@@ -1,6 +1,7 @@
 """The verifier and the server agree: random assemblies run through the real
 ballot box (SQLite, a clock that moves only when told), then the verifier's
 recomputed results equal the server's `result` entries and the verdict is 0."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,12 +24,25 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
         lines, note = asyncio.run(random_assembly(tmp / "box.db", random.Random(seed)))
         log = write_log(tmp / "log.jsonl", lines)
         (tmp / "cp.txt").write_text(note)
-        v = V.Verifier(V.Source(str(log)), checkpoint_files=[str(tmp / "cp.txt")], receipt_paths=[],
-                       since_file=None, jobs=1, progress=False)
+        v = V.Verifier(
+            V.Source(str(log)),
+            checkpoint_files=[str(tmp / "cp.txt")],
+            receipt_paths=[],
+            since_file=None,
+            jobs=1,
+            progress=False,
+        )
         v.run()
         assert v.failures == [] and v.exit_code() == 0, v.failures
-        ref = V.Verifier(V.Source(str(log)), checkpoint_files=[str(tmp / "cp.txt")], receipt_paths=[],
-                         since_file=None, jobs=1, progress=False, fast=False)
+        ref = V.Verifier(
+            V.Source(str(log)),
+            checkpoint_files=[str(tmp / "cp.txt")],
+            receipt_paths=[],
+            since_file=None,
+            jobs=1,
+            progress=False,
+            fast=False,
+        )
         ref.run()
         assert ref.as_json() == v.as_json(), "the reference path (--no-fast) agrees"
         results = [e["statement"] for e in entries(lines) if e["statement"]["kind"] == "result"]

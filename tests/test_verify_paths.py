@@ -1,6 +1,7 @@
 """The speed machinery (part two of verify_cli.py) changes no verdict: on
 valid and tampered logs, the default path and ``--no-fast`` (part one only)
 give the same report, failure by failure, so the same first failing index."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,14 @@ from hypothesis import strategies as st
 
 import verify_cli as V
 from tests.verifier_logs import (
-    Scenario, build_scenario, checkpoint_note, entries, new_entry, rechain, reseal, write_log,
+    Scenario,
+    build_scenario,
+    checkpoint_note,
+    entries,
+    new_entry,
+    rechain,
+    reseal,
+    write_log,
 )
 
 _DIR = tempfile.TemporaryDirectory(prefix="verify-paths-")
@@ -34,21 +42,49 @@ def report(lines: list[bytes], raw: bytes | None, fast: bool, sc: Scenario) -> d
     else:
         log.write_bytes(raw)
     cp.write_text(sc.checkpoint, encoding="utf-8")
-    v = V.Verifier(V.Source(str(log)), checkpoint_files=[str(cp)], receipt_paths=[], since_file=None,
-                   jobs=1, progress=False, fast=fast)
+    v = V.Verifier(
+        V.Source(str(log)),
+        checkpoint_files=[str(cp)],
+        receipt_paths=[],
+        since_file=None,
+        jobs=1,
+        progress=False,
+        fast=fast,
+    )
     v.run()
     rep = v.as_json()
     failures = rep["failures"]
     first = min((f["index"] for f in failures if f["index"] is not None), default=None)
-    return {"exit": rep["exit"], "failures": failures, "motions": rep["motions"], "kinds": rep["kinds"],
-            "members": rep["members"], "first": first}
+    return {
+        "exit": rep["exit"],
+        "failures": failures,
+        "motions": rep["motions"],
+        "kinds": rep["kinds"],
+        "members": rep["members"],
+        "first": first,
+    }
 
 
 def _tamper(sc: Scenario, data: st.DataObject) -> tuple[str, list[bytes], bytes | None]:
     lines = list(sc.lines)
     n = len(lines)
-    how = data.draw(st.sampled_from(["none", "flip", "drop", "swap", "duplicate", "truncate", "no_newline",
-                                     "revote", "upper", "rechained_drop", "new_ballot"]))
+    how = data.draw(
+        st.sampled_from(
+            [
+                "none",
+                "flip",
+                "drop",
+                "swap",
+                "duplicate",
+                "truncate",
+                "no_newline",
+                "revote",
+                "upper",
+                "rechained_drop",
+                "new_ballot",
+            ]
+        )
+    )
     k = data.draw(st.integers(0, n - 1))
     raw = None
     if how == "flip":
@@ -67,9 +103,9 @@ def _tamper(sc: Scenario, data: st.DataObject) -> tuple[str, list[bytes], bytes 
     elif how == "duplicate":
         lines.insert(k, lines[k])
     elif how == "truncate":
-        lines = lines[:k + 1]
+        lines = lines[: k + 1]
     elif how == "no_newline":
-        raw = b"".join(x + b"\n" for x in lines[:k + 1])[:-1]
+        raw = b"".join(x + b"\n" for x in lines[: k + 1])[:-1]
     elif how == "revote":
         es = entries(lines)
         ballots = [e["index"] for e in es if e["statement"]["kind"] == "ballot"]
@@ -84,18 +120,31 @@ def _tamper(sc: Scenario, data: st.DataObject) -> tuple[str, list[bytes], bytes 
         who = data.draw(st.sampled_from(sc.members))
         seq = data.draw(st.sampled_from([1, who.seq, who.seq + 1, who.seq + 7]))
         motion = data.draw(st.sampled_from(["housing-bill", "culture-bill", "open-bill", "no-bill"]))
-        received = es[at - 1]["received"] if at < n and data.draw(st.booleans()) else \
-            data.draw(st.sampled_from([es[0]["received"], es[at - 1]["received"], es[-1]["received"],
-                                       "2099-01-01T00:00:00.000000Z"]))
-        statement = {"v": 1, "assembly": sc.assembly, "kind": "ballot", "author": who.public, "seq": seq,
-                     "motion": motion, "choice": data.draw(st.sampled_from(["yes", "no", "abstain", None]))}
+        received = (
+            es[at - 1]["received"]
+            if at < n and data.draw(st.booleans())
+            else data.draw(
+                st.sampled_from(
+                    [es[0]["received"], es[at - 1]["received"], es[-1]["received"], "2099-01-01T00:00:00.000000Z"]
+                )
+            )
+        )
+        statement = {
+            "v": 1,
+            "assembly": sc.assembly,
+            "kind": "ballot",
+            "author": who.public,
+            "seq": seq,
+            "motion": motion,
+            "choice": data.draw(st.sampled_from(["yes", "no", "abstain", None])),
+        }
         es.insert(at, new_entry(statement, who.key, received))
         lines = rechain(es)
     elif how == "upper":
         text = lines[k].decode()
         hexes = [j for j, c in enumerate(text) if c in "abcdef"]
         j = data.draw(st.sampled_from(hexes))
-        lines[k] = (text[:j] + text[j].upper() + text[j + 1:]).encode()
+        lines[k] = (text[:j] + text[j].upper() + text[j + 1 :]).encode()
     return how, lines, raw
 
 

@@ -1,11 +1,11 @@
 """The verifier's own primitives against the shared vectors and the project's
 implementations, and the proof that verify_cli.py imports nothing of ours."""
+
 from __future__ import annotations
 
 import ast
 import base64
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +26,7 @@ FORBIDDEN = ("crypto", "ballots", "delegation", "tally", "server", "client", "te
 
 
 # -- import isolation ------------------------------------------------------------
+
 
 def test_source_imports_only_stdlib_and_nacl() -> None:
     tree = ast.parse((ROOT / "verify_cli.py").read_text())
@@ -65,16 +66,22 @@ def test_runs_isolated_with_only_nacl(tmp_path: Path) -> None:
     log = write_log(tmp_path / "log.jsonl", sc.lines)
     (tmp_path / "cp.txt").write_text(sc.checkpoint)
     nacl_site = str(Path(nacl.__file__).resolve().parents[1])
-    code = _ISOLATED.format(forbidden=FORBIDDEN, nacl_site=nacl_site, script=str(ROOT / "verify_cli.py"),
-                            argv=[str(log), "--checkpoint", str(tmp_path / "cp.txt"), "--jobs", "2", "--json"])
-    p = subprocess.run([sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                       timeout=60)
+    code = _ISOLATED.format(
+        forbidden=FORBIDDEN,
+        nacl_site=nacl_site,
+        script=str(ROOT / "verify_cli.py"),
+        argv=[str(log), "--checkpoint", str(tmp_path / "cp.txt"), "--jobs", "2", "--json"],
+    )
+    p = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["verdict"] == "valid"
     assert "FORBIDDEN-LOADED []" in p.stderr
 
 
 # -- canonical JSON ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["arrays", "french", "unicode", "weird"])
 def test_jcs_vectors(name: str) -> None:
@@ -89,12 +96,24 @@ def test_jcs_structures_vector_holds_a_float_and_is_refused() -> None:
         V.parse_strict((VECTORS / "jcs" / "input" / "structures.json").read_bytes())
 
 
-@pytest.mark.parametrize("text, why", [
-    (b"1.0", "not an integer"), (b"1e3", "not an integer"), (b"-0.5", "not an integer"),
-    (b'{"a":1,"a":2}', "duplicate key"), (b"9007199254740992", "outside"), (b"-9007199254740992", "outside"),
-    (b'"\\udc00"', "surrogate"), (b'"\\ud800x"', "surrogate"), (b"\xed\xa0\x80", "UTF-8"),
-    (b"NaN", "not JSON"), (b"Infinity", "not JSON"), (b"[1] [2]", "trailing"), (b"\xff", "UTF-8"),
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        (b"1.0", "not an integer"),
+        (b"1e3", "not an integer"),
+        (b"-0.5", "not an integer"),
+        (b'{"a":1,"a":2}', "duplicate key"),
+        (b"9007199254740992", "outside"),
+        (b"-9007199254740992", "outside"),
+        (b'"\\udc00"', "surrogate"),
+        (b'"\\ud800x"', "surrogate"),
+        (b"\xed\xa0\x80", "UTF-8"),
+        (b"NaN", "not JSON"),
+        (b"Infinity", "not JSON"),
+        (b"[1] [2]", "trailing"),
+        (b"\xff", "UTF-8"),
+    ],
+)
 def test_strict_parser_refusals(text: bytes, why: str) -> None:
     with pytest.raises(V.CanonicalError, match=why):
         V.parse_strict(text)
@@ -107,10 +126,16 @@ def test_non_canonical_forms_are_reported() -> None:
         assert problem and value is not None and canon != text
 
 
-@pytest.mark.parametrize("text", [
-    '{"a":1,"a":1}', '{"é":1,"é":1}', '{"x":{"é":"ü","é":"ü"}}', '[{"k":"\u00e9","k":"\u00e9"}]',
-    '{"😂":1,"😂":1}',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a":1,"a":1}',
+        '{"é":1,"é":1}',
+        '{"x":{"é":"ü","é":"ü"}}',
+        '[{"k":"\u00e9","k":"\u00e9"}]',
+        '{"😂":1,"😂":1}',
+    ],
+)
 def test_duplicate_keys_are_caught_by_the_re_encoding(text: str) -> None:
     """The C decoder keeps the last of duplicate keys, so the re-encoding has
     fewer members than the line and differs from it: the fast path never
@@ -161,6 +186,7 @@ def test_canonical_agrees_with_the_project_encoder(value: object) -> None:
 
 # -- Merkle ----------------------------------------------------------------------------
 
+
 def _b64(x: str | None) -> bytes:
     return base64.b64decode(x) if x else b""
 
@@ -174,8 +200,9 @@ def test_inclusion_vectors(path: Path) -> None:
     c = json.loads(path.read_text())
     proof = [_b64(p) for p in c["proof"] or []]
     try:
-        V.verify_inclusion(index=c["leafIdx"], size=c["treeSize"], leaf=_b64(c["leafHash"]), proof=proof,
-                           root=_b64(c["root"]))
+        V.verify_inclusion(
+            index=c["leafIdx"], size=c["treeSize"], leaf=_b64(c["leafHash"]), proof=proof, root=_b64(c["root"])
+        )
         ok = True
     except V.ProofError:
         ok = False
@@ -187,8 +214,9 @@ def test_consistency_vectors(path: Path) -> None:
     c = json.loads(path.read_text())
     proof = [_b64(p) for p in c["proof"] or []]
     try:
-        V.verify_consistency(size1=c["size1"], size2=c["size2"], root1=_b64(c["root1"]), root2=_b64(c["root2"]),
-                             proof=proof)
+        V.verify_consistency(
+            size1=c["size1"], size2=c["size2"], root1=_b64(c["root1"]), root2=_b64(c["root2"]), proof=proof
+        )
         ok = True
     except V.ProofError:
         ok = False
@@ -209,12 +237,14 @@ def test_proofs_and_roots_agree_with_the_project(n: int, data: st.DataObject) ->
     i = data.draw(st.integers(0, n - 1))
     assert V.consistency_proof(store, m, n) == merkle.consistency_proof(m, n, leaves)
     assert V.inclusion_proof(store, i, n) == merkle.inclusion_proof(i, n, leaves)
-    V.verify_consistency(size1=m, size2=n, root1=merkle.root(leaves[:m]), root2=tree.root(),
-                         proof=V.consistency_proof(store, m, n))
+    V.verify_consistency(
+        size1=m, size2=n, root1=merkle.root(leaves[:m]), root2=tree.root(), proof=V.consistency_proof(store, m, n)
+    )
     V.verify_inclusion(index=i, size=n, leaf=leaves[i], proof=V.inclusion_proof(store, i, n), root=tree.root())
 
 
 # -- signed notes ---------------------------------------------------------------------------
+
 
 def test_signed_note_vector() -> None:
     ex = json.loads((VECTORS / "signed-note" / "example.json").read_text())
@@ -228,18 +258,26 @@ def test_signed_note_vector() -> None:
     V.check_signature(pub, ex["text"].encode(), blob[4:])
     with pytest.raises(V.Problem) as bad:
         V.check_signature(pub, ex["text"].encode() + b"x", blob[4:], 7)
-    assert (bad.value.check, bad.value.section, bad.value.code, bad.value.index) == ("signatures", "2", "bad_signature", 7)
+    assert (bad.value.check, bad.value.section, bad.value.code, bad.value.index) == (
+        "signatures",
+        "2",
+        "bad_signature",
+        7,
+    )
     with pytest.raises(V.Problem):
         V.check_signature(pub[:31], ex["text"].encode(), blob[4:])
 
 
-@pytest.mark.parametrize("note, why", [
-    ("origin\n1\nAAAA\n\n\u2014 origin AAAAAAA=\n", "root has 3 bytes"),
-    ("origin\n01\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "not a decimal"),
-    ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n", "not a signed note"),
-    ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n- origin AAAAAAA=\n", "bad signature line"),
-    ("o\nx\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "4 lines"),
-])
+@pytest.mark.parametrize(
+    "note, why",
+    [
+        ("origin\n1\nAAAA\n\n\u2014 origin AAAAAAA=\n", "root has 3 bytes"),
+        ("origin\n01\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "not a decimal"),
+        ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n", "not a signed note"),
+        ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n- origin AAAAAAA=\n", "bad signature line"),
+        ("o\nx\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "4 lines"),
+    ],
+)
 def test_malformed_checkpoints(note: str, why: str) -> None:
     with pytest.raises(V.NoteError, match=why):
         V.Checkpoint(note, "test")
@@ -251,8 +289,11 @@ C = bytes(32)
 
 
 def test_largest_remainder_gives_each_its_share_rounded() -> None:
-    assert V.apportion("largest_remainder", {"yes": 71, "no": 19, "abstain": 10}, 7, C) == \
-        {"yes": 5, "no": 1, "abstain": 1}
+    assert V.apportion("largest_remainder", {"yes": 71, "no": 19, "abstain": 10}, 7, C) == {
+        "yes": 5,
+        "no": 1,
+        "abstain": 1,
+    }
     assert V.apportion("dhondt", {"yes": 71, "no": 19, "abstain": 10}, 7, C) == {"yes": 6, "no": 1, "abstain": 0}
 
 
@@ -265,11 +306,17 @@ def test_ties_go_to_more_votes_then_to_the_lottery() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(V.METHODS), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.integers(0, 12),
-       st.binary(min_size=32, max_size=32))
-def test_apportionment_agrees_with_the_tally_package(method: str, y: int, n: int, a: int, seats: int,
-                                                       c: bytes) -> None:
+@given(
+    st.sampled_from(V.METHODS),
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.integers(0, 50),
+    st.integers(0, 12),
+    st.binary(min_size=32, max_size=32),
+)
+def test_apportionment_agrees_with_the_tally_package(method: str, y: int, n: int, a: int, seats: int, c: bytes) -> None:
     import tally
+
     votes = {"yes": y, "no": n, "abstain": a}
     got = V.apportion(method, votes, seats, c)
     assert sum(got.values()) == (seats if y + n + a else 0)

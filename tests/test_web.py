@@ -2,19 +2,38 @@
 organizer founds the assembly, members enroll, delegate and vote, the live
 tally moves, a receipt is checked in the browser, a deputy reads the binding
 instruction after close, and a key backup restores in a fresh browser."""
+
 from __future__ import annotations
 
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import (DESKTOP, PHONE, api, add_bill, add_topic, axe_violations, create_key, enroll, found, goto, invite,
-                           launch, new_page, no_missing_strings, require_browser, running_server, shot, vote)
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    add_bill,
+    add_topic,
+    api,
+    axe_violations,
+    create_key,
+    enroll,
+    found,
+    goto,
+    invite,
+    launch,
+    new_page,
+    no_missing_strings,
+    require_browser,
+    running_server,
+    shot,
+    vote,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +64,7 @@ def world(browser: Any, base: str) -> dict[str, Any]:
     no_missing_strings(org)
     shot(org, "00-empty-server")
     from tests.browser import create_key
+
     org_key = create_key(org)
     found(org, "Assemblée de test")
     assert api(base, "/api/server")["assembly"]
@@ -55,8 +75,11 @@ def world(browser: Any, base: str) -> dict[str, Any]:
     assert len(codes) == 3 and all(re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){7}", c) for c in codes)
     shot(org, "02-org-invites")
     alice, bob, carol = (new_page(browser, base) for _ in range(3))
-    keys = {"alice": enroll(alice, codes[0], "alice"), "bob": enroll(bob, codes[1], "bob"),
-            "carol": enroll(carol, codes[2], "carol")}
+    keys = {
+        "alice": enroll(alice, codes[0], "alice"),
+        "bob": enroll(bob, codes[1], "bob"),
+        "carol": enroll(carol, codes[2], "carol"),
+    }
     goto(org, "org/roster")
     org.check(f"#roster-form input[value='{keys['alice']}']")
     org.check(f"#roster-form input[value='{keys['bob']}']")
@@ -136,7 +159,7 @@ def test_deputy_sees_instruction_after_close(world: dict[str, Any], base: str) -
     shot(alice, "30-bill-closed")
     goto(alice, "deputy")
     row = alice.locator("#instructions tr[data-motion='quick-vote']")
-    assert row.get_attribute("data-choice") == "yes"   # alice+bob yes, carol absent: both seats yes
+    assert row.get_attribute("data-choice") == "yes"  # alice+bob yes, carol absent: both seats yes
     result = api(base, "/api/motions/quick-vote")["result"]
     assert {i["choice"] for i in result["instructions"]} == {"yes"}
     assert "100" in row.inner_text()
@@ -197,7 +220,9 @@ def test_errors_read_as_sentences(world: dict[str, Any]) -> None:
     goto(alice, "delegations")
     alice.select_option("#delegate-form [name=scope]", "*")
     # Delegating to oneself is refused by the server; the page says so in words.
-    alice.eval_on_selector("#delegate-form [name=to]", "(s, k) => { s.append(new Option('me', k)); s.value = k; }", world["keys"]["alice"])
+    alice.eval_on_selector(
+        "#delegate-form [name=to]", "(s, k) => { s.append(new Option('me', k)); s.value = k; }", world["keys"]["alice"]
+    )
     alice.click("#delegate-form button[type=submit]")
     alice.wait_for_selector("#delegate-form .msg.error")
     assert "yourself" in alice.inner_text("#delegate-form .msg.error")
@@ -215,7 +240,21 @@ def test_graph_view(world: dict[str, Any]) -> None:
 def test_pages_render_in_both_languages(world: dict[str, Any], browser: Any, base: str, locale: str) -> None:
     page = new_page(browser, base, locale=locale, viewport=PHONE)
     lang = locale[:2]
-    for route in ["", "bills", "bill/rent-cap", "bill/quick-vote", "delegations", "graph", "receipts", "deputy", "key", "join", "org", "found", "nowhere"]:
+    for route in [
+        "",
+        "bills",
+        "bill/rent-cap",
+        "bill/quick-vote",
+        "delegations",
+        "graph",
+        "receipts",
+        "deputy",
+        "key",
+        "join",
+        "org",
+        "found",
+        "nowhere",
+    ]:
         goto(page, route)
         assert page.evaluate("document.documentElement.lang") == lang
         no_missing_strings(page)
@@ -243,8 +282,20 @@ def test_both_tables_have_the_same_keys(world: dict[str, Any], browser: Any, bas
 # that sees it; run in both languages, at phone and desktop size.
 ROUTES_BY_WHO = {
     "visitor": ["", "key", "join", "bills", "bill/rent-cap", "graph", "receipts", "deputy", "found", "nowhere"],
-    "alice": ["", "bills", "bill/rent-cap", "bill/quick-vote", "delegations", "graph", "graph/topic:housing", "receipts",
-              "deputy", "entry/0", "key", "join"],
+    "alice": [
+        "",
+        "bills",
+        "bill/rent-cap",
+        "bill/quick-vote",
+        "delegations",
+        "graph",
+        "graph/topic:housing",
+        "receipts",
+        "deputy",
+        "entry/0",
+        "key",
+        "join",
+    ],
     "org": ["org/invites", "org/topics", "org/bills", "org/roster"],
 }
 
@@ -253,7 +304,10 @@ def switch_lang(page: Any, lang: str) -> None:
     """Through the header's switch, as a person would."""
     if page.evaluate("document.documentElement.lang") != lang:
         page.click("#lang-switch")
-        page.wait_for_function("l => document.documentElement.lang === l && !document.getElementById('main').hasAttribute('aria-busy')", arg=lang)
+        page.wait_for_function(
+            "l => document.documentElement.lang === l && !document.getElementById('main').hasAttribute('aria-busy')",
+            arg=lang,
+        )
 
 
 def check_every_page(page: Any, who: str, routes: list[str], lang: str) -> list[str]:
@@ -267,8 +321,10 @@ def check_every_page(page: Any, who: str, routes: list[str], lang: str) -> list[
             switch_lang(page, lang)
             no_missing_strings(page)
             for v in axe_violations(page):
-                problems.append(f"{lang} {size_name} #/{route} ({who}): {v['impact']} {v['id']}: {v['help']} "
-                                f"at {[n['target'] for n in v['nodes']]}")
+                problems.append(
+                    f"{lang} {size_name} #/{route} ({who}): {v['impact']} {v['id']}: {v['help']} "
+                    f"at {[n['target'] for n in v['nodes']]}"
+                )
             slug = re.sub(r"[^a-z0-9]+", "-", route).strip("-") or "home"
             shot(page, f"pages/{lang}-{size_name}-{who}-{slug}")
     return problems
@@ -343,13 +399,19 @@ def test_big_counts_are_shown_whole(big: tuple[str, Any], browser: Any, lang: st
     """Issue 13: five-digit counts of a 30,000-member assembly are shown
     whole, grouped for the language, equal to the API's counts."""
     url, assembly = big
-    page = new_page(browser, url, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE if size == "phone" else DESKTOP)
+    page = new_page(
+        browser, url, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE if size == "phone" else DESKTOP
+    )
     goto(page, f"bill/{assembly.motion}")
     tally = api(url, f"/api/motions/{assembly.motion}")["tally"]
     assert tally["members"] == assembly.members and tally["yes"] >= 10_000
     bars = rendered_bars(page)
-    want = {"yes": tally["yes"], "no": tally["no"], "abstain": tally["abstain"],
-            "lost": tally["dead_end"] + tally["cycle"]}
+    want = {
+        "yes": tally["yes"],
+        "no": tally["no"],
+        "abstain": tally["abstain"],
+        "lost": tally["dead_end"] + tally["cycle"],
+    }
     for choice, n in want.items():
         assert bars[choice]["text"] == grouped(n, lang), (choice, bars[choice], n)
         assert bars[choice]["value"] == str(n)
@@ -367,14 +429,17 @@ def test_counts_up_to_a_million_fit_on_a_phone(world: dict[str, Any], browser: A
     page = new_page(browser, base, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE)
     goto(page, "bills")
     for members in (9, 99_999, 1_000_000):
-        page.evaluate("""async (n) => {
+        page.evaluate(
+            """async (n) => {
             const { tallyBars } = await import('/js/charts.js');
             const c = { members: n, yes: n, no: n - 1, abstain: Math.floor(n / 7), dead_end: n - 2, cycle: 1,
                         direct: n, delegated: 0, absent: 0 };
             const box = document.createElement('div'); box.id = 'tally';
             box.append(tallyBars(c));
             document.getElementById('main').replaceChildren(box);
-        }""", members)
+        }""",
+            members,
+        )
         bars = rendered_bars(page)
         assert bars["yes"]["text"] == grouped(members, lang)
         assert bars["lost"]["text"] == grouped(members - 1, lang)
@@ -494,7 +559,10 @@ def test_cli_key_imported_signs_as_organizer(browser: Any, tmp_path: Path) -> No
     with running_server(tmp_path / "srv") as url:
         key_file = tmp_path / "founder.key"
         assert cli(["key", "new", str(key_file)]) == 0
-        assert cli(["--server", url, "--receipts", str(tmp_path / "r"), "found", "--key", str(key_file), "--name", "CLI"]) == 0
+        assert (
+            cli(["--server", url, "--receipts", str(tmp_path / "r"), "found", "--key", str(key_file), "--name", "CLI"])
+            == 0
+        )
         founder = key_file.read_text().split("# public key ")[1].split()[0]
         page = new_page(browser, url, tmp=tmp_path)
         create_key(page)  # a member key of this browser, before the organizer's

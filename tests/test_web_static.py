@@ -2,6 +2,7 @@
 same strings, every string the code asks for exists, every refusal code of
 the server reads as a sentence in both languages, nothing is loaded from
 outside, and the page needs no build step (plain ES modules)."""
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,34 @@ from ballots.errors import ALL_REFUSALS
 WEB = Path(__file__).resolve().parents[1] / "web"
 LANGS = ("en", "fr")
 # Codes of SPEC section 9 beyond the refusals, and the client's own.
-HTTP_CODES = {"malformed", "not_found", "bad_request", "too_large", "unsupported_media_type", "not_founded",
-              "internal", "method_not_allowed", "network"}
+HTTP_CODES = {
+    "malformed",
+    "not_found",
+    "bad_request",
+    "too_large",
+    "unsupported_media_type",
+    "not_founded",
+    "internal",
+    "method_not_allowed",
+    "network",
+}
 # Keys built at run time from a value; each family listed in full.
 DYNAMIC = {
     "choice": ["yes", "no", "abstain", "lost"],
     "state": ["open", "upcoming", "closed"],
-    "kind": ["assembly", "invite", "enroll", "expel", "topic", "motion", "deputies", "delegate", "ballot", "close", "result"],
+    "kind": [
+        "assembly",
+        "invite",
+        "enroll",
+        "expel",
+        "topic",
+        "motion",
+        "deputies",
+        "delegate",
+        "ballot",
+        "close",
+        "result",
+    ],
     "outcome": ["yes", "no", "abstain", "dead_end", "cycle", "absent", "not_member"],
     "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
     "method": ["largest_remainder", "dhondt", "sainte_lague"],
@@ -30,8 +52,18 @@ DYNAMIC = {
     "bills": ["none_open", "none_upcoming", "none_closed"],
     "lang": list(LANGS),
     "keyerr": ["no_ed25519", "weak_passphrase", "bad_backup", "wrong_passphrase"],
-    "prooferr": ["proof_index", "proof_malformed", "proof_length", "proof_root", "entry_index", "entry_hash",
-                 "checkpoint_malformed", "checkpoint_origin", "checkpoint_unsigned", "checkpoint_signature"],
+    "prooferr": [
+        "proof_index",
+        "proof_malformed",
+        "proof_length",
+        "proof_root",
+        "entry_index",
+        "entry_hash",
+        "checkpoint_malformed",
+        "checkpoint_origin",
+        "checkpoint_unsigned",
+        "checkpoint_signature",
+    ],
 }
 
 
@@ -60,11 +92,15 @@ def test_placeholders_match_between_languages(lang: str) -> None:
 def test_every_literal_key_in_the_code_exists() -> None:
     keys = set(table("en"))
     used: set[str] = set()
-    for path, src in js_sources().items():
+    for _path, src in js_sources().items():
         # t('a.b'), field('a.b', ...), and 'a.b' handed to t() through a variable.
         for m in re.finditer(r"""['"]([a-z_]+\.[a-z_0-9]+)['"]""", src):
             word = m.group(1)
-            if word.split(".")[-1] in ("js", "json", "css", "html", "txt") or word.startswith(("api.", "app.")) and word not in keys:
+            if (
+                word.split(".")[-1] in ("js", "json", "css", "html", "txt")
+                or word.startswith(("api.", "app."))
+                and word not in keys
+            ):
                 continue
             used.add(word)
     missing = sorted(k for k in used if k not in keys and f"{k}|other" not in keys)
@@ -132,8 +168,7 @@ def test_index_loads_the_app_as_a_module() -> None:
 # Static `import … from '…'`, `import '…'`, `export … from '…'` (one or many
 # lines), and dynamic `import('…')`. Anchored at a line start so that text in
 # comments or strings mentioning "import" does not count.
-STATIC_IMPORT = re.compile(
-    r"""^[ \t]*(?:import|export)\b(?:[\w\s{},*$]*?\bfrom)?\s*['"]([^'"\n]+)['"]""", re.M)
+STATIC_IMPORT = re.compile(r"""^[ \t]*(?:import|export)\b(?:[\w\s{},*$]*?\bfrom)?\s*['"]([^'"\n]+)['"]""", re.M)
 DYNAMIC_IMPORT = re.compile(r"""(?<![\w.$])import\s*\(\s*([^)]*?)\s*\)""")
 
 
@@ -172,7 +207,7 @@ def find_cycle(graph: dict[Path, set[Path]]) -> list[Path] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -186,14 +221,16 @@ def find_cycle(graph: dict[Path, set[Path]]) -> list[Path] | None:
 
 
 def test_import_parser_sees_every_form() -> None:
-    src = ("// import { no } from './comment.js';\n"
-           "import { a,\n  b } from './one.js';\n"
-           "import * as m from \"./two.js\";\n"
-           "import './three.js';\n"
-           "export { c } from './four.js';\n"
-           "export * from './five.js';\n"
-           "const k = await crypto.subtle.importKey('raw', x);\n"
-           "const lazy = await import('./six.js');\n")
+    src = (
+        "// import { no } from './comment.js';\n"
+        "import { a,\n  b } from './one.js';\n"
+        'import * as m from "./two.js";\n'
+        "import './three.js';\n"
+        "export { c } from './four.js';\n"
+        "export * from './five.js';\n"
+        "const k = await crypto.subtle.importKey('raw', x);\n"
+        "const lazy = await import('./six.js');\n"
+    )
     assert import_specs(src) == ["./one.js", "./two.js", "./three.js", "./four.js", "./five.js", "./six.js"]
 
 

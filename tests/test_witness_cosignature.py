@@ -1,6 +1,7 @@
 """cosignature/v1 (witness/cosignature.py) against the independent
 implementation of tests/test_witness_support.py, the C2SP examples, and the
 signed-note vectors through the parsing the witness uses."""
+
 from __future__ import annotations
 
 import base64
@@ -8,15 +9,24 @@ import json
 
 import nacl.exceptions
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crypto.checkpoint import parse_note, parse_verifier_key, verify_note
 from crypto.signing import KeyPair
 from tests.conftest import ROOT, VECTORS
 from tests.test_witness_support import independent_key_id, independent_verify
 from witness.cosignature import (
-    MAX_TIMESTAMP, CosignatureInvalid, CosignatureMalformed, cosign, key_id, parse_line, parse_vkey,
-    signed_message, verify_line, vkey,
+    MAX_TIMESTAMP,
+    CosignatureInvalid,
+    CosignatureMalformed,
+    cosign,
+    key_id,
+    parse_line,
+    parse_vkey,
+    signed_message,
+    verify_line,
+    vkey,
 )
 from witness.request import RequestMalformed, parse_request
 
@@ -33,8 +43,9 @@ def signed_note_vectors() -> list[dict[str, str]]:
     return [json.loads(f.read_text()) for f in files]
 
 
-lines = st.lists(st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FFF), min_size=1, max_size=30),
-                 min_size=3, max_size=5)
+lines = st.lists(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2FFF), min_size=1, max_size=30), min_size=3, max_size=5
+)
 
 
 @given(lines, st.integers(0, MAX_TIMESTAMP), st.binary(min_size=32, max_size=32))
@@ -74,8 +85,10 @@ def test_signed_message_is_header_time_body():
 
 def test_the_c2sp_example_cosignature_parses():
     # tlog-cosignature's example: its time line reads 1679315147.
-    line = ("\u2014 witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1n"
-            "PZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n")
+    line = (
+        "\u2014 witness.example.com/w1 jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1n"
+        "PZqhf5nNo0xUe+mbIUBkBIfZ+qnA==\n"
+    )
     cos = parse_line(line)
     assert (cos.name, cos.timestamp, len(cos.signature)) == ("witness.example.com/w1", 1679315147, 64)
 
@@ -138,12 +151,14 @@ def test_signed_note_vectors_through_the_witness_parsing(vector):
 
 def test_parse_vkey_accepts_a_plus_inside_the_base64():
     # Standard base64 uses '+': only the first two '+' separate the parts.
-    key = next(k for k in (KeyPair(bytes([i]) * 32) for i in range(256))
-               if "+" in vkey(NAME, k.public_bytes).split("+", 2)[2])
+    key = next(
+        k for k in (KeyPair(bytes([i]) * 32) for i in range(256)) if "+" in vkey(NAME, k.public_bytes).split("+", 2)[2]
+    )
     assert parse_vkey(vkey(NAME, key.public_bytes)) == (NAME, key.public_bytes)
 
 
 def test_readme_key_example_is_what_the_command_prints():
     from witness.app import key_lines
+
     readme = (ROOT / "witness" / "README.md").read_text()
     assert key_lines("witness.example.org/w1", KeyPair(bytes(32))) in readme.replace("\n    ", "\n")

@@ -1,5 +1,6 @@
 """The witness as its users run it: ``python -m witness`` processes, its
 commands, its key file, and kill -9 in the middle of submissions."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,15 @@ import stat
 import threading
 from pathlib import Path
 
-from tests.test_witness_support import Log, independent_key_id, independent_verify, post, running_witness, \
-    start_witness, witness_cli
+from tests.test_witness_support import (
+    Log,
+    independent_key_id,
+    independent_verify,
+    post,
+    running_witness,
+    start_witness,
+    witness_cli,
+)
 
 NAME = "witness.example/w1"
 

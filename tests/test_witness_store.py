@@ -2,6 +2,7 @@
 check-and-update under real concurrency (two connections, two threads), and
 a hypothesis run comparing the store with a naive model of what a witness
 may cosign."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -9,7 +10,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crypto.checkpoint import Checkpoint
 from crypto.merkle import EMPTY_ROOT
@@ -110,14 +112,21 @@ def test_two_connections_at_once_cannot_roll_the_log_back(tmp_path: Path):
         def run(which: str, store: WitnessStore, log: Log) -> None:
             barrier.wait()
             try:
-                store.advance(old_size=old, checkpoint=log.checkpoint(), proof=log.proof(old, len(log.leaves)),
-                              note="n", timestamp=round_)
+                store.advance(
+                    old_size=old,
+                    checkpoint=log.checkpoint(),
+                    proof=log.proof(old, len(log.leaves)),
+                    note="n",
+                    timestamp=round_,
+                )
                 results[which] = "ok"
             except SizeConflict as e:
                 results[which] = e.last_size
 
-        threads = [threading.Thread(target=run, args=("small", stores[0], small)),
-                   threading.Thread(target=run, args=("large", stores[1], large))]
+        threads = [
+            threading.Thread(target=run, args=("small", stores[0], small)),
+            threading.Thread(target=run, args=("large", stores[1], large)),
+        ]
         for t in threads:
             t.start()
         for t in threads:

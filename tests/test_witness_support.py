@@ -8,6 +8,7 @@ it is named test_witness_* because that is the witness helper's file space).
   PyNaCl; it imports nothing of witness/ on purpose;
 - ``running_witness``: a real ``python -m witness`` process.
 """
+
 from __future__ import annotations
 
 import base64
@@ -65,8 +66,9 @@ class Log:
             return []
         return consistency_proof(old, new, self.leaves[:new])
 
-    def body(self, old: int, size: int | None = None, *, proof: list[bytes] | None = None,
-             note: str | None = None) -> bytes:
+    def body(
+        self, old: int, size: int | None = None, *, proof: list[bytes] | None = None, note: str | None = None
+    ) -> bytes:
         size = len(self.leaves) if size is None else size
         proof = self.proof(old, size) if proof is None else proof
         lines = "".join(base64.b64encode(h).decode() + "\n" for h in proof)
@@ -74,6 +76,7 @@ class Log:
 
 
 # --- cosignature/v1, from the C2SP text alone (do not import witness/ here) ---
+
 
 def independent_key_id(name: str, public_key: bytes, sig_type: int = 0x04) -> bytes:
     """signed-note: key ID = SHA-256(key name || 0x0A || signature type || public key)[:4];
@@ -88,7 +91,7 @@ def independent_verify(line: str, body: str, name: str, public_key: bytes) -> in
     dash = "\u2014 "
     if not line.startswith(dash) or not line.endswith("\n"):
         raise AssertionError(f"not a signature line: {line!r}")
-    got_name, b64 = line[len(dash):-1].split(" ")
+    got_name, b64 = line[len(dash) : -1].split(" ")
     if got_name != name:
         raise AssertionError(f"name {got_name!r}, want {name!r}")
     raw = base64.b64decode(b64, validate=True)
@@ -107,15 +110,20 @@ def independent_verify(line: str, body: str, name: str, public_key: bytes) -> in
 
 # --- a real witness process ---
 
-def start_witness(data_dir: Path, name: str, *, port: int | None = None,
-                  timeout: float = 20) -> tuple[str, subprocess.Popen[bytes]]:
+
+def start_witness(
+    data_dir: Path, name: str, *, port: int | None = None, timeout: float = 20
+) -> tuple[str, subprocess.Popen[bytes]]:
     """Start ``python -m witness`` and return (URL, process) once it answers."""
     port = free_port() if port is None else port
     log = data_dir.parent / f"{data_dir.name}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "witness", "--data-dir", str(data_dir), "--port", str(port), "--name", name],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
@@ -133,8 +141,9 @@ def start_witness(data_dir: Path, name: str, *, port: int | None = None,
 
 
 def witness_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "witness", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "witness", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 @contextmanager

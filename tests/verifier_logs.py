@@ -5,6 +5,7 @@ entries are the server's own; the tools below then tamper with a log and
 re-seal it (re-sign a statement, re-chain the hashes, sign a fresh checkpoint)
 so that a test can break exactly one check at a time.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,10 +19,9 @@ from typing import Any
 
 from ballots.box import BallotBox
 from ballots.closing import result_statement
-from ballots.state import AssemblyState, apply
-from ballots.statements import parse_statement
 from ballots.errors import Refused
-from ballots.statements import format_time
+from ballots.state import AssemblyState, apply
+from ballots.statements import format_time, parse_statement
 from client.author import Author, code_hash, genesis, new_code
 from crypto import merkle
 from crypto.canonical import canonical_bytes
@@ -36,8 +36,8 @@ SERVER_SEED = bytes(range(32))
 @dataclass
 class Scenario:
     lines: list[bytes]
-    checkpoint: str                      # the box's latest signed note
-    since: str                           # an earlier signed note (after the first close)
+    checkpoint: str  # the box's latest signed note
+    since: str  # an earlier signed note (after the first close)
     server_key: KeyPair
     founder: Author
     members: list[Author]
@@ -82,9 +82,17 @@ class Builder:
         await self.org("topic", id=id, title=id.title(), description="", parent=parent)
 
     async def motion(self, id: str, topic: str, *, closes: float, quorum: int | None = None) -> None:
-        await self.org("motion", id=id, topic=topic, title=id, summary="A bill.", url="",
-                       opens=format_time(self.clock.t), closes=format_time(self.clock.t + timedelta(seconds=closes)),
-                       quorum=quorum)
+        await self.org(
+            "motion",
+            id=id,
+            topic=topic,
+            title=id,
+            summary="A bill.",
+            url="",
+            opens=format_time(self.clock.t),
+            closes=format_time(self.clock.t + timedelta(seconds=closes)),
+            quorum=quorum,
+        )
 
     async def vote(self, who: int, motion: str, choice: str | None) -> Any:
         return await self.box.append(self.members[who].sign("ballot", self.assembly, motion=motion, choice=choice))
@@ -116,7 +124,7 @@ async def _scenario(db: Path) -> Scenario:
         await b.delegate(2, "*", 0)
         receipts["delegate"] = (await b.delegate(3, "topic:city", 2)).to_json()
         await b.delegate(4, "motion:housing-bill", 5)
-        await b.delegate(5, "topic:housing", 4)             # 4 <-> 5: a cycle on housing-bill
+        await b.delegate(5, "topic:housing", 4)  # 4 <-> 5: a cycle on housing-bill
         await b.delegate(6, "*", 7)
         await b.vote(7, "housing-bill", "abstain")
         await b.org("expel", member=b.members[7].public, reason="left")  # 6 -> 7: a dead end
@@ -126,12 +134,13 @@ async def _scenario(db: Path) -> Scenario:
         since = box.checkpoint_text
         await b.vote(0, "culture-bill", "abstain")
         await b.vote(1, "culture-bill", "yes")
-        await b.vote(1, "culture-bill", None)               # withdrawn: back to the delegation (none)
+        await b.vote(1, "culture-bill", None)  # withdrawn: back to the delegation (none)
         receipts["open"] = (await b.vote(2, "open-bill", "no")).to_json()
         clock.advance(seconds=60)
         await box.close_due()
-        return Scenario(await b.lines(), box.checkpoint_text, since, key, b.founder, b.members, b.codes,
-                        b.assembly, receipts)
+        return Scenario(
+            await b.lines(), box.checkpoint_text, since, key, b.founder, b.members, b.codes, b.assembly, receipts
+        )
     finally:
         await box.aclose()
 
@@ -148,8 +157,11 @@ async def random_assembly(db: Path, rnd: random.Random) -> tuple[list[bytes], st
     box = await BallotBox.open(f"sqlite+aiosqlite:///{db}", key, clock=clock)
     try:
         b = Builder(box, clock, key)
-        await b.found(method=rnd.choice(["largest_remainder", "dhondt", "sainte_lague"]),
-                      quorum=rnd.choice([0, 0, 30, 60, 100]), no_quorum=rnd.choice(["abstain", "no"]))
+        await b.found(
+            method=rnd.choice(["largest_remainder", "dhondt", "sainte_lague"]),
+            quorum=rnd.choice([0, 0, 30, 60, 100]),
+            no_quorum=rnd.choice(["abstain", "no"]),
+        )
         n = rnd.randint(2, 9)
         await b.enroll(n)
         topics: list[str] = []
@@ -185,6 +197,7 @@ async def random_assembly(db: Path, rnd: random.Random) -> tuple[list[bytes], st
 
 
 # -- tampering tools ----------------------------------------------------------
+
 
 def entries(lines: list[bytes]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
@@ -237,8 +250,9 @@ def new_entry(statement: dict[str, Any], key: KeyPair, received: str) -> dict[st
     return {"index": 0, "prev": "", "received": received, **signed}
 
 
-def checkpoint_note(lines: list[bytes], key: KeyPair, assembly: str, size: int | None = None,
-                    root: bytes | None = None) -> str:
+def checkpoint_note(
+    lines: list[bytes], key: KeyPair, assembly: str, size: int | None = None, root: bytes | None = None
+) -> str:
     """A checkpoint of the first ``size`` lines signed by ``key``."""
     size = len(lines) if size is None else size
     if root is None:

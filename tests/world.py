@@ -1,10 +1,11 @@
 """A small assembly to drive the ballot box in tests: a clock that only moves
 when told, a founder, members, topics and motions, built through the real
 append path."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ballots.box import BallotBox
@@ -12,7 +13,7 @@ from ballots.statements import format_time
 from client.author import Author, code_hash, genesis, new_code
 from crypto.signing import KeyPair
 
-T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -49,7 +50,7 @@ class World:
 
     async def enroll(self, n: int, prefix: str = "m") -> list[Author]:
         fresh = []
-        for i in range(n):
+        for _ in range(n):
             code = new_code()
             await self.box.append(self.org("invite", code_hash=code_hash(code), note=""))
             a = Author()
@@ -61,12 +62,22 @@ class World:
     async def topic(self, id: str, parent: str | None = None) -> None:
         await self.box.append(self.org("topic", id=id, title=id.title(), description="", parent=parent))
 
-    async def motion(self, id: str, topic: str, *, opens: float = 0, closes: float = 3600,
-                     quorum: int | None = None) -> None:
-        await self.box.append(self.org(
-            "motion", id=id, topic=topic, title=id, summary="A bill.", url="",
-            opens=at(self.clock, seconds=opens), closes=at(self.clock, seconds=closes), quorum=quorum,
-        ))
+    async def motion(
+        self, id: str, topic: str, *, opens: float = 0, closes: float = 3600, quorum: int | None = None
+    ) -> None:
+        await self.box.append(
+            self.org(
+                "motion",
+                id=id,
+                topic=topic,
+                title=id,
+                summary="A bill.",
+                url="",
+                opens=at(self.clock, seconds=opens),
+                closes=at(self.clock, seconds=closes),
+                quorum=quorum,
+            )
+        )
 
     async def vote(self, who: Author, motion: str, choice: str | None) -> Any:
         return await self.box.append(who.sign("ballot", self.assembly, motion=motion, choice=choice))

@@ -8,6 +8,7 @@
 Exit codes: 0 done, 2 bad arguments or a data directory that does not fit
 (another name, an unreadable key); the message says which.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,7 @@ def _serve(argv: Sequence[str]) -> int:
         raise
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("witness").info("witness %s key %s on http://%s:%d", name, key.public_hex, args.host, args.port)
-    web.run_app(create_app(store, key, name), host=args.host, port=args.port, print=None,
-                access_log=None)
+    web.run_app(create_app(store, key, name), host=args.host, port=args.port, print=None, access_log=None)
     return 0
 
 

@@ -18,6 +18,7 @@ Database calls run in one worker thread: the event loop never waits for an
 fsync, and the store sees one caller at a time (its transactions also hold
 across processes).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from crypto.checkpoint import CheckpointError, key_id as note_key_id, parse_note, verify_note
+from crypto.checkpoint import CheckpointError, parse_note, verify_note
+from crypto.checkpoint import key_id as note_key_id
 from crypto.signing import KeyPair
 from witness.cosignature import cosign, vkey
 from witness.request import RequestMalformed, parse_request
@@ -99,8 +101,15 @@ async def add_checkpoint(request: web.Request) -> web.Response:
         return _text(403, f"no signature of a key trusted for {cp.origin!r} verifies")
     timestamp = app[CLOCK]()
     try:
-        await _in_worker(app, app[STORE].advance, old_size=req.old_size, checkpoint=cp, proof=req.proof,
-                         note=req.note, timestamp=timestamp)
+        await _in_worker(
+            app,
+            app[STORE].advance,
+            old_size=req.old_size,
+            checkpoint=cp,
+            proof=req.proof,
+            note=req.note,
+            timestamp=timestamp,
+        )
     except OldSizeTooLarge as e:
         return _text(400, str(e))
     except SizeConflict as e:
@@ -116,8 +125,9 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=key_lines(request.app[NAME], request.app[KEY]), content_type="text/plain")
 
 
-def create_app(store: WitnessStore, key: KeyPair, name: str, *,
-               clock: Callable[[], int] = wall_clock) -> web.Application:
+def create_app(
+    store: WitnessStore, key: KeyPair, name: str, *, clock: Callable[[], int] = wall_clock
+) -> web.Application:
     """The witness application over an open ``store``. ``clock`` gives the
     cosignature timestamps (whole POSIX seconds); tests pass a fixed one.
     The store is closed with the app."""

@@ -16,6 +16,7 @@ This module also reads and writes the cosigner's verifier key
 (``<name>+<hex key id>+<base64(0x04 || key)>``). It is plain data in and out
 (no clock, no files); only crypto.signing touches PyNaCl.
 """
+
 from __future__ import annotations
 
 import base64
@@ -136,7 +137,7 @@ def signed_message(body: str, timestamp: int) -> bytes:
     """The bytes a ``cosignature/v1`` signs: header line, time line, body."""
     _check_body(body)
     _check_timestamp(timestamp)
-    return f"{HEADER}time {timestamp}\n{body}".encode("utf-8")
+    return f"{HEADER}time {timestamp}\n{body}".encode()
 
 
 def cosign(body: str, key: KeyPair, name: str, timestamp: int) -> str:
@@ -157,7 +158,7 @@ def parse_line(line: str) -> Cosignature:
         line = line[:-1]
     if not line.startswith(SIG_PREFIX):
         raise CosignatureMalformed("line does not start with an em dash and a space")
-    fields = line[len(SIG_PREFIX):].split(" ")
+    fields = line[len(SIG_PREFIX) :].split(" ")
     if len(fields) != 2:
         raise CosignatureMalformed(f"line has {len(fields)} space-separated fields, want name and signature")
     name, blob = fields

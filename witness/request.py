@@ -13,6 +13,7 @@ the public ecosystem must accept (and cosign, with the rest of the body) the
 extension lines that tlog-checkpoint allows, which this project's server never
 writes and its own parser refuses.
 """
+
 from __future__ import annotations
 
 import base64

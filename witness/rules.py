@@ -10,6 +10,7 @@ The store calls ``check_advance`` inside its write transaction, with the
 stored latest checkpoint; each refusal is a class the HTTP edge maps to the
 status C2SP prescribes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -17,6 +17,7 @@ cannot be written even if the rule above had a bug.
 One connection is used from one thread at a time (the app runs every call in
 a single worker thread).
 """
+
 from __future__ import annotations
 
 import re
@@ -138,7 +139,8 @@ class WitnessStore:
         """Every accepted (origin, key) with the origin's latest checkpoint."""
         rows = self._conn.execute(
             "SELECT logs.origin, logs.key, latest.size, latest.root FROM logs"
-            " LEFT JOIN latest ON latest.origin = logs.origin ORDER BY logs.origin, logs.key").fetchall()
+            " LEFT JOIN latest ON latest.origin = logs.origin ORDER BY logs.origin, logs.key"
+        ).fetchall()
         return [(o, bytes(k), None if s is None else Latest(int(s), bytes(r))) for o, k, s, r in rows]
 
     def log_keys(self, origin: str) -> tuple[bytes, ...]:
@@ -151,8 +153,9 @@ class WitnessStore:
         row = self._conn.execute("SELECT size, root FROM latest WHERE origin = ?", (origin,)).fetchone()
         return None if row is None else Latest(int(row[0]), bytes(row[1]))
 
-    def advance(self, *, old_size: int, checkpoint: Checkpoint, proof: Sequence[bytes], note: str,
-                timestamp: int) -> None:
+    def advance(
+        self, *, old_size: int, checkpoint: Checkpoint, proof: Sequence[bytes], note: str, timestamp: int
+    ) -> None:
         """Make ``checkpoint`` the latest of its origin if the rules allow
         (witness.rules.check_advance), atomically and durably. Raises the
         rules' Refused subclasses (nothing written) or InvariantBroken."""
@@ -162,18 +165,22 @@ class WitnessStore:
             row = conn.execute("SELECT size, root FROM latest WHERE origin = ?", (checkpoint.origin,)).fetchone()
             last = None if row is None else Latest(int(row[0]), bytes(row[1]))
             check_advance(last, old_size=old_size, checkpoint=checkpoint, proof=proof)
-            prior = conn.execute("SELECT root FROM cosigned WHERE origin = ? AND size = ?",
-                                 (checkpoint.origin, checkpoint.size)).fetchone()
+            prior = conn.execute(
+                "SELECT root FROM cosigned WHERE origin = ? AND size = ?", (checkpoint.origin, checkpoint.size)
+            ).fetchone()
             if prior is not None and bytes(prior[0]) != checkpoint.root:
                 raise InvariantBroken(f"{checkpoint.origin} size {checkpoint.size} was cosigned with another root")
             if prior is None:
-                conn.execute("INSERT INTO cosigned (origin, size, root, first_timestamp) VALUES (?, ?, ?, ?)",
-                             (checkpoint.origin, checkpoint.size, checkpoint.root, timestamp))
+                conn.execute(
+                    "INSERT INTO cosigned (origin, size, root, first_timestamp) VALUES (?, ?, ?, ?)",
+                    (checkpoint.origin, checkpoint.size, checkpoint.root, timestamp),
+                )
             conn.execute(
                 "INSERT INTO latest (origin, size, root, note, timestamp) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root,"
                 " note = excluded.note, timestamp = excluded.timestamp",
-                (checkpoint.origin, checkpoint.size, checkpoint.root, note, timestamp))
+                (checkpoint.origin, checkpoint.size, checkpoint.root, note, timestamp),
+            )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -181,6 +188,7 @@ class WitnessStore:
 
     def cosigned_sizes(self, origin: str) -> list[tuple[int, bytes]]:
         """Every (size, root) ever cosigned for ``origin``, by size."""
-        rows = self._conn.execute("SELECT size, root FROM cosigned WHERE origin = ? ORDER BY size",
-                                  (origin,)).fetchall()
+        rows = self._conn.execute(
+            "SELECT size, root FROM cosigned WHERE origin = ? ORDER BY size", (origin,)
+        ).fetchall()
         return [(int(s), bytes(r)) for s, r in rows]
