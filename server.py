@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
+from ballots import compliance, views
 from ballots import errors as E
-from ballots import views
 from ballots.box import BallotBox, utcnow
 from crypto.canonical import parse
 from serving.events import EventHub
@@ -241,6 +241,17 @@ async def get_graph(request: web.Request) -> web.Response:
     return web.json_response(views.graph(state, scope))
 
 
+async def get_compliance(request: web.Request) -> web.Response:
+    """docs/SPEC.md section 9: the summary per deputy, or the rows of one
+    deputy (``?deputy=K``) or one motion (``?motion=M``)."""
+    state = _box(request).state
+    deputy, motion = request.query.get("deputy"), request.query.get("motion")
+    if deputy is None and motion is None:
+        return web.json_response({"deputies": compliance.summary(state)})
+    rows = [r.to_json(state) for r in compliance.rows(state, motion=motion, deputy=deputy)]
+    return web.json_response({"deputy": deputy, "motion": motion, "rows": rows})
+
+
 async def get_deputies(request: web.Request) -> web.Response:
     return web.json_response({"roster": _box(request).state.active_roster()})
 
@@ -294,6 +305,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
     ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),
     ("GET", "/api/deputies", get_deputies, "The deputies' roster in force."),
+    ("GET", "/api/compliance", get_compliance, "Instructions, reports and official records of the deputies."),
     ("GET", "/api/entries/{index}", get_entry, "One log entry and its hash."),
     ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),
     ("GET", "/healthz", healthz, "Liveness."),

@@ -572,6 +572,14 @@ def _is_count(v: Any) -> bool:
     return _is_int(v, 0, MAX_INT)
 
 
+def _is_url(v: Any, empty: bool = True) -> bool:
+    """SPEC 3: a url is empty (where allowed) or starts with https:// or http://."""
+    return _is_str(v, empty) and (v == "" or v.startswith(("https://", "http://")))
+
+
+VOTED = ("yes", "no", "abstain", "absent")  # SPEC 3: what a deputy voted (report, record)
+
+
 def _is_instructions(v: Any) -> bool:
     return isinstance(v, list) and all(
         isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"]) and x["choice"] in CHOICES
@@ -628,10 +636,22 @@ BODIES: dict[str, dict[str, Any]] = {
         ),
         "instructions": _is_instructions,
     },
+    "report": {
+        "motion": _is_slug,
+        "voted": lambda v: isinstance(v, str) and v in VOTED,
+        "source": _is_url,
+        "note": lambda v: _is_str(v, True),
+    },
+    "record": {
+        "motion": _is_slug,
+        "deputy": _is_key,
+        "voted": lambda v: isinstance(v, str) and v in VOTED,
+        "source": lambda v: _is_url(v, False),
+    },
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
 KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
-ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies"})
+ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies", "record"})
 SERVER_KINDS = frozenset({"close", "result"})
 RESULT_FIELDS = tuple(BODIES["result"])
 
@@ -930,6 +950,23 @@ class Replay:
     def _rule_result(self, index: int, st: dict[str, Any], received: str) -> None:
         pass  # its place and its fields: Verifier.check_result (SPEC 4, 8)
 
+    def _instructed(self, index: int, motion_id: str, deputy: str) -> None:
+        """SPEC 4: a deputy's vote is reported or recorded only after the
+        motion's result, and only for a deputy it gives an instruction."""
+        m = self.motions.get(motion_id)
+        if m is None:
+            raise _refused(index, "unknown_motion", f"motion {motion_id!r}")
+        if m.result_index is None or m.result is None:
+            raise _refused(index, "not_instructed", f"motion {motion_id!r} has no result before this entry")
+        if not any(i["deputy"] == deputy for i in m.result["instructions"]):
+            raise _refused(index, "not_instructed", f"the result of {motion_id!r} gives this deputy no instruction")
+
+    def _rule_report(self, index: int, st: dict[str, Any], received: str) -> None:
+        self._instructed(index, st["motion"], st["author"])
+
+    def _rule_record(self, index: int, st: dict[str, Any], received: str) -> None:
+        self._instructed(index, st["motion"], st["deputy"])
+
     # -- applying an accepted statement (one method per kind) ---------------
     def apply(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         kind = st["kind"]
@@ -988,6 +1025,12 @@ class Replay:
 
     def _apply_result(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         pass  # the motion's result_index is set by Verifier.check_result
+
+    def _apply_report(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        pass  # a later report replaces an earlier one; no rule depends on it
+
+    def _apply_record(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        pass
 
     # -- the tally at close (SPEC 7, 10) ------------------------------------
     def scope_chain(self, m: Motion) -> list[str]:

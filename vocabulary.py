@@ -51,7 +51,13 @@ class Kind(StrEnum):
     BALLOT = "ballot"
     CLOSE = "close"
     RESULT = "result"
+    REPORT = "report"
+    RECORD = "record"
 
+
+# What a deputy actually voted in the assembly (`report`, `record`): a
+# choice, or absent from the vote.
+VOTED: tuple[str, ...] = ("yes", "no", "abstain", "absent")
 
 # A delegation scope is `*`, `topic:<id>` or `motion:<id>`; a motion's scope
 # chain runs from its own scope through its topic and the topic's ancestors
@@ -63,4 +69,15 @@ MOTION_PREFIX = "motion:"
 # A delegation target that means "I vote myself": no delegation at that scope.
 SELF = "self"
 
-__all__ = ["CHOICES", "MOTION_PREFIX", "NO_QUORUM", "SCOPE_ALL", "SELF", "TOPIC_PREFIX", "Choice", "Kind", "Method"]
+__all__ = [
+    "CHOICES",
+    "MOTION_PREFIX",
+    "NO_QUORUM",
+    "SCOPE_ALL",
+    "SELF",
+    "TOPIC_PREFIX",
+    "VOTED",
+    "Choice",
+    "Kind",
+    "Method",
+]

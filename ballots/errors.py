@@ -82,6 +82,9 @@ MotionNotOpen = _rule("MotionNotOpen", "motion_not_open", "The motion is not ope
 MotionClosed = _rule("MotionClosed", "motion_closed", "The motion is closed.")
 TooEarly = _rule("TooEarly", "too_early", "The motion's closing time has not passed.")
 BadResult = _rule("BadResult", "bad_result", "The result does not follow its close or differs from the tally.")
+NotInstructed = _rule(
+    "NotInstructed", "not_instructed", "The motion has no result yet, or the deputy has no instruction in it."
+)
 
 ALL_REFUSALS: tuple[type[Refused], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Refused) and cls is not Refused

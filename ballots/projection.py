@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
-from ballots.state import AssemblyState, Member, Motion, Topic
+from ballots.state import AssemblyState, Member, Motion, Topic, Vote
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 
@@ -69,6 +69,23 @@ def _motion(m: Motion) -> Row:
     }
 
 
+def _vote_row(motion: str, deputy: str, source_kind: str, v: Vote) -> Row:
+    return {
+        "motion": motion,
+        "deputy": deputy,
+        "source_kind": source_kind,
+        "voted": v.voted,
+        "source": v.source,
+        "note": v.note,
+        "idx": v.index,
+        "author": v.author,
+    }
+
+
+def _vote_change(motion: str, deputy: str, source_kind: str, v: Vote) -> Change:
+    return T.deputy_votes, (motion, deputy, source_kind), _vote_row(motion, deputy, source_kind, v)
+
+
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
     """The projection rows that ``st`` changed, read from ``state`` after apply."""
     yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}
@@ -101,6 +118,10 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             target = state.settings.get(st.author, {}).get(b["scope"])
             row = None if target is None else {"member": st.author, "scope": b["scope"], "target": target}
             yield T.delegations, (st.author, b["scope"]), row
+        case Kind.REPORT:
+            yield _vote_change(b["motion"], st.author, "report", state.reports[b["motion"]][st.author])
+        case Kind.RECORD:
+            yield _vote_change(b["motion"], b["deputy"], "record", state.records[b["motion"]][b["deputy"]])
         case Kind.BALLOT:
             choice = state.ballots[b["motion"]].get(st.author)
             row = None if choice is None else {"motion": b["motion"], "member": st.author, "choice": choice}
@@ -121,6 +142,12 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
         ],
         T.ballots: [{"motion": mo, "member": m, "choice": c} for mo, box in s.ballots.items() for m, c in box.items()],
         T.roster: [{"position": i, "deputy": k} for i, k in enumerate(s.roster)],
+        T.deputy_votes: [
+            _vote_row(mo, dep, kind, v)
+            for kind, table in (("report", s.reports), ("record", s.records))
+            for mo, votes in table.items()
+            for dep, v in votes.items()
+        ],
     }
 
 
@@ -161,4 +188,7 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
     for r in rows[T.ballots]:
         s.ballots.setdefault(r["motion"], {})[r["member"]] = r["choice"]
     s.roster = tuple(r["deputy"] for r in sorted(rows[T.roster], key=lambda r: r["position"]))
+    for r in sorted(rows[T.deputy_votes], key=lambda r: r["idx"]):
+        table = s.reports if r["source_kind"] == "report" else s.records
+        table.setdefault(r["motion"], {})[r["deputy"]] = Vote(r["voted"], r["source"], r["note"], r["idx"], r["author"])
     return s

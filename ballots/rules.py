@@ -173,6 +173,24 @@ def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.BadResult("the result differs from the tally of its close")
 
 
+def _instructed(motion: Motion, deputy: str) -> None:
+    """A deputy's vote can be reported or recorded only once the motion's
+    result is in the log and gives that deputy an instruction."""
+    if motion.result is None:
+        raise E.NotInstructed(f"motion {motion.id!r} has no result yet")
+    if not any(i["deputy"] == deputy for i in motion.result["instructions"]):
+        raise E.NotInstructed(f"the result of {motion.id!r} gives {deputy[:16]}... no instruction")
+
+
+def _report(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _instructed(_motion_of(state, st["motion"]), st.author)
+
+
+def _record(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    _instructed(_motion_of(state, st["motion"]), st["deputy"])
+
+
 _RULES = {
     Kind.INVITE: _invite,
     Kind.ENROLL: _enroll,
@@ -184,4 +202,6 @@ _RULES = {
     Kind.BALLOT: _ballot,
     Kind.CLOSE: _close,
     Kind.RESULT: _result,
+    Kind.REPORT: _report,
+    Kind.RECORD: _record,
 }

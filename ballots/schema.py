@@ -147,4 +147,19 @@ roster = Table(
     Column("deputy", String(64), nullable=False),
 )
 
-PROJECTIONS = (assembly, authors, invites, members, topics, motions, delegations, ballots, roster)
+# What deputies voted in the assembly: the latest `report` (by the deputy)
+# and the latest `record` (by an organizer) per motion and deputy.
+deputy_votes = Table(
+    "deputy_votes",
+    metadata,
+    Column("motion", String(64), primary_key=True),
+    Column("deputy", String(64), primary_key=True),
+    Column("source_kind", String(8), primary_key=True),  # "report" | "record"
+    Column("voted", String(8), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("author", String(64), nullable=False),
+)
+
+PROJECTIONS = (assembly, authors, invites, members, topics, motions, delegations, ballots, roster, deputy_votes)

@@ -67,6 +67,18 @@ class Topic:
     index: int
 
 
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """What a deputy voted in the assembly, as a `report` (by the deputy) or a
+    `record` (by an organizer, from the official roll call) says."""
+
+    voted: str
+    source: str
+    note: str
+    index: int
+    author: str
+
+
 @dataclass(slots=True)
 class AssemblyState:
     """Everything the rules and the tally need, folded from the log."""
@@ -86,6 +98,9 @@ class AssemblyState:
     settings: dict[str, dict[str, str]] = field(default_factory=dict)  # member -> scope -> key | "self"
     ballots: dict[str, dict[str, str]] = field(default_factory=dict)  # motion -> member -> choice
     roster: tuple[str, ...] = ()
+    # motion -> deputy -> the latest `report` / `record` about them (docs/SPEC.md section 4)
+    reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
+    records: dict[str, dict[str, Vote]] = field(default_factory=dict)
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -184,6 +199,12 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
             motion = state.motions[b["motion"]]
             motion.result_index = index
             motion.result = result_fields(st.raw)
+        case Kind.REPORT:
+            vote = Vote(b["voted"], b["source"], b["note"], index, st.author)
+            state.reports.setdefault(b["motion"], {})[st.author] = vote
+        case Kind.RECORD:
+            vote = Vote(b["voted"], b["source"], "", index, st.author)
+            state.records.setdefault(b["motion"], {})[b["deputy"]] = vote
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from ballots.errors import BadValue, Malformed, MissingField, UnknownField, WrongType
 from crypto.canonical import MAX_SAFE_INT
 from vocabulary import CHOICES as _CHOICES
-from vocabulary import MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, Kind, Method
+from vocabulary import MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, VOTED, Kind, Method
 
 CHOICES = tuple(c.value for c in _CHOICES)
 METHODS = tuple(m.value for m in Method)
@@ -50,6 +50,20 @@ def format_time(t: datetime) -> str:
 # -- field checkers: each returns the value or raises Malformed -------------
 
 Check = Callable[[str, Any], Any]
+
+
+def _url(empty: bool = True) -> Check:
+    """A URL field: empty (where allowed) or an http(s) address (docs/SPEC.md
+    section 3), never a `javascript:` or other scheme a page could follow."""
+    text = _str(empty=empty)
+
+    def check(name: str, v: Any) -> str:
+        s: str = text(name, v)
+        if s and not s.startswith(("https://", "http://")):
+            raise BadValue(name, "want an https:// or http:// URL")
+        return s
+
+    return check
 
 
 def _str(empty: bool = False) -> Check:
@@ -217,6 +231,8 @@ BODIES: dict[Kind, dict[str, Check]] = {
         "seats": _object({"yes": _COUNT, "no": _COUNT, "abstain": _COUNT}),
         "instructions": _instructions,
     },
+    Kind.REPORT: {"motion": _slug, "voted": _one_of(*VOTED), "source": _url(), "note": _str(empty=True)},
+    Kind.RECORD: {"motion": _slug, "deputy": _key, "voted": _one_of(*VOTED), "source": _url(empty=False)},
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import delegation
 from ballots.closing import electorate, live_tally
-from ballots.state import AssemblyState, Motion
+from ballots.state import AssemblyState, Motion, Vote
 from vocabulary import MOTION_PREFIX
 
 
@@ -141,9 +141,15 @@ def instructions(state: AssemblyState, deputy: str) -> list[dict[str, Any]]:
                         "no": r["no"],
                         "abstain": r["abstain"],
                         "quorum": r["quorum"],
+                        "report": _vote(state.reports.get(m.id, {}).get(deputy)),
+                        "record": _vote(state.records.get(m.id, {}).get(deputy)),
                     }
                 )
     return out
+
+
+def _vote(v: Vote | None) -> dict[str, Any] | None:
+    return None if v is None else {"voted": v.voted, "source": v.source, "note": v.note, "index": v.index}
 
 
 def topics(state: AssemblyState) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "motion_closed": 409,
         "too_early": 409,
         "bad_result": 422,
+        "not_instructed": 422,
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,

@@ -73,6 +73,8 @@ def body(kind: Kind) -> dict[str, Any]:
             "seats": {"yes": 1, "no": 0, "abstain": 0},
             "instructions": [{"deputy": K1, "choice": "yes"}],
         },
+        Kind.REPORT: {"motion": "wind-1", "voted": "absent", "source": "", "note": "ill"},
+        Kind.RECORD: {"motion": "wind-1", "deputy": K1, "voted": "no", "source": "https://example.org/scrutin/7"},
     }[kind]
 
 
