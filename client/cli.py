@@ -25,6 +25,7 @@ from typing import Any, TextIO
 
 from ballots.state import assembly_id, code_hash
 from ballots.statements import format_time
+from client import rollcall
 from client.author import Author, new_code
 from client.http import Client, ServerError, Unreachable
 from crypto.signing import KeyPair
@@ -362,6 +363,69 @@ def cmd_instructions(s: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "report", motion=args.motion, voted=args.voted, source=args.source, note=args.note)
+    if not s.as_json:
+        s.say(f"{args.motion}: reported {args.voted}")
+    return 0
+
+
+def cmd_record(s: Session, args: argparse.Namespace) -> int:
+    """Sign one `record` per line of a records CSV, or per mapped deputy of a
+    scrutin file; deputies the motion's result does not instruct are skipped
+    (the server would refuse them) and said so."""
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+        if args.scrutin:
+            if not args.motion or not args.ids:
+                raise CliError("--scrutin needs --motion and --ids (the CSV of official ids)")
+            ids = rollcall.official_ids(Path(args.ids).read_text(encoding="utf-8"))
+            records = rollcall.records_from_scrutin(text, motion=args.motion, ids=ids)
+        else:
+            records = rollcall.records_from_csv(text)
+    except (OSError, UnicodeDecodeError) as e:
+        raise CliError(f"cannot read {e.filename or args.file}: {e}") from None
+    except rollcall.RollCallError as e:
+        raise CliError(str(e)) from None
+    key = read_key_file(Path(args.key))
+    assembly = s.client.assembly()
+    instructed: dict[str, set[str]] = {}
+    done = 0
+    for r in records:
+        if r.motion not in instructed:
+            rows = s.client.get_json(f"/api/compliance?motion={r.motion}").get("rows") or []
+            instructed[r.motion] = {row["deputy"] for row in rows}
+        if r.deputy not in instructed[r.motion]:
+            s.note(f"{r.motion}: {r.deputy[:16]}... has no instruction in its result: skipped")
+            continue
+        s.publish(s.author(key), "record", assembly, **r.fields())
+        done += 1
+    if not s.as_json:
+        s.say(f"{done} records signed, {len(records) - done} skipped")
+    return 0
+
+
+def cmd_compliance(s: Session, args: argparse.Namespace) -> int:
+    query = f"?deputy={args.deputy}" if args.deputy else (f"?motion={args.motion}" if args.motion else "")
+    doc = s.client.get_json(f"/api/compliance{query}")
+    if s.as_json:
+        s.dump(doc)
+        return 0
+    if "deputies" in doc:
+        for d in doc["deputies"]:
+            s.say(
+                f"{d['name'] or d['deputy'][:16]}: {d['agrees']}/{d['instructed']} agree, {d['deviates']} deviate, "
+                f"{d['unknown']} unknown, {d['conflicts']} report/record conflicts"
+            )
+        return 0
+    for r in doc["rows"]:
+        rep = (r["report"] or {}).get("voted", "-")
+        rec = (r["record"] or {}).get("voted", "-")
+        who = r["name"] or r["deputy"][:16]
+        s.say(f"{r['motion']} {who}: told {r['instruction']}, reported {rep}, recorded {rec}: {r['status']}")
+    return 0
+
+
 # -- the parser -----------------------------------------------------------------
 
 
@@ -464,6 +528,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = with_key(cmd("status", cmd_status, "my membership, my delegations, and where my vote goes"))
     q.add_argument("motion", nargs="?", metavar="MOTION")
+
+    q = with_key(cmd("report", cmd_report, "as a deputy, report what I voted in the assembly on a closed motion"))
+    q.add_argument("motion", metavar="MOTION")
+    q.add_argument("voted", choices=["yes", "no", "abstain", "absent"])
+    q.add_argument("--source", default="", metavar="URL", help="the official record of the vote")
+    q.add_argument("--note", default="", help="a public note (why I deviated, for instance)")
+
+    q = with_key(
+        cmd("record", cmd_record, "as an organizer, sign the official roll call: a records CSV or a scrutin file")
+    )
+    q.add_argument("file", metavar="FILE", help="CSV motion,deputy,voted,source; or with --scrutin an AN scrutin JSON")
+    q.add_argument("--scrutin", action="store_true", help="FILE is an Assemblée nationale open-data scrutin (JSON)")
+    q.add_argument("--motion", metavar="MOTION", help="with --scrutin: the motion the scrutin voted on")
+    q.add_argument("--ids", metavar="CSV", help="with --scrutin: CSV official_id,deputy mapping official ids to keys")
+
+    q = cmd("compliance", cmd_compliance, "did the deputies vote as instructed? (all, one deputy, or one motion)")
+    q.add_argument("--deputy", type=key_arg, metavar="KEY")
+    q.add_argument("--motion", metavar="MOTION")
 
     q = cmd("export", cmd_export, "download the log as JSON Lines")
     q.add_argument("--from", dest="start", type=int, default=0, metavar="I")
