@@ -10,6 +10,7 @@ import * as member from './views/member.js';
 import * as bills from './views/bills.js';
 import * as org from './views/org.js';
 import * as deputy from './views/deputy.js';
+import * as compliance from './views/compliance.js';
 
 const ROUTES = {
   '': member.home,
@@ -21,6 +22,7 @@ const ROUTES = {
   graph: member.graph,
   receipts: member.receipts,
   deputy: deputy.page,
+  compliance: compliance.page,
   entry: deputy.entry,
   org: org.page,
   found: org.found,
@@ -210,6 +212,7 @@ function navItems() {
     items.push(['#/graph', 'nav.graph']);
     if (app.me) items.push(['#/receipts', 'nav.receipts']);
     if (app.isMember()) items.push(['#/deputy', 'nav.deputy']);
+    items.push(['#/compliance', 'nav.compliance']);
     if (app.isOrganizer()) items.push(['#/org', 'nav.org']);
     if (!app.member?.member) items.push(['#/join', 'nav.join']);
   }

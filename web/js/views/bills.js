@@ -122,7 +122,8 @@ export async function bill(app, [id]) {
     showTally(d.result, true);
     parts.push(tallyBox, h('div', { class: 'card', id: 'hemicycle' }, h('h2', {}, t('hemi.title')),
       hemicycle(d.result.instructions, app.me?.pub),
-      m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: String(m.result_index) }))) : null));
+      m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: String(m.result_index) }))) : null,
+      d.result.instructions.length ? h('p', {}, h('a', { href: `#/compliance/motion/${encodeURIComponent(m.id)}`, id: 'how-deputies-voted' }, t('compliance.how_voted'))) : null));
   } else if (d.state === 'closed') {
     parts.push(h('p', {}, t('bill.counting')));
   } else if (d.tally) {
