@@ -648,10 +648,20 @@ BODIES: dict[str, dict[str, Any]] = {
         "voted": lambda v: isinstance(v, str) and v in VOTED,
         "source": lambda v: _is_url(v, False),
     },
+    "draw": {
+        "id": _is_slug,
+        "title": _is_str,
+        "seats": lambda v: _is_int(v, 1, 10_000),
+        "opens": lambda v: time_key(v) is not None,
+        "closes": lambda v: time_key(v) is not None,
+        "certified": lambda v: isinstance(v, bool),
+    },
+    "volunteer": {"draw": _is_slug, "standing": lambda v: isinstance(v, bool)},
+    "certify": {"draw": _is_slug, "member": _is_key},
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
 KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
-ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies", "record"})
+ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify"})
 SERVER_KINDS = frozenset({"close", "result"})
 RESULT_FIELDS = tuple(BODIES["result"])
 
@@ -783,6 +793,19 @@ class Motion:
         self.track: dict[str, Any] = {}  # receipts: member -> how they counted
 
 
+class Draw:
+    """A draw by lot as the replay knows it (SPEC 4, draws)."""
+
+    __slots__ = ("id", "seats", "opens", "closes", "certified", "index", "standing", "certifications", "drawn_index")
+
+    def __init__(self, st: dict[str, Any], index: int) -> None:
+        self.id, self.seats, self.certified, self.index = st["id"], st["seats"], st["certified"], index
+        self.opens, self.closes = time_key(st["opens"]), time_key(st["closes"])
+        self.standing: dict[str, bool] = {}
+        self.certifications: set[str] = set()
+        self.drawn_index: int | None = None
+
+
 class Replay:
     """The state the entries before the current one established (SPEC 4:
     "state is what the entries before the statement established"), and the
@@ -805,6 +828,7 @@ class Replay:
         self.names: dict[str, str] = {}
         self.topics: dict[str, str | None] = {}
         self.motions: dict[str, Motion] = {}
+        self.draws: dict[str, Draw] = {}
         self.roster: list[str] = []
         self.settings: dict[str, dict[str, tuple[str, int]]] = {}  # member -> scope -> (to, index)
         self.kinds: dict[str, int] = {}
@@ -961,6 +985,34 @@ class Replay:
         if not any(i["deputy"] == deputy for i in m.result["instructions"]):
             raise _refused(index, "not_instructed", f"the result of {motion_id!r} gives this deputy no instruction")
 
+    def _draw_of(self, index: int, draw_id: str) -> Draw:
+        d = self.draws.get(draw_id)
+        if d is None:
+            raise _refused(index, "unknown_draw", f"draw {draw_id!r}")
+        return d
+
+    def _rule_draw(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["id"] in self.draws:
+            raise _refused(index, "duplicate_draw", f"draw {st['id']!r} exists")
+        if not time_key(st["opens"]) < time_key(st["closes"]):  # type: ignore[operator]
+            raise _refused(index, "bad_window", "opens is not before closes")
+
+    def _rule_volunteer(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["author"] not in self.active:
+            raise _refused(index, "not_member", "the author is not an active member")
+        d = self._draw_of(index, st["draw"])
+        if received < d.opens:  # type: ignore[operator]
+            raise _refused(index, "draw_not_open", f"received {received} before the draw opens")
+        if received >= d.closes or d.drawn_index is not None:  # type: ignore[operator]
+            raise _refused(index, "draw_closed", f"received {received}, the draw is closed")
+
+    def _rule_certify(self, index: int, st: dict[str, Any], received: str) -> None:
+        d = self._draw_of(index, st["draw"])
+        if st["member"] not in self.active:
+            raise _refused(index, "unknown_member", "the certified key is not an active member")
+        if received >= d.opens:  # type: ignore[operator]
+            raise _refused(index, "draw_opened", f"received {received}: certifications come before the draw opens")
+
     def _rule_report(self, index: int, st: dict[str, Any], received: str) -> None:
         self._instructed(index, st["motion"], st["author"])
 
@@ -1025,6 +1077,15 @@ class Replay:
 
     def _apply_result(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         pass  # the motion's result_index is set by Verifier.check_result
+
+    def _apply_draw(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.draws[st["id"]] = Draw(st, index)
+
+    def _apply_volunteer(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.draws[st["draw"]].standing[st["author"]] = st["standing"]
+
+    def _apply_certify(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.draws[st["draw"]].certifications.add(st["member"])
 
     def _apply_report(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         pass  # a later report replaces an earlier one; no rule depends on it

@@ -53,6 +53,9 @@ class Kind(StrEnum):
     RESULT = "result"
     REPORT = "report"
     RECORD = "record"
+    DRAW = "draw"
+    VOLUNTEER = "volunteer"
+    CERTIFY = "certify"
 
 
 # What a deputy actually voted in the assembly (`report`, `record`): a
@@ -66,11 +69,16 @@ SCOPE_ALL = "*"
 TOPIC_PREFIX = "topic:"
 MOTION_PREFIX = "motion:"
 
+# A lottery is named after what it decides: `motion:<id>` (deputies' order)
+# or `draw:<id>` (who is drawn); draws close before motions due together.
+DRAW_PREFIX = "draw:"
+
 # A delegation target that means "I vote myself": no delegation at that scope.
 SELF = "self"
 
 __all__ = [
     "CHOICES",
+    "DRAW_PREFIX",
     "MOTION_PREFIX",
     "NO_QUORUM",
     "SCOPE_ALL",

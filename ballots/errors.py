@@ -82,6 +82,11 @@ MotionNotOpen = _rule("MotionNotOpen", "motion_not_open", "The motion is not ope
 MotionClosed = _rule("MotionClosed", "motion_closed", "The motion is closed.")
 TooEarly = _rule("TooEarly", "too_early", "The motion's closing time has not passed.")
 BadResult = _rule("BadResult", "bad_result", "The result does not follow its close or differs from the tally.")
+DuplicateDraw = _rule("DuplicateDraw", "duplicate_draw", "The draw id is taken.")
+UnknownDraw = _rule("UnknownDraw", "unknown_draw", "No such draw.")
+DrawNotOpen = _rule("DrawNotOpen", "draw_not_open", "The draw does not take volunteers yet.")
+DrawClosed = _rule("DrawClosed", "draw_closed", "The draw is closed.")
+DrawOpened = _rule("DrawOpened", "draw_opened", "Certifications are accepted only before the draw opens.")
 NotInstructed = _rule(
     "NotInstructed", "not_instructed", "The motion has no result yet, or the deputy has no instruction in it."
 )

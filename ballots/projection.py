@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
-from ballots.state import AssemblyState, Member, Motion, Topic, Vote
+from ballots.state import AssemblyState, Draw, Member, Motion, Topic, Vote
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 
@@ -86,6 +86,19 @@ def _vote_change(motion: str, deputy: str, source_kind: str, v: Vote) -> Change:
     return T.deputy_votes, (motion, deputy, source_kind), _vote_row(motion, deputy, source_kind, v)
 
 
+def _draw(d: Draw) -> Row:
+    return {
+        **d.fields(),
+        "idx": d.index,
+        "drawn_index": d.drawn_index,
+        "drawn": None if d.drawn is None else _json(d.drawn),
+    }
+
+
+def _person(d: Draw, member: str) -> Row:
+    return {"draw": d.id, "member": member, "standing": d.standing.get(member), "certified": member in d.certifications}
+
+
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
     """The projection rows that ``st`` changed, read from ``state`` after apply."""
     yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}
@@ -118,6 +131,12 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             target = state.settings.get(st.author, {}).get(b["scope"])
             row = None if target is None else {"member": st.author, "scope": b["scope"], "target": target}
             yield T.delegations, (st.author, b["scope"]), row
+        case Kind.DRAW:
+            yield T.draws, (b["id"],), _draw(state.draws[b["id"]])
+        case Kind.VOLUNTEER:
+            yield T.draw_people, (b["draw"], st.author), _person(state.draws[b["draw"]], st.author)
+        case Kind.CERTIFY:
+            yield T.draw_people, (b["draw"], b["member"]), _person(state.draws[b["draw"]], b["member"])
         case Kind.REPORT:
             yield _vote_change(b["motion"], st.author, "report", state.reports[b["motion"]][st.author])
         case Kind.RECORD:
@@ -142,6 +161,8 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
         ],
         T.ballots: [{"motion": mo, "member": m, "choice": c} for mo, box in s.ballots.items() for m, c in box.items()],
         T.roster: [{"position": i, "deputy": k} for i, k in enumerate(s.roster)],
+        T.draws: [_draw(d) for d in s.draws.values()],
+        T.draw_people: [_person(d, m) for d in s.draws.values() for m in sorted(set(d.standing) | d.certifications)],
         T.deputy_votes: [
             _vote_row(mo, dep, kind, v)
             for kind, table in (("report", s.reports), ("record", s.records))
@@ -188,6 +209,25 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
     for r in rows[T.ballots]:
         s.ballots.setdefault(r["motion"], {})[r["member"]] = r["choice"]
     s.roster = tuple(r["deputy"] for r in sorted(rows[T.roster], key=lambda r: r["position"]))
+    for r in sorted(rows[T.draws], key=lambda r: r["idx"]):
+        d = Draw(
+            r["id"],
+            r["title"],
+            r["seats"],
+            parse_time(r["opens"]),
+            parse_time(r["closes"]),
+            bool(r["certified"]),
+            r["idx"],
+            drawn_index=r["drawn_index"],
+            drawn=None if r["drawn"] is None else json.loads(r["drawn"]),
+        )
+        s.draws[d.id] = d
+    for r in rows[T.draw_people]:
+        d = s.draws[r["draw"]]
+        if r["standing"] is not None:
+            d.standing[r["member"]] = bool(r["standing"])
+        if r["certified"]:
+            d.certifications.add(r["member"])
     for r in sorted(rows[T.deputy_votes], key=lambda r: r["idx"]):
         table = s.reports if r["source_kind"] == "report" else s.records
         table.setdefault(r["motion"], {})[r["deputy"]] = Vote(r["voted"], r["source"], r["note"], r["idx"], r["author"])

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from ballots import errors as E
 from ballots.closing import result_statement
-from ballots.state import RESULT_HEADER, AssemblyState, Motion, code_hash
+from ballots.state import RESULT_HEADER, AssemblyState, Draw, Motion, code_hash
 from ballots.statements import Kind, Statement, format_time, parse_time
 from vocabulary import MOTION_PREFIX, TOPIC_PREFIX
 
@@ -191,6 +191,39 @@ def _record(state: AssemblyState, st: Statement, received: datetime) -> None:
     _instructed(_motion_of(state, st["motion"]), st["deputy"])
 
 
+def _draw_of(state: AssemblyState, draw_id: str) -> Draw:
+    draw = state.draws.get(draw_id)
+    if draw is None:
+        raise E.UnknownDraw(f"draw {draw_id!r} does not exist")
+    return draw
+
+
+def _draw(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    if st["id"] in state.draws:
+        raise E.DuplicateDraw(f"draw {st['id']!r} exists")
+    if parse_time(st["opens"]) >= parse_time(st["closes"]):
+        raise E.BadWindow("opens must come before closes")
+
+
+def _volunteer(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    draw = _draw_of(state, st["draw"])
+    if received < draw.opens:
+        raise E.DrawNotOpen(f"draw {draw.id!r} opens at {format_time(draw.opens)}")
+    if received >= draw.closes or draw.drawn_index is not None:
+        raise E.DrawClosed(f"draw {draw.id!r} closed at {format_time(draw.closes)}")
+
+
+def _certify(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _organizer(state, st)
+    draw = _draw_of(state, st["draw"])
+    if not state.is_active(st["member"]):
+        raise E.UnknownMember("the certified key is not an active member")
+    if received >= draw.opens:
+        raise E.DrawOpened(f"draw {draw.id!r} opened at {format_time(draw.opens)}: certify before it opens")
+
+
 _RULES = {
     Kind.INVITE: _invite,
     Kind.ENROLL: _enroll,
@@ -204,4 +237,7 @@ _RULES = {
     Kind.RESULT: _result,
     Kind.REPORT: _report,
     Kind.RECORD: _record,
+    Kind.DRAW: _draw,
+    Kind.VOLUNTEER: _volunteer,
+    Kind.CERTIFY: _certify,
 }

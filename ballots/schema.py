@@ -162,4 +162,42 @@ deputy_votes = Table(
     Column("author", String(64), nullable=False),
 )
 
-PROJECTIONS = (assembly, authors, invites, members, topics, motions, delegations, ballots, roster, deputy_votes)
+# Draws by lot (docs/SPEC.md section 4): the draw, and per member their latest
+# `volunteer` (null: never volunteered) and whether an organizer certified them.
+draws = Table(
+    "draws",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("opens", String(32), nullable=False),
+    Column("closes", String(32), nullable=False),
+    Column("certified", Boolean, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("drawn_index", BigInteger, nullable=True),
+    Column("drawn", Text, nullable=True),  # canonical JSON of the `drawn` fields
+)
+
+draw_people = Table(
+    "draw_people",
+    metadata,
+    Column("draw", String(64), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Column("standing", Boolean, nullable=True),
+    Column("certified", Boolean, nullable=False),
+)
+
+PROJECTIONS = (
+    assembly,
+    authors,
+    invites,
+    members,
+    topics,
+    motions,
+    delegations,
+    ballots,
+    roster,
+    deputy_votes,
+    draws,
+    draw_people,
+)

@@ -67,6 +67,33 @@ class Topic:
     index: int
 
 
+@dataclass(slots=True)
+class Draw:
+    """A draw by lot among volunteers (docs/SPEC.md section 4, draws)."""
+
+    id: str
+    title: str
+    seats: int
+    opens: datetime
+    closes: datetime
+    certified: bool  # only certified volunteers enter the pool
+    index: int
+    standing: dict[str, bool] = field(default_factory=dict)  # member -> latest `volunteer`
+    certifications: set[str] = field(default_factory=set)
+    drawn_index: int | None = None
+    drawn: dict[str, Any] | None = None  # the `drawn` statement's fields
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "seats": self.seats,
+            "opens": format_time(self.opens),
+            "closes": format_time(self.closes),
+            "certified": self.certified,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Vote:
     """What a deputy voted in the assembly, as a `report` (by the deputy) or a
@@ -99,6 +126,7 @@ class AssemblyState:
     ballots: dict[str, dict[str, str]] = field(default_factory=dict)  # motion -> member -> choice
     roster: tuple[str, ...] = ()
     # motion -> deputy -> the latest `report` / `record` about them (docs/SPEC.md section 4)
+    draws: dict[str, Draw] = field(default_factory=dict)
     reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
     records: dict[str, dict[str, Vote]] = field(default_factory=dict)
 
@@ -205,6 +233,14 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
         case Kind.RECORD:
             vote = Vote(b["voted"], b["source"], "", index, st.author)
             state.records.setdefault(b["motion"], {})[b["deputy"]] = vote
+        case Kind.DRAW:
+            state.draws[b["id"]] = Draw(
+                b["id"], b["title"], b["seats"], parse_time(b["opens"]), parse_time(b["closes"]), b["certified"], index
+            )
+        case Kind.VOLUNTEER:
+            state.draws[b["draw"]].standing[st.author] = b["standing"]
+        case Kind.CERTIFY:
+            state.draws[b["draw"]].certifications.add(b["member"])
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

@@ -233,6 +233,16 @@ BODIES: dict[Kind, dict[str, Check]] = {
     },
     Kind.REPORT: {"motion": _slug, "voted": _one_of(*VOTED), "source": _url(), "note": _str(empty=True)},
     Kind.RECORD: {"motion": _slug, "deputy": _key, "voted": _one_of(*VOTED), "source": _url(empty=False)},
+    Kind.DRAW: {
+        "id": _slug,
+        "title": _str(),
+        "seats": _int(1, MAX_LIST),
+        "opens": _time,
+        "closes": _time,
+        "certified": _bool,
+    },
+    Kind.VOLUNTEER: {"draw": _slug, "standing": _bool},
+    Kind.CERTIFY: {"draw": _slug, "member": _key},
 }
 
 

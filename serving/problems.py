@@ -53,6 +53,11 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "too_early": 409,
         "bad_result": 422,
         "not_instructed": 422,
+        "duplicate_draw": 409,
+        "unknown_draw": 422,
+        "draw_not_open": 409,
+        "draw_closed": 409,
+        "draw_opened": 409,
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,

@@ -75,6 +75,16 @@ def body(kind: Kind) -> dict[str, Any]:
         },
         Kind.REPORT: {"motion": "wind-1", "voted": "absent", "source": "", "note": "ill"},
         Kind.RECORD: {"motion": "wind-1", "deputy": K1, "voted": "no", "source": "https://example.org/scrutin/7"},
+        Kind.DRAW: {
+            "id": "deputies-2027",
+            "title": "Candidates",
+            "seats": 5,
+            "opens": "2026-11-23T10:00:00Z",
+            "closes": "2026-11-30T10:00:00Z",
+            "certified": True,
+        },
+        Kind.VOLUNTEER: {"draw": "deputies-2027", "standing": False},
+        Kind.CERTIFY: {"draw": "deputies-2027", "member": K2},
     }[kind]
 
 

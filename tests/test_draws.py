@@ -1,0 +1,179 @@
+"""Draws by lot among volunteers (docs/SPEC.md section 4, draws): the
+refusals of `draw`, `volunteer` and `certify` in the box (nothing written),
+their replay by the verifier on tampered logs, and rebuild."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import verify_cli
+from ballots import errors as E
+from ballots.statements import Malformed
+from tests.test_box_rules import refused
+from tests.verifier_logs import checkpoint_note, entries, new_entry, rechain, write_log
+from tests.world import World, at
+
+
+def draw(w: World, id: str = "d1", *, opens: float = 60, closes: float = 3600, seats: int = 2, certified: bool = False):
+    return w.org(
+        "draw",
+        id=id,
+        title=f"Draw {id}",
+        seats=seats,
+        opens=at(w.clock, seconds=opens),
+        closes=at(w.clock, seconds=closes),
+        certified=certified,
+    )
+
+
+def volunteer(w: World, who: int, standing: bool = True, d: str = "d1") -> dict[str, Any]:
+    return w.members[who].sign("volunteer", w.assembly, draw=d, standing=standing)
+
+
+def certify(w: World, who: int, d: str = "d1") -> dict[str, Any]:
+    return w.org("certify", draw=d, member=w.members[who].public)
+
+
+@pytest.fixture
+async def w(world: World) -> World:
+    """Four members; draw d1 opens in a minute and closes in an hour."""
+    await world.enroll(4)
+    await world.box.append(draw(world, certified=True))
+    return world
+
+
+async def test_certify_before_opens_volunteer_while_open(w: World) -> None:
+    await w.box.append(certify(w, 0))
+    await w.box.append(certify(w, 1))
+    w.clock.advance(seconds=61)
+    await w.box.append(volunteer(w, 0))
+    await w.box.append(volunteer(w, 2))
+    await w.box.append(volunteer(w, 2, standing=False))
+    d = w.box.state.draws["d1"]
+    assert d.standing == {w.members[0].public: True, w.members[2].public: False}
+    assert d.certifications == {w.members[0].public, w.members[1].public}
+    before = w.box.state.draws["d1"]
+    await w.box.rebuild()
+    assert w.box.state.draws["d1"] == before
+
+
+async def test_duplicate_draw_and_bad_window_are_refused(w: World) -> None:
+    await refused(w, draw(w), E.DuplicateDraw)
+    await refused(w, draw(w, "d2", opens=100, closes=100), E.BadWindow)
+
+
+async def test_draw_and_certify_by_a_member_are_refused(w: World) -> None:
+    signed = w.members[0].sign(
+        "draw",
+        w.assembly,
+        id="d9",
+        title="T",
+        seats=1,
+        opens=at(w.clock),
+        closes=at(w.clock, seconds=9),
+        certified=False,
+    )
+    await refused(w, signed, E.NotOrganizer)
+    await refused(w, w.members[0].sign("certify", w.assembly, draw="d1", member=w.members[1].public), E.NotOrganizer)
+
+
+async def test_seats_must_be_positive(w: World) -> None:
+    await refused(w, draw(w, "d3", seats=0), Malformed, "seats")
+
+
+async def test_volunteer_before_opens_is_refused(w: World) -> None:
+    await refused(w, volunteer(w, 0), E.DrawNotOpen)
+
+
+async def test_volunteer_after_closes_is_refused(w: World) -> None:
+    w.clock.advance(seconds=3601)
+    await refused(w, volunteer(w, 0), E.DrawClosed)
+
+
+async def test_volunteer_to_an_unknown_draw_is_refused(w: World) -> None:
+    w.clock.advance(seconds=61)
+    await refused(w, volunteer(w, 0, d="nope"), E.UnknownDraw)
+
+
+async def test_volunteer_by_an_expelled_member_is_refused(w: World) -> None:
+    await w.box.append(w.org("expel", member=w.members[3].public, reason="test"))
+    w.clock.advance(seconds=61)
+    await refused(w, volunteer(w, 3), E.NotMember)
+
+
+async def test_certify_after_opens_is_refused(w: World) -> None:
+    w.clock.advance(seconds=60)
+    await refused(w, certify(w, 0), E.DrawOpened)
+
+
+async def test_certify_an_unknown_member_is_refused(w: World) -> None:
+    await refused(w, w.org("certify", draw="d1", member="ab" * 32), E.UnknownMember)
+    await refused(w, certify(w, 0, d="nope"), E.UnknownDraw)
+
+
+# -- the verifier replays the same rules ---------------------------------------------
+
+
+def verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], w: World, lines: list[bytes]) -> tuple[int, Any]:
+    log = write_log(tmp_path / "log.jsonl", lines)
+    (tmp_path / "cp.txt").write_text(checkpoint_note(lines, w.server_key, w.assembly), encoding="utf-8")
+    code = verify_cli.main([str(log), "--checkpoint", str(tmp_path / "cp.txt"), "--json", "--quiet", "--jobs", "1"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def appended(w: World, lines: list[bytes], who: Any, kind: str, received: str, **fields: Any) -> list[bytes]:
+    es = entries(lines)
+    who.seq += 1
+    st = {"v": 1, "assembly": w.assembly, "kind": kind, "author": who.public, "seq": who.seq, **fields}
+    es.append(new_entry(st, who.key, max(received, es[-1]["received"])))
+    return rechain(es)
+
+
+async def test_verifier_accepts_a_valid_draw_log(tmp_path, capsys, w: World) -> None:
+    await w.box.append(certify(w, 0))
+    w.clock.advance(seconds=61)
+    await w.box.append(volunteer(w, 0))
+    code, rep = verify(tmp_path, capsys, w, list(await w.box.export()))
+    assert rep["failures"] == [] and code in (0, 3)
+
+
+@pytest.mark.parametrize(
+    "who, kind, offset, fields, want",
+    [
+        ("m0", "volunteer", 0, {"draw": "d1", "standing": True}, "draw_not_open"),
+        ("m0", "volunteer", 4000, {"draw": "d1", "standing": True}, "draw_closed"),
+        ("m0", "volunteer", 61, {"draw": "zz", "standing": True}, "unknown_draw"),
+        ("org", "certify", 61, {"draw": "d1", "member": "m1"}, "draw_opened"),
+        ("org", "certify", 0, {"draw": "d1", "member": "ab" * 32}, "unknown_member"),
+        ("m0", "certify", 0, {"draw": "d1", "member": "m1"}, "not_organizer"),
+        (
+            "org",
+            "draw",
+            0,
+            {"id": "d1", "title": "T", "seats": 1, "opens": "O", "closes": "C", "certified": False},
+            "duplicate_draw",
+        ),  # fmt: skip
+        (
+            "org",
+            "draw",
+            0,
+            {"id": "d2", "title": "T", "seats": 1, "opens": "C", "closes": "O", "certified": False},
+            "bad_window",
+        ),  # fmt: skip
+    ],
+)
+async def test_verifier_refuses_what_the_box_refuses(tmp_path, capsys, w: World, who, kind, offset, fields, want):
+    author = w.founder if who == "org" else w.members[int(who[1:])]
+    fields = {
+        k: (w.members[int(v[1:])].public if isinstance(v, str) and v[:1] == "m" and v[1:].isdigit() else v)
+        for k, v in fields.items()
+    }
+    fields = {k: {"O": at(w.clock, seconds=10), "C": at(w.clock, seconds=20)}.get(v, v) for k, v in fields.items()}
+    lines = appended(w, list(await w.box.export()), author, kind, at(w.clock, seconds=offset), **fields)
+    code, rep = verify(tmp_path, capsys, w, lines)
+    codes = {(f["code"], f["index"]) for f in rep["failures"]}
+    assert code == 1 and (want, len(lines) - 1) in codes, rep["failures"]
