@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ballots import compliance, views
+from ballots import compliance, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
 from crypto.canonical import parse
@@ -241,6 +241,17 @@ async def get_graph(request: web.Request) -> web.Response:
     return web.json_response(views.graph(state, scope))
 
 
+async def get_draws(request: web.Request) -> web.Response:
+    return web.json_response({"draws": sortition.draws(_box(request).state, _now(request))})
+
+
+async def get_draw(request: web.Request) -> web.Response:
+    detail = sortition.draw_detail(_box(request).state, request.match_info["id"], _now(request))
+    if detail is None:
+        raise Problem("not_found", f"no draw {request.match_info['id']!r}")
+    return web.json_response(detail)
+
+
 async def get_compliance(request: web.Request) -> web.Response:
     """docs/SPEC.md section 9: the summary per deputy, or the rows of one
     deputy (``?deputy=K``) or one motion (``?motion=M``)."""
@@ -305,6 +316,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
     ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),
     ("GET", "/api/deputies", get_deputies, "The deputies' roster in force."),
+    ("GET", "/api/draws", get_draws, "Draws by lot: window, seats, state and pool size."),
+    ("GET", "/api/draws/{id}", get_draw, "One draw: its volunteers, certifications, pool and, once drawn, the chosen."),
     ("GET", "/api/compliance", get_compliance, "Instructions, reports and official records of the deputies."),
     ("GET", "/api/entries/{index}", get_entry, "One log entry and its hash."),
     ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),

@@ -363,6 +363,73 @@ def cmd_instructions(s: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draw(s: Session, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC).replace(microsecond=0)
+    opens, closes = parse_when(args.opens, now=now), parse_when(args.closes, now=now)
+    s.sign_one(
+        args,
+        "draw",
+        id=args.id,
+        title=args.title,
+        seats=args.seats,
+        opens=opens,
+        closes=closes,
+        certified=args.certified,
+    )
+    if not s.as_json:
+        s.say(f"draw {args.id}: {args.seats} seats, volunteers from {opens} to {closes}")
+    return 0
+
+
+def cmd_volunteer(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "volunteer", draw=args.draw, standing=not args.withdraw)
+    if not s.as_json:
+        s.say(f"{args.draw}: " + ("withdrawn" if args.withdraw else "I volunteer"))
+    return 0
+
+
+def cmd_certify(s: Session, args: argparse.Namespace) -> int:
+    key = read_key_file(Path(args.key))
+    assembly = s.client.assembly()
+    for member in args.members:
+        s.publish(s.author(key), "certify", assembly, draw=args.draw, member=member)
+    if not s.as_json:
+        s.say(f"{args.draw}: {len(args.members)} certified")
+    return 0
+
+
+def cmd_draws(s: Session, args: argparse.Namespace) -> int:
+    doc = s.client.get_json(f"/api/draws/{args.draw}" if args.draw else "/api/draws")
+    if s.as_json:
+        s.dump(doc)
+        return 0
+    if not args.draw:
+        for d in doc["draws"]:
+            s.say(f"{d['id']}: {d['state']}, {d['seats']} seats, pool {d['pool']} ({d['opens']} to {d['closes']})")
+        return 0
+    d = doc["draw"]
+    s.say(f"{d['id']}: {d['state']}, {d['seats']} seats, pool {d['pool']}")
+    for p in doc["people"]:
+        marks = ", ".join(m for m, on in (("standing", p["standing"]), ("certified", p["certified"])) if on)
+        s.say(f"  {p['name'] or '-'} {p['key']}: {marks or 'withdrawn'}{'' if p['in_pool'] else ' (not in the pool)'}")
+    if doc["drawn"]:
+        s.say(f"drawn at entry {d['drawn_index']}, seed {doc['drawn']['seed']}:")
+        for i, k in enumerate(doc["drawn"]["chosen"], 1):
+            s.say(f"  {i}. {k}")
+    return 0
+
+
+def cmd_roster_from_draw(s: Session, args: argparse.Namespace) -> int:
+    doc = s.client.get_json(f"/api/draws/{args.draw}")
+    if not doc.get("drawn"):
+        raise CliError(f"draw {args.draw} has not been drawn yet")
+    chosen = list(doc["drawn"]["chosen"])
+    s.sign_one(args, "deputies", roster=chosen)
+    if not s.as_json:
+        s.say(f"roster of {len(chosen)} deputies, drawn in {args.draw}")
+    return 0
+
+
 def cmd_report(s: Session, args: argparse.Namespace) -> int:
     s.sign_one(args, "report", motion=args.motion, voted=args.voted, source=args.source, note=args.note)
     if not s.as_json:
@@ -528,6 +595,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = with_key(cmd("status", cmd_status, "my membership, my delegations, and where my vote goes"))
     q.add_argument("motion", nargs="?", metavar="MOTION")
+
+    q = with_key(cmd("draw", cmd_draw, "as an organizer, announce a draw by lot among volunteers"))
+    q.add_argument("id", metavar="ID")
+    q.add_argument("--title", required=True)
+    q.add_argument("--seats", type=int, required=True)
+    q.add_argument("--opens", required=True, metavar="TIME", help="volunteers from; now, +10m, +1d or a time")
+    q.add_argument("--closes", required=True, metavar="TIME", help="the draw happens at this time")
+    q.add_argument("--certified", action="store_true", help="only members certified before it opens enter the pool")
+
+    q = with_key(cmd("volunteer", cmd_volunteer, "stand as a volunteer in a draw (or --withdraw)"))
+    q.add_argument("draw", metavar="DRAW")
+    q.add_argument("--withdraw", action="store_true")
+
+    q = with_key(cmd("certify", cmd_certify, "as an organizer, certify members for a draw (before it opens)"))
+    q.add_argument("draw", metavar="DRAW")
+    q.add_argument("members", nargs="+", type=key_arg, metavar="KEY")
+
+    q = cmd("draws", cmd_draws, "list the draws, or show one: its pool and, once drawn, the chosen")
+    q.add_argument("draw", nargs="?", metavar="DRAW")
+
+    q = with_key(cmd("roster-from-draw", cmd_roster_from_draw, "as an organizer, make a draw's chosen the roster"))
+    q.add_argument("draw", metavar="DRAW")
 
     q = with_key(cmd("report", cmd_report, "as a deputy, report what I voted in the assembly on a closed motion"))
     q.add_argument("motion", metavar="MOTION")

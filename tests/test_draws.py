@@ -177,3 +177,24 @@ async def test_verifier_refuses_what_the_box_refuses(tmp_path, capsys, w: World,
     code, rep = verify(tmp_path, capsys, w, lines)
     codes = {(f["code"], f["index"]) for f in rep["failures"]}
     assert code == 1 and (want, len(lines) - 1) in codes, rep["failures"]
+
+
+async def test_pool_is_standing_active_and_certified_when_required(w: World) -> None:
+    from ballots import sortition
+
+    await w.box.append(certify(w, 0))
+    await w.box.append(certify(w, 1))
+    await w.box.append(certify(w, 3))
+    w.clock.advance(seconds=61)
+    for who in (0, 1, 2, 3):
+        await w.box.append(volunteer(w, who))
+    await w.box.append(volunteer(w, 1, standing=False))  # withdrawn
+    await w.box.append(w.org("expel", member=w.members[3].public, reason="left"))
+    state = w.box.state
+    m = [x.public for x in w.members]
+    assert sortition.pool(state, state.draws["d1"]) == [m[0]]  # 1 withdrew, 2 not certified, 3 expelled
+    detail = sortition.draw_detail(state, "d1", w.clock())
+    assert detail is not None and detail["draw"]["state"] == "open" and detail["draw"]["pool"] == 1
+    people = {p["key"]: p for p in detail["people"]}
+    assert (people[m[2]]["standing"], people[m[2]]["certified"], people[m[2]]["in_pool"]) == (True, False, False)
+    assert sortition.draw_detail(state, "nope", w.clock()) is None
