@@ -54,6 +54,8 @@ export const api = {
   topics: () => get('/api/topics'),
   graph: (scope) => get(`/api/graph?scope=${q(scope)}`),
   deputies: () => get('/api/deputies'),
+  draws: () => get('/api/draws'),
+  draw: (id) => get(`/api/draws/${q(id)}`),
   compliance: (params) => get(`/api/compliance${params ? `?${new URLSearchParams(params)}` : ''}`),
   entry: (index) => get(`/api/entries/${index}`),
   memberEntries: (key) => get(`/api/members/${q(key)}/entries`),

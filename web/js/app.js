@@ -11,6 +11,7 @@ import * as bills from './views/bills.js';
 import * as org from './views/org.js';
 import * as deputy from './views/deputy.js';
 import * as compliance from './views/compliance.js';
+import * as draws from './views/draws.js';
 
 const ROUTES = {
   '': member.home,
@@ -23,6 +24,8 @@ const ROUTES = {
   receipts: member.receipts,
   deputy: deputy.page,
   compliance: compliance.page,
+  draws: draws.list,
+  draw: draws.draw,
   entry: deputy.entry,
   org: org.page,
   found: org.found,
@@ -212,6 +215,7 @@ function navItems() {
     items.push(['#/graph', 'nav.graph']);
     if (app.me) items.push(['#/receipts', 'nav.receipts']);
     if (app.isMember()) items.push(['#/deputy', 'nav.deputy']);
+    items.push(['#/draws', 'nav.draws']);
     items.push(['#/compliance', 'nav.compliance']);
     if (app.isOrganizer()) items.push(['#/org', 'nav.org']);
     if (!app.member?.member) items.push(['#/join', 'nav.join']);

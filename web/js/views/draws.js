@@ -1,0 +1,98 @@
+// Draws by lot among volunteers (docs/SPEC.md section 4, draws): the list,
+// and a draw's public page: the pool with certified marks, a countdown, then
+// the chosen with the seed, the entry and how anyone can redo the draw.
+// Members volunteer and withdraw; organizers certify before it opens, and
+// make the chosen the roster once drawn.
+
+import { api, submit } from '../api.js';
+import { h } from '../dom.js';
+import { fmtTime, num, t } from '../i18n.js';
+import { countdown, msg, page, who } from './common.js';
+
+// Views do not re-render themselves: a hashchange makes the shell render the route again.
+const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
+
+export async function list(app) {
+  const { draws } = await api.draws();
+  return page(t('draws.title'), h('p', { class: 'muted' }, t('draws.explain')),
+    draws.length ? h('ul', { class: 'bill-list', id: 'draw-list' }, draws.map((d) => h('li', { 'data-draw': d.id },
+      h('a', { href: `#/draw/${encodeURIComponent(d.id)}` }, d.title), ' ',
+      h('span', { class: 'badge' }, t(`draws.state_${d.state}`)), ' ',
+      t('draws.seats_pool', { seats: d.seats, pool: d.pool }))))
+      : h('p', {}, t('draws.none')));
+}
+
+function action(app, label, id, fn) {
+  const out = msg();
+  const button = h('button', { type: 'button', id }, label);
+  button.addEventListener('click', () => app.act(button, out, async () => { await fn(); rerender(); }));
+  return [button, out];
+}
+
+export async function draw(app, [id]) {
+  await app.loadNames();
+  const { draw: d, people, drawn } = await api.draw(id);
+  const me = app.me?.pub;
+  const mine = people.find((p) => p.key === me);
+  const parts = [
+    h('p', {}, t('draws.facts', { seats: d.seats }), ' ',
+      t(d.certified ? 'draws.certified_only' : 'draws.anyone'), ' · ',
+      d.state === 'upcoming' || d.state === 'open' ? countdown(app, { ...d, state: d.state }) : t('draws.closed_at', { when: fmtTime(d.closes) })),
+  ];
+  if (d.state === 'open' && app.isMember()) {
+    const standing = !!mine?.standing;
+    parts.push(h('div', { class: 'card', id: 'volunteer-box' },
+      h('p', {}, t(standing ? 'draws.you_stand' : 'draws.you_dont')),
+      h('p', { class: 'muted' }, t('draws.public')),
+      ...action(app, t(standing ? 'draws.withdraw' : 'draws.volunteer'), 'volunteer', () =>
+        submit(app.me, app.server.assembly, 'volunteer', { draw: d.id, standing: !standing }))));
+  }
+  const rows = people.map((p) => {
+    const cells = [
+      h('th', { scope: 'row' }, who(app, p.key)),
+      h('td', {}, t(p.standing ? 'draws.standing' : 'draws.not_standing')),
+      h('td', {}, p.certified ? t('draws.certified') : '—'),
+      h('td', {}, t(p.in_pool ? 'draws.in_pool' : 'draws.out_pool')),
+    ];
+    return h('tr', { 'data-key': p.key, 'data-in-pool': String(p.in_pool) }, cells);
+  });
+  parts.push(h('h2', {}, t('draws.pool', { n: num(d.pool) })),
+    people.length ? h('div', { class: 'scroll' }, h('table', { id: 'draw-people' },
+      h('caption', {}, t('draws.people_caption')),
+      h('thead', {}, h('tr', {}, ['draws.member', 'draws.volunteer_col', 'draws.certified_col', 'draws.pool_col'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, rows))) : h('p', { class: 'muted' }, t('draws.nobody')));
+  if (app.isOrganizer() && d.state === 'upcoming' && d.certified) {
+    const { members } = await api.members();
+    const out = msg();
+    const pick = h('select', { id: 'certify-member', 'aria-label': t('draws.certify_label') },
+      members.filter((m) => m.active && !people.some((p) => p.key === m.key && p.certified))
+        .sort((a, b) => (a.name || a.key).localeCompare(b.name || b.key))
+        .map((m) => h('option', { value: m.key }, m.name ? `${m.name} (${m.key.slice(0, 8)})` : m.key.slice(0, 16))));
+    const button = h('button', { type: 'button', id: 'certify' }, t('draws.certify'));
+    button.addEventListener('click', () => app.act(button, out, async () => {
+      await submit(app.me, app.server.assembly, 'certify', { draw: d.id, member: pick.value });
+      rerender();
+    }));
+    parts.push(h('div', { class: 'card', id: 'certify-box' }, h('h2', {}, t('draws.certify_title')),
+      h('p', { class: 'muted' }, t('draws.certify_explain')), h('label', { for: 'certify-member' }, t('draws.certify_label')), pick, button, out));
+  }
+  if (drawn) {
+    parts.push(h('div', { class: 'card', id: 'drawn' },
+      h('h2', {}, t('draws.chosen_title')),
+      h('ol', { id: 'chosen' }, drawn.chosen.map((k) => h('li', { 'data-key': k }, who(app, k)))),
+      h('p', {}, t('draws.seed'), ' ', h('code', { class: 'key', id: 'draw-seed' }, drawn.seed)),
+      h('p', {}, h('a', { href: `#/entry/${d.drawn_index}` }, t('deputy.entry', { index: String(d.drawn_index) }))),
+      h('p', { class: 'muted' }, t('draws.redo'))));
+    if (app.isOrganizer() && drawn.chosen.length) {
+      parts.push(h('div', { class: 'card' }, ...action(app, t('draws.make_roster'), 'make-roster', async () => {
+        if (!window.confirm(t('draws.make_roster_confirm', { n: drawn.chosen.length }))) return;
+        await submit(app.me, app.server.assembly, 'deputies', { roster: drawn.chosen });
+      })));
+    }
+  }
+  // A page left open renders the next state by itself (opens, closes, then drawn within seconds).
+  const next = d.state === 'upcoming' ? d.opens : d.state === 'open' ? d.closes : null;
+  if (next) app.after(Math.max(1000, new Date(next).getTime() - Date.now() + 1500), rerender);
+  else if (d.state === 'closed') app.after(2000, rerender);
+  return page(d.title, ...parts);
+}
