@@ -530,6 +530,11 @@ def time_key(s: Any) -> str | None:
     return f"{y}-{mo}-{d}T{h}:{mi}:{sec}.{(frac or '').ljust(6, '0')}Z"
 
 
+# SPEC 4, witnesses: what a C2SP key name may not hold (every Unicode
+# White_Space character, the C0 controls, DEL and '+'), spelled out.
+_BAD_KEY_NAME = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000+]")
+
+
 def _is_str(v: Any, empty: bool = False) -> bool:
     return isinstance(v, str) and (empty or v != "") and len(v) <= 10_000
 
@@ -584,6 +589,21 @@ def _is_instructions(v: Any) -> bool:
     return isinstance(v, list) and all(
         isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"]) and x["choice"] in CHOICES
         for x in v
+    )
+
+
+def _is_cosigners(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) <= 10_000
+        and all(
+            isinstance(c, dict)
+            and c.keys() == {"name", "key", "url"}
+            and _is_str(c["name"])
+            and _is_key(c["key"])
+            and _is_str(c["url"])
+            for c in v
+        )
     )
 
 
@@ -658,10 +678,13 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "volunteer": {"draw": _is_slug, "standing": lambda v: isinstance(v, bool)},
     "certify": {"draw": _is_slug, "member": _is_key},
+    "witnesses": {"cosigners": _is_cosigners, "quorum": _is_count, "grace": lambda v: _is_int(v, 1, 60)},
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
 KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
-ORGANIZER_KINDS = frozenset({"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify"})
+ORGANIZER_KINDS = frozenset(
+    {"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify", "witnesses"}
+)
 SERVER_KINDS = frozenset({"close", "result"})
 RESULT_FIELDS = tuple(BODIES["result"])
 
@@ -832,6 +855,9 @@ class Replay:
         self.roster: list[str] = []
         self.settings: dict[str, dict[str, tuple[str, int]]] = {}  # member -> scope -> (to, index)
         self.kinds: dict[str, int] = {}
+        # SPEC 4, witnesses: every policy in log order, (index, statement);
+        # the one in force at index I is the last before I.
+        self.witness_policies: list[tuple[int, dict[str, Any]]] = []
         self.pending_close: Motion | None = None
         self.due: list[tuple[str, str]] = []  # heap of (closes, motion id), not yet closed
         self.track = set(track)
@@ -1019,6 +1045,22 @@ class Replay:
     def _rule_record(self, index: int, st: dict[str, Any], received: str) -> None:
         self._instructed(index, st["motion"], st["deputy"])
 
+    def _rule_witnesses(self, index: int, st: dict[str, Any], received: str) -> None:
+        """SPEC 4, witnesses: valid distinct C2SP key names, distinct keys,
+        http(s) URLs, at least one cosigner; 2 x quorum > n and quorum <= n."""
+        cos = st["cosigners"]
+        if not cos:
+            raise _refused(index, "bad_witnesses", "the policy names no cosigner")
+        for i, c in enumerate(cos):
+            if _BAD_KEY_NAME.search(c["name"]):
+                raise _refused(index, "bad_witnesses", f"cosigners[{i}]: name {c['name']!r} is not a C2SP key name")
+            if not c["url"].startswith(("https://", "http://")):
+                raise _refused(index, "bad_witnesses", f"cosigners[{i}]: url is not http(s)")
+        if len({c["name"] for c in cos}) != len(cos) or len({c["key"] for c in cos}) != len(cos):
+            raise _refused(index, "bad_witnesses", "two cosigners share a name or a key")
+        if not (2 * st["quorum"] > len(cos) and st["quorum"] <= len(cos)):
+            raise _refused(index, "quorum_not_majority", f"quorum {st['quorum']} of {len(cos)} cosigners")
+
     # -- applying an accepted statement (one method per kind) ---------------
     def apply(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         kind = st["kind"]
@@ -1092,6 +1134,9 @@ class Replay:
 
     def _apply_record(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         pass
+
+    def _apply_witnesses(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.witness_policies.append((index, st))
 
     # -- the tally at close (SPEC 7, 10) ------------------------------------
     def scope_chain(self, m: Motion) -> list[str]:

@@ -56,6 +56,7 @@ class Kind(StrEnum):
     DRAW = "draw"
     VOLUNTEER = "volunteer"
     CERTIFY = "certify"
+    WITNESSES = "witnesses"
 
 
 # What a deputy actually voted in the assembly (`report`, `record`): a

@@ -90,6 +90,14 @@ DrawOpened = _rule("DrawOpened", "draw_opened", "Certifications are accepted onl
 NotInstructed = _rule(
     "NotInstructed", "not_instructed", "The motion has no result yet, or the deputy has no instruction in it."
 )
+BadWitnesses = _rule(
+    "BadWitnesses",
+    "bad_witnesses",
+    "A witness policy's cosigners: none, an invalid C2SP key name, a name or key twice, or a URL not http(s).",
+)
+QuorumNotMajority = _rule(
+    "QuorumNotMajority", "quorum_not_majority", "A witness policy's quorum is not a majority of its cosigners."
+)
 
 ALL_REFUSALS: tuple[type[Refused], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Refused) and cls is not Refused

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
-from ballots.state import AssemblyState, Draw, Member, Motion, Topic, Vote
+from ballots.state import AssemblyState, Draw, Member, Motion, Topic, Vote, Witnesses
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 
@@ -99,6 +99,10 @@ def _person(d: Draw, member: str) -> Row:
     return {"draw": d.id, "member": member, "standing": d.standing.get(member), "certified": member in d.certifications}
 
 
+def _witness_policy(w: Witnesses) -> Row:
+    return {"id": 1, "idx": w.index, "cosigners": _json(list(w.cosigners)), "quorum": w.quorum, "grace": w.grace}
+
+
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
     """The projection rows that ``st`` changed, read from ``state`` after apply."""
     yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}
@@ -145,6 +149,9 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             choice = state.ballots[b["motion"]].get(st.author)
             row = None if choice is None else {"motion": b["motion"], "member": st.author, "choice": choice}
             yield T.ballots, (b["motion"], st.author), row
+        case Kind.WITNESSES:
+            assert state.witnesses is not None  # apply has just set it
+            yield T.witness_policy, (1,), _witness_policy(state.witnesses)
 
 
 def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
@@ -169,6 +176,7 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
             for mo, votes in table.items()
             for dep, v in votes.items()
         ],
+        T.witness_policy: [] if s.witnesses is None else [_witness_policy(s.witnesses)],
     }
 
 
@@ -231,4 +239,6 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
     for r in sorted(rows[T.deputy_votes], key=lambda r: r["idx"]):
         table = s.reports if r["source_kind"] == "report" else s.records
         table.setdefault(r["motion"], {})[r["deputy"]] = Vote(r["voted"], r["source"], r["note"], r["idx"], r["author"])
+    for r in rows[T.witness_policy]:
+        s.witnesses = Witnesses(r["idx"], tuple(json.loads(r["cosigners"])), r["quorum"], r["grace"])
     return s

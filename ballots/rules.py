@@ -9,6 +9,7 @@ The ballot box calls these and only these; it adds no rule of its own.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from ballots import errors as E
@@ -224,6 +225,33 @@ def _certify(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.DrawOpened(f"draw {draw.id!r} opened at {format_time(draw.opens)}: certify before it opens")
 
 
+# C2SP signed-note: a key name is non-empty and holds no Unicode space and no
+# '+'. Spelled out (every White_Space character, plus the C0 controls and
+# DEL) so that no Unicode table version changes the rule (SPEC 4).
+_BAD_KEY_NAME = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000+]")
+
+
+def _witnesses(state: AssemblyState, st: Statement, received: datetime) -> None:
+    """DESIGN 9.1: cosigners with valid, distinct C2SP key names, distinct
+    keys and http(s) URLs; a quorum that is a majority of them."""
+    _organizer(state, st)
+    cosigners = st["cosigners"]
+    if not cosigners:
+        raise E.BadWitnesses("the policy names no cosigner")
+    for i, c in enumerate(cosigners):
+        if _BAD_KEY_NAME.search(c["name"]):
+            raise E.BadWitnesses(f"cosigners[{i}]: {c['name']!r} is not a key name (a space, '+' or a control)")
+        if not c["url"].startswith(("https://", "http://")):
+            raise E.BadWitnesses(f"cosigners[{i}]: url must start with https:// or http://")
+    if len({c["name"] for c in cosigners}) != len(cosigners):
+        raise E.BadWitnesses("two cosigners have the same name")
+    if len({c["key"] for c in cosigners}) != len(cosigners):
+        raise E.BadWitnesses("two cosigners have the same key")
+    n, quorum = len(cosigners), st["quorum"]
+    if not (2 * quorum > n and quorum <= n):
+        raise E.QuorumNotMajority(f"quorum {quorum} is not a majority of {n} cosigners (2 x quorum > {n}, at most {n})")
+
+
 _RULES = {
     Kind.INVITE: _invite,
     Kind.ENROLL: _enroll,
@@ -240,4 +268,5 @@ _RULES = {
     Kind.DRAW: _draw,
     Kind.VOLUNTEER: _volunteer,
     Kind.CERTIFY: _certify,
+    Kind.WITNESSES: _witnesses,
 }

@@ -187,6 +187,18 @@ draw_people = Table(
     Column("certified", Boolean, nullable=False),
 )
 
+# One row (id = 1) once a `witnesses` statement exists: the policy in force
+# (DESIGN 9.1), a projection like the others.
+witness_policy = Table(
+    "witness_policy",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, nullable=False),  # the index of its `witnesses` entry
+    Column("cosigners", Text, nullable=False),  # canonical JSON list of {name, key, url}
+    Column("quorum", Integer, nullable=False),
+    Column("grace", Integer, nullable=False),
+)
+
 PROJECTIONS = (
     assembly,
     authors,
@@ -200,4 +212,24 @@ PROJECTIONS = (
     deputy_votes,
     draws,
     draw_people,
+    witness_policy,
 )
+
+# --- not part of the log ------------------------------------------------------
+
+# Every cosignature line a witness returned (DESIGN 9.1), by the size of the
+# checkpoint it cosigns. Not a projection and not in the log: it is written
+# outside the append transaction, after a witness answers, and a rebuild
+# leaves it alone (docs/SPEC.md section 9, Witnesses). The checkpoint itself
+# is not stored: Ed25519 is deterministic, so the server re-signs the note of
+# any size from its root.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", Text, primary_key=True),  # the cosigner's key name
+    Column("line", Text, primary_key=True),  # `— <name> <base64>` and its newline
+    Column("key", String(64), nullable=False),  # the cosigner key (hex) the line verified with
+    Column("timestamp", BigInteger, nullable=False),  # the witness's clock, POSIX seconds
+)
+Index("ix_cosignatures_witness", cosignatures.c.witness, cosignatures.c.key, cosignatures.c.size)

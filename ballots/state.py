@@ -67,6 +67,21 @@ class Topic:
     index: int
 
 
+@dataclass(frozen=True, slots=True)
+class Witnesses:
+    """The witness policy in force: the last `witnesses` entry (DESIGN 9.1),
+    its index, its cosigners ({name, key, url}, in statement order), quorum
+    and grace in seconds."""
+
+    index: int
+    cosigners: tuple[dict[str, str], ...]
+    quorum: int
+    grace: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "cosigners": list(self.cosigners), "quorum": self.quorum, "grace": self.grace}
+
+
 @dataclass(slots=True)
 class Draw:
     """A draw by lot among volunteers (docs/SPEC.md section 4, draws)."""
@@ -129,6 +144,7 @@ class AssemblyState:
     draws: dict[str, Draw] = field(default_factory=dict)
     reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
     records: dict[str, dict[str, Vote]] = field(default_factory=dict)
+    witnesses: Witnesses | None = None  # the policy in force, None before the first `witnesses`
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -241,6 +257,8 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
             state.draws[b["draw"]].standing[st.author] = b["standing"]
         case Kind.CERTIFY:
             state.draws[b["draw"]].certifications.add(b["member"])
+        case Kind.WITNESSES:
+            state.witnesses = Witnesses(index, tuple(dict(c) for c in b["cosigners"]), b["quorum"], b["grace"])
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

@@ -169,6 +169,15 @@ def _instructions(name: str, v: Any) -> tuple[dict[str, str], ...]:
     return tuple(_object(spec)(f"{name}[{i}]", x) for i, x in enumerate(v))
 
 
+def _cosigners(name: str, v: Any) -> tuple[dict[str, str], ...]:
+    """A `witnesses` statement's list of {name, key, url}: the form only; the
+    names, distinctness and URLs are rules (``ballots.rules``, SPEC 4)."""
+    if not isinstance(v, list) or len(v) > MAX_LIST:
+        raise WrongType(name, f"want a list of at most {MAX_LIST} cosigners")
+    spec = {"name": _str(), "key": _key, "url": _str()}
+    return tuple(_object(spec)(f"{name}[{i}]", x) for i, x in enumerate(v))
+
+
 def _exact_keys(name: str, obj: dict[str, Any], spec: dict[str, Any]) -> None:
     missing = [k for k in spec if k not in obj]
     if missing:
@@ -243,6 +252,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
     },
     Kind.VOLUNTEER: {"draw": _slug, "standing": _bool},
     Kind.CERTIFY: {"draw": _slug, "member": _key},
+    Kind.WITNESSES: {"cosigners": _cosigners, "quorum": _COUNT, "grace": _int(1, 60)},
 }
 
 

@@ -58,6 +58,8 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "draw_not_open": 409,
         "draw_closed": 409,
         "draw_opened": 409,
+        "bad_witnesses": 422,
+        "quorum_not_majority": 422,
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,

@@ -85,6 +85,11 @@ def body(kind: Kind) -> dict[str, Any]:
         },
         Kind.VOLUNTEER: {"draw": "deputies-2027", "standing": False},
         Kind.CERTIFY: {"draw": "deputies-2027", "member": K2},
+        Kind.WITNESSES: {
+            "cosigners": [{"name": "w.example/w1", "key": K2, "url": "https://w.example"}],
+            "quorum": 1,
+            "grace": 10,
+        },
     }[kind]
 
 

@@ -43,6 +43,7 @@ DYNAMIC = {
         "ballot",
         "close",
         "result",
+        "witnesses",
     ],
     "outcome": ["yes", "no", "abstain", "dead_end", "cycle", "absent", "not_member"],
     "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
