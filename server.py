@@ -3,6 +3,8 @@ under web/, server-sent events, OpenAPI, health and metrics.
 
     python server.py [--host H] [--port P] [--data-dir D] [--db-url URL] [--demo | --demo-if-empty]
     python server.py rebuild [--data-dir D] [--db-url URL]
+    python server.py restore [--data-dir D] [--db-url URL] EXPORT|BACKUP|URL
+    python server.py backup [--data-dir D] DEST
 
 Routes and wiring only. What they are wired to lives in serving/: the
 problem code -> status table and problem+json (``serving.problems``), the
@@ -389,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     command, settings = settings_from(argv)
     if command == "rebuild":
         return asyncio.run(_rebuild(settings))
+    if command in ("restore", "backup"):
+        from serving.ops_commands import run_backup, run_restore
+
+        return run_restore(settings) if command == "restore" else run_backup(settings)
     box_ready = None
     if settings.demo != "off":
         from demo import demo_hook
@@ -414,6 +420,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)
+        return 1
+    except E.SchemaTooNew as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
 

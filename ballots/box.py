@@ -26,14 +26,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ballots import errors as E
 from ballots import schema as T
-from ballots import sql
+from ballots import sql, upgrade
 from ballots.closing import result_statement
-from ballots.projection import all_rows, changes, load_state
+from ballots.projection import changes, load_state
 from ballots.rules import check, due_motions, next_closing
 from ballots.state import AssemblyState, apply
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
@@ -181,7 +181,9 @@ class BallotBox:
         try:
             async with engine.begin() as conn:
                 await sql.pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
-                await conn.run_sync(T.metadata.create_all)
+                upgraded = await upgrade.prepare(conn)  # refuses a newer schema, rebuilds an older one
+            if upgraded is not None:
+                log.warning("upgraded the database from schema version %s: projections rebuilt from the log", upgraded)
             await box._load()
         except BaseException:
             await engine.dispose()
@@ -216,6 +218,14 @@ class BallotBox:
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
+
+    async def check_stored(self, conn: AsyncConnection) -> None:
+        """The start-up check on ``conn`` exactly as ``open`` runs it (every
+        entry with ``full_check``): ``serving.restore`` runs it inside the
+        transaction that wrote a restored log, before it commits. Raises
+        LogCorrupted."""
+        h = (await conn.execute(select(T.head))).mappings().first()
+        await self._check_log(conn, h)
 
     async def _check_log(self, conn: AsyncConnection, h: Any) -> None:
         """Start-up check, fast path: the indexes are dense, the root is
@@ -554,19 +564,9 @@ class BallotBox:
 
     async def rebuild(self) -> AssemblyState:
         """Replay the whole log into fresh projections (and a fresh state)."""
-        state = AssemblyState()
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
-            result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
-            async for part in result.partitions(ROWS_PER_FETCH):
-                for data, digest in part:
-                    entry = parse(bytes(data))
-                    apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
-            for table in T.PROJECTIONS:
-                await conn.execute(delete(table))
-            for table, rows in all_rows(state).items():
-                if rows:
-                    await conn.execute(insert(table), rows)
+            state = await upgrade.rebuild_projections(conn)
         self._working, self.committed = state, copy.deepcopy(state)
         self._next_close = next_closing(self._working)
         return self.committed

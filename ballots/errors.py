@@ -108,6 +108,11 @@ class LogCorrupted(RuntimeError):
     """The stored log does not match its stored head or root: refuse to serve it."""
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer version of the server, whose
+    schema this one does not know: refuse it rather than guess."""
+
+
 __all__ = [
     "ALL_REFUSALS",
     "BadValue",
@@ -116,6 +121,7 @@ __all__ = [
     "Malformed",
     "MissingField",
     "Refused",
+    "SchemaTooNew",
     "UnknownField",
     "WrongType",
 ] + [c.__name__ for c in ALL_REFUSALS]

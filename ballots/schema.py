@@ -58,6 +58,19 @@ head = Table(
     Column("checkpoint", Text, nullable=False),
 )
 
+# One row (id = 1): the version of this schema that wrote the database
+# (``SCHEMA_VERSION``; docs/SPEC.md section 13). A database without it was
+# written by version 1, before the row existed.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+
+# 1: the log, its nodes, head and projections. 2: the schema_version row.
+SCHEMA_VERSION = 2
+
 # --- projections -----------------------------------------------------------
 
 assembly = Table(

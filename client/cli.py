@@ -33,6 +33,11 @@ from crypto.signing import KeyPair
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_RECEIPTS = "receipts"
 EXPORT_PAGE = 1000
+# What lives beside an exported log, in sibling files named after it
+# (docs/SPEC.md section 13): suffix -> the route that serves the same bytes.
+# A server without a route (404, or 400 for one that wants parameters) has
+# nothing of that part, and any stale sibling of an earlier export goes.
+EXPORT_SIBLINGS = {".texts.jsonl": "/api/texts", ".checkpoints": "/api/checkpoints"}
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
 _SEED = re.compile(r"\b[0-9a-fA-F]{64}\b")
 _RELATIVE = re.compile(r"([+-])((?:\d+[smhdw])+)\Z")
@@ -341,8 +346,32 @@ def cmd_export(s: Session, args: argparse.Namespace) -> int:
         tmp.replace(args.output)
     else:
         out.flush()
-    s.note(f"exported {count} entries from index {start}" + ("" if args.output == "-" else f" to {args.output}"))
+    parts = [] if out is not None or start else _export_siblings(s, Path(args.output))
+    s.note(
+        f"exported {count} entries from index {start}"
+        + ("" if args.output == "-" else f" to {args.output}")
+        + "".join(f", {p}" for p in parts)
+    )
     return 0
+
+
+def _export_siblings(s: Session, log_path: Path) -> list[str]:
+    """Write each part the server has beside the log; return their file names."""
+    written = []
+    for suffix, route in EXPORT_SIBLINGS.items():
+        path = log_path.with_name(log_path.name + suffix)
+        try:
+            body = s.client.get_bytes(route)
+        except ServerError as e:
+            if e.status not in (400, 404):
+                raise
+            path.unlink(missing_ok=True)
+            continue
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(body)
+        part.replace(path)
+        written.append(path.name)
+    return written
 
 
 def cmd_instructions(s: Session, args: argparse.Namespace) -> int:
@@ -636,7 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--deputy", type=key_arg, metavar="KEY")
     q.add_argument("--motion", metavar="MOTION")
 
-    q = cmd("export", cmd_export, "download the log as JSON Lines")
+    q = cmd("export", cmd_export, "download the log as JSON Lines, and the parts beside it (SPEC section 13)")
     q.add_argument("--from", dest="start", type=int, default=0, metavar="I")
     q.add_argument("-o", "--output", default="-", metavar="FILE", help="default: standard output")
 

@@ -7,4 +7,6 @@ server.py, client/ or demo/.
 - ``settings``: ``Settings``, read once from flags and environment.
 - ``keyfile``: the server's signing key file.
 - ``metrics``, ``openapi``: Prometheus text and the OpenAPI document.
+- ``export``, ``restore``, ``backup``, ``ops_commands``: the operator's
+  ``server.py restore`` and ``backup`` (docs/SPEC.md section 13).
 """

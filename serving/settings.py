@@ -21,6 +21,8 @@ class Settings:
     demo: str = "off"  # "off" | "always" | "if-empty"
     full_check: bool = False  # at start-up, check every entry's bytes, not only the stored hashes
     close_interval: float = 0.5
+    target: str | None = None  # restore: the export, backup copy or URL; backup: DEST
+    ignore_unreachable_witnesses: bool = False  # restore: go on when a policy witness cannot be asked
 
     @property
     def database_url(self) -> str:
@@ -29,11 +31,21 @@ class Settings:
 
 def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, Settings]:
     """(command, settings) from the command line ``argv`` and ``environ``
-    (default: ``sys.argv`` and ``os.environ``). The command is ``serve`` or
-    ``rebuild``. Exits through argparse on a bad command line."""
+    (default: ``sys.argv`` and ``os.environ``). The command is ``serve``,
+    ``rebuild``, ``restore`` or ``backup``. Exits through argparse on a bad command line."""
     env = os.environ if environ is None else environ
     p = argparse.ArgumentParser(prog="server.py", description="Liquid Mandate server")
-    p.add_argument("command", nargs="?", choices=["serve", "rebuild"], default="serve")
+    p.add_argument("command", nargs="?", choices=["serve", "rebuild", "restore", "backup"], default="serve")
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="restore: an export (log file), a backup copy or a server URL; backup: the copy to write",
+    )
+    p.add_argument(
+        "--ignore-unreachable-witnesses",
+        action="store_true",
+        help="restore: go on when a witness of the policy cannot be asked the size it cosigned",
+    )
     p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
     p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
@@ -63,7 +75,18 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         const="if-empty",
         help="seed the demo assembly only when the log is empty",
     )
-    a = p.parse_args(argv)
+    a = p.parse_intermixed_args(argv)  # restore --data-dir D SOURCE: options between the positionals
+    if a.command in ("restore", "backup") and a.target is None:
+        p.error(f"{a.command} needs a {'source' if a.command == 'restore' else 'destination'}")
+    if a.command not in ("restore", "backup") and a.target is not None:
+        p.error(f"unexpected argument {a.target!r}")
     return a.command, Settings(
-        host=a.host, port=a.port, data_dir=a.data_dir, db_url=a.db_url, demo=a.demo or "off", full_check=a.full_check
+        host=a.host,
+        port=a.port,
+        data_dir=a.data_dir,
+        db_url=a.db_url,
+        demo=a.demo or "off",
+        full_check=a.full_check,
+        target=a.target,
+        ignore_unreachable_witnesses=a.ignore_unreachable_witnesses,
     )

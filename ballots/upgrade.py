@@ -1,0 +1,73 @@
+"""The schema version a database records (docs/SPEC.md section 13).
+
+``prepare`` runs in the transaction that opens a box: a database written by
+a newer server is refused (``SchemaTooNew``) before anything is touched; one
+written by an older server gets the tables it lacks and its projections
+rebuilt from the log, which is the only source of truth, so no migration
+ever has to transform a projection row by row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ballots import errors as E
+from ballots import schema as T
+from ballots.projection import all_rows
+from ballots.state import AssemblyState, apply
+from ballots.statements import parse_statement
+from crypto.canonical import parse
+
+ROWS_PER_FETCH = 20_000
+
+
+def _stored_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table(T.schema_version.name):
+        return None
+    return conn.execute(select(T.schema_version.c.version).where(T.schema_version.c.id == 1)).scalar()
+
+
+async def prepare(conn: AsyncConnection) -> int | None:
+    """Create the missing tables and record ``SCHEMA_VERSION``. Returns the
+    older version the database had when its projections were rebuilt (None
+    when nothing was upgraded). Raises SchemaTooNew."""
+    found = await conn.run_sync(_stored_version)
+    if found is not None and found > T.SCHEMA_VERSION:
+        raise E.SchemaTooNew(
+            f"the database has schema version {found}, this server knows versions up to {T.SCHEMA_VERSION}: "
+            "run the newer server that wrote it (or restore its exported log into an empty data directory)"
+        )
+    await conn.run_sync(T.metadata.create_all)
+    has_log = (await conn.execute(select(T.head.c.size))).first() is not None
+    if found is None:
+        found = 1 if has_log else T.SCHEMA_VERSION  # no row: written before the row existed, or brand new
+    upgraded = None
+    if found < T.SCHEMA_VERSION and has_log:
+        await rebuild_projections(conn)
+        upgraded = found
+    if found != T.SCHEMA_VERSION or (await conn.run_sync(_stored_version)) is None:
+        done = await conn.execute(
+            update(T.schema_version).where(T.schema_version.c.id == 1).values(version=T.SCHEMA_VERSION)
+        )
+        if done.rowcount == 0:
+            await conn.execute(insert(T.schema_version).values(id=1, version=T.SCHEMA_VERSION))
+    return upgraded
+
+
+async def rebuild_projections(conn: AsyncConnection) -> AssemblyState:
+    """Replay the whole log into a fresh state and write its projection rows
+    in place of the stored ones (in the caller's transaction)."""
+    state = AssemblyState()
+    result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
+    async for part in result.partitions(ROWS_PER_FETCH):
+        for data, digest in part:
+            entry = parse(bytes(data))
+            apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
+    for table in T.PROJECTIONS:
+        await conn.execute(delete(table))
+    for table, rows in all_rows(state).items():
+        if rows:
+            await conn.execute(insert(table), rows)
+    return state

@@ -1,0 +1,120 @@
+"""Reading an export (docs/SPEC.md section 13): the log, a plain JSON Lines
+file, and what lives beside it in sibling files named after it. A plain
+log is an export with nothing beside it.
+
+    EXPORT                the log: one canonical entry per line (GET /api/log)
+    EXPORT.texts.jsonl    comment texts and salts, as GET /api/texts serves them
+    EXPORT.checkpoints    cosigned checkpoint notes, as GET /api/checkpoints serves them
+
+Each sibling has one reader here and one fetcher for a live server; adding
+a part is one entry in ``SIBLINGS``. A source is a log file, a server's
+base URL (a mirror restoring the server it follows) or a database copy made
+by ``server.py backup`` (SQLite, read for its entries).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PAGE = 10_000  # entries per GET /api/log (the server's maximum)
+TIMEOUT = 30.0
+
+
+class ExportError(ValueError):
+    """An export that cannot be read at all (missing, not a log, a server that does not answer)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """The log's lines (canonical entry bytes, no newline) and the raw bytes
+    of each sibling part present, by suffix."""
+
+    lines: list[bytes]
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
+# suffix -> the API path a live server serves the same bytes at. The parts
+# are kept byte for byte; what a restore does with each is serving.restore's.
+SIBLINGS: dict[str, str] = {
+    ".texts.jsonl": "/api/texts",  # helper "debate" (issue 17) adds the route
+    ".checkpoints": "/api/checkpoints",  # cosignature storage (issue 12) adds the route
+}
+
+
+def split_lines(raw: bytes, what: str) -> list[bytes]:
+    """The non-empty lines of a JSON Lines body; refuses a last line cut short."""
+    if raw and not raw.endswith(b"\n"):
+        raise ExportError(f"{what} does not end in a newline: cut short?")
+    return [line for line in raw.split(b"\n") if line]
+
+
+def read_source(source: str) -> Export:
+    """The export at ``source``: an http(s) URL, a database copy, or a log file and its siblings."""
+    if source.startswith(("http://", "https://")):
+        return fetch_export(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ExportError(f"{source}: no such file")
+    with path.open("rb") as f:
+        magic = f.read(len(SQLITE_MAGIC))
+    if magic == SQLITE_MAGIC:
+        return read_database_copy(path)
+    lines = split_lines(path.read_bytes(), str(path))
+    parts = {}
+    for suffix in SIBLINGS:
+        sibling = path.with_name(path.name + suffix)
+        if sibling.is_file():
+            parts[suffix] = sibling.read_bytes()
+    return Export(lines, parts)
+
+
+def read_database_copy(path: Path) -> Export:
+    """The entries of a SQLite database (a ``server.py backup`` copy), read-only."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = con.execute("SELECT data FROM entries ORDER BY idx").fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error as e:
+        raise ExportError(f"{path}: not a Liquid Mandate database: {e}") from None
+    return Export([bytes(d) for (d,) in rows])
+
+
+def _get(url: str, *, absent: tuple[int, ...] = (404,)) -> bytes | None:
+    """The body of a GET, None on a status in ``absent`` (a route this server does not have)."""
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            return bytes(r.read())
+    except urllib.error.HTTPError as e:
+        if e.code in absent:
+            return None
+        raise ExportError(f"GET {url}: HTTP {e.code}") from None
+    except OSError as e:
+        raise ExportError(f"GET {url}: {e}") from None
+
+
+def fetch_export(base_url: str) -> Export:
+    """The whole log of the server at ``base_url``, page by page, and each
+    sibling part its routes serve."""
+    base = base_url.rstrip("/")
+    lines: list[bytes] = []
+    while True:
+        page = _get(f"{base}/api/log?from={len(lines)}&limit={PAGE}")
+        if page is None:
+            raise ExportError(f"{base} has no /api/log: not a Liquid Mandate server")
+        got = split_lines(page, f"GET /api/log?from={len(lines)}")
+        if not got:
+            break
+        lines += got
+    parts = {}
+    for suffix, route in SIBLINGS.items():
+        body = _get(base + route, absent=(400, 404))  # 400: a route that wants parameters we do not know
+        if body is not None:
+            parts[suffix] = body
+    return Export(lines, parts)
