@@ -69,6 +69,8 @@ schema_version = Table(
 )
 
 # 1: the log, its nodes, head and projections. 2: the schema_version row.
+# Bump it (and add a line to docs/SPEC.md section 13.4) whenever a table
+# changes: an older database then gets its projections rebuilt at start-up.
 SCHEMA_VERSION = 2
 
 # --- projections -----------------------------------------------------------
