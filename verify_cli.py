@@ -12,6 +12,8 @@ bug cannot hide in both. Copy it anywhere and run:
     python verify_cli.py SRC --since old.checkpoint   # the log was only appended to
     python verify_cli.py SRC --json                   # a machine-readable report
     python verify_cli.py SRC --no-fast                # the reference path only (slow)
+    python verify_cli.py SRC --witness NAME=KEYHEX    # also check this witness's cosignatures
+    python verify_cli.py URL --follow --state DIR     # a monitor: check again every few seconds
 
 Checks, in order; every failure is reported with its entry index and the
 SPEC section it belongs to:
@@ -25,7 +27,11 @@ SPEC section it belongs to:
 5. checkpoint  root and server signature of each checkpoint given, consistent
                with the log read (SPEC 6, 11);
 6. results     a ``close`` is followed by its ``result`` (SPEC 4), which equals
-               the tally recomputed (SPEC 7, 8, 10) field by field.
+               the tally recomputed (SPEC 7, 8, 10) field by field;
+7. cosignatures every cosignature/v1 line of a known witness verifies (SPEC 14.1);
+8. forks       no two checkpoints read or fetched disagree (SPEC 14.4);
+9. witnessed_closes  each close is witnessed by the time rule (SPEC 14.3),
+               or reported not judged (skipped), never passed.
 
 How to read this file. Part one is the rules: the SPEC, section by section,
 ending with ``Verifier.check_entry``, whose numbered steps are the checks
@@ -35,7 +41,9 @@ signature worker processes, key caches): each piece says what it assumes,
 and a test (tests/test_verify_paths.py) checks that both paths give the same
 report on valid and tampered logs. A new statement kind adds its fields to
 ``BODIES``, its signer to ``ORGANIZER_KINDS``/``SERVER_KINDS``, and one
-``Replay._rule_<kind>`` and ``Replay._apply_<kind>`` method.
+``Replay._rule_<kind>`` and ``Replay._apply_<kind>`` method; a kind that
+closes a lottery under the time rule also goes to ``CLOSINGS`` (``drawn`` is
+there already).
 
 Exit status: 0 everything holds; 1 something does not; 2 could not run
 (unreachable server, unreadable file); 3 ran, nothing failed, but some check
@@ -56,8 +64,11 @@ import json
 import os
 import re
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from calendar import timegm
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from fractions import Fraction
@@ -593,6 +604,7 @@ def _is_instructions(v: Any) -> bool:
 
 
 def _is_cosigners(v: Any) -> bool:
+    # SPEC 3 (witnesses): the form only; names, distinctness and URLs are rules (SPEC 4).
     return (
         isinstance(v, list)
         and len(v) <= 10_000
@@ -861,6 +873,14 @@ class Replay:
         self.pending_close: Motion | None = None
         self.due: list[tuple[str, str]] = []  # heap of (closes, motion id), not yet closed
         self.track = set(track)
+        # SPEC 4, witnesses: every policy in log order, (index, statement);
+        # the one in force at index I is the last before I.
+        self.witness_policies: list[tuple[int, dict[str, Any]]] = []
+        # SPEC 14: witness policies, the policy of each lottery, the closings to judge.
+        self.policy: Policy | None = None
+        self.policies: list[Policy] = []
+        self.lottery_policy: dict[str, Policy | None] = {}
+        self.closings: list[Closing] = []
 
     # -- SPEC 4, "always" and the signer column of the table ------------------
     def check_signer(self, index: int, st: dict[str, Any]) -> None:
@@ -1067,6 +1087,7 @@ class Replay:
         self.kinds[kind] = self.kinds.get(kind, 0) + 1
         self.last_seq[st["author"]] = st["seq"]
         getattr(self, "_apply_" + kind)(index, st, entry_hash)
+        self.note_lottery(index, st)
 
     def _apply_assembly(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.assembly_id = hashlib.sha256(canonical(st)).hexdigest()  # SPEC 3: the assembly id
@@ -1137,6 +1158,21 @@ class Replay:
 
     def _apply_witnesses(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.witness_policies.append((index, st))
+        self.policy = Policy(index, st)
+        self.policies.append(self.policy)
+
+    def note_lottery(self, index: int, st: dict[str, Any]) -> None:
+        """SPEC 14.3: the policy that governs a lottery is the last `witnesses`
+        before its `commit` (before the motion or draw itself in a log with no
+        `commit` for it); each closing (``CLOSINGS``) is recorded with it."""
+        kind = st["kind"]
+        if kind in LOTTERY_OPENERS:
+            self.lottery_policy.setdefault(LOTTERY_OPENERS[kind](st), self.policy)
+        elif kind == "commit":
+            self.lottery_policy[st["lottery"]] = self.policy
+        elif kind in CLOSINGS:
+            lottery, closes = CLOSINGS[kind](self, st)
+            self.closings.append(Closing(kind, index, lottery, closes, self.lottery_policy.get(lottery)))
 
     # -- the tally at close (SPEC 7, 10) ------------------------------------
     def scope_chain(self, m: Motion) -> list[str]:
@@ -1292,11 +1328,169 @@ def _short(v: Any) -> str:
 
 
 # ---------------------------------------------------------------------------
+# 7b. Witnesses: cosignatures, the time rule, forks (SPEC 14; C2SP
+#     tlog-cosignature, tlog-witness)
+# ---------------------------------------------------------------------------
+
+COSIGNATURE_V1 = 0x04  # C2SP signed-note signature type of a timestamped Ed25519 cosignature
+MAX_TIMESTAMP = 2**63 - 1
+
+
+def cosigner_key_id(name: str, public_key: bytes) -> bytes:
+    """SPEC 14.1: SHA-256(name || 0x0A || 0x04 || key)[:4]."""
+    return _sha(name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_V1]) + public_key)[:4]
+
+
+def cosignature_message(body: str, timestamp: int) -> bytes:
+    """SPEC 14.1: what a cosignature/v1 signs: ``cosignature/v1\\ntime <ts>\\n``
+    then the checkpoint body (its lines before the blank line, each with its
+    newline)."""
+    return f"cosignature/v1\ntime {timestamp}\n{body}".encode()
+
+
+def check_cosignature(blob: bytes, body: str, public_key: bytes) -> int:
+    """SPEC 14.1: ``blob`` (the decoded signature of a line whose name and key
+    id are the cosigner's) is key id || 8-byte big-endian timestamp ||
+    Ed25519 signature over the cosigned message. Returns the timestamp;
+    raises ValueError when it does not hold."""
+    if len(blob) != 4 + 8 + 64:
+        raise ValueError(f"cosignature has {len(blob)} bytes, want 76 (key id, timestamp, signature)")
+    ts = int.from_bytes(blob[4:12], "big")
+    if ts > MAX_TIMESTAMP:
+        raise ValueError("timestamp above 2^63 - 1")
+    try:
+        check_signature(public_key, cosignature_message(body, ts), blob[12:])
+    except Problem:
+        raise ValueError("signature does not verify over the checkpoint") from None
+    return ts
+
+
+def split_notes(text: str) -> list[str]:
+    """SPEC 14.4: the signed notes of a file, one after the other: each is
+    its text lines, a blank line and its signature lines; blank lines
+    between notes are allowed. A trailing fragment is returned as is (its
+    parse then fails)."""
+    notes, lines, k = [], text.split("\n"), 0
+    while k < len(lines):
+        if lines[k] == "":
+            k += 1
+            continue
+        start = k
+        while k < len(lines) and lines[k] != "":
+            k += 1
+        k += 1  # the blank line after the text
+        while k < len(lines) and lines[k].startswith("\u2014 "):
+            k += 1
+        notes.append("\n".join(lines[start:k]) + "\n")
+    return notes
+
+
+def floor_seconds(t: str) -> int:
+    """POSIX seconds of a SPEC time (a ``time_key``), rounded down."""
+    return timegm(datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S").timetuple())
+
+
+class Policy:
+    """A `witnesses` statement (SPEC 14.2): the cosigners (name -> key),
+    the quorum and the grace in seconds, and the entry that set it."""
+
+    __slots__ = ("index", "cosigners", "quorum", "grace")
+
+    def __init__(self, index: int, st: dict[str, Any]) -> None:
+        self.index = index
+        self.cosigners = {c["name"]: bytes.fromhex(c["key"]) for c in st["cosigners"]}
+        self.quorum, self.grace = st["quorum"], st["grace"]
+
+
+class Closing:
+    """A closing entry the time rule judges (SPEC 14.3): its kind and index,
+    its lottery (``motion:<id>``, ``draw:<id>``), the ``closes`` time it
+    obeys and the policy that governs it (None: no policy)."""
+
+    __slots__ = ("kind", "index", "lottery", "closes", "policy")
+
+    def __init__(self, kind: str, index: int, lottery: str, closes: str, policy: Policy | None) -> None:
+        self.kind, self.index, self.lottery, self.closes, self.policy = kind, index, lottery, closes, policy
+
+
+# The statements that open a lottery (its policy is fixed there, or at its
+# `commit`), and the closings the time rule judges, each with how to find its
+# lottery and its `closes`. A `drawn` (DESIGN 10) only needs its kind in
+# BODIES and ``Replay.draws`` (draw id -> an object with ``closes``, a time_key).
+LOTTERY_OPENERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "motion": lambda st: "motion:" + st["id"],
+    "draw": lambda st: "draw:" + st["id"],
+}
+CLOSINGS: dict[str, Callable[[Any, dict[str, Any]], tuple[str, str]]] = {
+    "close": lambda r, st: ("motion:" + st["motion"], r.motions[st["motion"]].closes),
+    "drawn": lambda r, st: ("draw:" + st["draw"], r.draws[st["draw"]].closes),
+}
+
+
+class Cosig:
+    """A valid cosignature: who (name, key), when (POSIX seconds) and on
+    which checkpoint (its size, and where it came from)."""
+
+    __slots__ = ("name", "key", "ts", "size", "label")
+
+    def __init__(self, name: str, key: bytes, ts: int, size: int, label: str) -> None:
+        self.name, self.key, self.ts, self.size, self.label = name, key, ts, size, label
+
+
+def judge_closing(c: Closing, cosigs: list[Cosig]) -> tuple[str, str, list[Problem]]:
+    """SPEC 14.3 on one closing: ("witnessed" | "not judged", why, problems).
+    Witnessed: at least quorum distinct policy witnesses each have a valid
+    cosignature on a checkpoint of size > index with timestamp <=
+    floor(closes) + grace. Closed early (a Problem): a policy witness
+    cosigned such a checkpoint with a timestamp below floor(closes)."""
+    p = c.policy
+    if p is None:
+        return "not judged", "no witness policy governs it", []
+    floor = floor_seconds(c.closes)
+    mine = [x for x in cosigs if x.size > c.index and p.cosigners.get(x.name) == x.key]
+    problems = [
+        Problem(
+            "witnessed_closes",
+            "14.3",
+            "early_close",
+            c.index,
+            f"{c.lottery}: witness {x.name} cosigned a checkpoint of size {x.size} ({x.label}) at {x.ts}, "
+            f"before closes ({floor})",
+        )
+        for x in sorted(mine, key=lambda x: (x.ts, x.name))
+        if x.ts < floor
+    ][:1]
+    timely = sorted({x.name for x in mine if x.ts <= floor + p.grace})
+    if problems:
+        return "closed early", problems[0].detail, problems
+    if len(timely) >= p.quorum:
+        return "witnessed", f"by {', '.join(timely)} within {p.grace} s of closes", []
+    if not mine:
+        return "not judged", f"no checkpoint above index {c.index} cosigned by the policy's witnesses", []
+    return (
+        "not judged",
+        f"only {len(timely)} of the {p.quorum} witnesses needed cosigned a checkpoint above index {c.index} "
+        f"by closes + grace ({floor + p.grace})",
+        [],
+    )
+
+
+# ---------------------------------------------------------------------------
 # 8. The verification run: one pass over the log, every check of one entry
 #    in ``check_entry`` (SPEC 1 to 8), then checkpoints, --since, receipts
 # ---------------------------------------------------------------------------
 
-CHECKS = ("canonical", "chain", "signatures", "rules", "checkpoint", "results")
+CHECKS = (
+    "canonical",
+    "chain",
+    "signatures",
+    "rules",
+    "checkpoint",
+    "results",
+    "cosignatures",
+    "forks",
+    "witnessed_closes",
+)
 ENTRY_KEYS = frozenset({"index", "prev", "received", "statement", "signature"})
 PROGRESS_EVERY = 100_000
 
@@ -1380,6 +1574,7 @@ class Verifier:
         jobs: int,
         progress: bool = True,
         fast: bool = True,
+        witness_keys: Iterable[tuple[str, bytes]] = (),
     ) -> None:
         self.source = source
         self.mode: Reference = FastMode() if fast else Reference()
@@ -1399,9 +1594,15 @@ class Verifier:
         self.n = 0
         self.server_key_hint: str | None = None
         self._go_on = _GoOn(self.note)
+        self.witness_keys = list(witness_keys)  # --witness NAME=KEYHEX
+        self.witness_report: dict[str, Any] = {}
+        self.fork_evidence: list[dict[str, Any]] = []
+        self.server_signed: set[str] = set()  # notes whose server signature verified (checked once)
         # Everything that can make the run impossible is read first (exit 2).
         for path in checkpoint_files:
-            self.cps.append((path, None, _read_text(path, "checkpoint")))
+            notes = split_notes(_read_text(path, "checkpoint")) or [""]
+            for k, text in enumerate(notes):
+                self.cps.append((path if len(notes) == 1 else f"{path} (note {k + 1})", None, text))
         if since_file:
             self.checks.append("since")
             self._since_text = _read_text(since_file, "checkpoint")
@@ -1669,6 +1870,7 @@ class Verifier:
             self._check_since()
         if "receipts" in self.checks:
             self._check_receipts()
+        self._check_witnesses()
 
     # -- checkpoints (SPEC 6, 11.5)--------------------------------------------------------
     def _origin_and_key(self) -> tuple[str, bytes] | None:
@@ -1707,6 +1909,7 @@ class Verifier:
             except NoteError as e:
                 self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {e}")
                 continue
+            self.server_signed.add(text)
             why = self._against_log(cp)
             if why:
                 self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {why}")
@@ -1859,6 +2062,231 @@ class Verifier:
             }
         return out
 
+    # -- witnesses: cosignatures, forks, the time rule (SPEC 14) ---------------
+    def _root_at(self, size: int) -> bytes:
+        """The root of the log's first ``size`` entries (size <= entries read)."""
+        if size not in self.roots:
+            self.roots[size] = subtree_root(self.leaves, 0, size)
+        return self.roots[size]
+
+    def _check_witnesses(self) -> None:
+        """SPEC 14: gather every checkpoint given or fetched (``?covering=`` for
+        each closing and receipt, ``?size=`` for each note given offline),
+        check every cosignature of a known witness, look for forks among
+        them, then judge each closing by the time rule and say whether each
+        receipt is witnessed yet."""
+        replay, ok = self.replay, self._origin_and_key()
+        known: dict[str, list[bytes]] = {}
+        for pol in replay.policies:
+            for name, key in pol.cosigners.items():
+                known.setdefault(name, []).append(key)
+        for name, key in self.witness_keys:
+            known.setdefault(name, []).append(key)
+        # 1. The notes: those already read, then those fetched from the server.
+        notes: list[tuple[str, str]] = [(label, text) for label, _, text in self.cps]
+        if self.since is not None:
+            notes.append((self.since_label or "--since", self._since_text))
+        for path, r in self.receipts:
+            if isinstance(r, dict) and isinstance(r.get("checkpoint"), str):
+                notes.append((f"{path} (receipt checkpoint)", r["checkpoint"]))
+        fetched: list[tuple[str, str]] = []
+        if self.source.is_url:
+            offline = {label for label, _ in notes if label != "server checkpoint"}
+            sizes = set()
+            for label, text in notes:
+                if label in offline:
+                    try:
+                        sizes.add(Checkpoint(text, label).size)
+                    except NoteError:
+                        pass
+            for n in sorted(sizes):
+                text = self.source.checkpoints(f"size={n}")
+                if text is not None:
+                    fetched.append((f"server checkpoint of size {n}", text))
+            wanted = {c.index for c in replay.closings if c.policy is not None}
+            if replay.policy is not None:
+                wanted |= {r["index"] for r in self.receipt_reports if r["valid"]}
+            for i in sorted(wanted):
+                text = self.source.checkpoints(f"covering={i}")
+                if text is not None:
+                    fetched.append((f"server checkpoint covering {i}", text))
+        self.all_notes = notes + fetched
+        # 2. Each note: its server signature, its agreement with the log read,
+        #    and every cosignature of a known witness on it.
+        views: list[tuple[str, Checkpoint, str, bool, bool]] = []  # label, cp, note, server-signed, held
+        seen: set[str] = set()
+        cosigs: list[Cosig] = []
+        unknown: set[str] = set()
+        checked = 0
+        for label, text in notes + fetched:
+            if text in seen:
+                continue
+            seen.add(text)
+            try:
+                cp = Checkpoint(text, label)
+            except NoteError as e:
+                if (label, text) in fetched:
+                    self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {e}")
+                continue
+            signed = ok is not None
+            if ok is not None and text not in self.server_signed:
+                try:
+                    cp.verify(origin=ok[0], public_key=ok[1])
+                except NoteError as e:
+                    signed = False
+                    if (label, text) in fetched:
+                        self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {e}")
+            held = signed and self._agrees(label, cp, report=(label, text) in fetched)
+            valid_here = []
+            for name, kid, rest in cp.signatures:
+                if ok is not None and name == ok[0]:
+                    continue  # the server's own signature
+                keys = [k for k in known.get(name, []) if cosigner_key_id(name, k) == kid]
+                if not keys:
+                    unknown.add(name if name not in known else f"{name}+{kid.hex()}")
+                    continue
+                checked += 1
+                try:
+                    ts = check_cosignature(kid + rest, cp.text, keys[0])
+                except ValueError as e:
+                    self.note(Problem("cosignatures", "14.1", "bad_cosignature", None, f"{label}: {name}: {e}"))
+                    continue
+                valid_here.append(Cosig(name, keys[0], ts, cp.size, label))
+            if held:
+                cosigs.extend(valid_here)
+            if signed or valid_here:
+                views.append((label, cp, text, signed, held))
+        self._check_forks(views)
+        # 3. The time rule, closing by closing.
+        closings = []
+        not_judged = []
+        for c in replay.closings:
+            status, why, problems = judge_closing(c, cosigs)
+            for p in problems:
+                self.note(p)
+            closings.append({"index": c.index, "kind": c.kind, "lottery": c.lottery, "status": status, "detail": why})
+            if status == "not judged":
+                not_judged.append((c, why))
+        if not_judged:
+            if all(c.policy is None for c, _ in not_judged):
+                many = len(not_judged) > 1
+                self.skipped["witnessed_closes"] = (
+                    f"no witness policy: {len(not_judged)} close{'s' if many else ''} cannot be judged "
+                    f"(entr{'ies' if many else 'y'} " + ", ".join(str(c.index) for c, _ in not_judged) + ")"
+                )
+            else:
+                self.skipped["witnessed_closes"] = (
+                    f"{len(not_judged)} of {len(closings)} closes not judged: "
+                    + "; ".join(f"entry {c.index} ({c.lottery}): {why}" for c, why in not_judged[:3])
+                    + ("; ..." if len(not_judged) > 3 else "")
+                )
+        # 4. Receipts: witnessed yet?
+        latest = replay.policy
+        for rep in self.receipt_reports:
+            if rep["valid"]:
+                rep["witnessed"] = self._receipt_witnessed(rep["index"], latest, views, cosigs)
+        self.witness_report = {
+            "known": sorted(known),
+            "cosignatures": {"checked": checked, "valid": len(cosigs), "ignored_unknown": sorted(unknown)},
+            "closes": closings,
+            "forks": self.fork_evidence,
+        }
+
+    def _agrees(self, label: str, cp: Checkpoint, *, report: bool) -> bool:
+        """A server-signed note agrees with the log read: same root at its
+        size, or (larger than the log read) a server consistency proof from
+        the log read to it (SPEC 14.4). Records a checkpoint Problem when
+        ``report`` (a note fetched here; the others were judged before)."""
+        why = None
+        if cp.size <= self.n:
+            if self._root_at(cp.size) != cp.root:
+                why = f"root differs from the root of the log's first {cp.size} entries"
+        else:
+            proof = self.source.consistency(self.n, cp.size) if self.n else None
+            try:
+                if proof is None:
+                    raise ProofError("no consistency proof from the server")
+                verify_consistency(size1=self.n, size2=cp.size, root1=self.tree.root(), root2=cp.root, proof=proof)
+            except ProofError as e:
+                why = f"size {cp.size} is beyond the log read and not proven consistent with it: {e}"
+        if why and report:
+            self.note6("checkpoint", "bad_checkpoint", None, f"{label}: {why}")
+        return why is None
+
+    def _check_forks(self, views: list[tuple[str, Checkpoint, str, bool, bool]]) -> None:
+        """SPEC 14.4: any two notes (server-signed or cosigned) of one size
+        with different roots, or not consistent, are a fork. Sorted by size,
+        each note is checked against the next: equal sizes need equal roots,
+        others a consistency proof recomputed from the log read (or fetched
+        from the server beyond it)."""
+        # One note per size stands for it (one that agrees with the log read,
+        # if any); every other root of that size is a fork with it.
+        by_size: dict[int, list[tuple[str, Checkpoint, str, bool, bool]]] = {}
+        for v in views:
+            by_size.setdefault(v[1].size, []).append(v)
+        pairs: list[tuple[tuple[str, Checkpoint, str, bool, bool], tuple[str, Checkpoint, str, bool, bool]]] = []
+        order = []
+        for size in sorted(by_size):
+            group = sorted(by_size[size], key=lambda v: not v[4])
+            order.append(group[0])
+            roots = {group[0][1].root}
+            for v in group[1:]:
+                if v[1].root not in roots:
+                    roots.add(v[1].root)
+                    pairs.append((group[0], v))
+        pairs.extend(zip(order, order[1:]))
+        unchecked = 0
+        for (la, a, ta, _, held_a), (lb, b, tb, _, held_b) in pairs:
+            why = None
+            if a.size == b.size:
+                why = f"same size {a.size}, different roots"
+            elif a.size == 0:
+                if a.root != _sha(b""):
+                    why = "a size-0 checkpoint whose root is not the empty tree's"
+            else:
+                if b.size <= self.n and (held_a or held_b):
+                    # Recomputed from the log read, which one of them agrees with.
+                    proof: list[bytes] | None = consistency_proof(self.leaves, a.size, b.size)
+                else:
+                    proof = self.source.consistency(a.size, b.size)
+                if proof is None:
+                    unchecked += 1
+                    continue
+                try:
+                    verify_consistency(size1=a.size, size2=b.size, root1=a.root, root2=b.root, proof=proof)
+                except ProofError as e:
+                    why = f"size {a.size} and size {b.size} are not consistent: {e}"
+            if why:
+                self.fork_evidence.append({"why": why, "a": {"label": la, "note": ta}, "b": {"label": lb, "note": tb}})
+                self.note(Problem("forks", "14.4", "fork", None, f"fork: {la} and {lb}: {why}"))
+        if unchecked:
+            self.skipped["forks"] = (
+                f"{unchecked} pair{'s' if unchecked > 1 else ''} of checkpoints beyond the log read "
+                "could not be checked (no server to ask for a consistency proof)"
+            )
+
+    def _receipt_witnessed(
+        self, idx: int, policy: Policy | None, views: list[tuple[str, Checkpoint, str, bool, bool]], cosigs: list[Cosig]
+    ) -> dict[str, Any]:
+        """SPEC 14.5: a receipt is witnessed once a checkpoint of size > its
+        index carries valid cosignatures of at least quorum witnesses of the
+        log's latest policy."""
+        if policy is None:
+            return {"status": "no witness policy", "detail": "the log sets no witness policy"}
+        by_size: dict[int, set[str]] = {}
+        for x in cosigs:
+            if x.size > idx and policy.cosigners.get(x.name) == x.key:
+                by_size.setdefault(x.size, set()).add(x.name)
+        for size in sorted(by_size):
+            if len(by_size[size]) >= policy.quorum:
+                note = next(t for _, cp, t, _, held in views if held and cp.size == size)
+                return {"status": "witnessed", "size": size, "witnesses": sorted(by_size[size]), "checkpoint": note}
+        return {
+            "status": "not yet",
+            "detail": f"no checkpoint above index {idx} carries cosignatures of {policy.quorum} of the "
+            "policy's witnesses yet",
+        }
+
     # -- verdict and report --------------------------------------------------
     def statuses(self) -> dict[str, str]:
         failed = {p.check for p in self.failures}
@@ -1901,6 +2329,7 @@ class Verifier:
             ],
             "motions": self.motions_report(),
             "receipts": self.receipt_reports,
+            "witnesses": self.witness_report,
             "checkpoint": None
             if self.saved_note is None
             else {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
@@ -1927,7 +2356,7 @@ class Verifier:
             extra = (
                 f" ({n} failure{'s' if n > 1 else ''})" if n else f" ({self.skipped[c]})" if c in self.skipped else ""
             )
-            out.append(f"  {c:<11} {statuses[c]}{extra}")
+            out.append(f"  {c:<16} {statuses[c]}{extra}")
         closed = [m for m in r.motions.values() if m.result is not None]
         if closed:
             out.append("")
@@ -1944,6 +2373,22 @@ class Verifier:
                     f"seats yes {s['yes']} / no {s['no']} / abstain {s['abstain']}; "
                     f"result entry {m.result_index if m.result_index is not None else '(none)'}"
                 )
+        w = self.witness_report
+        if w:
+            cs = w["cosignatures"]
+            out.append("")
+            out.append(
+                f"witnesses: {len(w['known'])} known ({', '.join(w['known']) or 'none'}); "
+                f"{cs['checked']} cosignature lines checked, {cs['valid']} valid on checkpoints of this log"
+                + (f"; ignored (unknown witness): {', '.join(cs['ignored_unknown'])}" if cs["ignored_unknown"] else "")
+            )
+            for c in w["closes"]:
+                out.append(f"  entry {c['index']} {c['kind']} {c['lottery']}: {c['status']} ({c['detail']})")
+            for f in w["forks"]:
+                out.append(f"  FORK: {f['why']}")
+                for side in ("a", "b"):
+                    out.append(f"    {f[side]['label']}:")
+                    out.extend("      " + x for x in f[side]["note"].rstrip("\n").split("\n"))
         for rep in self.receipt_reports:
             out.append("")
             out.append(
@@ -1955,6 +2400,12 @@ class Verifier:
                     f"  {rep.get('kind')}: counted {_short(rep['counted'])}"
                     + (f" ({rep['note']})" if rep.get("note") else "")
                 )
+            wit = rep.get("witnessed")
+            if wit is not None:
+                if wit["status"] == "witnessed":
+                    out.append(f"  witnessed: by {', '.join(wit['witnesses'])} in the checkpoint of size {wit['size']}")
+                else:
+                    out.append(f"  NOT witnessed yet: {wit['detail']}")
         if self.failures:
             out.append("")
             out.append("failures:")
@@ -2035,6 +2486,14 @@ class Source:
         except (ValueError, KeyError, TypeError):
             return None
 
+    def checkpoints(self, query: str) -> str | None:
+        """SPEC 9, 14.4: ``GET /api/checkpoints?size=N`` or ``?covering=I``
+        (a note with its cosignature lines), or None when there is none."""
+        if not self.is_url:
+            return None
+        body = self._get(f"/api/checkpoints?{query}", missing_ok=True)
+        return None if body is None else body.decode("utf-8", "replace")
+
     def consistency(self, a: int, b: int) -> list[bytes] | None:
         if not self.is_url:
             return None
@@ -2048,23 +2507,29 @@ class Source:
         """Lists of lines without their newline; every line ended with a
         newline except, when the flag is False, the last of the list."""
         if not self.is_url:
-            try:
-                with open(self.spec, "rb") as f:
-                    rest = b""
-                    while True:
-                        block = f.read(1 << 22)
-                        if not block:
-                            break
-                        parts = (rest + block).split(b"\n")
-                        rest = parts.pop()
-                        if parts:
-                            yield parts, True
-                    if rest:
-                        yield [rest], False
-            except OSError as e:
-                raise CouldNotRun(f"cannot read {self.spec}: {e.strerror}") from None
+            yield from self._file_chunks(self.spec)
             return
-        start = 0
+        yield from self._url_chunks(0)
+
+    @staticmethod
+    def _file_chunks(path: str) -> Iterator[tuple[list[bytes], bool]]:
+        try:
+            with open(path, "rb") as f:
+                rest = b""
+                while True:
+                    block = f.read(1 << 22)
+                    if not block:
+                        break
+                    parts = (rest + block).split(b"\n")
+                    rest = parts.pop()
+                    if parts:
+                        yield parts, True
+                if rest:
+                    yield [rest], False
+        except OSError as e:
+            raise CouldNotRun(f"cannot read {path}: {e.strerror}") from None
+
+    def _url_chunks(self, start: int) -> Iterator[tuple[list[bytes], bool]]:
         while True:
             body = self._get(f"/api/log?from={start}&limit={PAGE}") or b""
             if not body:
@@ -2077,6 +2542,27 @@ class Source:
                 parts.append(last)
                 yield [last], False
             start += len(parts)
+
+
+class FollowSource(Source):
+    """A server, and the entries of it already verified in ``held`` (a JSON
+    Lines file of --state): those are read from the file, and only the entries
+    after them are fetched (SPEC 14.6). ``new`` keeps the fetched lines."""
+
+    def __init__(self, spec: str, held: str, timeout: float = 30.0) -> None:
+        super().__init__(spec, timeout)
+        self.held = held
+        self.new: list[bytes] = []
+
+    def chunks(self) -> Iterator[tuple[list[bytes], bool]]:
+        n = 0
+        if os.path.isfile(self.held):
+            for chunk, complete in self._file_chunks(self.held):
+                n += len(chunk)
+                yield chunk, complete
+        for chunk, complete in self._url_chunks(n):
+            self.new.extend(chunk)
+            yield chunk, complete
 
 
 def _read_text(path: str, what: str) -> str:
@@ -2112,7 +2598,23 @@ def _parser() -> argparse.ArgumentParser:
         help="a receipt, or a folder of *.json receipts (repeatable)",
     )
     p.add_argument("--since", metavar="FILE", help="an earlier signed checkpoint: the log must extend it")
+    p.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="NAME=KEYHEX",
+        help="a witness whose cosignatures to check, besides those of the log's policies (repeatable)",
+    )
     p.add_argument("--save-checkpoint", metavar="FILE", help="write the server-signed checkpoint verified")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="monitor the server: check it again every --interval seconds from the last verified "
+        "checkpoint (kept in --state DIR); exit 1 at the first failure, the evidence saved in DIR",
+    )
+    p.add_argument("--state", metavar="DIR", help="with --follow: where the verified entries and checkpoint are kept")
+    p.add_argument("--interval", type=float, default=5.0, metavar="S", help="with --follow: seconds between rounds")
+    p.add_argument("--rounds", type=int, default=0, metavar="N", help="with --follow: stop after N rounds (0: never)")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument(
         "--jobs",
@@ -2131,12 +2633,115 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _write_atomic(path: str, data: bytes) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def follow(args: argparse.Namespace) -> int:
+    """--follow (SPEC 14.6): a round every --interval seconds; each verifies
+    the entries held in --state plus those the server appended since, with
+    --since the checkpoint verified last. A round with a failure writes its
+    evidence and ends the run (exit 1); a server out of reach is tried again
+    at the next round."""
+    if not args.source.startswith(("http://", "https://")) or not args.state:
+        print("verify_cli: --follow needs a server URL and --state DIR", file=sys.stderr)
+        return 2
+    if args.checkpoint or args.since or args.receipt:
+        print("verify_cli: --follow takes no --checkpoint, --since or --receipt", file=sys.stderr)
+        return 2
+    try:
+        witness_keys = [parse_witness_arg(w) for w in args.witness]
+        os.makedirs(args.state, exist_ok=True)
+    except CouldNotRun as e:
+        print(f"verify_cli: could not run: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"verify_cli: could not run: cannot create {args.state}: {e.strerror}", file=sys.stderr)
+        return 2
+    held, saved = os.path.join(args.state, "log.jsonl"), os.path.join(args.state, "checkpoint")
+    rounds = 0
+    while True:
+        rounds += 1
+        try:
+            source = FollowSource(args.source, held)
+            v = Verifier(
+                source,
+                checkpoint_files=[],
+                receipt_paths=[],
+                since_file=saved if os.path.isfile(saved) else None,
+                jobs=args.jobs,
+                progress=False,
+                fast=not args.no_fast,
+                witness_keys=witness_keys,
+            )
+            v.run()
+        except CouldNotRun as e:
+            print(f"verify_cli: follow: round {rounds}: {e}; trying again", file=sys.stderr, flush=True)
+            v = None
+        if v is not None:
+            code = v.exit_code()
+            if code == 1:
+                where = _save_evidence(args.state, v, source.new)
+                print(v.text_report())
+                print(f"verify_cli: follow: FAILURE, evidence saved in {where}", file=sys.stderr, flush=True)
+                return 1
+            if source.new:
+                with open(held, "ab") as f:
+                    f.write(b"".join(x + b"\n" for x in source.new))
+                    f.flush()
+                    os.fsync(f.fileno())
+            if v.saved_note is not None:
+                _write_atomic(saved, v.saved_note.encode("utf-8"))
+            size = v.saved_cp.size if v.saved_note is not None else None
+            print(
+                f"verify_cli: follow: round {rounds}: {v.n} entries ({len(source.new)} new), checkpoint "
+                f"{size} verified, {'valid' if code == 0 else 'incomplete: ' + '; '.join(v.skipped.values())}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if args.rounds and rounds >= args.rounds:
+            return 0 if v is not None and v.exit_code() == 0 else 3
+        time.sleep(args.interval)
+
+
+def _save_evidence(state: str, v: Verifier, new: list[bytes]) -> str:
+    """The report, every checkpoint note judged and the entries fetched in
+    the failing round, in a fresh folder of ``state``."""
+    where = os.path.join(state, "evidence-" + time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+    k = 1
+    while os.path.exists(where if k == 1 else f"{where}-{k}"):
+        k += 1
+    where = where if k == 1 else f"{where}-{k}"
+    os.makedirs(where)
+    _write_atomic(os.path.join(where, "report.json"), json.dumps(v.as_json(), ensure_ascii=False, indent=1).encode())
+    for n, (label, text) in enumerate(getattr(v, "all_notes", []), 1):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", label).strip("-")[:80]
+        _write_atomic(os.path.join(where, f"note-{n:02d}-{name}.txt"), text.encode("utf-8"))
+    _write_atomic(os.path.join(where, "new-entries.jsonl"), b"".join(x + b"\n" for x in new))
+    return where
+
+
+def parse_witness_arg(text: str) -> tuple[str, bytes]:
+    """``NAME=KEYHEX`` of --witness (split at the last ``=``). Raises CouldNotRun."""
+    name, sep, key = text.rpartition("=")
+    if not sep or not name or _BAD_KEY_NAME.search(name) or not _is_key(key):
+        raise CouldNotRun(f"--witness {text!r}: want NAME=KEYHEX (a C2SP key name, 64 lowercase hex digits)")
+    return name, bytes.fromhex(key)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the verifier; returns the exit status (0, 1, 2 or 3)."""
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return 0 if e.code == 0 else 2
+    if args.follow:
+        return follow(args)
     try:
         v = Verifier(
             Source(args.source),
@@ -2146,6 +2751,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             progress=not args.quiet,
             fast=not args.no_fast,
+            witness_keys=[parse_witness_arg(w) for w in args.witness],
         )
         v.run()
     except CouldNotRun as e:

@@ -174,5 +174,12 @@ def test_make_run_prints_a_verify_command_that_passes(tmp_path: Path) -> None:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:
         stop_server(proc)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "every check passed" in done.stdout
+    if "witnesses: 0 known" in done.stdout:
+        # A demo without a witness policy: its closes cannot be judged
+        # (docs/SPEC.md 14.3), which is all that keeps it from exit 0.
+        assert done.returncode == 3, done.stdout + done.stderr
+        assert "witnessed_closes skipped (no witness policy" in done.stdout
+        assert "failures:" not in done.stdout
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "every check passed" in done.stdout

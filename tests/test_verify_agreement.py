@@ -33,7 +33,9 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
             progress=False,
         )
         v.run()
-        assert v.failures == [] and v.exit_code() == 0, v.failures
+        # No witness policy: each close is not judged (SPEC 14.3), nothing else.
+        assert v.failures == [] and set(v.skipped) <= {"witnessed_closes"}, (v.failures, v.skipped)
+        assert v.exit_code() == (3 if v.replay.closings else 0)
         ref = V.Verifier(
             V.Source(str(log)),
             checkpoint_files=[str(tmp / "cp.txt")],

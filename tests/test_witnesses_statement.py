@@ -160,7 +160,11 @@ def _verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], sc: Scenario, li
 
 def test_verifier_accepts_a_good_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str], sc: Scenario) -> None:
     code, rep = _verify(tmp_path, capsys, sc, _with_policy(sc, policy()))
-    assert code == 0, rep["failures"]
+    # The policy comes after the scenario's closes, which it cannot govern:
+    # they are not judged (docs/SPEC.md 14.3), and nothing fails.
+    from tests.verifier_logs import unwitnessed_only
+
+    assert unwitnessed_only(code, rep), (rep["failures"], rep["skipped"])
 
 
 @pytest.mark.parametrize(
