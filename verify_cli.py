@@ -2099,7 +2099,7 @@ class Verifier:
                         sizes.add(Checkpoint(text, label).size)
                     except NoteError:
                         pass
-            for n in sorted(sizes):
+            for n in sorted(sizes - {0}):
                 text = self.source.checkpoints(f"size={n}")
                 if text is not None:
                     fetched.append((f"server checkpoint of size {n}", text))
@@ -2459,12 +2459,12 @@ class Source:
         if not self.is_url and not os.path.isfile(spec):
             raise CouldNotRun(f"cannot read {spec}: no such file")
 
-    def _get(self, path: str, *, missing_ok: bool = False) -> bytes | None:
+    def _get(self, path: str, *, missing_ok: bool = False, missing: tuple[int, ...] = (404,)) -> bytes | None:
         try:
             with urllib.request.urlopen(self.base + path, timeout=self.timeout) as r:
                 return r.read()
         except urllib.error.HTTPError as e:
-            if missing_ok and e.code == 404:
+            if missing_ok and e.code in missing:
                 return None
             raise CouldNotRun(f"GET {self.base + path}: HTTP {e.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as e:
@@ -2491,7 +2491,8 @@ class Source:
         (a note with its cosignature lines), or None when there is none."""
         if not self.is_url:
             return None
-        body = self._get(f"/api/checkpoints?{query}", missing_ok=True)
+        # SPEC 14.4: no such checkpoint (yet) is a 4xx answer, never a reason not to run.
+        body = self._get(f"/api/checkpoints?{query}", missing_ok=True, missing=(400, 404, 409, 422))
         return None if body is None else body.decode("utf-8", "replace")
 
     def consistency(self, a: int, b: int) -> list[bytes] | None:

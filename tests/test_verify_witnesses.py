@@ -421,6 +421,7 @@ class _Served(BaseHTTPRequestHandler):
     latest = ""
     server_key = ""
     size_override: dict[int, str] = {}
+    refuse_checkpoints = False  # answer /api/checkpoints with 400, as a server may for a size it lacks
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -440,6 +441,9 @@ class _Served(BaseHTTPRequestHandler):
             body = json.dumps(
                 {"proof": [p.hex() for p in merkle.consistency_proof(q["from"], q["to"], leaves)]}
             ).encode()
+        elif u.path == "/api/checkpoints" and self.refuse_checkpoints:
+            self.send_error(400)
+            return
         elif u.path == "/api/checkpoints" and "size" in q:
             if q["size"] in self.size_override:
                 body = self.size_override[q["size"]].encode()
@@ -560,3 +564,15 @@ def test_spec_cosignature_example_is_what_both_implementations_compute():
     assert cosign(body, k, name, ts) == v["line"] + "\n"
     blob = base64.b64decode(v["line"].rsplit(" ", 1)[1])
     assert verify_cli.check_cosignature(blob, body, k.public_bytes) == ts
+
+
+def test_a_server_refusing_the_checkpoint_routes_leaves_the_closes_not_judged(tmp_path, capsys, wl, serve):
+    latest = checkpoint_note(wl.lines, wl.sc.server_key, wl.sc.assembly)
+    url = serve(
+        lines=wl.lines, notes=[], latest=latest, server_key=wl.sc.server_key.public_hex, refuse_checkpoints=True
+    )
+    (tmp_path / "kept.txt").write_text(wl.good_notes()[0])
+    code = verify_cli.main([url, "--jobs", "1", "--json", "--quiet", "--checkpoint", str(tmp_path / "kept.txt")])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 3 and rep["failures"] == []  # it ran: a 4xx is "no such checkpoint", not "could not run"
+    assert closes(rep) == {wl.hc: "witnessed", wl.cc: "not judged"}
