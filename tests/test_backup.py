@@ -80,8 +80,14 @@ def test_backup_while_ballots_arrive_restores_and_verifies(tmp_path: Path) -> No
             text=True,
             timeout=300,
         )
-        assert v.returncode == 0, v.stdout + v.stderr
-        assert "VERDICT: valid" in v.stdout
+        if "witnesses: 0 known" in v.stdout:
+            # No witness policy in this log: its closes cannot be judged
+            # (docs/SPEC.md 14.3), which is all that keeps it from exit 0.
+            assert v.returncode == 3, v.stdout + v.stderr
+            assert "witnessed_closes skipped (no witness policy" in v.stdout and "failures:" not in v.stdout
+        else:
+            assert v.returncode == 0, v.stdout + v.stderr
+            assert "VERDICT: valid" in v.stdout
 
 
 def test_backup_refuses_what_it_cannot_copy(tmp_path: Path) -> None:
