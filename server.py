@@ -29,7 +29,7 @@ from aiohttp import web
 from ballots import compliance, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
-from crypto.canonical import parse
+from crypto.canonical import canonical_bytes, parse
 from serving.events import EventHub
 from serving.keyfile import load_server_key
 from serving.metrics import Metrics
@@ -142,6 +142,14 @@ async def get_log(request: web.Request) -> web.Response:
     limit = min(_int_arg(request, "limit", 1000, lo=1), 10_000)
     lines = await _box(request).export(start, limit)
     return web.Response(body=b"".join(line + b"\n" for line in lines), content_type="application/jsonl")
+
+
+async def get_texts(request: web.Request) -> web.Response:
+    """Comment texts off the log, JSON Lines (docs/SPEC.md section 13.2)."""
+    start = _int_arg(request, "from", 0)
+    limit = min(_int_arg(request, "limit", 1000, lo=1), 10_000)
+    records = await _box(request).texts(start, limit)
+    return web.Response(body=b"".join(canonical_bytes(r) + b"\n" for r in records), content_type="application/jsonl")
 
 
 async def get_checkpoint(request: web.Request) -> web.Response:
@@ -305,6 +313,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("POST", "/api/statements", post_statement, "Append one signed statement; 201 and its receipt."),
     ("GET", "/api/log", get_log, "Entries from `from` (at most `limit`), as canonical JSON Lines."),
     ("GET", "/api/checkpoint", get_checkpoint, "The latest signed checkpoint note."),
+    ("GET", "/api/texts", get_texts, "Comment texts (or their redactions) from entry `from`, as JSON Lines."),
     ("GET", "/api/proof/inclusion", get_inclusion, "Inclusion proof of entry `index` in the tree of `size`."),
     ("GET", "/api/proof/consistency", get_consistency, "Consistency proof between sizes `from` and `to`."),
     ("GET", "/api/motions/{id}", get_motion, "A motion, its state, live tally or result."),

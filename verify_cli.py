@@ -10,6 +10,7 @@ bug cannot hide in both. Copy it anywhere and run:
     python verify_cli.py SRC --checkpoint cp.txt      # also check this signed checkpoint
     python verify_cli.py SRC --receipt my.json        # my statement is in, and how it counted
     python verify_cli.py SRC --since old.checkpoint   # the log was only appended to
+    python verify_cli.py SRC --texts texts.jsonl      # check comment texts against their hashes
     python verify_cli.py SRC --json                   # a machine-readable report
     python verify_cli.py SRC --no-fast                # the reference path only (slow)
     python verify_cli.py SRC --witness NAME=KEYHEX    # also check this witness's cosignatures
@@ -32,6 +33,11 @@ SPEC section it belongs to:
 8. forks       no two checkpoints read or fetched disagree (SPEC 14.4);
 9. witnessed_closes  each close is witnessed by the time rule (SPEC 14.3),
                or reported not judged (skipped), never passed.
+10. texts      (when texts are given with --texts, or fetched from a server
+               SOURCE) every comment has its text, whose hash is the
+               comment's ``text_hash``, or a redaction the log holds (SPEC 15.2).
+               Redacted comments are reported as such, texts given or not;
+               without texts the verdict on the log is the same.
 
 How to read this file. Part one is the rules: the SPEC, section by section,
 ending with ``Verifier.check_entry``, whose numbered steps are the checks
@@ -518,6 +524,7 @@ class Checkpoint:
 # ---------------------------------------------------------------------------
 
 CHOICES = ("yes", "no", "abstain")
+STANCES = ("for", "against", "neutral")
 METHODS = ("largest_remainder", "dhondt", "sainte_lague")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
@@ -596,6 +603,13 @@ def _is_url(v: Any, empty: bool = True) -> bool:
 VOTED = ("yes", "no", "abstain", "absent")  # SPEC 3: what a deputy voted (report, record)
 
 
+def _is_motion_url(v: Any) -> bool:
+    """SPEC 3, 13: a motion's url may also be `proposal:<slug>`."""
+    if isinstance(v, str) and v.startswith("proposal:"):
+        return _is_slug(v[9:])
+    return _is_url(v)
+
+
 def _is_instructions(v: Any) -> bool:
     return isinstance(v, list) and all(
         isinstance(x, dict) and x.keys() == {"deputy", "choice"} and _is_key(x["deputy"]) and x["choice"] in CHOICES
@@ -635,7 +649,7 @@ BODIES: dict[str, dict[str, Any]] = {
         "topic": _is_slug,
         "title": _is_str,
         "summary": _is_str,
-        "url": lambda v: _is_str(v, True),
+        "url": _is_motion_url,
         "opens": lambda v: time_key(v) is not None,
         "closes": lambda v: time_key(v) is not None,
         "quorum": lambda v: v is None or _is_int(v, 0, 100),
@@ -691,6 +705,24 @@ BODIES: dict[str, dict[str, Any]] = {
     "volunteer": {"draw": _is_slug, "standing": lambda v: isinstance(v, bool)},
     "certify": {"draw": _is_slug, "member": _is_key},
     "witnesses": {"cosigners": _is_cosigners, "quorum": _is_count, "grace": lambda v: _is_int(v, 1, 60)},
+    # SPEC 15: deliberation
+    "comment": {
+        "motion": lambda v: v is None or _is_slug(v),
+        "proposal": lambda v: v is None or _is_slug(v),
+        "stance": lambda v: isinstance(v, str) and v in STANCES,
+        "reply_to": lambda v: v is None or _is_int(v, 0, MAX_INT),
+        "text_hash": _is_key,
+    },
+    "redact": {"entry": lambda v: _is_int(v, 0, MAX_INT), "reason": _is_str},
+    "proposal": {
+        "id": _is_slug,
+        "topic": _is_slug,
+        "title": _is_str,
+        "summary": _is_str,
+        "url": _is_url,
+        "amends": lambda v: v is None or _is_slug(v),
+    },
+    "support": {"proposal": _is_slug, "on": lambda v: isinstance(v, bool)},
 }
 HEADER = ("v", "assembly", "kind", "author", "seq")
 KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.items()}
@@ -737,6 +769,8 @@ def _form_problem(st: Any) -> str | None:
         orgs = st["organizers"]
         if not orgs or len(set(orgs)) != len(orgs) or st["author"] not in orgs:
             return "organizers must be non-empty, distinct and include the author"
+    if kind == "comment" and (st["motion"] is None) == (st["proposal"] is None):
+        return "a comment names exactly one of motion and proposal, the other null"
     return None
 
 
@@ -841,6 +875,30 @@ class Draw:
         self.drawn_index: int | None = None
 
 
+class Comment:
+    """SPEC 15: a comment entry, and the redact that erased its text."""
+
+    __slots__ = ("index", "author", "target", "text_hash", "redact", "reason")
+
+    def __init__(self, st: dict[str, Any], index: int) -> None:
+        self.index, self.author, self.text_hash = index, st["author"], st["text_hash"]
+        self.target = ("motion", st["motion"]) if st["motion"] is not None else ("proposal", st["proposal"])
+        self.redact: int | None = None
+        self.reason: str | None = None
+
+
+class Proposal:
+    """SPEC 15: a proposal, its supporters (in the order they last began to
+    support it) and the motion it became."""
+
+    __slots__ = ("id", "supporters", "motion")
+
+    def __init__(self, st: dict[str, Any]) -> None:
+        self.id = st["id"]
+        self.supporters: dict[str, None] = {}
+        self.motion: str | None = None
+
+
 class Replay:
     """The state the entries before the current one established (SPEC 4:
     "state is what the entries before the statement established"), and the
@@ -881,6 +939,9 @@ class Replay:
         self.policies: list[Policy] = []
         self.lottery_policy: dict[str, Policy | None] = {}
         self.closings: list[Closing] = []
+        # SPEC 15: entry index -> comment; proposal id -> proposal
+        self.comments: dict[int, Comment] = {}
+        self.proposals: dict[str, Proposal] = {}
 
     # -- SPEC 4, "always" and the signer column of the table ------------------
     def check_signer(self, index: int, st: dict[str, Any]) -> None:
@@ -972,6 +1033,17 @@ class Replay:
             raise _refused(index, "unknown_topic", f"topic {st['topic']!r} does not exist")
         if not time_key(st["opens"]) < time_key(st["closes"]):  # type: ignore[operator]
             raise _refused(index, "bad_window", "opens is not before closes")
+        if st["url"].startswith("proposal:"):  # SPEC 15: turned from a ready proposal, once
+            p = self.proposals.get(st["url"][9:])
+            if p is None:
+                raise _refused(index, "unknown_proposal", f"url {st['url']!r} names no proposal")
+            if p.motion is not None:
+                raise _refused(index, "proposal_adopted", f"proposal {p.id!r} already became motion {p.motion!r}")
+            have = sum(1 for k in p.supporters if k in self.active)
+            if have * 10 < len(self.active):
+                raise _refused(
+                    index, "proposal_not_ready", f"proposal {p.id!r}: {have} supporters of {len(self.active)} members"
+                )
 
     def _rule_deputies(self, index: int, st: dict[str, Any], received: str) -> None:
         roster = st["roster"]
@@ -1081,6 +1153,58 @@ class Replay:
         if not (2 * st["quorum"] > len(cos) and st["quorum"] <= len(cos)):
             raise _refused(index, "quorum_not_majority", f"quorum {st['quorum']} of {len(cos)} cosigners")
 
+    def _open_motion(self, index: int, motion_id: str, received: str, what: str) -> None:
+        """SPEC 15: the motion exists and is not closed (by time or by entry)."""
+        m = self.motions.get(motion_id)
+        if m is None:
+            raise _refused(index, "unknown_motion", f"motion {motion_id!r}")
+        if received >= m.closes or m.close_index is not None:  # type: ignore[operator]
+            raise _refused(index, "motion_closed", f"motion {m.id!r} is closed: {what}")
+
+    def _rule_comment(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["author"] not in self.active:
+            raise _refused(index, "not_member", "the author is not an active member")
+        if st["motion"] is not None:
+            self._open_motion(index, st["motion"], received, "no more comments")
+        elif st["proposal"] not in self.proposals:
+            raise _refused(index, "unknown_proposal", f"proposal {st['proposal']!r}")
+        r = st["reply_to"]
+        if r is not None:
+            parent = self.comments.get(r)
+            if parent is None:
+                raise _refused(index, "bad_reply", f"reply_to {r} is not a comment")
+            here = ("motion", st["motion"]) if st["motion"] is not None else ("proposal", st["proposal"])
+            if parent.target != here:
+                raise _refused(index, "bad_reply", f"reply_to {r} is a comment on another {parent.target[0]}")
+
+    def _rule_redact(self, index: int, st: dict[str, Any], received: str) -> None:
+        c = self.comments.get(st["entry"])
+        if c is None:
+            raise _refused(index, "unknown_comment", f"entry {st['entry']} is not a comment")
+        if st["author"] != c.author and st["author"] not in self.organizers:
+            raise _refused(index, "not_redactor", "neither an organizer nor the comment's author")
+        if c.redact is not None:
+            raise _refused(index, "already_redacted", f"comment {c.index} was redacted at entry {c.redact}")
+
+    def _rule_proposal(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["author"] not in self.active:
+            raise _refused(index, "not_member", "the author is not an active member")
+        if st["id"] in self.proposals or st["id"] in self.motions:
+            raise _refused(index, "duplicate_proposal", f"id {st['id']!r} is taken by a motion or a proposal")
+        if st["topic"] not in self.topics:
+            raise _refused(index, "unknown_topic", f"topic {st['topic']!r} does not exist")
+        if st["amends"] is not None:
+            self._open_motion(index, st["amends"], received, "it can no longer be amended")
+
+    def _rule_support(self, index: int, st: dict[str, Any], received: str) -> None:
+        if st["author"] not in self.active:
+            raise _refused(index, "not_member", "the author is not an active member")
+        p = self.proposals.get(st["proposal"])
+        if p is None:
+            raise _refused(index, "unknown_proposal", f"proposal {st['proposal']!r}")
+        if p.motion is not None:
+            raise _refused(index, "proposal_adopted", f"proposal {p.id!r} already became motion {p.motion!r}")
+
     # -- applying an accepted statement (one method per kind) ---------------
     def apply(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         kind = st["kind"]
@@ -1114,6 +1238,8 @@ class Replay:
     def _apply_motion(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         m = self.motions[st["id"]] = Motion(st, index)
         heapq.heappush(self.due, (m.closes, m.id))
+        if st["url"].startswith("proposal:"):
+            self.proposals[st["url"][9:]].motion = m.id
 
     def _apply_deputies(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.roster = list(st["roster"])
@@ -1173,6 +1299,23 @@ class Replay:
         elif kind in CLOSINGS:
             lottery, closes = CLOSINGS[kind](self, st)
             self.closings.append(Closing(kind, index, lottery, closes, self.lottery_policy.get(lottery)))
+
+    def _apply_comment(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.comments[index] = Comment(st, index)
+
+    def _apply_redact(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        c = self.comments[st["entry"]]
+        c.redact, c.reason = index, st["reason"]
+
+    def _apply_proposal(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.proposals[st["id"]] = Proposal(st)
+
+    def _apply_support(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        supporters = self.proposals[st["proposal"]].supporters
+        if st["on"]:
+            supporters.setdefault(st["author"], None)
+        else:
+            supporters.pop(st["author"], None)
 
     # -- the tally at close (SPEC 7, 10) ------------------------------------
     def scope_chain(self, m: Motion) -> list[str]:
@@ -1491,6 +1634,9 @@ CHECKS = (
     "forks",
     "witnessed_closes",
 )
+TEXT_RECORD = frozenset({"index", "text", "salt"})  # SPEC 15.2
+REDACTED_RECORD = frozenset({"index", "redacted", "reason", "redact"})
+_SALT = re.compile(r"[0-9a-f]{32}\Z")
 ENTRY_KEYS = frozenset({"index", "prev", "received", "statement", "signature"})
 PROGRESS_EVERY = 100_000
 
@@ -1575,6 +1721,8 @@ class Verifier:
         progress: bool = True,
         fast: bool = True,
         witness_keys: Iterable[tuple[str, bytes]] = (),
+        texts: str | None = None,
+        texts_implicit: bool = False,
     ) -> None:
         self.source = source
         self.mode: Reference = FastMode() if fast else Reference()
@@ -1598,6 +1746,16 @@ class Verifier:
         self.witness_report: dict[str, Any] = {}
         self.fork_evidence: list[dict[str, Any]] = []
         self.server_signed: set[str] = set()  # notes whose server signature verified (checked once)
+        # SPEC 15.2: comment texts, from a file (read now) or a server (fetched
+        # after the log, so that every comment read has its text or redaction).
+        self.texts_from = texts
+        self.texts_implicit = texts_implicit  # fetched from the server SOURCE without being asked
+        self.text_lines: list[bytes] | None = None
+        self.texts_checked = 0
+        if texts is not None:
+            self.checks.append("texts")
+            if not texts.startswith(("http://", "https://")):
+                self.text_lines = _read_text(texts, "texts").encode("utf-8").splitlines()
         # Everything that can make the run impossible is read first (exit 2).
         for path in checkpoint_files:
             notes = split_notes(_read_text(path, "checkpoint")) or [""]
@@ -1871,6 +2029,89 @@ class Verifier:
         if "receipts" in self.checks:
             self._check_receipts()
         self._check_witnesses()
+        if "texts" in self.checks:
+            self._check_texts()
+
+    # -- comment texts (SPEC 15.2) ---------------------------------------------------------
+    def _check_texts(self) -> None:
+        """SPEC 15.2: every comment of the log read has one record, its text
+        (1 to 4,000 code points; SHA-256(salt || UTF-8 text) is its
+        text_hash) or its redaction (by the redact entry the log holds, with
+        its reason). Records of entries beyond the log read are not judged."""
+        lines = self.text_lines
+        if lines is None:
+            lines = Source(str(self.texts_from)).text_lines()
+            if lines is None:
+                if self.texts_implicit:  # not asked for: the server simply has none to check
+                    self.checks.remove("texts")
+                else:
+                    self.skipped["texts"] = "the server serves no /api/texts"
+                return
+        comments, seen = self.replay.comments, set()
+
+        def bad(code: str, index: int | None, why: str) -> None:
+            self.note(Problem("texts", "15", code, index, why))
+
+        for n, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = parse_strict(line)
+            except CanonicalError as e:
+                bad("bad_text_record", None, f"texts line {n}: {e}")
+                continue
+            i = rec.get("index") if isinstance(rec, dict) else None
+            if not _is_int(i, 0, MAX_INT) or rec.keys() not in (TEXT_RECORD, REDACTED_RECORD):
+                bad("bad_text_record", None, f"texts line {n}: not a text or redaction record")
+                continue
+            if i >= self.n:
+                continue  # appended after the log was read
+            c = comments.get(i)
+            if c is None or i in seen:
+                bad("bad_text_record", i, "not a comment entry" if c is None else "a second record for this comment")
+                continue
+            seen.add(i)
+            if rec.keys() == REDACTED_RECORD:
+                if rec["redacted"] is not True or not _is_int(rec["redact"], 0, MAX_INT):
+                    bad("bad_text_record", i, "a redaction record with redacted true and a redact index")
+                elif rec["redact"] >= self.n:
+                    pass  # redacted after the log was read
+                elif c.redact != rec["redact"] or c.reason != rec["reason"]:
+                    bad(
+                        "not_redacted",
+                        i,
+                        f"the text is withheld, but no redact entry {rec['redact']} with that reason erased it",
+                    )
+                continue
+            if c.redact is not None:
+                bad("text_not_erased", i, f"the text is still served after the redact at entry {c.redact}")
+                continue
+            text, salt = rec["text"], rec["salt"]
+            if not isinstance(text, str) or not isinstance(salt, str) or not _SALT.match(salt):
+                bad("bad_text_record", i, "text is not a string or salt not 32 lowercase hex digits")
+            elif not 1 <= len(text) <= 4000:
+                bad("bad_text_length", i, f"the text has {len(text)} characters, want 1 to 4000")
+            elif _sha(bytes.fromhex(salt) + text.encode("utf-8")).hex() != c.text_hash:
+                bad("text_hash_mismatch", i, "SHA-256(salt || UTF-8 text) is not the comment's text_hash")
+            else:
+                self.texts_checked += 1
+        for i in comments:
+            if i not in seen:
+                bad("missing_text", i, "no text and no redaction served for this comment")
+
+    def texts_report(self) -> dict[str, Any]:
+        """SPEC 15: how many comments, how many texts were checked, and every
+        redacted one (from the log: its redact entry and public reason)."""
+        comments = self.replay.comments
+        return {
+            "comments": len(comments),
+            "checked": self.texts_checked if "texts" in self.checks else None,
+            "redacted": [
+                {"index": c.index, "redact": c.redact, "reason": c.reason}
+                for c in comments.values()
+                if c.redact is not None
+            ],
+        }
 
     # -- checkpoints (SPEC 6, 11.5)--------------------------------------------------------
     def _origin_and_key(self) -> tuple[str, bytes] | None:
@@ -2330,6 +2571,7 @@ class Verifier:
             "motions": self.motions_report(),
             "receipts": self.receipt_reports,
             "witnesses": self.witness_report,
+            "texts": self.texts_report(),
             "checkpoint": None
             if self.saved_note is None
             else {"size": self.saved_cp.size, "root": base64.b64encode(self.saved_cp.root).decode()},
@@ -2389,6 +2631,15 @@ class Verifier:
                 for side in ("a", "b"):
                     out.append(f"    {f[side]['label']}:")
                     out.extend("      " + x for x in f[side]["note"].rstrip("\n").split("\n"))
+        tr = self.texts_report()
+        if tr["comments"]:
+            out.append("")
+            checked = (
+                "texts not given" if tr["checked"] is None else f"{tr['checked']} texts checked against their hash"
+            )
+            out.append(f"comments: {tr['comments']} ({checked}); {len(tr['redacted'])} redacted")
+            for red in tr["redacted"]:
+                out.append(f"  entry {red['index']}: text erased by redact entry {red['redact']}: {red['reason']}")
         for rep in self.receipt_reports:
             out.append("")
             out.append(
@@ -2503,6 +2754,24 @@ class Source:
             return [bytes.fromhex(h) for h in json.loads(body)["proof"]] if body else None
         except (ValueError, KeyError, TypeError):
             return []
+
+    def text_lines(self) -> list[bytes] | None:
+        """SPEC 15.2: every record of GET /api/texts, page by page (None when
+        the server has no such route)."""
+        out: list[bytes] = []
+        start = 0
+        while True:
+            body = self._get(f"/api/texts?from={start}&limit={PAGE}", missing_ok=True)
+            if body is None:
+                return None if not out else out
+            page = [line for line in body.split(b"\n") if line.strip()]
+            if not page:
+                return out
+            out.extend(page)
+            try:
+                start = int(json.loads(page[-1])["index"]) + 1
+            except (ValueError, KeyError, TypeError):
+                return out  # the record is judged (and refused) by _check_texts
 
     def chunks(self) -> Iterator[tuple[list[bytes], bool]]:
         """Lists of lines without their newline; every line ended with a
@@ -2624,6 +2893,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="signature-checking processes (default: the number of CPUs)",
     )
+    p.add_argument(
+        "--texts",
+        metavar="FILE_OR_URL",
+        help="the comment texts (JSON Lines of GET /api/texts, or a server URL) to check against their "
+        "hashes (SPEC 15.2); a server SOURCE serves them by default",
+    )
+    p.add_argument("--no-texts", action="store_true", help="do not fetch the comment texts from a server SOURCE")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument(
         "--no-fast",
@@ -2753,6 +3029,10 @@ def main(argv: list[str] | None = None) -> int:
             progress=not args.quiet,
             fast=not args.no_fast,
             witness_keys=[parse_witness_arg(w) for w in args.witness],
+            texts=args.texts
+            if args.texts is not None
+            else (args.source if args.source.startswith(("http://", "https://")) and not args.no_texts else None),
+            texts_implicit=args.texts is None,
         )
         v.run()
     except CouldNotRun as e:

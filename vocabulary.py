@@ -57,6 +57,23 @@ class Kind(StrEnum):
     VOLUNTEER = "volunteer"
     CERTIFY = "certify"
     WITNESSES = "witnesses"
+    # Deliberation (docs/SPEC.md section 15)
+    COMMENT = "comment"
+    REDACT = "redact"
+    PROPOSAL = "proposal"
+    SUPPORT = "support"
+
+
+class Stance(StrEnum):
+    """Where a comment stands on what it discusses (docs/SPEC.md section 15)."""
+
+    FOR = "for"
+    AGAINST = "against"
+    NEUTRAL = "neutral"
+
+
+# A motion turned from a proposal carries the url `proposal:<id>`.
+PROPOSAL_PREFIX = "proposal:"
 
 
 # What a deputy actually voted in the assembly (`report`, `record`): a
@@ -82,6 +99,7 @@ __all__ = [
     "DRAW_PREFIX",
     "MOTION_PREFIX",
     "NO_QUORUM",
+    "PROPOSAL_PREFIX",
     "SCOPE_ALL",
     "SELF",
     "TOPIC_PREFIX",
@@ -89,4 +107,5 @@ __all__ = [
     "Choice",
     "Kind",
     "Method",
+    "Stance",
 ]

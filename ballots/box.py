@@ -37,6 +37,7 @@ from ballots.projection import changes, load_state
 from ballots.rules import check, due_motions, next_closing
 from ballots.state import AssemblyState, apply
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
+from ballots.texts import CommentText, RatePolicy, check_text, split_submission
 from crypto import merkle
 from crypto.canonical import canonical_bytes, parse
 from crypto.chain import GENESIS_PREV, entry_bytes_from, make_entry
@@ -84,7 +85,8 @@ class _Staged:
     statement: Statement
 
 
-Item = tuple[tuple[Signed, bytes] | None, "asyncio.Future[Receipt]"]
+# (signed statement, its canonical bytes, a comment's text), or None for "close what is due"
+Item = tuple[tuple[Signed, bytes, CommentText | None] | None, "asyncio.Future[Receipt]"]
 
 
 class _Batch:
@@ -103,14 +105,19 @@ class _Batch:
         self.nodes: dict[tuple[int, int], bytes] = {}
         self.pending: dict[Any, dict[Any, Any]] = {}
         self.cleared: set[Any] = set()
+        # Comment texts to store (index -> text) or erase (index -> None): off the log.
+        self.texts: dict[int, CommentText | None] = {}
         self.outcome: list[tuple[asyncio.Future[Receipt], _Staged | Exception]] = []
 
     def now(self, clock: datetime) -> datetime:
         """The clock, but never before the last entry: `received` never decreases."""
         return clock if self.received_at is None or clock >= self.received_at else self.received_at
 
-    def add(self, signed: Signed, statement_bytes: bytes, received: datetime) -> _Staged:
-        """Chain, hash and apply one accepted statement (docs/SPEC.md section 5)."""
+    def add(
+        self, signed: Signed, statement_bytes: bytes, received: datetime, text: CommentText | None = None
+    ) -> _Staged:
+        """Chain, hash and apply one accepted statement (docs/SPEC.md section
+        5); a comment's text is stored beside it, a redact erases one."""
         st = signed.statement
         index = self.state.size
         prev = self.head_hash.hex() if index else GENESIS_PREV
@@ -123,7 +130,11 @@ class _Batch:
             statement_bytes=statement_bytes,
         )
         digest = hashlib.sha256(data).digest()
-        apply(self.state, st, index=index, entry_hash=digest.hex())
+        apply(self.state, st, index=index, entry_hash=digest.hex(), received=entry["received"])
+        if st.kind is Kind.COMMENT:
+            self.texts[index] = text
+        elif st.kind is Kind.REDACT:
+            self.texts[st["entry"]] = None
         for level, idx, h in self.frontier.append(merkle.leaf_hash(data)):
             self.nodes[(level, idx)] = h
         self.head_hash, self.received, self.received_at = digest, entry["received"], received
@@ -141,8 +152,12 @@ class _Batch:
 class BallotBox:
     """Open with ``await BallotBox.open(url, server_key)``; close with ``aclose``."""
 
-    def __init__(self, engine: AsyncEngine, server_key: KeyPair, clock: Clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, server_key: KeyPair, clock: Clock, comment_rate: RatePolicy | None = None
+    ) -> None:
         self.engine = engine
+        # The server's policy on comments (not a rule of the log); None: no limit.
+        self.comment_rate = comment_rate
         self.server_key = server_key
         self.server_hex = server_key.public_hex
         self.clock = clock
@@ -171,12 +186,21 @@ class BallotBox:
     # -- opening -----------------------------------------------------------
 
     @classmethod
-    async def open(cls, url: str, server_key: KeyPair, *, clock: Clock = utcnow, full_check: bool = False) -> BallotBox:
+    async def open(
+        cls,
+        url: str,
+        server_key: KeyPair,
+        *,
+        clock: Clock = utcnow,
+        full_check: bool = False,
+        comment_rate: RatePolicy | None = RatePolicy(),
+    ) -> BallotBox:
         """Create the tables if needed, check the stored log against its head
         (``full_check``: every entry's bytes too), load the projections, and
-        start the writer. Raises LogCorrupted."""
+        start the writer. ``comment_rate``: the server's limit on comments per
+        member (None: none). Raises LogCorrupted."""
         engine = sql.make_engine(url)
-        box = cls(engine, server_key, clock)
+        box = cls(engine, server_key, clock, comment_rate)
         box.full_check = full_check
         try:
             async with engine.begin() as conn:
@@ -265,10 +289,13 @@ class BallotBox:
     # -- appending ---------------------------------------------------------
 
     async def append(self, envelope: Any) -> Receipt:
-        """Check and append one signed statement; return its receipt once the
-        entry is committed. Raises Malformed or a Refused subclass, having
-        written nothing."""
+        """Check and append one signed statement (a comment with its ``text``
+        and ``salt`` beside the envelope, docs/SPEC.md section 15.2); return
+        its receipt once the entry is committed. Raises Malformed or a Refused
+        subclass, having written nothing."""
+        envelope, text = split_submission(envelope)
         signed = parse_signed(envelope)
+        check_text(signed, text)
         st = signed.statement
         message = statement_message(st.raw)
         try:
@@ -277,7 +304,7 @@ class BallotBox:
         except SignatureInvalid:
             raise E.BadSignature("the signature does not verify with the author's key") from None
         fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(((signed, message[len(STATEMENT_PREFIX) :]), fut))
+        self._queue.put_nowait(((signed, message[len(STATEMENT_PREFIX) :], text), fut))
         return await fut
 
     async def close_due(self) -> None:
@@ -341,17 +368,22 @@ class BallotBox:
             if item is None and not fut.done():
                 fut.set_result(None)  # type: ignore[arg-type]
 
-    def _accept(self, batch: _Batch, signed: Signed, statement_bytes: bytes) -> _Staged | E.Refused:
+    def _accept(
+        self, batch: _Batch, signed: Signed, statement_bytes: bytes, text: CommentText | None
+    ) -> _Staged | E.Refused:
         """Stage one statement if the rules accept it, closing what is due
-        first (docs/SPEC.md section 4); the refusal otherwise."""
+        first (docs/SPEC.md section 4), and the server's comment policy lets
+        it through; the refusal otherwise."""
         received = batch.now(self.clock())
         self._close_due(batch, received)
         st = signed.statement
         try:
             check(self._working, st, received, server_key=self.server_hex)
+            if self.comment_rate is not None:
+                self.comment_rate.check(self._working, st, received)
         except E.Refused as refusal:
             return refusal
-        staged = batch.add(signed, statement_bytes, received)
+        staged = batch.add(signed, statement_bytes, received, text)
         if st.kind in (Kind.MOTION, Kind.CLOSE):
             self._next_close = next_closing(self._working)
             self._close_due(batch, received)  # a motion created already due is closed at once
@@ -370,7 +402,7 @@ class BallotBox:
     def _publish(self, batch: _Batch, checkpoint: str | None) -> None:
         """The batch is committed: readers see it, the checkpoint is published."""
         for s in batch.staged:
-            apply(self.committed, s.statement, index=s.index, entry_hash=s.digest.hex())
+            apply(self.committed, s.statement, index=s.index, entry_hash=s.digest.hex(), received=s.entry["received"])
         if checkpoint is not None:
             self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
             self.checkpoint_text = checkpoint
@@ -409,6 +441,8 @@ class BallotBox:
             for s in batch.staged
         ]
         await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
+        if batch.texts:
+            await sql.write_texts(conn, batch.texts)
         root = batch.frontier.root()
         size = batch.state.size
         checkpoint = sign_checkpoint(
@@ -449,7 +483,7 @@ class BallotBox:
             st = parse_statement(entry["statement"])
             # Committed by another process: both states take it.
             for state in (self._working, self.committed):
-                apply(state, st, index=entry["index"], entry_hash=digest.hex())
+                apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
             self.frontier.append(merkle.leaf_hash(data))
         self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
         self._received_at = parse_time(self.received)
@@ -559,6 +593,35 @@ class BallotBox:
         q = select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.author == author).order_by(T.entries.c.idx)
         async with self.engine.connect() as conn:
             return [(json.loads(d), bytes(h).hex()) for d, h in await conn.execute(q)]
+
+    async def texts(self, start: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        """The texts of the comments from entry ``start`` on (at most
+        ``limit``), in log order (docs/SPEC.md section 15.2):
+        ``{"index", "text", "salt"}``, or ``{"index", "redacted": true,
+        "reason", "redact"}`` once a `redact` erased it."""
+        await self._settled.wait()
+        state = self.committed
+        wanted = [i for i in state.comments if i >= start][:limit]
+        if not wanted:
+            return []
+        async with self.engine.connect() as conn:
+            rows = await sql.read_texts(conn, wanted[0], wanted[-1])
+        out: list[dict[str, Any]] = []
+        for i in wanted:
+            c = state.comments[i]  # read again: a redact may have been published meanwhile
+            if c.redacted_by is not None:
+                out.append({"index": i, "redacted": True, "reason": c.reason, "redact": c.redacted_by})
+            elif i in rows:
+                text, salt = rows[i]
+                out.append({"index": i, "text": text, "salt": salt})
+        return out
+
+    async def text_of(self, indexes: list[int]) -> dict[int, tuple[str, str]]:
+        """(text, salt) of the given comments that still have one."""
+        if not indexes:
+            return {}
+        async with self.engine.connect() as conn:
+            return await sql.read_texts_in(conn, indexes)
 
     # -- maintenance -------------------------------------------------------
 

@@ -98,6 +98,25 @@ BadWitnesses = _rule(
 QuorumNotMajority = _rule(
     "QuorumNotMajority", "quorum_not_majority", "A witness policy's quorum is not a majority of its cosigners."
 )
+# Deliberation (docs/SPEC.md section 15)
+UnknownProposal = _rule("UnknownProposal", "unknown_proposal", "No such proposal.")
+DuplicateProposal = _rule(
+    "DuplicateProposal", "duplicate_proposal", "The proposal id is taken by a motion or a proposal."
+)
+ProposalNotReady = _rule(
+    "ProposalNotReady", "proposal_not_ready", "The proposal has fewer supporters than 10 % of the members."
+)
+ProposalAdopted = _rule("ProposalAdopted", "proposal_adopted", "The proposal was already turned into a motion.")
+BadReply = _rule("BadReply", "bad_reply", "reply_to is not a comment on the same motion or proposal.")
+UnknownComment = _rule("UnknownComment", "unknown_comment", "The entry is not a comment.")
+AlreadyRedacted = _rule("AlreadyRedacted", "already_redacted", "The comment was already redacted.")
+NotRedactor = _rule("NotRedactor", "not_redactor", "Only an organizer or the comment's author may redact it.")
+# The text beside a comment (docs/SPEC.md section 15.2): checked by the server
+# before anything is written, and by the verifier when it is given the texts.
+BadTextLength = _rule("BadTextLength", "bad_text_length", "A comment's text has 1 to 4,000 characters.")
+TextHashMismatch = _rule("TextHashMismatch", "text_hash_mismatch", "The text and salt do not hash to text_hash.")
+# The server's policy, not a rule of the log (docs/SPEC.md section 15.3).
+RateLimited = _rule("RateLimited", "rate_limited", "Too many comments from this member; wait a little.")
 
 ALL_REFUSALS: tuple[type[Refused], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Refused) and cls is not Refused

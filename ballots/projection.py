@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
-from ballots.state import AssemblyState, Draw, Member, Motion, Topic, Vote, Witnesses
+from ballots.state import AssemblyState, Comment, Draw, Member, Motion, Proposal, Topic, Vote, Witnesses
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
+from vocabulary import PROPOSAL_PREFIX
 
 Row = dict[str, Any]
 # (table, primary key values, the row or None when the row goes away);
@@ -103,6 +104,35 @@ def _witness_policy(w: Witnesses) -> Row:
     return {"id": 1, "idx": w.index, "cosigners": _json(list(w.cosigners)), "quorum": w.quorum, "grace": w.grace}
 
 
+def _comment(c: Comment) -> Row:
+    return {
+        "idx": c.index,
+        "author": c.author,
+        "motion": c.motion,
+        "proposal": c.proposal,
+        "stance": c.stance,
+        "reply_to": c.reply_to,
+        "text_hash": c.text_hash,
+        "received": c.received,
+        "redacted_by": c.redacted_by,
+        "reason": c.reason,
+    }
+
+
+def _proposal(p: Proposal) -> Row:
+    return {
+        "id": p.id,
+        "topic": p.topic,
+        "title": p.title,
+        "summary": p.summary,
+        "url": p.url,
+        "amends": p.amends,
+        "author": p.author,
+        "idx": p.index,
+        "motion": p.motion,
+    }
+
+
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
     """The projection rows that ``st`` changed, read from ``state`` after apply."""
     yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}
@@ -127,6 +157,9 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
         case Kind.MOTION | Kind.CLOSE | Kind.RESULT:
             motion_id = b["id"] if st.kind is Kind.MOTION else b["motion"]
             yield T.motions, (motion_id,), _motion(state.motions[motion_id])
+            if st.kind is Kind.MOTION and b["url"].startswith(PROPOSAL_PREFIX):
+                p = state.proposals[b["url"][len(PROPOSAL_PREFIX) :]]
+                yield T.proposals, (p.id,), _proposal(p)
         case Kind.DEPUTIES:
             yield T.roster, None, None  # the roster is replaced whole
             for pos, key in enumerate(b["roster"]):
@@ -152,6 +185,17 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
         case Kind.WITNESSES:
             assert state.witnesses is not None  # apply has just set it
             yield T.witness_policy, (1,), _witness_policy(state.witnesses)
+        case Kind.COMMENT:
+            c = state.comments[state.size - 1]
+            yield T.comments, (c.index,), _comment(c)
+        case Kind.REDACT:
+            yield T.comments, (b["entry"],), _comment(state.comments[b["entry"]])
+        case Kind.PROPOSAL:
+            yield T.proposals, (b["id"],), _proposal(state.proposals[b["id"]])
+        case Kind.SUPPORT:
+            at = state.proposals[b["proposal"]].supporters.get(st.author)
+            row = None if at is None else {"proposal": b["proposal"], "member": st.author, "idx": at}
+            yield T.supports, (b["proposal"], st.author), row
 
 
 def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
@@ -177,6 +221,11 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
             for dep, v in votes.items()
         ],
         T.witness_policy: [] if s.witnesses is None else [_witness_policy(s.witnesses)],
+        T.comments: [_comment(c) for c in s.comments.values()],
+        T.proposals: [_proposal(p) for p in s.proposals.values()],
+        T.supports: [
+            {"proposal": p.id, "member": m, "idx": at} for p in s.proposals.values() for m, at in p.supporters.items()
+        ],
     }
 
 
@@ -241,4 +290,16 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         table.setdefault(r["motion"], {})[r["deputy"]] = Vote(r["voted"], r["source"], r["note"], r["idx"], r["author"])
     for r in rows[T.witness_policy]:
         s.witnesses = Witnesses(r["idx"], tuple(json.loads(r["cosigners"])), r["quorum"], r["grace"])
+    for r in sorted(rows[T.comments], key=lambda r: r["idx"]):
+        c = Comment(
+            r["idx"], r["author"], r["motion"], r["proposal"], r["stance"], r["reply_to"], r["text_hash"], r["received"]
+        )
+        c.redacted_by, c.reason = r["redacted_by"], r["reason"]
+        s.add_comment(c)
+    for r in sorted(rows[T.proposals], key=lambda r: r["idx"]):
+        s.proposals[r["id"]] = Proposal(
+            r["id"], r["topic"], r["title"], r["summary"], r["url"], r["amends"], r["author"], r["idx"], {}, r["motion"]
+        )
+    for r in sorted(rows[T.supports], key=lambda r: r["idx"]):
+        s.proposals[r["proposal"]].supporters[r["member"]] = r["idx"]
     return s

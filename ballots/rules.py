@@ -14,9 +14,9 @@ from datetime import datetime
 
 from ballots import errors as E
 from ballots.closing import result_statement
-from ballots.state import RESULT_HEADER, AssemblyState, Draw, Motion, code_hash
+from ballots.state import RESULT_HEADER, AssemblyState, Draw, Motion, Proposal, code_hash
 from ballots.statements import Kind, Statement, format_time, parse_time
-from vocabulary import MOTION_PREFIX, TOPIC_PREFIX
+from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX, TOPIC_PREFIX
 
 
 def due_motions(state: AssemblyState, now: datetime) -> list[str]:
@@ -115,6 +115,25 @@ def _motion(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.UnknownTopic(f"topic {st['topic']!r} does not exist")
     if not parse_time(st["opens"]) < parse_time(st["closes"]):
         raise E.BadWindow(f"opens {st['opens']} is not before closes {st['closes']}")
+    if st["url"].startswith(PROPOSAL_PREFIX):
+        _adoptable(state, _proposal_of(state, st["url"][len(PROPOSAL_PREFIX) :]))
+
+
+def _proposal_of(state: AssemblyState, proposal_id: str) -> Proposal:
+    proposal = state.proposals.get(proposal_id)
+    if proposal is None:
+        raise E.UnknownProposal(f"proposal {proposal_id!r} does not exist")
+    return proposal
+
+
+def _adoptable(state: AssemblyState, p: Proposal) -> None:
+    """A motion may be turned from a proposal that is ready and not yet
+    turned into a motion (docs/SPEC.md section 15)."""
+    if p.motion is not None:
+        raise E.ProposalAdopted(f"proposal {p.id!r} was turned into motion {p.motion!r}")
+    if not state.is_ready(p):
+        have, members = len(state.supporters(p)), state.active_count()
+        raise E.ProposalNotReady(f"proposal {p.id!r} has {have} supporters, want 10 % of {members} members")
 
 
 def _deputies(state: AssemblyState, st: Statement, received: datetime) -> None:
@@ -252,6 +271,53 @@ def _witnesses(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.QuorumNotMajority(f"quorum {quorum} is not a majority of {n} cosigners (2 x quorum > {n}, at most {n})")
 
 
+def _comment(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    if st["motion"] is not None:
+        motion = _motion_of(state, st["motion"])
+        if received >= motion.closes or motion.close_index is not None:
+            raise E.MotionClosed(f"motion {motion.id!r} is closed: its debate is over")
+    else:
+        _proposal_of(state, st["proposal"])
+    reply_to = st["reply_to"]
+    if reply_to is not None:
+        parent = state.comments.get(reply_to)
+        if parent is None:
+            raise E.BadReply(f"entry {reply_to} is not a comment")
+        if (parent.motion, parent.proposal) != (st["motion"], st["proposal"]):
+            raise E.BadReply(f"comment {reply_to} discusses {parent.target}, not the same")
+
+
+def _redact(state: AssemblyState, st: Statement, received: datetime) -> None:
+    comment = state.comments.get(st["entry"])
+    if comment is None:
+        raise E.UnknownComment(f"entry {st['entry']} is not a comment")
+    # The author may erase their own words even once expelled (docs/SPEC.md section 15).
+    if st.author != comment.author and st.author not in state.organizers:
+        raise E.NotRedactor("only an organizer or the comment's author may redact it")
+    if comment.redacted_by is not None:
+        raise E.AlreadyRedacted(f"comment {comment.index} was redacted by entry {comment.redacted_by}")
+
+
+def _proposal(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    if st["id"] in state.proposals or st["id"] in state.motions:
+        raise E.DuplicateProposal(f"id {st['id']!r} is taken by a motion or a proposal")
+    if st["topic"] not in state.topics:
+        raise E.UnknownTopic(f"topic {st['topic']!r} does not exist")
+    if st["amends"] is not None:
+        motion = _motion_of(state, st["amends"])
+        if received >= motion.closes or motion.close_index is not None:
+            raise E.MotionClosed(f"motion {motion.id!r} is closed: it can no longer be amended")
+
+
+def _support(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _member(state, st)
+    proposal = _proposal_of(state, st["proposal"])
+    if proposal.motion is not None:
+        raise E.ProposalAdopted(f"proposal {proposal.id!r} was turned into motion {proposal.motion!r}")
+
+
 _RULES = {
     Kind.INVITE: _invite,
     Kind.ENROLL: _enroll,
@@ -269,4 +335,8 @@ _RULES = {
     Kind.VOLUNTEER: _volunteer,
     Kind.CERTIFY: _certify,
     Kind.WITNESSES: _witnesses,
+    Kind.COMMENT: _comment,
+    Kind.REDACT: _redact,
+    Kind.PROPOSAL: _proposal,
+    Kind.SUPPORT: _support,
 }

@@ -69,9 +69,10 @@ schema_version = Table(
 )
 
 # 1: the log, its nodes, head and projections. 2: the schema_version row.
+# 3: deliberation's projections (comments, proposals, supports) and comment_texts.
 # Bump it (and add a line to docs/SPEC.md section 13.4) whenever a table
 # changes: an older database then gets its projections rebuilt at start-up.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # --- projections -----------------------------------------------------------
 
@@ -214,6 +215,44 @@ witness_policy = Table(
     Column("grace", Integer, nullable=False),
 )
 
+# Deliberation (docs/SPEC.md section 15).
+comments = Table(
+    "comments",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("author", String(64), nullable=False),
+    Column("motion", String(64), nullable=True),
+    Column("proposal", String(64), nullable=True),
+    Column("stance", String(8), nullable=False),
+    Column("reply_to", BigInteger, nullable=True),
+    Column("text_hash", String(64), nullable=False),
+    Column("received", String(32), nullable=True),
+    Column("redacted_by", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+)
+
+proposals = Table(
+    "proposals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("topic", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("amends", String(64), nullable=True),
+    Column("author", String(64), nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("motion", String(64), nullable=True),
+)
+
+supports = Table(
+    "supports",
+    metadata,
+    Column("proposal", String(64), primary_key=True),
+    Column("member", String(64), primary_key=True),
+    Column("idx", BigInteger, nullable=False),
+)
+
 PROJECTIONS = (
     assembly,
     authors,
@@ -228,6 +267,9 @@ PROJECTIONS = (
     draws,
     draw_people,
     witness_policy,
+    comments,
+    proposals,
+    supports,
 )
 
 # --- not part of the log ------------------------------------------------------
@@ -248,3 +290,14 @@ cosignatures = Table(
     Column("timestamp", BigInteger, nullable=False),  # the witness's clock, POSIX seconds
 )
 Index("ix_cosignatures_witness", cosignatures.c.witness, cosignatures.c.key, cosignatures.c.size)
+
+# Not a projection: the texts of comments are off the log (docs/SPEC.md
+# section 15.2), so ``rebuild`` never touches this table, and a `redact`
+# deletes the row in the transaction that appends it.
+texts = Table(
+    "comment_texts",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("salt", String(32), nullable=False),
+)

@@ -89,6 +89,34 @@ async def write_batch(
             await conn.execute(upsert(conn.dialect.name, table), fresh)
 
 
+async def write_texts(conn: AsyncConnection, texts: dict[int, Any]) -> None:
+    """Store comment texts (index -> CommentText) and erase redacted ones
+    (index -> None), off the log, in the append's own transaction."""
+    gone = [{"pk": i} for i, t in texts.items() if t is None]
+    if gone:
+        await conn.execute(delete(T.texts).where(T.texts.c.idx == bindparam("pk")), gone)
+    fresh = [{"idx": i, "text": t.text, "salt": t.salt} for i, t in texts.items() if t is not None]
+    if fresh:
+        await conn.execute(insert(T.texts), fresh)
+
+
+async def read_texts(conn: AsyncConnection, lo: int, hi: int) -> dict[int, tuple[str, str]]:
+    """The stored texts of comments lo..hi (inclusive), by index."""
+    c = T.texts.c
+    rows = await conn.execute(select(c.idx, c.text, c.salt).where(c.idx >= lo, c.idx <= hi))
+    return {i: (text, salt) for i, text, salt in rows}
+
+
+async def read_texts_in(conn: AsyncConnection, indexes: list[int]) -> dict[int, tuple[str, str]]:
+    """The stored texts of the given comments, by index (those erased are absent)."""
+    c = T.texts.c
+    found: dict[int, tuple[str, str]] = {}
+    for part in chunks(indexes, 500):
+        rows = await conn.execute(select(c.idx, c.text, c.salt).where(c.idx.in_(part)))
+        found.update({i: (text, salt) for i, text, salt in rows})
+    return found
+
+
 async def read_nodes(conn: AsyncConnection, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
     """Stored Merkle nodes by (level, index) in one query, an OR of one
     indexed range per level: SQLite and PostgreSQL both answer it from the

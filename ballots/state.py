@@ -16,7 +16,7 @@ from typing import Any
 
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
-from vocabulary import MOTION_PREFIX, SCOPE_ALL, TOPIC_PREFIX
+from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX, SCOPE_ALL, TOPIC_PREFIX
 
 
 @dataclass(slots=True)
@@ -122,6 +122,46 @@ class Vote:
 
 
 @dataclass(slots=True)
+class Comment:
+    """A `comment` entry (docs/SPEC.md section 15): what it discusses, its
+    place in a thread, and whether a `redact` erased its text."""
+
+    index: int
+    author: str
+    motion: str | None
+    proposal: str | None
+    stance: str
+    reply_to: int | None
+    text_hash: str
+    received: str | None
+    replies: int = 0  # direct replies, a count the views sort by
+    redacted_by: int | None = None  # the index of the `redact` entry
+    reason: str | None = None
+
+    @property
+    def target(self) -> str:
+        """`motion:<id>` or `proposal:<id>`: what the comment discusses."""
+        return MOTION_PREFIX + self.motion if self.motion is not None else PROPOSAL_PREFIX + str(self.proposal)
+
+
+@dataclass(slots=True)
+class Proposal:
+    """A member's `proposal` (docs/SPEC.md section 15), its supporters (key
+    -> index of their `support` entry) and the motion it was turned into."""
+
+    id: str
+    topic: str
+    title: str
+    summary: str
+    url: str
+    amends: str | None
+    author: str
+    index: int
+    supporters: dict[str, int] = field(default_factory=dict)
+    motion: str | None = None
+
+
+@dataclass(slots=True)
 class AssemblyState:
     """Everything the rules and the tally need, folded from the log."""
 
@@ -145,6 +185,11 @@ class AssemblyState:
     reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
     records: dict[str, dict[str, Vote]] = field(default_factory=dict)
     witnesses: Witnesses | None = None  # the policy in force, None before the first `witnesses`
+    # Deliberation (docs/SPEC.md section 15); the last two are indexes over comments.
+    comments: dict[int, Comment] = field(default_factory=dict)
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    comments_on: dict[str, list[int]] = field(default_factory=dict)  # target -> comment indexes
+    comments_by: dict[str, list[int]] = field(default_factory=dict)  # author -> comment indexes
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -171,6 +216,28 @@ class AssemblyState:
     def active_roster(self) -> list[str]:
         return [k for k in self.roster if self.is_active(k)]
 
+    def active_count(self) -> int:
+        return sum(1 for m in self.members.values() if m.active)
+
+    def supporters(self, proposal: Proposal) -> list[str]:
+        """The active members who support ``proposal`` now, in the order they
+        first did (an expelled supporter no longer counts)."""
+        return [k for k in proposal.supporters if self.is_active(k)]
+
+    def is_ready(self, proposal: Proposal) -> bool:
+        """Ready to be turned into a motion: supporters x 10 >= the active
+        members, counted now (docs/SPEC.md section 15)."""
+        return len(self.supporters(proposal)) * 10 >= self.active_count()
+
+    def add_comment(self, c: Comment) -> None:
+        """Record a comment and its place in the indexes (also used when the
+        state is read back from the projection tables)."""
+        self.comments[c.index] = c
+        self.comments_on.setdefault(c.target, []).append(c.index)
+        self.comments_by.setdefault(c.author, []).append(c.index)
+        if c.reply_to is not None:
+            self.comments[c.reply_to].replies += 1
+
 
 def code_hash(code: str) -> str:
     """What an `invite` publishes for an invitation code: SHA-256 of its UTF-8
@@ -183,8 +250,9 @@ def assembly_id(genesis: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(genesis)).hexdigest()
 
 
-def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -> None:
-    """Fold an accepted statement (entry ``index``) into ``state``."""
+def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, received: str | None = None) -> None:
+    """Fold an accepted statement (entry ``index``, received at ``received``,
+    which only comments keep) into ``state``."""
     state.size = index + 1
     state.seqs[st.author] = st.seq
     b = st.body
@@ -219,6 +287,8 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
                 index,
             )
             state.ballots[b["id"]] = {}
+            if b["url"].startswith(PROPOSAL_PREFIX):
+                state.proposals[b["url"][len(PROPOSAL_PREFIX) :]].motion = b["id"]
         case Kind.DEPUTIES:
             state.roster = tuple(b["roster"])
         case Kind.DELEGATE:
@@ -259,6 +329,25 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str) -
             state.draws[b["draw"]].certifications.add(b["member"])
         case Kind.WITNESSES:
             state.witnesses = Witnesses(index, tuple(dict(c) for c in b["cosigners"]), b["quorum"], b["grace"])
+        case Kind.COMMENT:
+            state.add_comment(
+                Comment(
+                    index, st.author, b["motion"], b["proposal"], b["stance"], b["reply_to"], b["text_hash"], received
+                )
+            )
+        case Kind.REDACT:
+            comment = state.comments[b["entry"]]
+            comment.redacted_by, comment.reason = index, b["reason"]
+        case Kind.PROPOSAL:
+            state.proposals[b["id"]] = Proposal(
+                b["id"], b["topic"], b["title"], b["summary"], b["url"], b["amends"], st.author, index
+            )
+        case Kind.SUPPORT:
+            supporters = state.proposals[b["proposal"]].supporters
+            if b["on"]:
+                supporters.setdefault(st.author, index)
+            else:
+                supporters.pop(st.author, None)
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

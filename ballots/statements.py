@@ -17,7 +17,18 @@ from typing import Any, ClassVar
 from ballots.errors import BadValue, Malformed, MissingField, UnknownField, WrongType
 from crypto.canonical import MAX_SAFE_INT
 from vocabulary import CHOICES as _CHOICES
-from vocabulary import MOTION_PREFIX, NO_QUORUM, SCOPE_ALL, SELF, TOPIC_PREFIX, VOTED, Kind, Method
+from vocabulary import (
+    MOTION_PREFIX,
+    NO_QUORUM,
+    PROPOSAL_PREFIX,
+    SCOPE_ALL,
+    SELF,
+    TOPIC_PREFIX,
+    VOTED,
+    Kind,
+    Method,
+    Stance,
+)
 
 CHOICES = tuple(c.value for c in _CHOICES)
 METHODS = tuple(m.value for m in Method)
@@ -120,6 +131,17 @@ def _time(name: str, v: Any) -> str:
     return str(v)  # parse_time accepted it, so it is a str
 
 
+def _motion_url(name: str, v: Any) -> str:
+    """A motion's `url` may also be `proposal:<slug>`: the proposal it was
+    turned from (docs/SPEC.md section 15; that the proposal exists is a rule
+    of ``ballots.rules``)."""
+    if isinstance(v, str) and v.startswith(PROPOSAL_PREFIX):
+        _slug(name, v[len(PROPOSAL_PREFIX) :])
+        return v
+    url: str = _url()(name, v)
+    return url
+
+
 def _one_of(*allowed: Any) -> Check:
     def check(name: str, v: Any) -> Any:
         if v not in allowed or isinstance(v, bool):
@@ -214,7 +236,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
         "topic": _slug,
         "title": _str(),
         "summary": _str(),
-        "url": _str(empty=True),
+        "url": _motion_url,
         "opens": _time,
         "closes": _time,
         "quorum": _nullable(_int(0, 100)),
@@ -223,6 +245,24 @@ BODIES: dict[Kind, dict[str, Check]] = {
     Kind.DELEGATE: {"scope": _scope, "to": _target},
     Kind.BALLOT: {"motion": _slug, "choice": _nullable(_one_of(*CHOICES))},
     Kind.CLOSE: {"motion": _slug},
+    # Deliberation (docs/SPEC.md section 15)
+    Kind.COMMENT: {
+        "motion": _nullable(_slug),
+        "proposal": _nullable(_slug),
+        "stance": _one_of(*(s.value for s in Stance)),
+        "reply_to": _nullable(_int(0, MAX_SAFE_INT)),
+        "text_hash": _key,
+    },
+    Kind.REDACT: {"entry": _int(0, MAX_SAFE_INT), "reason": _str()},
+    Kind.PROPOSAL: {
+        "id": _slug,
+        "topic": _slug,
+        "title": _str(),
+        "summary": _str(),
+        "url": _url(),
+        "amends": _nullable(_slug),
+    },
+    Kind.SUPPORT: {"proposal": _slug, "on": _bool},
     Kind.RESULT: {
         "motion": _slug,
         "close": _key,
@@ -302,6 +342,8 @@ def parse_statement(obj: Any) -> Statement:
     body = {name: check(name, obj[name]) for name, check in body_spec.items()}
     if kind is Kind.ASSEMBLY:
         _check_organizers(obj["author"], body["organizers"])
+    if kind is Kind.COMMENT and (body["motion"] is None) == (body["proposal"] is None):
+        raise BadValue("motion", "a comment names exactly one of motion and proposal, the other null")
     return Statement(obj["v"], obj["assembly"], kind, obj["author"], obj["seq"], body, obj)
 
 

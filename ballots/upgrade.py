@@ -64,7 +64,13 @@ async def rebuild_projections(conn: AsyncConnection) -> AssemblyState:
     async for part in result.partitions(ROWS_PER_FETCH):
         for data, digest in part:
             entry = parse(bytes(data))
-            apply(state, parse_statement(entry["statement"]), index=entry["index"], entry_hash=digest.hex())
+            apply(
+                state,
+                parse_statement(entry["statement"]),
+                index=entry["index"],
+                entry_hash=digest.hex(),
+                received=entry["received"],
+            )
     for table in T.PROJECTIONS:
         await conn.execute(delete(table))
     for table, rows in all_rows(state).items():

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ballots.state import code_hash
+from ballots.texts import SALT_BYTES, text_hash
 from crypto.signing import KeyPair, sign_statement
 
 # code_hash is the rules' own (ballots.state), named here too for the authors of invitations.
-__all__ = ["Author", "code_hash", "genesis", "new_code"]
+__all__ = ["Author", "code_hash", "comment", "genesis", "new_code"]
 
 
 @dataclass(slots=True)
@@ -31,6 +32,33 @@ class Author:
         self.seq += 1
         statement = {"v": 1, "assembly": assembly, "kind": kind, "author": self.public, "seq": self.seq, **fields}
         return sign_statement(self.key, statement)
+
+
+def comment(
+    author: Author,
+    assembly: str,
+    text: str,
+    *,
+    motion: str | None = None,
+    proposal: str | None = None,
+    stance: str = "neutral",
+    reply_to: int | None = None,
+    salt: bytes | None = None,
+) -> dict[str, Any]:
+    """A signed `comment` with its text and salt beside the envelope, ready
+    for POST /api/statements (docs/SPEC.md section 15.2). The salt is 16
+    fresh random bytes unless given."""
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    signed = author.sign(
+        "comment",
+        assembly,
+        motion=motion,
+        proposal=proposal,
+        stance=stance,
+        reply_to=reply_to,
+        text_hash=text_hash(salt, text),
+    )
+    return {**signed, "text": text, "salt": salt.hex()}
 
 
 def new_code() -> str:

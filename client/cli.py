@@ -355,13 +355,26 @@ def cmd_export(s: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def _all_texts(client: Client) -> bytes:
+    """Every record of GET /api/texts, page after page (SPEC 15.2: the next
+    page starts after the last index; an empty page ends the list)."""
+    out, start = b"", 0
+    while True:
+        page = client.get_bytes("/api/texts", **{"from": start, "limit": 10_000})
+        lines = [ln for ln in page.split(b"\n") if ln]
+        if not lines:
+            return out
+        out += b"".join(ln + b"\n" for ln in lines)
+        start = int(json.loads(lines[-1])["index"]) + 1
+
+
 def _export_siblings(s: Session, log_path: Path) -> list[str]:
     """Write each part the server has beside the log; return their file names."""
     written = []
     for suffix, route in EXPORT_SIBLINGS.items():
         path = log_path.with_name(log_path.name + suffix)
         try:
-            body = s.client.get_bytes(route)
+            body = _all_texts(s.client) if suffix == ".texts.jsonl" else s.client.get_bytes(route)
         except ServerError as e:
             if e.status not in (400, 404):
                 raise

@@ -60,6 +60,18 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "draw_opened": 409,
         "bad_witnesses": 422,
         "quorum_not_majority": 422,
+        # docs/SPEC.md section 15, deliberation
+        "unknown_proposal": 422,
+        "duplicate_proposal": 409,
+        "proposal_not_ready": 409,
+        "proposal_adopted": 409,
+        "bad_reply": 422,
+        "unknown_comment": 422,
+        "already_redacted": 409,
+        "not_redactor": 403,
+        "bad_text_length": 422,
+        "text_hash_mismatch": 422,
+        "rate_limited": 429,  # the server's policy (SPEC 15.3): try again later
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,

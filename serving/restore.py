@@ -40,6 +40,7 @@ from ballots.projection import all_rows
 from ballots.rules import check, due_motions
 from ballots.state import AssemblyState, apply
 from ballots.statements import Kind, format_time, parse_signed, parse_time
+from ballots.texts import TextRecordError, text_rows
 from crypto import merkle
 from crypto.canonical import CanonicalError, parse_canonical
 from crypto.chain import GENESIS_PREV
@@ -84,6 +85,8 @@ class Replayed:
     head_hash: bytes = b""
     received: str = ""
     policy: dict[str, Any] | None = None  # the last `witnesses` statement, if any
+    # Rows of the tables beside the log, staged by the part restorers (PART_RESTORERS).
+    beside: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def replay(lines: list[bytes], server_hex: str) -> Replayed:
@@ -133,7 +136,7 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
         except E.Refused as e:
             raise RestoreRefused(f"refused by the rules ({e.code}): {e}", i) from None
         digest = hashlib.sha256(data).digest()
-        apply(r.state, st, index=i, entry_hash=digest.hex())
+        apply(r.state, st, index=i, entry_hash=digest.hex(), received=entry["received"])
         for level, idx, h in r.frontier.append(merkle.leaf_hash(data)):
             r.nodes[(level, idx)] = h
         r.entries.append({"idx": i, "hash": digest, "data": data, "kind": str(st.kind), "author": st.author})
@@ -147,11 +150,22 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
 
 PartRestorer = Callable[[bytes, Replayed], None]
 # suffix (serving.export.SIBLINGS) -> the function that checks that part
-# against the replayed log and stages it. Not there yet: comment texts and
-# salts (issue 17) and cosigned checkpoints (issue 12), each one function
-# here once its table exists. Until then an export that holds such a part
-# is refused rather than restored without it.
-PART_RESTORERS: dict[str, PartRestorer] = {}
+# against the replayed log and stages it in ``Replayed.beside``. Comment
+# texts are restored; not there yet: cosigned checkpoints (issue 12), one
+# function here once its table exists. Until then an export that holds such
+# a part is refused rather than restored without it.
+
+
+def _texts(raw: bytes, r: Replayed) -> None:
+    """Comment texts and salts (docs/SPEC.md section 15.2): each checked
+    against its comment's text_hash, one record per comment of the log."""
+    try:
+        r.beside[T.texts] = text_rows(raw, r.state)
+    except TextRecordError as e:
+        raise RestoreRefused(f"the .texts.jsonl part: {e}", e.index) from None
+
+
+PART_RESTORERS: dict[str, PartRestorer] = {".texts.jsonl": _texts}
 
 
 def stage_parts(export: Export, replayed: Replayed) -> None:
@@ -230,7 +244,7 @@ async def _write(conn: Any, r: Replayed, checkpoint: str, key: KeyPair) -> None:
     nodes = [{"level": lv, "idx": i, "hash": h} for (lv, i), h in r.nodes.items()]
     for chunk in sql.chunks(nodes, INSERT_CHUNK):
         await conn.execute(insert(T.nodes), chunk)
-    for table, rows in all_rows(r.state).items():
+    for table, rows in [*all_rows(r.state).items(), *r.beside.items()]:
         for chunk in sql.chunks(rows, INSERT_CHUNK):
             await conn.execute(insert(table), chunk)
     await sql.write_head(

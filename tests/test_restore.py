@@ -184,9 +184,11 @@ async def test_a_key_that_is_not_the_genesis_server_is_refused(tmp_path: Path) -
 async def test_an_export_with_a_part_this_version_cannot_restore_is_refused(tmp_path: Path) -> None:
     lines, _, _ = await build_log(tmp_path / "original.db")
     export = write_log(tmp_path / "export.jsonl", lines)
-    (tmp_path / "export.jsonl.texts.jsonl").write_text("{}\n")
+    (tmp_path / "export.jsonl.checkpoints").write_text(
+        "x\n"
+    )  # comment texts are restored (test_deliberation_restore.py)
     target = data_dir_with_key(tmp_path / "restored")
-    with pytest.raises(RestoreRefused, match="texts.jsonl"):
+    with pytest.raises(RestoreRefused, match="checkpoints"):
         await restore(target, str(export))
     only_key_left(target)
 

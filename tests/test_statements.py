@@ -90,6 +90,17 @@ def body(kind: Kind) -> dict[str, Any]:
             "quorum": 1,
             "grace": 10,
         },
+        Kind.COMMENT: {"motion": "wind-1", "proposal": None, "stance": "for", "reply_to": None, "text_hash": K2},
+        Kind.REDACT: {"entry": 7, "reason": "asked by its author"},
+        Kind.PROPOSAL: {
+            "id": "solar",
+            "topic": "energy",
+            "title": "Solar",
+            "summary": "S",
+            "url": "https://example.org/solar",
+            "amends": None,
+        },
+        Kind.SUPPORT: {"proposal": "solar", "on": True},
     }[kind]
 
 
