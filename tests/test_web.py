@@ -102,6 +102,9 @@ def test_delegation_path_and_live_tally(world: dict[str, Any]) -> None:
     alice.select_option("#delegate-form [name=to]", keys["bob"])
     alice.click("#delegate-form button[type=submit]")
     alice.wait_for_selector("#my-delegations >> text=bob")
+    # The success is shown in the form that was used, which keeps the focus.
+    assert alice.inner_text("#delegate-form .done-note") == "The delegation was saved."
+    assert alice.evaluate("document.activeElement === document.querySelector('#delegate-form [type=submit]')")
     shot(alice, "10-delegations")
     goto(alice, "bill/rent-cap")
     assert tally_value(alice, "yes") == 0

@@ -39,6 +39,7 @@ const app = {
   names: {},
   said: {},
   entries: null,
+  pendingDone: null,
 
   async refresh() {
     this.server = await api.server();
@@ -82,6 +83,16 @@ const app = {
   isOrganizer() { return !!(this.member && this.member.organizer); },
 
   go(hash) { if (location.hash === hash) render(); else location.hash = hash; },
+
+  /** After an action that changes the page: announce `msg`, go to `hash`,
+   * show `msg` there where the person acted (inside the form `at`, or under
+   * the heading) and put the focus back on the control used: the form's
+   * submit button, else the message itself. */
+  done(hash, msg, at = null) {
+    this.say(msg);
+    this.pendingDone = { msg, at };
+    this.go(hash);
+  },
 
   say(msg) {
     const el = document.getElementById('status');
@@ -284,9 +295,22 @@ async function render() {
   main.removeAttribute('aria-busy');
   document.title = `${main.querySelector('h1')?.textContent || ''} — ${t('app.name')}`;
   const h1 = main.querySelector('h1');
-  if (h1 && render.moved) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: false }); }
+  const pending = app.pendingDone;
+  app.pendingDone = null;
+  if (pending) showDone(main, pending);
+  else if (h1 && render.moved) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: false }); }
   render.moved = true;
   document.body.dataset.ready = route || 'home';
+}
+
+function showDone(main, { msg, at }) {
+  const target = (at && main.querySelector(at)) || null;
+  const note = h('p', { class: 'msg ok done-note', tabindex: -1 }, msg);
+  if (!target) main.querySelector('h1')?.after(note);
+  else if (target.firstElementChild?.tagName === 'H2') target.firstElementChild.after(note);
+  else target.prepend(note);
+  const control = target?.tagName === 'FORM' ? target.querySelector('[type=submit]') : null;
+  (control || note).focus();
 }
 
 async function start() {

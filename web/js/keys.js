@@ -101,20 +101,28 @@ export async function restoreBackup(text, passphrase) {
     throw new KeyError('bad_backup');
   }
   if (!b || b.format !== BACKUP_FORMAT || b.version !== 1 || !b.kdf || !b.cipher) throw new KeyError('bad_backup');
+  const n = b.kdf.iterations;
+  if (b.kdf.name !== 'PBKDF2' || b.kdf.hash !== 'SHA-256' || b.cipher.name !== 'AES-GCM'
+    || !Number.isInteger(n) || n < 100000 || n > 10000000) throw new KeyError('bad_backup');
   let jwk;
   try {
-    const aes = await backupKey(passphrase, fromB64(b.kdf.salt), b.kdf.iterations);
+    const aes = await backupKey(passphrase, fromB64(b.kdf.salt), n);
     const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(b.cipher.iv), additionalData: utf8(BACKUP_FORMAT + '\n' + b.public_key) },
       aes, fromB64(b.ciphertext));
     jwk = JSON.parse(new TextDecoder().decode(pt));
   } catch (e) {
     throw new KeyError('wrong_passphrase');
   }
-  const privateKey = await crypto.subtle.importKey('jwk', jwk, { name: 'Ed25519' }, true, ['sign']);
-  const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, { name: 'Ed25519' }, true, ['verify']);
-  const pub = await publicHex(publicKey);
-  if (pub !== b.public_key) throw new KeyError('bad_backup');
-  const rec = { publicKey, privateKey, pub, created: new Date().toISOString() };
+  // The public key is derived from the seed `d` (docs/KEYS.md), and must be
+  // both the JWK's `x` and the backup's clear `public_key`.
+  let rec;
+  try {
+    rec = await keyFromSeed(fromB64(String(jwk.d).replace(/-/g, '+').replace(/_/g, '/')));
+  } catch (e) {
+    throw new KeyError('bad_backup');
+  }
+  const x = toHex(fromB64(String(jwk.x).replace(/-/g, '+').replace(/_/g, '/')));
+  if (rec.pub !== b.public_key || x !== rec.pub) throw new KeyError('bad_backup');
   await putKey(rec);
   return rec;
 }

@@ -50,8 +50,7 @@ export async function keyPage(app) {
         const inUse = k.pub === app.me?.pub;
         const b = inUse ? null : h('button', { type: 'button', class: 'small secondary', 'data-use': k.pub, onclick: () => app.act(b, out, async () => {
           await useKey(k.pub);
-          app.say(t('keys.switched', { key: keyLabel(app, k.pub) }));
-          app.go('#/key');
+          app.done('#/key', t('keys.switched', { key: keyLabel(app, k.pub) }), '#my-keys');
         }) }, t('keys.use'));
         return h('li', { 'data-key': k.pub, class: inUse ? 'in-use' : null }, h('code', {}, keyLabel(app, k.pub)), ' ',
           inUse ? h('strong', {}, t('keys.in_use_mark')) : b);
@@ -59,8 +58,7 @@ export async function keyPage(app) {
   }
   const create = h('button', { type: 'button', id: 'create-key', onclick: () => app.act(create, out, async () => {
     await createKey();
-    app.say(t('key.created'));
-    app.go('#/key');
+    app.done('#/key', t('key.created'), '#backup-form');
   }) }, app.me ? t('key.create_another') : t('key.create'));
   const createCard = h('div', { class: 'card' }, h('h2', {}, t('key.new_title')), h('p', {}, t('key.new_text')), create);
   if (!app.me) parts.push(createCard);
@@ -105,8 +103,7 @@ export async function keyPage(app) {
       const file = f.file.files[0];
       if (!file) throw new Error(t('restore.no_file'));
       const rec = await restoreBackup(await file.text(), f.pass.value);
-      app.say(t('restore.done', { key: rec.pub.slice(0, 8) }));
-      app.go('#/');
+      app.done('#/', t('restore.done', { key: rec.pub.slice(0, 8) }));
     });
   } }, h('h2', {}, t('restore.title')), h('p', {}, t('restore.text')),
   field('restore.file', { type: 'file', name: 'file', accept: 'application/json,.json', required: true }),
@@ -125,8 +122,7 @@ export async function keyPage(app) {
       const rec = await importKeyFile(await file.text());
       const b = await exportBackup(rec, f.pass1.value);
       download(`liquid-mandate-key-${rec.pub.slice(0, 8)}.json`, JSON.stringify(b, null, 2));
-      app.say(t('import.done', { key: rec.pub.slice(0, 8) }));
-      app.go('#/key');
+      app.done('#/key', t('import.done', { key: rec.pub.slice(0, 8) }), '#my-keys');
     });
   } }, h('h2', {}, t('import.title')), h('p', {}, t('import.text')),
   field('import.file', { type: 'file', name: 'file', required: true }),
@@ -149,8 +145,7 @@ export async function join(app) {
       if (/^[0-9a-fA-F-]+$/.test(code)) code = code.toLowerCase();
       app.act(btn, out, async () => {
         await submit(app.me, app.server.assembly, 'enroll', { code, name: f.name.value.trim() });
-        app.say(t('join.done'));
-        app.go('#/');
+        app.done('#/', t('join.done'));
       });
     } }, field('join.code', { name: 'code', required: true, autocomplete: 'off', spellcheck: 'false' }),
     field('join.name', { name: 'name', autocomplete: 'nickname', maxlength: 100 }, 'join.name_hint'), btn, out));
@@ -177,8 +172,7 @@ export async function delegations(app) {
     h('tbody', {}, settings.length ? settings.map((d) => {
       const b = h('button', { type: 'button', class: 'small', onclick: () => app.act(b, out, async () => {
         await submit(app.me, app.server.assembly, 'delegate', { scope: d.scope, to: null });
-        app.say(t('deleg.removed'));
-        app.go('#/delegations');
+        app.done('#/delegations', t('deleg.removed'));
       }) }, t('deleg.remove'));
       return h('tr', {}, h('td', {}, scopeLabel(d.scope, topics, motions)),
         h('td', {}, d.to === 'self' ? t('deleg.self') : who(app, d.to)), h('td', {}, b));
@@ -194,8 +188,7 @@ export async function delegations(app) {
     const f = e.target;
     app.act(btn, out, async () => {
       await submit(app.me, app.server.assembly, 'delegate', { scope: f.scope.value, to: f.to.value });
-      app.say(t('deleg.saved'));
-      app.go('#/delegations');
+      app.done('#/delegations', t('deleg.saved'), '#delegate-form');
     });
   } }, h('h2', {}, t('deleg.new')), h('p', {}, t('deleg.explain')),
   field('deleg.scope', { tag: 'select', name: 'scope', options: scopes }),

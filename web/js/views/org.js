@@ -75,8 +75,7 @@ async function topics(app) {
       app.act(btn, out, async () => {
         await submit(app.me, app.server.assembly, 'topic', { id: f.id_.value.trim(), title: f.title.value.trim(),
           description: f.description.value.trim(), parent: f.parent.value || null });
-        app.say(t('topic.done'));
-        app.go('#/org/topics');
+        app.done('#/org/topics', t('topic.done'), '#topic-form');
       });
     } }, h('h2', {}, t('topic.new')),
     field('topic.id', { name: 'id_', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,63}', autocomplete: 'off' }, 'slug.hint'),
@@ -114,8 +113,7 @@ async function bills(app) {
         const id = f.id_.value.trim();
         await submit(app.me, app.server.assembly, 'motion', { id, topic: f.topic.value, title: f.title.value.trim(),
           summary: f.summary.value.trim(), url: f.url.value.trim(), opens: toUtc(f.opens.value), closes: toUtc(f.closes.value), quorum });
-        app.say(t('bill_form.done'));
-        app.go(`#/bill/${encodeURIComponent(id)}`);
+        app.done(`#/bill/${encodeURIComponent(id)}`, t('bill_form.done'));
       });
     } }, h('h2', {}, t('bill_form.title')),
     field('bill_form.id', { name: 'id_', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,63}', autocomplete: 'off' }, 'slug.hint'),
@@ -142,8 +140,7 @@ async function roster(app) {
     app.act(btn, out, async () => {
       if (!keys.length) throw new Error(t('roster.empty'));
       await submit(app.me, app.server.assembly, 'deputies', { roster: keys });
-      app.say(t('roster.done', { n: keys.length }));
-      app.go('#/org/roster');
+      app.done('#/org/roster', t('roster.done', { n: keys.length }), '#roster-form');
     });
   } }, h('h2', {}, t('roster.title')), h('p', {}, t('roster.text')),
   h('p', { id: 'roster-count', 'data-n': current.length }, t('roster.count', { n: current.length })),
@@ -177,8 +174,7 @@ export async function found(app) {
         const r = await submit(app.me, '', 'assembly', fields);
         const statement = r.entry.statement;
         const id = toHex(await sha256(canonicalBytes(statement)));
-        app.say(t('found.done', { id: id.slice(0, 12) }));
-        app.go('#/org/topics');
+        app.done('#/org/topics', t('found.done', { id: id.slice(0, 12) }), '#topic-form');
       });
     } },
     field('found.name', { name: 'name', required: true }),
