@@ -13,6 +13,7 @@ could not be reached, or the command line itself is wrong (argparse).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -27,6 +28,7 @@ from ballots.state import assembly_id, code_hash
 from ballots.statements import format_time
 from client import rollcall
 from client.author import Author, new_code
+from client.backup import BackupError, is_backup, make_backup, open_backup
 from client.http import Client, ServerError, Unreachable
 from crypto.signing import KeyPair
 
@@ -70,22 +72,63 @@ def write_key_file(path: Path, key: KeyPair) -> None:
         os.close(fd)
 
 
+PASSPHRASE_ENV = "LIQUID_MANDATE_PASSPHRASE"
+
+
+def passphrase(prompt: str, *, twice: bool = False) -> str:
+    """The passphrase of a key backup: $LIQUID_MANDATE_PASSPHRASE (for
+    scripts), else asked on the terminal without echo (twice for a new one)."""
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    if not sys.stdin.isatty():
+        raise CliError(f"a passphrase is needed: set {PASSPHRASE_ENV} or run on a terminal")
+    first = getpass.getpass(prompt)
+    if twice and getpass.getpass("again: ") != first:
+        raise CliError("the two passphrases differ")
+    return first
+
+
 def read_key_file(path: Path) -> KeyPair:
-    """The key in a seed file: the first 64-hex-digit word outside comment
-    lines. Raises CliError when the file is missing or holds no seed."""
+    """The key in a key file (docs/KEYS.md): a plain seed file (the first
+    64-hex-digit word outside comment lines; a `# public key` comment must
+    name the same key), or the web UI's encrypted backup, opened with
+    passphrase(). Raises CliError when the file is missing or holds no key."""
     try:
         text = path.read_text("utf-8")
     except OSError as err:
         raise CliError(f"cannot read key file {path}: {err.strerror or err}") from None
     except UnicodeDecodeError:
         raise CliError(f"{path} is not a key file (not text)") from None
+    if is_backup(text):
+        try:
+            return open_backup(text, passphrase(f"passphrase of {path}: "))
+        except BackupError as e:
+            raise CliError(f"{path}: {e}") from None
+    said = re.search(r"^\s*#\s*public key\s+([0-9a-fA-F]{64})\s*$", text, re.M)
     for line in text.splitlines():
         if line.lstrip().startswith("#"):
             continue
         m = _SEED.search(line)
         if m:
-            return KeyPair.from_seed_hex(m.group(0).lower())
+            key = KeyPair.from_seed_hex(m.group(0).lower())
+            if said and said.group(1).lower() != key.public_hex:
+                raise CliError(f"{path}: its comment names another public key than its seed's")
+            return key
     raise CliError(f"{path} holds no 64-hex-digit seed")
+
+
+def write_backup_file(path: Path, key: KeyPair, secret: str) -> None:
+    """The key's encrypted backup (docs/KEYS.md) in a new file of mode 0600."""
+    try:
+        doc = make_backup(key, secret)
+    except BackupError as e:
+        raise CliError(str(e)) from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise CliError(f"{path} already exists; refusing to overwrite it") from None
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
 
 
 # -- argument types -------------------------------------------------------------
@@ -180,6 +223,20 @@ def cmd_key_new(s: Session, args: argparse.Namespace) -> int:
 
 def cmd_key_show(s: Session, args: argparse.Namespace) -> int:
     s.say(read_key_file(Path(args.file)).public_hex)
+    return 0
+
+
+def cmd_key_backup(s: Session, args: argparse.Namespace) -> int:
+    key = read_key_file(Path(args.file))
+    write_backup_file(Path(args.out), key, passphrase(f"new passphrase for {args.out}: ", twice=True))
+    s.say(f"{key.public_hex}: encrypted backup written to {args.out}")
+    return 0
+
+
+def cmd_key_restore(s: Session, args: argparse.Namespace) -> int:
+    key = read_key_file(Path(args.backup))
+    write_key_file(Path(args.file), key)
+    s.say(key.public_hex)
     return 0
 
 
@@ -567,7 +624,12 @@ def build_parser() -> argparse.ArgumentParser:
         return q
 
     def with_key(q: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        q.add_argument("--key", required=True, metavar="FILE", help="my seed file")
+        q.add_argument(
+            "--key",
+            required=True,
+            metavar="FILE",
+            help="my key file: a seed file or an encrypted backup (docs/KEYS.md)",
+        )
         return q
 
     key = sub.add_parser("key", help="create or show a key file")
@@ -575,7 +637,22 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("new", cmd_key_new, "create a new Ed25519 key file (mode 0600) and print its public key", keysub).add_argument(
         "file", metavar="FILE"
     )
-    cmd("show", cmd_key_show, "print the public key of a key file", keysub).add_argument("file", metavar="FILE")
+    cmd("show", cmd_key_show, "print the public key of a key file or backup", keysub).add_argument(
+        "file", metavar="FILE"
+    )
+    q = cmd(
+        "backup",
+        cmd_key_backup,
+        "write the encrypted backup of a key file, in the web UI's format (docs/KEYS.md)",
+        keysub,
+    )
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--out", required=True, metavar="BACKUP", help="the new backup file (JSON)")
+    q = cmd(
+        "restore", cmd_key_restore, "write a plain key file from an encrypted backup (the web UI's or ours)", keysub
+    )
+    q.add_argument("backup", metavar="BACKUP")
+    q.add_argument("file", metavar="FILE")
 
     q = with_key(cmd("found", cmd_found, "sign the genesis statement of a new assembly on this server"))
     q.add_argument("--name", required=True, help="the assembly's name")

@@ -190,6 +190,9 @@ def test_key_backup_restores_in_fresh_browser(world: dict[str, Any], browser: An
     backup = json.loads(Path(path).read_text())
     assert backup["public_key"] == world["keys"]["bob"]
     assert all(k not in backup for k in ("d", "jwk", "pkcs8"))
+    # The command line reads the browser's backup (docs/KEYS.md).
+    from client.backup import open_backup
+    assert open_backup(Path(path).read_text(), "correct horse battery").public_hex == world["keys"]["bob"]
     fresh = new_page(browser, base, viewport=PHONE)
     goto(fresh, "key")
     fresh.set_input_files("#restore-form [name=file]", path)
@@ -596,3 +599,29 @@ def test_cli_key_imported_signs_as_organizer(browser: Any, tmp_path: Path) -> No
         page.wait_for_selector("#topic-tree [data-topic='budget']")
         assert not page.errors, page.errors
         page.context.close()
+
+
+def test_a_cli_backup_restores_in_the_browser(browser: Any, base: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`liquid-mandate key backup` writes the browser's format: the web UI
+    restores it with its passphrase, and refuses a wrong one."""
+    from client.cli import main as cli
+
+    monkeypatch.setenv("LIQUID_MANDATE_PASSPHRASE", "a passphrase from the shell")
+    plain, enc = tmp_path / "k.key", tmp_path / "k.json"
+    assert cli(["key", "new", str(plain)]) == 0
+    assert cli(["key", "backup", str(plain), "--out", str(enc)]) == 0
+    pub = json.loads(enc.read_text())["public_key"]
+    page = new_page(browser, base)
+    goto(page, "key")
+    page.set_input_files("#restore-form [name=file]", str(enc))
+    page.fill("#restore-form [name=pass]", "not it at all")
+    page.click("#restore-form button[type=submit]")
+    page.wait_for_selector("#restore-form .msg.error")
+    page.fill("#restore-form [name=pass]", "a passphrase from the shell")
+    page.click("#restore-form button[type=submit]")
+    page.wait_for_function("() => document.body.dataset.ready === 'home'")
+    goto(page, "key")
+    assert page.inner_text("#my-key").strip() == pub
+    assert all("wrong_passphrase" in e for e in page.errors), page.errors  # the refusal, logged
+    page.context.close()

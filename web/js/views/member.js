@@ -279,6 +279,7 @@ export async function receipts(app, [focusParam]) {
       const cp = await verifyReceipt(r, app.server.server_key, app.server.assembly || st.assembly);
       result.textContent = t('receipts.ok', { index: String(e.index), size: cp.size });
       result.className = 'check ok';
+      app.say(result.textContent);
     }) }, t('receipts.check'));
     const dl = h('button', { type: 'button', class: 'small secondary', onclick: () => app.act(dl, result, async () => {
       download(`receipt-${e.index}.json`, JSON.stringify(await receiptOf(app, e), null, 2));
