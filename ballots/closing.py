@@ -6,6 +6,7 @@ expelled deputies; the motion's quorum or the assembly's default)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import tally
@@ -50,8 +51,28 @@ def result_statement(state: AssemblyState, motion_id: str, header: dict[str, Any
     return {**header, **doc}
 
 
+# The live tallies of the state last asked about, until it grows: the bill
+# page (GET /api/motions/{id}) and the live updates ask for the same tally
+# many times between two entries, and at 10^5 members one costs ~0.5 s.
+@dataclass
+class _LiveTallies:
+    state: AssemblyState | None = None
+    size: int = -1
+    tallies: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+
+
+_live = _LiveTallies()
+
+
 def live_tally(state: AssemblyState, motion_id: str, weights_limit: int = 20) -> dict[str, Any]:
-    """The provisional tally of an open motion, as it would stand now."""
-    return tally.provisional_tally(
-        electorate(state, motion_id), weights_limit=weights_limit, **tally_options(state, motion_id)
-    )
+    """The provisional tally of an open motion, as it would stand now. The
+    state changes only by growing, so a tally is kept for the same state at
+    the same size (one state at a time; callers must not change the dict)."""
+    if _live.state is not state or _live.size != state.size:
+        _live.state, _live.size, _live.tallies = state, state.size, {}
+    key = (motion_id, weights_limit)
+    if key not in _live.tallies:
+        _live.tallies[key] = tally.provisional_tally(
+            electorate(state, motion_id), weights_limit=weights_limit, **tally_options(state, motion_id)
+        )
+    return _live.tallies[key]

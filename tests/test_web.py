@@ -587,6 +587,10 @@ def test_cli_key_imported_signs_as_organizer(browser: Any, tmp_path: Path) -> No
         assert page.locator("#my-keys li").count() == 2
         add_topic(page, "budget", "Budget")
         assert [t["title"] for t in api(url, "/api/topics")["topics"]] == ["Budget"]
+        # Two keys: the list on the key page and the switch in the header pass axe too.
+        goto(page, "key")
+        assert axe_violations(page) == []
+        shot(page, "80-two-keys")
         # The switch in the header: to the member key and back.
         other = page.locator("#key-switch option:not(:checked)").get_attribute("value")
         page.select_option("#key-switch", other)
