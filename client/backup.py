@@ -47,7 +47,7 @@ def _aes_key(passphrase: str, salt: bytes, iterations: int) -> bytes:
 
 
 def _aad(public_hex: str) -> bytes:
-    return f"{FORMAT}\n{public_hex}".encode("utf-8")
+    return f"{FORMAT}\n{public_hex}".encode()
 
 
 def make_backup(key: KeyPair, passphrase: str, *, iterations: int = ITERATIONS) -> dict[str, Any]:

@@ -192,6 +192,7 @@ def test_key_backup_restores_in_fresh_browser(world: dict[str, Any], browser: An
     assert all(k not in backup for k in ("d", "jwk", "pkcs8"))
     # The command line reads the browser's backup (docs/KEYS.md).
     from client.backup import open_backup
+
     assert open_backup(Path(path).read_text(), "correct horse battery").public_hex == world["keys"]["bob"]
     fresh = new_page(browser, base, viewport=PHONE)
     goto(fresh, "key")
@@ -605,8 +606,9 @@ def test_cli_key_imported_signs_as_organizer(browser: Any, tmp_path: Path) -> No
         page.context.close()
 
 
-def test_a_cli_backup_restores_in_the_browser(browser: Any, base: str, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cli_backup_restores_in_the_browser(
+    browser: Any, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`liquid-mandate key backup` writes the browser's format: the web UI
     restores it with its passphrase, and refuses a wrong one."""
     from client.cli import main as cli
