@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ballots.errors import ALL_REFUSALS
+from vocabulary import Kind
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 LANGS = ("en", "fr")
@@ -31,20 +32,7 @@ HTTP_CODES = {
 DYNAMIC = {
     "choice": ["yes", "no", "abstain", "lost"],
     "state": ["open", "upcoming", "closed"],
-    "kind": [
-        "assembly",
-        "invite",
-        "enroll",
-        "expel",
-        "topic",
-        "motion",
-        "deputies",
-        "delegate",
-        "ballot",
-        "close",
-        "result",
-        "witnesses",
-    ],
+    "kind": [k.value for k in Kind],  # every kind a receipt or an entry page may name
     "outcome": ["yes", "no", "abstain", "dead_end", "cycle", "absent", "not_member"],
     "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
     "method": ["largest_remainder", "dhondt", "sainte_lague"],
