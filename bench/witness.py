@@ -1,4 +1,4 @@
-"""Benchmark of the witness (witness/, DESIGN section 9.1).
+"""Benchmark of the witness (witness/, docs/SPEC.md section 14).
 
 - cosign: cosignatures per second a real ``python -m witness`` process
   returns over loopback (aiohttp client, keep-alive). Each request grows a log

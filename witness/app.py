@@ -1,5 +1,5 @@
 """The witness's HTTP interface: C2SP tlog-witness ``POST /add-checkpoint``
-(DESIGN section 9.1), with exactly the statuses the specification gives:
+(docs/SPEC.md section 14), with exactly the statuses the specification gives:
 
 - 400 the body is malformed, or the old size is above the checkpoint's size;
 - 404 the checkpoint's origin is not a log this witness accepts;

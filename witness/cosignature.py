@@ -1,5 +1,5 @@
 """C2SP tlog-cosignature ``cosignature/v1`` (Ed25519): the witness's signature
-over a checkpoint, and its check (DESIGN section 9.1).
+over a checkpoint, and its check (docs/SPEC.md section 14).
 
 A cosignature is a signed-note signature line
 ``— <name> <base64(key id || timestamp || signature)>``:

@@ -1,5 +1,5 @@
 """The witness's Ed25519 key: created on first start in the data directory,
-mode 0600, and refused later if anyone else may read it (DESIGN section 9.1)."""
+mode 0600, and refused later if anyone else may read it (docs/SPEC.md section 14)."""
 
 from __future__ import annotations
 

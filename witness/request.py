@@ -1,5 +1,5 @@
 """The C2SP tlog-witness ``add-checkpoint`` request body, parsed strictly
-(DESIGN section 9.1).
+(docs/SPEC.md section 14).
 
 Body: ``old <size>\\n``, zero to 63 consistency proof lines (base64 of one
 32-byte hash each), an empty line, then the checkpoint: a C2SP signed note

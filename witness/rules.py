@@ -1,5 +1,5 @@
 """The witness's one rule, as a pure function: may a checkpoint replace the
-latest one cosigned for its origin? (C2SP tlog-witness, DESIGN section 9.1.)
+latest one cosigned for its origin? (C2SP tlog-witness, docs/SPEC.md section 14.)
 
 A witness cosigns a checkpoint only when the client's old size is the size it
 last cosigned and the consistency proof from that checkpoint to the new one

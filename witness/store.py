@@ -1,5 +1,5 @@
 """The witness's state in SQLite: its name, the logs it accepts, and the latest
-checkpoint it cosigned for each (DESIGN section 9.1).
+checkpoint it cosigned for each (docs/SPEC.md section 14).
 
 Durability: WAL journal with ``synchronous=FULL``, so a cosignature is only
 returned after the new state is on disk and a kill -9 loses nothing that was
