@@ -43,6 +43,7 @@ from serving.problems import (
     problem_response,
 )
 from serving.settings import Settings, settings_from
+from serving.witnessing import Witnessing
 
 log = logging.getLogger("liquid-mandate")
 ROOT = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 HUB = web.AppKey("hub", EventHub)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
+WITNESSING = web.AppKey("witnessing", Witnessing)
 
 
 @web.middleware
@@ -153,9 +155,28 @@ async def get_texts(request: web.Request) -> web.Response:
 
 
 async def get_checkpoint(request: web.Request) -> web.Response:
+    _founded(_box(request))
+    return web.Response(text=await request.app[WITNESSING].checkpoint(), content_type="text/plain")
+
+
+async def get_checkpoints(request: web.Request) -> web.Response:
     box = _box(request)
     _founded(box)
-    return web.Response(text=box.checkpoint_text, content_type="text/plain")
+    if ("size" in request.query) == ("covering" in request.query):
+        raise Problem("bad_request", "give exactly one of size and covering")
+    witnessing = request.app[WITNESSING]
+    if "size" in request.query:
+        size = _int_arg(request, "size", lo=1)
+        if size > box.size:
+            raise Problem("not_found", f"the log has {box.size} entries, no checkpoint of size {size} yet")
+        text = await witnessing.checkpoint(size)
+    else:
+        index = _int_arg(request, "covering")
+        found = await witnessing.covering(index)
+        if found is None:
+            raise Problem("not_witnessed", f"no checkpoint above {index} carries a quorum of policy witnesses yet")
+        text = found
+    return web.Response(text=text, content_type="text/plain")
 
 
 async def get_inclusion(request: web.Request) -> web.Response:
@@ -295,8 +316,13 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "size": box.size, "assembly": box.state.assembly_id})
 
 
+async def get_witnesses(request: web.Request) -> web.Response:
+    return web.json_response(request.app[WITNESSING].status())
+
+
 async def get_metrics(request: web.Request) -> web.Response:
-    return web.Response(text=request.app[METRICS].render(_box(request).size), content_type="text/plain")
+    text = request.app[METRICS].render(_box(request).size) + request.app[WITNESSING].render_metrics()
+    return web.Response(text=text, content_type="text/plain")
 
 
 async def get_openapi(request: web.Request) -> web.Response:
@@ -312,7 +338,13 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/server", get_server, "The server key and the assembly id (null before genesis)."),
     ("POST", "/api/statements", post_statement, "Append one signed statement; 201 and its receipt."),
     ("GET", "/api/log", get_log, "Entries from `from` (at most `limit`), as canonical JSON Lines."),
-    ("GET", "/api/checkpoint", get_checkpoint, "The latest signed checkpoint note."),
+    ("GET", "/api/checkpoint", get_checkpoint, "The latest signed checkpoint note, with every cosignature so far."),
+    (
+        "GET",
+        "/api/checkpoints",
+        get_checkpoints,
+        "The checkpoint of exactly `size`, or the smallest above `covering` cosigned by a quorum; with cosignatures.",
+    ),
     ("GET", "/api/texts", get_texts, "Comment texts (or their redactions) from entry `from`, as JSON Lines."),
     ("GET", "/api/proof/inclusion", get_inclusion, "Inclusion proof of entry `index` in the tree of `size`."),
     ("GET", "/api/proof/consistency", get_consistency, "Consistency proof between sizes `from` and `to`."),
@@ -331,6 +363,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/draws/{id}", get_draw, "One draw: its volunteers, certifications, pool and, once drawn, the chosen."),
     ("GET", "/api/compliance", get_compliance, "Instructions, reports and official records of the deputies."),
     ("GET", "/api/entries/{index}", get_entry, "One log entry and its hash."),
+    ("GET", "/api/witnesses", get_witnesses, "The witness policy in force and each witness's submission state."),
     ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),
     ("GET", "/healthz", healthz, "Liveness."),
     ("GET", "/metrics", get_metrics, "Prometheus metrics."),
@@ -339,9 +372,15 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
 
 
 def create_app(
-    settings: Settings, *, clock: Callable[[], datetime] = utcnow, box_ready: Callable[[BallotBox], Any] | None = None
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    box_ready: Callable[[BallotBox], Any] | None = None,
+    witness_options: dict[str, Any] | None = None,
 ) -> web.Application:
-    """The aiohttp application; the box opens and closes with the app."""
+    """The aiohttp application; the box and its witnesses open and close
+    with the app. ``witness_options`` go to the cosigning submitter (timeout,
+    min_interval, backoff_initial, backoff_max)."""
     app = web.Application(middlewares=[problems, sync_reads], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
@@ -354,12 +393,17 @@ def create_app(
         )
         app[BOX] = box
         box.listeners.append(app[HUB].on_entries)
+        witnessing = app[WITNESSING] = Witnessing(
+            box, allowed_hosts=settings.witness_hosts, **{**WITNESS_DEFAULTS, **(witness_options or {})}
+        )
+        await witnessing.start()
         if box_ready is not None:
             await box_ready(box)
         closer = asyncio.create_task(_close_loop(box, settings.close_interval))
         yield
         closer.cancel()
         app[HUB].close()
+        await witnessing.aclose()
         await box.aclose()
 
     async def on_shutdown(app: web.Application) -> None:
@@ -372,6 +416,10 @@ def create_app(
     app.router.add_get("/", index)
     app.router.add_static("/", ROOT / "web", show_index=False)
     return app
+
+
+# Short: a witness answers one small POST; retries back off to a minute.
+WITNESS_DEFAULTS: dict[str, Any] = {"timeout": 2.0, "min_interval": 1.0, "backoff_initial": 1.0, "backoff_max": 60.0}
 
 
 async def _close_loop(box: BallotBox, interval: float) -> None:

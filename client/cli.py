@@ -319,6 +319,23 @@ def cmd_deputies(s: Session, args: argparse.Namespace) -> int:
     return 0
 
 
+def cosigner_arg(value: str) -> dict[str, str]:
+    """``NAME=KEYHEX@URL``: one cosigner of a witness policy (DESIGN 9.1);
+    ``python -m witness key`` prints NAME and KEYHEX."""
+    name, sep, rest = value.partition("=")
+    key, sep2, url = rest.partition("@")
+    if not (sep and sep2 and name and url):
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME=KEYHEX@URL")
+    return {"name": name, "key": key_arg(key), "url": url}
+
+
+def cmd_witnesses(s: Session, args: argparse.Namespace) -> int:
+    s.sign_one(args, "witnesses", cosigners=list(args.cosigners), quorum=args.quorum, grace=args.grace)
+    if not s.as_json:
+        s.say(f"witness policy: {args.quorum} of {len(args.cosigners)} cosigners, grace {args.grace} s")
+    return 0
+
+
 def cmd_delegate(s: Session, args: argparse.Namespace) -> int:
     to = {"self": "self", "none": None}.get(args.to.lower(), args.to)
     if to not in ("self", None):
@@ -700,6 +717,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = with_key(cmd("deputies", cmd_deputies, "set the deputies' roster (replaces the previous one)"))
     q.add_argument("keys", nargs="+", type=key_arg, metavar="KEY")
+
+    q = with_key(cmd("witnesses", cmd_witnesses, "set the witness policy (replaces the previous one)"))
+    q.add_argument("cosigners", nargs="+", type=cosigner_arg, metavar="NAME=KEYHEX@URL")
+    q.add_argument("--quorum", type=int, required=True, help="cosigners needed: a majority of them")
+    q.add_argument("--grace", type=int, default=10, metavar="SECONDS", help="1-60, default 10")
 
     q = with_key(cmd("delegate", cmd_delegate, "delegate my vote for a scope"))
     q.add_argument("scope", metavar="SCOPE", help="*, topic:<id> or motion:<id>")

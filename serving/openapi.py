@@ -39,11 +39,13 @@ QUERY = {
     "/api/proof/inclusion": [("index", True), ("size", False)],
     "/api/proof/consistency": [("from", True), ("to", False)],
     "/api/motions": [("state", False)],
+    "/api/checkpoints": [("size", False), ("covering", False)],
     "/api/graph": [("scope", False)],
 }
 MEDIA = {
     "/api/log": "application/jsonl",
     "/api/checkpoint": "text/plain",
+    "/api/checkpoints": "text/plain",
     "/metrics": "text/plain",
     "/api/events": "text/event-stream",
 }

@@ -78,6 +78,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "bad_request": 400,
         "not_found": 404,
         "not_founded": 404,
+        "not_witnessed": 404,
         "method_not_allowed": 405,
         "too_large": 413,
         "internal": 500,

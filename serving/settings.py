@@ -23,6 +23,8 @@ class Settings:
     close_interval: float = 0.5
     target: str | None = None  # restore: the export, backup copy or URL; backup: DEST
     ignore_unreachable_witnesses: bool = False  # restore: go on when a policy witness cannot be asked
+    # The hosts the server may post checkpoints to (DESIGN 9.1); None: any.
+    witness_hosts: tuple[str, ...] | None = None
 
     @property
     def database_url(self) -> str:
@@ -60,6 +62,12 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         default=env.get("LIQUID_MANDATE_FULL_CHECK") == "1",
         help="at start-up, re-hash every entry and check every prev link (O(n) bytes read)",
     )
+    p.add_argument(
+        "--witness-hosts",
+        default=env.get("LIQUID_MANDATE_WITNESS_HOSTS"),
+        metavar="HOST,HOST",
+        help="the only hosts witness URLs may name (comma-separated; default: any host of the policy)",
+    )
     demo = p.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo",
@@ -80,6 +88,9 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         p.error(f"{a.command} needs a {'source' if a.command == 'restore' else 'destination'}")
     if a.command not in ("restore", "backup") and a.target is not None:
         p.error(f"unexpected argument {a.target!r}")
+    hosts = (
+        None if a.witness_hosts is None else tuple(h.strip().lower() for h in a.witness_hosts.split(",") if h.strip())
+    )
     return a.command, Settings(
         host=a.host,
         port=a.port,
@@ -89,4 +100,5 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         full_check=a.full_check,
         target=a.target,
         ignore_unreachable_witnesses=a.ignore_unreachable_witnesses,
+        witness_hosts=hosts,
     )

@@ -24,6 +24,7 @@ HTTP_CODES = {
     "too_large",
     "unsupported_media_type",
     "not_founded",
+    "not_witnessed",
     "internal",
     "method_not_allowed",
     "network",
