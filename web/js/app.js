@@ -6,6 +6,7 @@ import { getLang, has, loadStrings, LANGS, setLang, t } from './i18n.js';
 import { KeyError, loadKey } from './keys.js';
 import { listKeys, useKey } from './store.js';
 import { ProofError } from './merkle.js';
+import { watchConsistency } from './consistency.js';
 import * as member from './views/member.js';
 import * as bills from './views/bills.js';
 import * as org from './views/org.js';
@@ -318,6 +319,7 @@ async function start() {
   window.addEventListener('hashchange', render);
   app.listen();
   await render();
+  watchConsistency();  // DESIGN 9.1: is the log this browser saw still the start of this one?
 }
 
 start();

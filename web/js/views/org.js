@@ -8,8 +8,9 @@ import { canonicalBytes } from '../canonical.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { field, msg, page, topicOrder, who } from './common.js';
+import { witnessesTab as witnesses } from './witnesses.js';
 
-const TABS = ['invites', 'topics', 'bills', 'roster'];
+const TABS = ['invites', 'topics', 'bills', 'roster', 'witnesses'];
 
 /** 128 random bits as 8 groups of 4 hex digits, the CLI's format. */
 export function newCode() {
@@ -22,7 +23,7 @@ export async function page_(app, [tab = 'invites']) {
   if (!app.me || !app.isOrganizer()) return page(t('org.title'), h('p', {}, t('org.not_organizer')));
   const nav = h('nav', { class: 'tabs', 'aria-label': t('org.sections') }, h('ul', {}, TABS.map((k) => h('li', {},
     h('a', { href: `#/org/${k}`, 'aria-current': k === tab ? 'page' : null }, t(`org.tab_${k}`))))));
-  const body = await ({ invites, topics, bills, roster }[tab] || invites)(app);
+  const body = await ({ invites, topics, bills, roster, witnesses }[tab] || invites)(app);
   return page(t('org.title'), nav, body);
 }
 export { page_ as page };
