@@ -38,8 +38,9 @@ $(AXE): tests/a11y/package.json tests/a11y/package-lock.json
 
 a11y: $(AXE)
 
+# The demo server and two witnesses of its own (demo/run.py); Ctrl-C stops all three.
 run: $(STAMP)
-	$(BIN)/python server.py --demo-if-empty
+	$(BIN)/python -m demo.run
 
 # ruff (lint and format) over the tree; mypy strict on the layers that hold
 # the rules (pyproject.toml [tool.mypy]). `make test` runs it first.
