@@ -72,10 +72,12 @@ async def post(session: aiohttp.ClientSession, base: str, signed: dict) -> dict:
         return body
 
 
-async def setup(session: aiohttp.ClientSession, base: str, members: int) -> tuple[str, list[Author]]:
+async def setup(
+    session: aiohttp.ClientSession, base: str, members: int, founder: Author | None = None
+) -> tuple[str, list[Author]]:
     async with session.get(base + "/api/server") as r:
         server_key = (await r.json())["server_key"]
-    founder = Author()
+    founder = founder or Author()
     await post(session, base, genesis(founder, server=server_key))
     async with session.get(base + "/api/server") as r:
         assembly = (await r.json())["assembly"]

@@ -1,0 +1,208 @@
+"""What two witnesses cost the log (DESIGN 9.1): appends/s and ingest/s with
+two real ``python -m witness`` processes on loopback against none, in the
+same run, runs alternating (plain, witnessed, plain, ...) so that the
+machine's load falls on both alike.
+
+- appends: ``BallotBox.append`` in this process (bench/ballot_box.py's
+  concurrent callers), with ``serving.witnessing.Witnessing`` attached and a
+  `witnesses` policy of the two witnesses (quorum 2), submitting at most once
+  a second per witness, as the server does;
+- ingest: a real ``python server.py`` over HTTP (bench/ingest.py's clients),
+  with the policy posted before the load, against a server without one.
+
+Each witnessed run also checks that the witnesses cosigned the final size
+(so the cost measured is of real work). Prints medians and ends with
+`appends_ratio=X ingest_ratio=Y` (witnessed / plain; above 0.90 is the target).
+
+    nice .venv/bin/python bench/witnessed.py [--runs 3] [--appends 10000] [--ballots 6400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import ballot_box  # noqa: E402
+import ingest  # noqa: E402
+
+from ballots.box import BallotBox  # noqa: E402
+from client.author import Author  # noqa: E402
+from crypto.signing import KeyPair  # noqa: E402
+from serving.witnessing import Witnessing  # noqa: E402
+
+
+def start_witness(data_dir: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = ingest.free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "witness", "--data-dir", str(data_dir), "--port", str(port), "--name", name],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(400):
+        try:
+            with urllib.request.urlopen(url + "/", timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("witness did not start")
+
+
+def witness_cli(*args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "witness", *args], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+class Witnesses:
+    """Two witness processes in ``tmp``; ``policy()`` once they accept a log."""
+
+    def __init__(self, tmp: Path, stack: ExitStack) -> None:
+        self.dirs, self.urls = [], []
+        for i in (1, 2):
+            d = tmp / f"witness-{i}"
+            proc, url = start_witness(d, f"w{i}.bench.localhost")
+            stack.callback(_stop, proc)
+            self.dirs.append(d)
+            self.urls.append(url)
+
+    def accept(self, assembly: str, server_key: str) -> dict[str, Any]:
+        cosigners = []
+        for d, url in zip(self.dirs, self.urls):
+            witness_cli("add-log", "--data-dir", str(d), f"liquid-mandate/{assembly}", server_key)
+            name, key = witness_cli("key", "--data-dir", str(d)).splitlines()[0].split()
+            cosigners.append({"name": name, "key": key, "url": url})
+        return {"cosigners": cosigners, "quorum": 2, "grace": 10}
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+async def appends_run(witnessed: bool, a: argparse.Namespace) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{Path(tmp) / 'box.db'}", KeyPair.generate())
+        witnessing = None
+        try:
+            asm = ballot_box.Assembly(box, a.callers)
+            await asm.found()
+            if witnessed:
+                ws = Witnesses(Path(tmp), stack)
+                policy = ws.accept(asm.assembly, box.server_hex)
+                await box.append(asm.founder.sign("witnesses", asm.assembly, **policy))
+                witnessing = Witnessing(box)
+                await witnessing.start()
+                assert witnessing.submitter and await witnessing.submitter.wait_cosigned(box.size, 2, 30)
+            lanes = asm.sign_ballots(a.appends)
+            n, dt = await ballot_box.run_appends(box, lanes)
+            if witnessing is not None:
+                assert witnessing.submitter and await witnessing.submitter.wait_cosigned(box.size, 2, 30)
+            return n / dt
+        finally:
+            if witnessing is not None:
+                await witnessing.aclose()
+            await box.aclose()
+
+
+async def ingest_run(witnessed: bool, a: argparse.Namespace, session: aiohttp.ClientSession) -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
+        port = ingest.free_port()
+        srv = subprocess.Popen(
+            [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(Path(tmp) / "server")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        stack.callback(_stop, srv)
+        base = f"http://127.0.0.1:{port}"
+        await ingest.wait_up(session, base)
+        founder = Author()
+        assembly, authors = await ingest.setup(session, base, a.members, founder)
+        if witnessed:
+            ws = Witnesses(Path(tmp), stack)
+            async with session.get(base + "/api/server") as r:
+                server_key = (await r.json())["server_key"]
+            await ingest.post(session, base, founder.sign("witnesses", assembly, **ws.accept(assembly, server_key)))
+        per_member = a.ballots // len(authors)
+        choices = ["yes", "no", "abstain"]
+        signed = [
+            sorted(
+                (
+                    m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
+                    for i, m in enumerate(authors[c :: a.clients])
+                    for k in range(per_member)
+                ),
+                key=lambda s: s["statement"]["seq"],
+            )
+            for c in range(a.clients)
+        ]
+        total = sum(len(x) for x in signed)
+        secs, _ = await ingest.load(base, signed, session)
+        if witnessed:
+            deadline = time.monotonic() + 30
+            while True:  # the witnesses caught up with the final size
+                async with session.get(base + "/api/witnesses") as r:
+                    st = await r.json()
+                if all((w.get("cosigned_size") or 0) >= st["size"] for w in st["witnesses"]):
+                    break
+                assert time.monotonic() < deadline, st
+                await asyncio.sleep(0.2)
+        return total / secs
+
+
+async def main_async(a: argparse.Namespace) -> str:
+    appends: dict[bool, list[float]] = {False: [], True: []}
+    ingests: dict[bool, list[float]] = {False: [], True: []}
+    for r in range(a.runs):
+        for witnessed in (False, True) if r % 2 == 0 else (True, False):
+            rate = await appends_run(witnessed, a)
+            appends[witnessed].append(rate)
+            print(f"appends run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=a.clients)) as session:
+        for r in range(a.runs):
+            for witnessed in (False, True) if r % 2 == 0 else (True, False):
+                rate = await ingest_run(witnessed, a, session)
+                ingests[witnessed].append(rate)
+                print(f"ingest run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
+    ap, aw = statistics.median(appends[False]), statistics.median(appends[True])
+    ip, iw = statistics.median(ingests[False]), statistics.median(ingests[True])
+    print(f"appends/s median: plain {ap:,.0f}, two witnesses {aw:,.0f}")
+    print(f"ingest/s median:  plain {ip:,.0f}, two witnesses {iw:,.0f}")
+    return f"appends_ratio={aw / ap:.3f} ingest_ratio={iw / ip:.3f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=3, help="runs of each (plain and witnessed), alternating")
+    p.add_argument("--callers", type=int, default=64, help="concurrent appending members (appends)")
+    p.add_argument("--appends", type=int, default=10_000, help="ballots per appends run")
+    p.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients (ingest)")
+    p.add_argument("--members", type=int, default=640, help="members (ingest)")
+    p.add_argument("--ballots", type=int, default=6_400, help="ballots per ingest run")
+    print(asyncio.run(main_async(p.parse_args(argv))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
