@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Chromium for the web UI tests, PostgreSQL for the multi-process storage
-# tests and npm for axe-core, from Debian's packages (nothing else can be fetched here).
+# tests, npm for axe-core, nginx and systemd-analyze to check the deploy/
+# examples, from Debian's packages (nothing else can be fetched here).
 system-deps:
 	@need=""; \
 	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	( command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] ) || need="$$need nginx"; \
+	command -v systemd-analyze >/dev/null || need="$$need systemd"; \
 	command -v npm >/dev/null || need="$$need npm"; \
 	( command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ) || need="$$need postgresql"; \
 	if [ -n "$$need" ]; then \

@@ -5,6 +5,7 @@ under web/, server-sent events, OpenAPI, health and metrics.
     python server.py rebuild [--data-dir D] [--db-url URL]
     python server.py restore [--data-dir D] [--db-url URL] EXPORT|BACKUP|URL
     python server.py backup [--data-dir D] DEST
+    (--behind-proxy, --log-format json, --access-log: docs/SPEC.md section 13.5)
 
 Routes and wiring only. What they are wired to lives in serving/: the
 problem code -> status table and problem+json (``serving.problems``), the
@@ -30,9 +31,11 @@ from ballots import compliance, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
 from crypto.canonical import canonical_bytes, parse
+from serving.client_address import BEHIND_PROXY
 from serving.events import EventHub
 from serving.keyfile import load_server_key
-from serving.metrics import Metrics
+from serving.logging_setup import AccessLogger, setup_logging
+from serving.metrics import Metrics, gauge
 from serving.openapi import openapi_document
 from serving.problems import (
     KNOWN,
@@ -384,8 +387,13 @@ def create_app(
     app = web.Application(middlewares=[problems, sync_reads], client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
+    app[BEHIND_PROXY] = settings.behind_proxy
     app[CLOCK] = clock
     app[HUB] = EventHub(lambda: app[BOX].state)
+    # Other parts add their series here (the witness submitter: its render_metrics).
+    app[METRICS].sources.append(
+        lambda: gauge("liquid_mandate_sse_clients", "Open event streams.", len(app[HUB].queues))
+    )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         box = await BallotBox.open(
@@ -444,10 +452,14 @@ async def _rebuild(settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     command, settings = settings_from(argv)
+    setup_logging(settings.log_format)
     if command == "rebuild":
-        return asyncio.run(_rebuild(settings))
+        try:
+            return asyncio.run(_rebuild(settings))
+        except (E.LogCorrupted, E.SchemaTooNew) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     if command in ("restore", "backup"):
         from serving.ops_commands import run_backup, run_restore
 
@@ -473,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
             print=None,
             handle_signals=True,
             shutdown_timeout=5,
-            access_log=None,
+            access_log=logging.getLogger("liquid-mandate.access") if settings.access_log else None,
+            access_log_class=AccessLogger,
         )
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)

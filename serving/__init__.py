@@ -9,4 +9,7 @@ server.py, client/ or demo/.
 - ``metrics``, ``openapi``: Prometheus text and the OpenAPI document.
 - ``export``, ``restore``, ``backup``, ``ops_commands``: the operator's
   ``server.py restore`` and ``backup`` (docs/SPEC.md section 13).
+- ``client_address``: the client's address, behind a proxy or not, for the
+  rate limits and the logs; ``logging_setup``: text or JSON-lines logs and
+  the access log (docs/SPEC.md section 13.5).
 """

@@ -1,9 +1,13 @@
-"""Prometheus text-format metrics: appends, refusals by type, append latency
-histogram, log size. Counters live in one object the middleware feeds."""
+"""Prometheus text-format metrics (docs/SPEC.md section 13.5): appends,
+refusals by type, the append latency histogram (request to durable commit),
+log size, and the series of other parts registered in ``sources`` (open
+event streams; the witness submitter's ``render_metrics``). Counters live in
+one object the middleware feeds."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -15,6 +19,8 @@ class Metrics:
     refusals: Counter[str] = field(default_factory=Counter)
     latency_buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
     latency_sum: float = 0.0
+    # Callables returning Prometheus text for more families, appended as they are.
+    sources: list[Callable[[], str]] = field(default_factory=list)
 
     def appended(self, seconds: float) -> None:
         self.appends += 1
@@ -36,7 +42,7 @@ class Metrics:
         ]
         lines += [f'liquid_mandate_refusals_total{{type="{code}"}} {n}' for code, n in sorted(self.refusals.items())]
         lines += [
-            "# HELP liquid_mandate_append_seconds Time from request to durable receipt.",
+            "# HELP liquid_mandate_append_seconds Commit latency: from request to durable receipt.",
             "# TYPE liquid_mandate_append_seconds histogram",
         ]
         lines += [
@@ -50,4 +56,9 @@ class Metrics:
             "# TYPE liquid_mandate_log_size gauge",
             f"liquid_mandate_log_size {log_size}",
         ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines) + "\n" + "".join(source() for source in self.sources)
+
+
+def gauge(name: str, help_text: str, value: float) -> str:
+    """One gauge family of one unlabelled sample, in Prometheus text."""
+    return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n{name} {value}\n"

@@ -25,6 +25,9 @@ class Settings:
     ignore_unreachable_witnesses: bool = False  # restore: go on when a policy witness cannot be asked
     # The hosts the server may post checkpoints to (DESIGN 9.1); None: any.
     witness_hosts: tuple[str, ...] | None = None
+    behind_proxy: bool = False  # the client's address is the last X-Forwarded-For entry (serving.client_address)
+    log_format: str = "text"  # "text" | "json" (serving.logging_setup)
+    access_log: bool = False  # one log line per request, naming the client
 
     @property
     def database_url(self) -> str:
@@ -68,6 +71,25 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         metavar="HOST,HOST",
         help="the only hosts witness URLs may name (comma-separated; default: any host of the policy)",
     )
+    p.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        default=env.get("LIQUID_MANDATE_BEHIND_PROXY") == "1",
+        help="behind a reverse proxy (deploy/): rate limits and logs take the client's address "
+        "from the last X-Forwarded-For entry; never set it when clients reach the server directly",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=env.get("LIQUID_MANDATE_LOG_FORMAT", "text"),
+        help="json: one JSON object per line, for a log collector",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        default=env.get("LIQUID_MANDATE_ACCESS_LOG") == "1",
+        help="log one line per request with the client's address (off by default: addresses are personal data)",
+    )
     demo = p.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo",
@@ -101,4 +123,7 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         target=a.target,
         ignore_unreachable_witnesses=a.ignore_unreachable_witnesses,
         witness_hosts=hosts,
+        behind_proxy=a.behind_proxy,
+        log_format=a.log_format,
+        access_log=a.access_log,
     )

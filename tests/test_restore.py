@@ -21,6 +21,7 @@ from crypto.chain import entry_hash
 from crypto.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from crypto.signing import KeyPair, sign_statement
 from serving.restore import DB_FILE, RestoreRefused, check_witnesses, replay, restore
+from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.processes import ROOT
 from tests.test_witness_support import running_witness, witness_cli
 from tests.world import Clock, World
@@ -255,3 +256,54 @@ def test_export_then_restore_from_the_file_and_from_the_url(tmp_path: Path) -> N
             with urllib.request.urlopen(url + f"/api/proof/consistency?from={done.size}&to={done.size}") as r:
                 assert json.load(r)["root_from"] == done.root.hex()
             assert asyncio.run(opened(target)) == (done.checkpoint, done.size)
+
+
+@pytest.mark.postgres
+async def test_restore_into_postgresql_in_one_transaction(tmp_path: Path, pg_url: str) -> None:
+    lines, checkpoint, _ = await build_log(tmp_path / "original.db")
+    target = data_dir_with_key(tmp_path / "restored")
+    # A tampered export: refused, and the database holds no log afterwards.
+    bad = list(lines)
+    bad[7] = lines[7].replace(b'"received":"', b'"received":"1', 1)
+    with pytest.raises(RestoreRefused) as caught:
+        await restore(target, str(write_log(tmp_path / "bad.jsonl", bad)), db_url=pg_url)
+    assert caught.value.index == 7
+    done = await restore(target, str(write_log(tmp_path / "export.jsonl", lines)), db_url=pg_url)
+    assert done.checkpoint == checkpoint
+    box = await BallotBox.open(pg_url, KEY, full_check=True)
+    try:
+        assert box.checkpoint_text == checkpoint and box.size == len(lines)
+    finally:
+        await box.aclose()
+    with pytest.raises(RestoreRefused, match="already holds a log"):
+        await restore(target, str(tmp_path / "export.jsonl"), db_url=pg_url)
+
+
+async def test_restore_asks_the_witnesses_of_the_logs_policy(tmp_path: Path) -> None:
+    """The policy is the log's last `witnesses` statement; its real witness
+    cosigned the whole log, so an export cut short is refused by restore()."""
+    name = "witness.example/w1"
+    wdir = tmp_path / "witness"
+    with running_witness(wdir, name) as (url, _proc):
+        wkey = witness_cli("key", "--data-dir", str(wdir)).stdout.splitlines()[0].split(" ")[1]
+        clock = Clock()
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'original.db'}", KEY, clock=clock)
+        w = World(box, clock, KEY)
+        await w.found()
+        await box.append(w.org("witnesses", cosigners=[{"name": name, "key": wkey, "url": url}], quorum=1, grace=5))
+        await w.enroll(2)
+        lines, checkpoint = await box.export(), box.checkpoint_text
+        await box.aclose()
+        origin = f"liquid-mandate/{w.assembly}"
+        assert witness_cli("add-log", "--data-dir", str(wdir), origin, KEY.public_hex).returncode == 0
+        req = urllib.request.Request(url + "/add-checkpoint", data=f"old 0\n\n{checkpoint}".encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert resp.status == 200
+
+        short = data_dir_with_key(tmp_path / "short")
+        with pytest.raises(RestoreRefused, match=f"witness {name} cosigned size {len(lines)}"):
+            await restore(short, str(write_log(tmp_path / "short.jsonl", lines[:-1])))
+        only_key_left(short)
+        whole = data_dir_with_key(tmp_path / "whole")
+        done = await restore(whole, str(write_log(tmp_path / "whole.jsonl", lines)))
+        assert done.checkpoint == checkpoint
