@@ -591,6 +591,11 @@ def _is_rules(v: Any) -> bool:
     )
 
 
+def _is_lottery(v: Any) -> bool:
+    """SPEC 16: a lottery is named `motion:<slug>` or `draw:<slug>`."""
+    return isinstance(v, str) and v.startswith(("motion:", "draw:")) and _is_slug(v.split(":", 1)[1])
+
+
 def _is_count(v: Any) -> bool:
     return _is_int(v, 0, MAX_INT)
 
@@ -657,10 +662,12 @@ BODIES: dict[str, dict[str, Any]] = {
     "deputies": {"roster": _is_keys},
     "delegate": {"scope": _is_scope, "to": lambda v: v is None or v == "self" or _is_key(v)},
     "ballot": {"motion": _is_slug, "choice": lambda v: v is None or (isinstance(v, str) and v in CHOICES)},
-    "close": {"motion": _is_slug},
+    "close": {"motion": _is_slug, "reveal": _is_key},
+    "commit": {"lottery": lambda v: _is_lottery(v), "hash": _is_key},
     "result": {
         "motion": _is_slug,
         "close": _is_key,
+        "seed": _is_key,
         "members": _is_count,
         "yes": _is_count,
         "no": _is_count,
@@ -729,7 +736,9 @@ KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.it
 ORGANIZER_KINDS = frozenset(
     {"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify", "witnesses"}
 )
-SERVER_KINDS = frozenset({"close", "result"})
+SERVER_KINDS = frozenset({"commit", "close", "result"})
+# SPEC 16: the kinds that reveal a lottery's r, and the lottery each reveals.
+REVEALS: dict[str, Callable[[dict[str, Any]], str]] = {"close": lambda st: "motion:" + st["motion"]}
 RESULT_FIELDS = tuple(BODIES["result"])
 
 
@@ -815,6 +824,26 @@ def apportion(method: str, votes: dict[str, int], seats: int, c: bytes) -> dict[
         best = min(CHOICES, key=lambda ch: (-quotient(ch), *tiebreak(ch)))
         out[best] += 1
     return out
+
+
+LOTTERY_PREFIX = b"liquid-mandate/v1/lottery\n"
+
+
+def participants_digest(items: Iterable[bytes]) -> bytes:
+    """SPEC 16: D = SHA-256 of the 32-byte items, sorted ascending as bytes,
+    concatenated (SHA-256 of the empty string when there is none)."""
+    return _sha(b"".join(sorted(items)))
+
+
+def lottery_seed(r: bytes, d: bytes) -> bytes:
+    """SPEC 16: seed = SHA-256(`liquid-mandate/v1/lottery\n` || r || D)."""
+    return _sha(LOTTERY_PREFIX + r + d)
+
+
+def ballots_digest(voters: dict[str, str]) -> bytes:
+    """SPEC 16: D of a motion, one item SHA-256(raw key || UTF-8 choice) per
+    counted direct voter (active, ballot not withdrawn)."""
+    return participants_digest(_sha(bytes.fromhex(k) + ch.encode("utf-8")) for k, ch in voters.items())
 
 
 def instructions(roster: list[str], seats: dict[str, int], c: bytes) -> list[dict[str, str]]:
@@ -929,6 +958,11 @@ class Replay:
         # the one in force at index I is the last before I.
         self.witness_policies: list[tuple[int, dict[str, Any]]] = []
         self.pending_close: Motion | None = None
+        # SPEC 16: lottery -> (SHA-256(r) committed, commit entry index); the
+        # lottery whose commit must be the next entry; the lotteries revealed.
+        self.commits: dict[str, tuple[bytes, int]] = {}
+        self.pending_commit: tuple[str, int] | None = None
+        self.revealed: dict[str, bytes] = {}
         self.due: list[tuple[str, str]] = []  # heap of (closes, motion id), not yet closed
         self.track = set(track)
         # SPEC 4, witnesses: every policy in log order, (index, statement);
@@ -1088,6 +1122,31 @@ class Replay:
             raise _refused(index, "motion_closed", f"motion {m.id!r} was closed at entry {m.close_index}")
         if received < m.closes:  # type: ignore[operator]
             raise _refused(index, "too_early", f"received {received} before closes {m.closes}")
+        self.check_reveal(index, st)
+
+    def _rule_commit(self, index: int, st: dict[str, Any], received: str) -> None:
+        """SPEC 16: a commit is the entry right after the motion (or draw) it
+        names, and the only commit of that lottery."""
+        lottery = st["lottery"]
+        if lottery in self.commits:
+            raise _refused(index, "bad_commit", f"{lottery!r} was committed at entry {self.commits[lottery][1]}")
+        kind, _, name = lottery.partition(":")
+        m = self.motions.get(name) if kind == "motion" else None
+        if m is None or m.index != index - 1:
+            raise _refused(index, "bad_commit", f"a commit of {lottery!r} must come right after that {kind}")
+
+    def check_reveal(self, index: int, st: dict[str, Any]) -> None:
+        """SPEC 16: SHA-256(reveal) is the hash its lottery's commit gave."""
+        lottery = REVEALS[st["kind"]](st)
+        commit = self.commits.get(lottery)
+        if commit is None:
+            raise _refused(index, "bad_reveal", f"{lottery!r} has no commit to reveal")
+        if _sha(bytes.fromhex(st["reveal"])) != commit[0]:
+            raise _refused(
+                index,
+                "bad_reveal",
+                f"SHA-256 of the reveal is not the hash committed for {lottery!r} at entry {commit[1]}",
+            )
 
     def _rule_result(self, index: int, st: dict[str, Any], received: str) -> None:
         pass  # its place and its fields: Verifier.check_result (SPEC 4, 8)
@@ -1240,6 +1299,10 @@ class Replay:
         heapq.heappush(self.due, (m.closes, m.id))
         if st["url"].startswith("proposal:"):
             self.proposals[st["url"][9:]].motion = m.id
+        self.pending_commit = ("motion:" + m.id, index)  # SPEC 16: its commit comes next
+
+    def _apply_commit(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.commits[st["lottery"]] = (bytes.fromhex(st["hash"]), index)
 
     def _apply_deputies(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.roster = list(st["roster"])
@@ -1261,7 +1324,8 @@ class Replay:
     def _apply_close(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         m = self.motions[st["motion"]]
         m.close_index, m.close_hash = index, entry_hash
-        m.result = self.tally(m, entry_hash)
+        r = self.revealed["motion:" + m.id] = bytes.fromhex(st["reveal"])
+        m.result = self.tally(m, entry_hash, r)
         self.pending_close = m  # SPEC 4: its result comes next
 
     def _apply_result(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
@@ -1327,11 +1391,13 @@ class Replay:
         chain.append("*")
         return chain
 
-    def tally(self, m: Motion, close_hash: bytes) -> dict[str, Any]:
-        """The result document fields of motion ``m`` at its close entry."""
+    def tally(self, m: Motion, close_hash: bytes, r: bytes) -> dict[str, Any]:
+        """The result document fields of motion ``m`` at its close entry,
+        whose hash is ``close_hash`` and which revealed ``r``."""
         chain = self.scope_chain(m)
         active, settings = self.active, self.settings
         voters = {k: ch for k, (ch, _) in m.ballots.items() if k in active}
+        seed = lottery_seed(r, ballots_digest(voters))  # SPEC 16
 
         def setting(k: str) -> str | None:
             mine = settings.get(k)
@@ -1400,7 +1466,7 @@ class Replay:
         met = cast * 100 >= required * n
         roster = [k for k in self.roster if k in active]
         if met and cast > 0:
-            seats = apportion(self.rules["method"], counts, len(roster), close_hash)
+            seats = apportion(self.rules["method"], counts, len(roster), seed)
         else:
             seats = dict.fromkeys(CHOICES, 0)
             seats[self.rules["no_quorum"]] = len(roster)
@@ -1425,6 +1491,7 @@ class Replay:
         return {
             "motion": m.id,
             "close": close_hash.hex(),
+            "seed": seed.hex(),
             "members": n,
             "yes": counts["yes"],
             "no": counts["no"],
@@ -1437,7 +1504,7 @@ class Replay:
             "quorum": {"required": required, "met": met},
             "method": self.rules["method"],
             "seats": seats,
-            "instructions": instructions(roster, seats, close_hash),
+            "instructions": instructions(roster, seats, seed),
         }
 
 
@@ -1872,10 +1939,15 @@ class Verifier:
         except Problem:
             with go_on:
                 self.check_follows_close(i, None)
+            with go_on:
+                self.check_follows_motion(i, None)
             raise
-        # 6. SPEC 4, close and result together: the entry after a close is its result.
+        # 6. SPEC 4, close and result together: the entry after a close is its result;
+        #    SPEC 16: the entry after a motion is its commit.
         with go_on:
             self.check_follows_close(i, st)
+        with go_on:
+            self.check_follows_motion(i, st)
         # 7. SPEC 4, close first: nothing received after a motion's closes comes before its close.
         for late in replay.late_closes(i, st, received):
             self.note(late)
@@ -1949,6 +2021,18 @@ class Verifier:
                 "bad_result",
                 i,
                 f"entry {pend.close_index} closed motion {pend.id!r}, but this entry is not its result",
+            )
+
+    def check_follows_motion(self, i: int, st: dict[str, Any] | None) -> None:
+        """SPEC 16: the entry right after a motion is that motion's
+        (well-formed, server-signed) commit."""
+        pend = self.replay.pending_commit
+        if pend is None:
+            return
+        self.replay.pending_commit = None
+        if st is None or st["kind"] != "commit" or st["lottery"] != pend[0]:
+            raise Problem(
+                "rules", "16", "bad_commit", i, f"entry {pend[1]} opened {pend[0]!r}, but this entry is not its commit"
             )
 
     def check_result(self, i: int, st: dict[str, Any]) -> None:
@@ -3207,6 +3291,7 @@ def ballot_fast_path(v: Verifier) -> tuple[Callable[[int, bytes], bool], Callabl
             # only the signature is left to check.
             and not sig_b.translate(None, hex_digits)
             and replay.pending_close is None
+            and replay.pending_commit is None
             and author in active
             and seq > last_seq.get(author, 0)
             and mo is not None

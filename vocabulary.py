@@ -62,6 +62,8 @@ class Kind(StrEnum):
     REDACT = "redact"
     PROPOSAL = "proposal"
     SUPPORT = "support"
+    # Seeds nobody can choose (docs/SPEC.md section 16)
+    COMMIT = "commit"
 
 
 class Stance(StrEnum):
@@ -90,6 +92,7 @@ MOTION_PREFIX = "motion:"
 # A lottery is named after what it decides: `motion:<id>` (deputies' order)
 # or `draw:<id>` (who is drawn); draws close before motions due together.
 DRAW_PREFIX = "draw:"
+LOTTERY_PREFIXES = (MOTION_PREFIX, DRAW_PREFIX)  # what a `commit` may name
 
 # A delegation target that means "I vote myself": no delegation at that scope.
 SELF = "self"
@@ -97,6 +100,7 @@ SELF = "self"
 __all__ = [
     "CHOICES",
     "DRAW_PREFIX",
+    "LOTTERY_PREFIXES",
     "MOTION_PREFIX",
     "NO_QUORUM",
     "PROPOSAL_PREFIX",

@@ -29,12 +29,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+import tally
 from ballots import errors as E
 from ballots import schema as T
 from ballots import sql, upgrade
 from ballots.closing import result_statement
 from ballots.projection import changes, load_state
-from ballots.rules import check, due_motions, next_closing
+from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_motions, next_closing
 from ballots.state import AssemblyState, apply
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
 from ballots.texts import CommentText, RatePolicy, check_text, split_submission
@@ -43,6 +44,7 @@ from crypto.canonical import canonical_bytes, parse
 from crypto.chain import GENESIS_PREV, entry_bytes_from, make_entry
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from crypto.signing import STATEMENT_PREFIX, KeyPair, SignatureInvalid, sign_statement, statement_message, verify
+from vocabulary import MOTION_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +239,9 @@ class BallotBox:
                 select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
             )
             self._node_cache = {(lv, i): hh for lv, i, hh in high}
-        self.committed, self._working = load_state(rows, size), load_state(rows, size)
+            state = load_state(rows, size)
+            await self._check_lotteries(conn, state)
+        self.committed, self._working = state, load_state(rows, size)
         self._next_close = next_closing(self._working)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
@@ -285,6 +289,37 @@ class BallotBox:
         if self.full_check and size:
             await _check_every_entry(conn, leaves)
         self.frontier = frontier
+
+    async def _check_lotteries(self, conn: AsyncConnection, state: AssemblyState) -> None:
+        """Start-up check of the lotteries (docs/SPEC.md section 16): every
+        motion has its commit right after it; every commit, in the
+        projections and in the server's entries of the log, is SHA-256 of
+        the r this server key derives, and every reveal is that r. A log
+        written under another key, or whose reveal was changed, is refused:
+        this server could not open its commitments. Reads O(motions)
+        entries, through the author index."""
+        if state.assembly_id is None:
+            return
+        secret = self._secret_for(state.assembly_id)
+        for m in state.motions.values():
+            lot = state.lotteries.get(MOTION_PREFIX + m.id)
+            if lot is None or lot.index != m.index + 1:
+                raise E.LogCorrupted(f"entry {m.index}: motion {m.id!r} has no commit right after it")
+        for lot in state.lotteries.values():
+            r = secret(lot.name)
+            if lot.hash != tally.commit_hash(r) or lot.reveal not in (None, r.hex()):
+                raise E.LogCorrupted(f"entry {lot.index}: the lottery {lot.name!r} is not this server key's")
+        e = T.entries.c
+        q = select(e.idx, e.data).where(e.author == state.server, e.kind.in_([str(k) for k in LOTTERY_KINDS]))
+        for idx, data in await conn.execute(q):
+            st = parse_statement(parse(bytes(data))["statement"])
+            if st.kind is Kind.COMMIT:
+                lottery, ok = st["lottery"], st["hash"] == tally.commit_hash(secret(st["lottery"]))
+            else:
+                lottery = REVEALS[st.kind](st)
+                ok = st["reveal"] == secret(lottery).hex()
+            if not ok:
+                raise E.LogCorrupted(f"entry {idx}: the {st.kind} of {lottery!r} does not match this server key's r")
 
     # -- appending ---------------------------------------------------------
 
@@ -378,23 +413,42 @@ class BallotBox:
         self._close_due(batch, received)
         st = signed.statement
         try:
-            check(self._working, st, received, server_key=self.server_hex)
+            check(self._working, st, received, server_key=self.server_hex, secret=self._secret)
             if self.comment_rate is not None:
                 self.comment_rate.check(self._working, st, received)
         except E.Refused as refusal:
             return refusal
         staged = batch.add(signed, statement_bytes, received, text)
+        self._commit_awaited(batch, received)
         if st.kind in (Kind.MOTION, Kind.CLOSE):
             self._next_close = next_closing(self._working)
             self._close_due(batch, received)  # a motion created already due is closed at once
         return staged
 
+    def _secret(self, lottery: str) -> bytes:
+        """r of ``lottery`` in this assembly, derived from the server key
+        (docs/SPEC.md section 16): never stored, the same in every process."""
+        if self._working.assembly_id is None:
+            raise ValueError("no assembly yet: no lottery")
+        return tally.lottery_secret(self.server_key.seed, self._working.assembly_id, lottery)
+
+    def _commit_awaited(self, batch: _Batch, received: datetime) -> None:
+        """Stage the `commit` of the lottery the last entry opened (a
+        motion's), as the very next entry (docs/SPEC.md section 16)."""
+        lottery = self._working.awaiting_commit
+        if lottery is not None:
+            body = {"lottery": lottery, "hash": tally.commit_hash(self._secret(lottery))}
+            batch.add(*self._signed_by_server(self._server_statement(Kind.COMMIT, body)), received)
+
     def _close_due(self, batch: _Batch, now: datetime) -> None:
-        """Stage `close`, then at once its `result`, for every motion due at ``now``."""
+        """Stage `close` (revealing r), then at once its `result`, for every
+        motion due at ``now``."""
         if self._next_close is None or now < self._next_close:
             return  # nothing is due before the earliest closing time: skip the scan
         for motion_id in due_motions(self._working, now):
-            batch.add(*self._signed_by_server(self._server_statement(Kind.CLOSE, {"motion": motion_id})), now)
+            reveal = self._secret(MOTION_PREFIX + motion_id).hex()
+            close = self._server_statement(Kind.CLOSE, {"motion": motion_id, "reveal": reveal})
+            batch.add(*self._signed_by_server(close), now)
             result = result_statement(self._working, motion_id, self._server_header(Kind.RESULT))
             batch.add(*self._signed_by_server(result), now)
         self._next_close = next_closing(self._working)
@@ -625,11 +679,16 @@ class BallotBox:
 
     # -- maintenance -------------------------------------------------------
 
+    def _secret_for(self, aid: str) -> Callable[[str], bytes]:
+        return lambda lottery: tally.lottery_secret(self.server_key.seed, aid, lottery)
+
     async def rebuild(self) -> AssemblyState:
-        """Replay the whole log into fresh projections (and a fresh state)."""
+        """Replay the whole log into fresh projections (and a fresh state),
+        checking its lotteries (``rules.check_lottery``) on the way. Raises
+        LogCorrupted, having changed nothing."""
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
-            state = await upgrade.rebuild_projections(conn)
+            state = await upgrade.rebuild_projections(conn, secret_for=self._secret_for)
         self._working, self.committed = state, copy.deepcopy(state)
         self._next_close = next_closing(self._working)
         return self.committed

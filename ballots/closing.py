@@ -38,14 +38,18 @@ def tally_options(state: AssemblyState, motion_id: str) -> dict[str, Any]:
 
 
 def result_statement(state: AssemblyState, motion_id: str, header: dict[str, Any]) -> dict[str, Any]:
-    """The `result` statement of a motion whose `close` entry is the state's last."""
+    """The `result` statement of a motion whose `close` entry is the state's
+    last, seeded by the close's reveal and the counted ballots (docs/SPEC.md
+    section 16)."""
     motion = state.motions[motion_id]
-    if motion.close_hash is None:
-        raise ValueError(f"motion {motion_id!r} has no close entry")
+    lottery = state.lotteries.get(MOTION_PREFIX + motion_id)
+    if motion.close_hash is None or lottery is None or lottery.reveal is None:
+        raise ValueError(f"motion {motion_id!r} has no close entry with a reveal")
     doc = tally.close_motion(
         electorate(state, motion_id),
         motion=motion_id,
         close_hash=bytes.fromhex(motion.close_hash),
+        reveal=bytes.fromhex(lottery.reveal),
         **tally_options(state, motion_id),
     )
     return {**header, **doc}

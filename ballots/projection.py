@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
-from ballots.state import AssemblyState, Comment, Draw, Member, Motion, Proposal, Topic, Vote, Witnesses
+from ballots.state import AssemblyState, Comment, Draw, Lottery, Member, Motion, Proposal, Topic, Vote, Witnesses
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
-from vocabulary import PROPOSAL_PREFIX
+from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX
 
 Row = dict[str, Any]
 # (table, primary key values, the row or None when the row goes away);
@@ -100,6 +100,10 @@ def _person(d: Draw, member: str) -> Row:
     return {"draw": d.id, "member": member, "standing": d.standing.get(member), "certified": member in d.certifications}
 
 
+def _lottery(lot: Lottery) -> Row:
+    return {"name": lot.name, "hash": lot.hash, "idx": lot.index, "reveal": lot.reveal}
+
+
 def _witness_policy(w: Witnesses) -> Row:
     return {"id": 1, "idx": w.index, "cosigners": _json(list(w.cosigners)), "quorum": w.quorum, "grace": w.grace}
 
@@ -160,6 +164,12 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             if st.kind is Kind.MOTION and b["url"].startswith(PROPOSAL_PREFIX):
                 p = state.proposals[b["url"][len(PROPOSAL_PREFIX) :]]
                 yield T.proposals, (p.id,), _proposal(p)
+            if st.kind is Kind.CLOSE:
+                lot = state.lotteries[MOTION_PREFIX + motion_id]
+                yield T.lotteries, (lot.name,), _lottery(lot)
+        case Kind.COMMIT:
+            lot = state.lotteries[b["lottery"]]
+            yield T.lotteries, (lot.name,), _lottery(lot)
         case Kind.DEPUTIES:
             yield T.roster, None, None  # the roster is replaced whole
             for pos, key in enumerate(b["roster"]):
@@ -226,6 +236,7 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
         T.supports: [
             {"proposal": p.id, "member": m, "idx": at} for p in s.proposals.values() for m, at in p.supporters.items()
         ],
+        T.lotteries: [_lottery(lot) for lot in s.lotteries.values()],
     }
 
 
@@ -302,4 +313,9 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         )
     for r in sorted(rows[T.supports], key=lambda r: r["idx"]):
         s.proposals[r["proposal"]].supporters[r["member"]] = r["idx"]
+    for r in sorted(rows[T.lotteries], key=lambda r: r["idx"]):
+        s.lotteries[r["name"]] = Lottery(r["name"], r["hash"], r["idx"], r["reveal"])
+    # A motion and its commit are written in one transaction: a stored log
+    # never awaits a commit (the box checks it at start-up).
+    s.awaiting_commit = None
     return s

@@ -10,13 +10,26 @@ The ballot box calls these and only these; it adds no rule of its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
+import tally
 from ballots import errors as E
 from ballots.closing import result_statement
 from ballots.state import RESULT_HEADER, AssemblyState, Draw, Motion, Proposal, code_hash
 from ballots.statements import Kind, Statement, format_time, parse_time
 from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX, TOPIC_PREFIX
+
+# r of a lottery, by name (``tally.lottery_secret`` with the server's key).
+Secret = Callable[[str], bytes]
+
+# The kinds that reveal a lottery's r in their `reveal` field, and the name
+# of the lottery each reveals (docs/SPEC.md section 16).
+REVEALS: dict[Kind, Callable[[Statement], str]] = {
+    Kind.CLOSE: lambda st: MOTION_PREFIX + st["motion"],
+}
+# The kinds whose entries the lottery checks read (``check_lottery``).
+LOTTERY_KINDS: tuple[Kind, ...] = (Kind.COMMIT, *REVEALS)
 
 
 def due_motions(state: AssemblyState, now: datetime) -> list[str]:
@@ -34,11 +47,14 @@ def next_closing(state: AssemblyState) -> datetime | None:
     return min((m.closes for m in state.motions.values() if m.close_index is None), default=None)
 
 
-def check(state: AssemblyState, st: Statement, received: datetime, *, server_key: str) -> None:
+def check(
+    state: AssemblyState, st: Statement, received: datetime, *, server_key: str, secret: Secret | None = None
+) -> None:
     """Raise the Refused subclass of the first rule ``st`` breaks, received at
     ``received`` (docs/SPEC.md section 4, in the order of its tables). The
     signature is checked before, by the caller; the motions that are due
-    (``due_motions``) must be closed before ``st`` is checked."""
+    (``due_motions``) must be closed before ``st`` is checked. With
+    ``secret``, a `commit` must also commit to this server's r."""
     if state.size == 0:
         if st.kind is not Kind.ASSEMBLY:
             raise E.NotGenesis("the first statement must be the assembly's genesis")
@@ -53,6 +69,33 @@ def check(state: AssemblyState, st: Statement, received: datetime, *, server_key
     if st.seq <= last:
         raise E.ReplayedSeq(f"seq {st.seq} is not above the author's last, {last}")
     _RULES[st.kind](state, st, received)
+    check_lottery(state, st, secret)
+
+
+def check_lottery(state: AssemblyState, st: Statement, secret: Secret | None = None) -> None:
+    """The lottery rules of docs/SPEC.md section 16, for a statement that
+    otherwise passes: the entry right after a `motion` is its `commit`
+    (``bad_commit``); a statement that reveals r (`close`) opens its
+    lottery's commit (``bad_reveal``). With ``secret`` (the box's own r), a
+    commit's hash is SHA-256 of this server's r. ``rebuild`` replays this on
+    every entry of a stored log."""
+    awaited = state.awaiting_commit
+    if st.kind is Kind.COMMIT:
+        if st["lottery"] != awaited:
+            want = f"only {awaited!r} may be committed now" if awaited else "no motion is awaiting its commit"
+            raise E.BadCommit(f"a commit for {st['lottery']!r}: {want}")
+        if secret is not None and st["hash"] != tally.commit_hash(secret(st["lottery"])):
+            raise E.BadCommit(f"the commit for {st['lottery']!r} is not SHA-256 of this server's r")
+        return
+    if awaited is not None:
+        raise E.BadCommit(f"the entry right after {awaited!r} must be its commit, not a {st.kind}")
+    name = REVEALS.get(st.kind)
+    if name is not None:
+        lottery = state.lotteries.get(name(st))
+        if lottery is None or lottery.reveal is not None:
+            raise E.BadReveal(f"{name(st)!r} has no open commitment to reveal")
+        if not tally.reveal_matches(st["reveal"], lottery.hash):
+            raise E.BadReveal(f"SHA-256 of the reveal is not the commit hash of {name(st)!r} (entry {lottery.index})")
 
 
 def _organizer(state: AssemblyState, st: Statement) -> None:
@@ -181,6 +224,10 @@ def _close(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.MotionClosed(f"motion {motion.id!r} is already closed")
     if received < motion.closes:
         raise E.TooEarly(f"motion {motion.id!r} closes at {format_time(motion.closes)}")
+
+
+def _commit(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _server(state, st)  # its place and hash: check_lottery
 
 
 def _result(state: AssemblyState, st: Statement, received: datetime) -> None:
@@ -339,4 +386,5 @@ _RULES = {
     Kind.REDACT: _redact,
     Kind.PROPOSAL: _proposal,
     Kind.SUPPORT: _support,
+    Kind.COMMIT: _commit,
 }

@@ -70,9 +70,10 @@ schema_version = Table(
 
 # 1: the log, its nodes, head and projections. 2: the schema_version row.
 # 3: deliberation's projections (comments, proposals, supports) and comment_texts.
+# 4: the lotteries projection (docs/SPEC.md section 16).
 # Bump it (and add a line to docs/SPEC.md section 13.4) whenever a table
 # changes: an older database then gets its projections rebuilt at start-up.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # --- projections -----------------------------------------------------------
 
@@ -252,6 +253,17 @@ supports = Table(
     Column("member", String(64), primary_key=True),
     Column("idx", BigInteger, nullable=False),
 )
+# One row per lottery (docs/SPEC.md section 16): its commit, and its reveal
+# once the close (or drawn) entry gave it. r itself is never stored.
+lotteries = Table(
+    "lotteries",
+    metadata,
+    Column("name", String(72), primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("reveal", String(64), nullable=True),
+)
+
 
 PROJECTIONS = (
     assembly,
@@ -270,6 +282,7 @@ PROJECTIONS = (
     comments,
     proposals,
     supports,
+    lotteries,
 )
 
 # --- not part of the log ------------------------------------------------------

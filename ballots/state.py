@@ -59,6 +59,18 @@ class Motion:
 
 
 @dataclass(slots=True)
+class Lottery:
+    """A lottery's commitment (docs/SPEC.md section 16): the `commit` entry
+    at ``index`` holds ``hash`` = SHA-256(r); ``reveal`` is r in hex once
+    the `close` (or `drawn`) entry revealed it."""
+
+    name: str
+    hash: str
+    index: int
+    reveal: str | None = None
+
+
+@dataclass(slots=True)
 class Topic:
     id: str
     title: str
@@ -190,6 +202,9 @@ class AssemblyState:
     proposals: dict[str, Proposal] = field(default_factory=dict)
     comments_on: dict[str, list[int]] = field(default_factory=dict)  # target -> comment indexes
     comments_by: dict[str, list[int]] = field(default_factory=dict)  # author -> comment indexes
+    lotteries: dict[str, Lottery] = field(default_factory=dict)  # lottery name -> its commitment
+    # The lottery whose `commit` must be the next entry (set by a `motion`).
+    awaiting_commit: str | None = None
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -289,6 +304,10 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             state.ballots[b["id"]] = {}
             if b["url"].startswith(PROPOSAL_PREFIX):
                 state.proposals[b["url"][len(PROPOSAL_PREFIX) :]].motion = b["id"]
+            state.awaiting_commit = MOTION_PREFIX + b["id"]
+        case Kind.COMMIT:
+            state.lotteries[b["lottery"]] = Lottery(b["lottery"], b["hash"], index)
+            state.awaiting_commit = None
         case Kind.DEPUTIES:
             state.roster = tuple(b["roster"])
         case Kind.DELEGATE:
@@ -309,6 +328,9 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             motion = state.motions[b["motion"]]
             motion.close_index = index
             motion.close_hash = entry_hash
+            lottery = state.lotteries.get(MOTION_PREFIX + motion.id)
+            if lottery is not None:  # the rules saw to it; tests replay tampered logs
+                lottery.reveal = b["reveal"]
         case Kind.RESULT:
             motion = state.motions[b["motion"]]
             motion.result_index = index

@@ -18,6 +18,7 @@ from ballots.errors import BadValue, Malformed, MissingField, UnknownField, Wron
 from crypto.canonical import MAX_SAFE_INT
 from vocabulary import CHOICES as _CHOICES
 from vocabulary import (
+    LOTTERY_PREFIXES,
     MOTION_PREFIX,
     NO_QUORUM,
     PROPOSAL_PREFIX,
@@ -176,6 +177,14 @@ def _scope(name: str, v: Any) -> str:
     raise BadValue(name, "want '*', 'topic:<slug>' or 'motion:<slug>'")
 
 
+def _lottery(name: str, v: Any) -> str:
+    """A lottery's name: `motion:<slug>` or `draw:<slug>` (SPEC section 16)."""
+    if isinstance(v, str) and v.startswith(LOTTERY_PREFIXES):
+        _slug(name, v.split(":", 1)[1])
+        return v
+    raise BadValue(name, "want 'motion:<slug>' or 'draw:<slug>'")
+
+
 def _target(name: str, v: Any) -> str | None:
     if v is None:
         return None
@@ -244,7 +253,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
     Kind.DEPUTIES: {"roster": _keys},
     Kind.DELEGATE: {"scope": _scope, "to": _target},
     Kind.BALLOT: {"motion": _slug, "choice": _nullable(_one_of(*CHOICES))},
-    Kind.CLOSE: {"motion": _slug},
+    Kind.CLOSE: {"motion": _slug, "reveal": _key},
     # Deliberation (docs/SPEC.md section 15)
     Kind.COMMENT: {
         "motion": _nullable(_slug),
@@ -266,6 +275,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
     Kind.RESULT: {
         "motion": _slug,
         "close": _key,
+        "seed": _key,
         "members": _COUNT,
         "yes": _COUNT,
         "no": _COUNT,
@@ -293,6 +303,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
     Kind.VOLUNTEER: {"draw": _slug, "standing": _bool},
     Kind.CERTIFY: {"draw": _slug, "member": _key},
     Kind.WITNESSES: {"cosigners": _cosigners, "quorum": _COUNT, "grace": _int(1, 60)},
+    Kind.COMMIT: {"lottery": _lottery, "hash": _key},
 }
 
 

@@ -9,6 +9,8 @@ ever has to transform a projection row by row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ballots import errors as E
 from ballots import schema as T
 from ballots.projection import all_rows
+from ballots.rules import LOTTERY_KINDS, check_lottery
 from ballots.state import AssemblyState, apply
 from ballots.statements import parse_statement
 from crypto.canonical import parse
@@ -56,21 +59,28 @@ async def prepare(conn: AsyncConnection) -> int | None:
     return upgraded
 
 
-async def rebuild_projections(conn: AsyncConnection) -> AssemblyState:
+async def rebuild_projections(
+    conn: AsyncConnection, *, secret_for: Callable[[str], Callable[[str], bytes]] | None = None
+) -> AssemblyState:
     """Replay the whole log into a fresh state and write its projection rows
-    in place of the stored ones (in the caller's transaction)."""
+    in place of the stored ones (in the caller's transaction). With
+    ``secret_for`` (assembly id -> the server's r by lottery name), the
+    lottery rules are replayed too (docs/SPEC.md section 16): a log whose
+    reveal does not open its commit raises LogCorrupted, writing nothing."""
     state = AssemblyState()
     result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
     async for part in result.partitions(ROWS_PER_FETCH):
         for data, digest in part:
             entry = parse(bytes(data))
-            apply(
-                state,
-                parse_statement(entry["statement"]),
-                index=entry["index"],
-                entry_hash=digest.hex(),
-                received=entry["received"],
-            )
+            st = parse_statement(entry["statement"])
+            if secret_for is not None and (state.awaiting_commit is not None or st.kind in LOTTERY_KINDS):
+                try:
+                    check_lottery(state, st, secret_for(state.assembly_id or ""))
+                except E.Refused as bad:
+                    raise E.LogCorrupted(f"entry {entry['index']}: {bad.code}: {bad.detail}") from None
+            apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
+    if secret_for is not None and state.awaiting_commit is not None:
+        raise E.LogCorrupted(f"the log ends before the commit of {state.awaiting_commit!r}")
     for table in T.PROJECTIONS:
         await conn.execute(delete(table))
     for table, rows in all_rows(state).items():

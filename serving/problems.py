@@ -72,6 +72,8 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "bad_text_length": 422,
         "text_hash_mismatch": 422,
         "rate_limited": 429,  # the server's policy (SPEC 15.3): try again later
+        "bad_commit": 422,
+        "bad_reveal": 422,
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,

@@ -13,7 +13,7 @@ from delegation import Counts, Electorate, Resolution, resolve
 from vocabulary import CHOICES, NO_QUORUM, Choice, Method
 
 from .apportion import ApportionError, apportion, parse_method
-from .lottery import ZERO_SEED, check_seed, choice_order, deputy_order
+from .lottery import ZERO_SEED, ballots_digest, check_seed, choice_order, deputy_order, lottery_seed
 
 
 def quorum_met(counts: Counts, quorum: int) -> bool:
@@ -21,8 +21,15 @@ def quorum_met(counts: Counts, quorum: int) -> bool:
     return counts.voted * 100 >= quorum * counts.members
 
 
+def motion_seed(r: bytes, e: Electorate) -> bytes:
+    """The seed of a motion's lotteries (docs/SPEC.md section 16): r mixed
+    with D, the digest of the (member, choice) of every active member with a
+    ballot in ``e`` (the direct voters the tally counts)."""
+    return lottery_seed(r, ballots_digest(e.members, e.ballots))
+
+
 def seats_for(
-    counts: Counts, *, seats: int, method: Method | str, quorum: int, no_quorum: Choice | str, close_hash: bytes
+    counts: Counts, *, seats: int, method: Method | str, quorum: int, no_quorum: Choice | str, seed: bytes
 ) -> tuple[bool, dict[str, int]]:
     """(quorum met, seats per choice). When the quorum fails or nobody's
     vote reached a voter, all seats go to `no_quorum`. Raises ApportionError
@@ -33,23 +40,23 @@ def seats_for(
     if no_quorum not in NO_QUORUM:
         raise ApportionError("bad_no_quorum", f"no_quorum is {no_quorum!r}, want abstain or no")
     parse_method(method)
-    check_seed(close_hash)
+    check_seed(seed)
     met = quorum_met(counts, quorum)
     if not met or counts.voted == 0:
         out = {c.value: 0 for c in Choice}
         out[Choice(no_quorum).value] = seats
         return met, out
-    return met, apportion(method, counts.by_choice(), seats, tie_order=choice_order(close_hash))
+    return met, apportion(method, counts.by_choice(), seats, tie_order=choice_order(seed))
 
 
-def instructions(close_hash: bytes, roster: Sequence[str], seats: dict[str, int]) -> list[dict[str, str]]:
+def instructions(seed: bytes, roster: Sequence[str], seats: dict[str, int]) -> list[dict[str, str]]:
     """Each deputy's instruction, in roster order: after the deputy lottery,
     the first seats["yes"] are told yes, the next seats["no"] no, the rest
     abstain. Raises ApportionError if the seats do not add up to the roster."""
     if sum(seats.values()) != len(roster):
         raise ApportionError("bad_seats", f"{sum(seats.values())} seats for {len(roster)} deputies")
     told: dict[str, str] = {}
-    order = deputy_order(close_hash, roster)
+    order = deputy_order(seed, roster)
     i = 0
     for c in (ch.value for ch in CHOICES):
         for k in order[i : i + seats[c]]:
@@ -67,21 +74,24 @@ def result_document(
     quorum: int,
     no_quorum: Choice | str,
     close_hash: bytes,
+    seed: bytes,
 ) -> dict[str, object]:
     """The result document of a closed motion (keys exactly as in the spec;
     ints, bools and strings only). `roster` is the deputies in roster order,
-    already reduced to active members. Raises ApportionError on bad input."""
-    met, seats = seats_for(
-        counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, close_hash=close_hash
-    )
+    already reduced to active members; `close_hash` names the close entry,
+    `seed` (``motion_seed``) drives both lotteries. Raises ApportionError on
+    bad input."""
+    check_seed(close_hash)
+    met, seats = seats_for(counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, seed=seed)
     return {
         "motion": motion,
         "close": close_hash.hex(),
+        "seed": seed.hex(),
         **counts.as_dict(),
         "quorum": {"required": quorum, "met": met},
         "method": Method(method).value,
         "seats": seats,
-        "instructions": instructions(close_hash, roster, seats),
+        "instructions": instructions(seed, roster, seats),
     }
 
 
@@ -94,8 +104,10 @@ def close_motion(
     quorum: int,
     no_quorum: Choice | str,
     close_hash: bytes,
+    reveal: bytes,
 ) -> dict[str, object]:
-    """Resolve `e` and return its result document (see result_document).
+    """Resolve `e` and return its result document (see result_document),
+    its seed made from ``reveal`` (r) and `e`'s ballots (``motion_seed``).
     Raises ElectorateError or ApportionError."""
     return result_document(
         resolve(e).counts,
@@ -105,6 +117,7 @@ def close_motion(
         quorum=quorum,
         no_quorum=no_quorum,
         close_hash=close_hash,
+        seed=motion_seed(reveal, e),
     )
 
 
@@ -121,10 +134,10 @@ def provisional_tally(
     current votes would give (ties drawn with a zero seed, since the real
     seed exists only at close) and the weights of direct voters, heaviest
     first (at most `weights_limit` of them). No instructions: the deputy
-    lottery needs the close hash. Raises ElectorateError or ApportionError."""
+    lottery needs the seed of the close. Raises ElectorateError or ApportionError."""
     r: Resolution = resolve(e)
     met, seats = seats_for(
-        r.counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, close_hash=ZERO_SEED
+        r.counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, seed=ZERO_SEED
     )
     w = sorted(r.weights().items(), key=lambda kw: (-kw[1], kw[0]))
     if weights_limit is not None:

@@ -4,12 +4,14 @@ exception and the log is unchanged."""
 from __future__ import annotations
 
 import copy
-from datetime import UTC
+import json
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import tally
 from ballots import errors as E
 from ballots.statements import Malformed
 from client.author import Author, code_hash, genesis, new_code
@@ -170,10 +172,58 @@ async def test_closed_motion_refuses_ballots_and_delegations(w: World) -> None:
 
 async def test_only_the_server_closes(w: World) -> None:
     a = w.members[0]
-    await refused(w, a.sign("close", w.assembly, motion="bill-1"), E.NotServer)
+    r = "ab" * 32
+    await refused(w, a.sign("close", w.assembly, motion="bill-1", reveal=r), E.NotServer)
     server = Author(w.server_key, seq=w.box.state.seqs.get(w.server_key.public_hex, 0))
-    await refused(w, server.sign("close", w.assembly, motion="bill-1"), E.TooEarly)
-    await refused(w, server.sign("close", w.assembly, motion="nope"), E.UnknownMotion)
+    await refused(w, server.sign("close", w.assembly, motion="bill-1", reveal=r), E.TooEarly)
+    await refused(w, server.sign("close", w.assembly, motion="nope", reveal=r), E.UnknownMotion)
+    await refused(w, a.sign("commit", w.assembly, lottery="motion:bill-2", hash=r), E.NotServer)
+
+
+async def test_the_box_commits_right_after_each_motion(w: World) -> None:
+    """SPEC 16: the entry after a motion is its commit, SHA-256 of the r the
+    server key derives; nobody else can slip a commit in."""
+    es = [json.loads(x) for x in await w.box.export()]
+    i = next(i for i, e in enumerate(es) if e["statement"]["kind"] == "motion")
+    commit = es[i + 1]["statement"]
+    r = tally.lottery_secret(w.server_key.seed, w.assembly, "motion:bill-1")
+    assert (commit["kind"], commit["lottery"], commit["hash"]) == ("commit", "motion:bill-1", tally.commit_hash(r))
+    assert w.box.state.lotteries["motion:bill-1"].index == i + 1
+    server = Author(w.server_key, seq=w.box.state.seqs.get(w.server_key.public_hex, 0))
+    # No motion awaits a commit from outside, even one signed by the server key.
+    await refused(w, server.sign("commit", w.assembly, lottery="motion:bill-1", hash=commit["hash"]), E.BadCommit)
+    await refused(w, server.sign("commit", w.assembly, lottery="draw:d1", hash=commit["hash"]), E.BadCommit)
+
+
+def test_lottery_rules_of_a_state(w: World) -> None:
+    """The rules the box replays on rebuild (check_lottery), on a copy of its
+    state: an entry other than the commit right after a motion, a commit to
+    another r, and a reveal that does not open the commit are refused."""
+    from ballots.rules import check
+    from ballots.statements import parse_statement
+
+    def stmt(author: Author, kind: str, **fields: Any) -> Any:
+        return parse_statement(author.sign(kind, w.assembly, **fields)["statement"])
+
+    state = copy.deepcopy(w.box.state)
+    server = Author(w.server_key, seq=state.seqs.get(w.server_key.public_hex, 0))
+    now = w.clock()
+    secret = lambda name: tally.lottery_secret(w.server_key.seed, w.assembly, name)  # noqa: E731
+    state.awaiting_commit = "motion:bill-9"
+    with pytest.raises(E.BadCommit, match="must be its commit"):
+        check(state, stmt(w.members[0], "ballot", motion="bill-1", choice="yes"), now, server_key=server.public)
+    with pytest.raises(E.BadCommit, match="not SHA-256 of this server's r"):
+        bad = stmt(server, "commit", lottery="motion:bill-9", hash="00" * 32)
+        check(state, bad, now, server_key=server.public, secret=secret)
+    good = stmt(server, "commit", lottery="motion:bill-9", hash=tally.commit_hash(secret("motion:bill-9")))
+    check(state, good, now, server_key=server.public, secret=secret)
+    state.awaiting_commit = None
+    later = now + timedelta(seconds=3601)
+    wrong = secret("motion:bill-2").hex()
+    with pytest.raises(E.BadReveal, match="not the commit hash"):
+        check(state, stmt(server, "close", motion="bill-1", reveal=wrong), later, server_key=server.public)
+    right = secret("motion:bill-1").hex()
+    check(state, stmt(server, "close", motion="bill-1", reveal=right), later, server_key=server.public)
 
 
 async def test_result_must_follow_its_close(w: World) -> None:
@@ -181,6 +231,7 @@ async def test_result_must_follow_its_close(w: World) -> None:
     doc = {
         "motion": "bill-1",
         "close": "00" * 32,
+        "seed": "00" * 32,
         "members": 3,
         "yes": 0,
         "no": 0,

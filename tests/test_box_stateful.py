@@ -162,6 +162,7 @@ class Model:
                 self.topics.add(s["id"])
             case "motion":
                 self.motions[s["id"]] = (s["opens"], s["closes"], False)
+                self.size += 1  # the box appends its commit right after it (SPEC 16)
 
 
 class BoxMachine(RuleBasedStateMachine):
@@ -358,7 +359,7 @@ class BoxMachine(RuleBasedStateMachine):
         by = SERVER if by_server else POOL[0]
         # Well above the server's last seq, which the box's own closes may move first.
         seq = self.model.seqs.get(by.public_hex, 0) + 100 if by_server else None
-        self.submit(self.sign(by, "close", seq=seq, motion=motion))
+        self.submit(self.sign(by, "close", seq=seq, motion=motion, reveal="ab" * 32))
 
     @precondition(lambda self: any(v for v in self.model.seqs.values()))
     @rule(data=st.data())

@@ -17,12 +17,16 @@ from tally import (
     choice_order,
     close_motion,
     deputy_order,
+    lottery_seed,
+    motion_seed,
+    participants_digest,
     provisional_tally,
     result_document,
 )
 
 CHAIN = ["motion:M", "topic:T", "*"]
 SEED = hashlib.sha256(b"close").digest()
+CLOSE = hashlib.sha256(b"the close entry").digest()
 KEYS = [f"{i:064x}" for i in range(1, 41)]
 
 
@@ -33,8 +37,15 @@ def run(n, ballots, *, roster=3, method="largest_remainder", quorum=0, no_quorum
     e = Electorate(
         m, CHAIN, {m[a]: {"*": m[b]} for a, b in (settings or {}).items()}, {m[i]: c for i, c in ballots.items()}
     )
-    return close_motion(
-        e, motion="M", roster=KEYS[:roster], method=method, quorum=quorum, no_quorum=no_quorum, close_hash=seed
+    return result_document(
+        resolve(e).counts,
+        motion="M",
+        roster=KEYS[:roster],
+        method=method,
+        quorum=quorum,
+        no_quorum=no_quorum,
+        close_hash=CLOSE,
+        seed=seed,
     )
 
 
@@ -149,6 +160,7 @@ def test_result_document_shape():
     assert list(doc) == [
         "motion",
         "close",
+        "seed",
         "members",
         "yes",
         "no",
@@ -163,7 +175,7 @@ def test_result_document_shape():
         "seats",
         "instructions",
     ]
-    assert doc["close"] == SEED.hex() and doc["method"] == "largest_remainder"
+    assert doc["close"] == CLOSE.hex() and doc["seed"] == SEED.hex() and doc["method"] == "largest_remainder"
     assert (doc["yes"], doc["no"], doc["delegated"], doc["dead_end"], doc["absent"]) == (2, 1, 1, 1, 1)
 
     def plain(x):
@@ -205,7 +217,7 @@ def test_refusals(kw, code):
 
 def test_bad_rosters_and_inputs():
     counts = resolve(Electorate(KEYS[:2], CHAIN, {}, {KEYS[0]: "yes"})).counts
-    common = dict(motion="M", method="dhondt", quorum=0, no_quorum="abstain", close_hash=SEED)
+    common = dict(motion="M", method="dhondt", quorum=0, no_quorum="abstain", close_hash=CLOSE, seed=SEED)
     with pytest.raises(ApportionError, match="duplicate_deputy"):
         result_document(counts, roster=[KEYS[0], KEYS[0]], **common)
     with pytest.raises(ApportionError, match="bad_deputy"):
@@ -231,3 +243,25 @@ def test_seats_always_fill_the_roster(votes, s, q, method):
     doc = run(len(votes), {i: c for i, c in enumerate(votes) if c}, roster=s, quorum=q, method=method)
     assert sum(doc["seats"].values()) == s == len(doc["instructions"])
     assert doc["yes"] + doc["no"] + doc["abstain"] + doc["dead_end"] + doc["cycle"] + doc["absent"] == doc["members"]
+
+
+def test_close_motion_seeds_with_reveal_and_counted_ballots():
+    """SPEC 16: close_motion's seed is SHA-256(prefix || r || D), D over the
+    (key, choice) of the active direct voters only; the close hash is only
+    named in the document."""
+    m = KEYS[:4]
+    r = hashlib.sha256(b"r").digest()
+    # m[3]'s ballot is not counted: m[3] is not an active member.
+    e = Electorate(m[:3], CHAIN, {m[2]: {"*": m[0]}}, {m[0]: "yes", m[1]: "no", m[3]: "yes"})
+    doc = close_motion(
+        e, motion="M", roster=m[:3], method="dhondt", quorum=0, no_quorum="abstain", close_hash=CLOSE, reveal=r
+    )
+    items = sorted(hashlib.sha256(bytes.fromhex(k) + c.encode()).digest() for k, c in [(m[0], "yes"), (m[1], "no")])
+    d = hashlib.sha256(b"".join(items)).digest()
+    seed = hashlib.sha256(b"liquid-mandate/v1/lottery\n" + r + d).digest()
+    assert doc["seed"] == seed.hex() == motion_seed(r, e).hex() and doc["close"] == CLOSE.hex()
+    assert participants_digest([]) == hashlib.sha256(b"").digest()
+    with pytest.raises(ValueError):
+        participants_digest([b"short"])
+    with pytest.raises(ValueError):
+        lottery_seed(b"short", d)
