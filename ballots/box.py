@@ -36,7 +36,7 @@ from ballots import sql, upgrade
 from ballots.closing import result_statement
 from ballots.projection import changes, load_state
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_motions, next_closing
-from ballots.state import AssemblyState, apply
+from ballots.state import AssemblyState, apply, assembly_id
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
 from ballots.texts import CommentText, RatePolicy, check_text, split_submission
 from crypto import merkle
@@ -298,9 +298,13 @@ class BallotBox:
         written under another key, or whose reveal was changed, is refused:
         this server could not open its commitments. Reads O(motions)
         entries, through the author index."""
-        if state.assembly_id is None:
+        e = T.entries.c
+        row = (await conn.execute(select(e.data).where(e.idx == 0))).first()
+        if row is None:
             return
-        secret = self._secret_for(state.assembly_id)
+        genesis = parse(bytes(row[0]))["statement"]  # not the projections: they may be empty (an import)
+        aid, server = assembly_id(genesis), genesis["server"]
+        secret = self._secret_for(aid)
         for m in state.motions.values():
             lot = state.lotteries.get(MOTION_PREFIX + m.id)
             if lot is None or lot.index != m.index + 1:
@@ -309,8 +313,7 @@ class BallotBox:
             r = secret(lot.name)
             if lot.hash != tally.commit_hash(r) or lot.reveal not in (None, r.hex()):
                 raise E.LogCorrupted(f"entry {lot.index}: the lottery {lot.name!r} is not this server key's")
-        e = T.entries.c
-        q = select(e.idx, e.data).where(e.author == state.server, e.kind.in_([str(k) for k in LOTTERY_KINDS]))
+        q = select(e.idx, e.data).where(e.author == server, e.kind.in_([str(k) for k in LOTTERY_KINDS]))
         for idx, data in await conn.execute(q):
             st = parse_statement(parse(bytes(data))["statement"])
             if st.kind is Kind.COMMIT:
@@ -344,7 +347,10 @@ class BallotBox:
 
     async def close_due(self) -> None:
         """Append `close` and `result` for every motion whose closing time has
-        passed (the server calls this every second)."""
+        passed (the server calls this every second). On a shared database it
+        first catches up with the other processes, so that any of them closes
+        a motion another one created (and reveals the same r, SPEC 13)."""
+        await self.sync()
         if due_motions(self.committed, self._now()):
             fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
             self._queue.put_nowait((None, fut))

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from delegation import Electorate, compile_arrays, resolve, resolve_arrays  # noqa: E402
 from delegation.arrays import _compile_hex  # noqa: E402
-from tally import result_document  # noqa: E402
+from tally import motion_seed, result_document  # noqa: E402
 
 TOPICS = 20
 
@@ -92,6 +92,7 @@ def run(e: Electorate, roster: list[str]) -> dict[str, object]:
         quorum=20,
         no_quorum="abstain",
         close_hash=bytes(range(32)),
+        seed=motion_seed(bytes(32), e),  # D over every counted ballot: part of the cost of a close
     )
 
 

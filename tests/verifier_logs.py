@@ -360,3 +360,48 @@ def closes_floor(lines: list[bytes], motion: str) -> int:
         if st["kind"] == "motion" and st["id"] == motion:
             return int(datetime.fromisoformat(st["closes"].replace("Z", "+00:00")).timestamp())
     raise LookupError(motion)
+
+
+async def import_log(url: str, lines: list[bytes], key: KeyPair, assembly: str) -> None:
+    """Store ``lines`` as a database's log, as a restore from an export would:
+    the entries, their Merkle nodes and a signed head, with the tables
+    created and the projections left empty (``python server.py rebuild``
+    fills them). The ballot box's checks are not run here: opening or
+    rebuilding the box does that."""
+    from ballots import schema as T
+    from ballots import sql
+
+    engine = sql.make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(T.metadata.create_all)
+            frontier, nodes = merkle.CompactRange(), {}
+            for line in lines:
+                for level, idx, h in frontier.append(merkle.leaf_hash(line)):
+                    nodes[(level, idx)] = h
+            rows = []
+            for i, line in enumerate(lines):
+                st = json.loads(line)["statement"]
+                rows.append(
+                    {
+                        "idx": i,
+                        "hash": hashlib.sha256(line).digest(),
+                        "data": line,
+                        "kind": st["kind"],
+                        "author": st["author"],
+                    }
+                )
+            await sql.write_batch(conn, rows, nodes, {}, set())
+            root = frontier.root()
+            await sql.write_head(
+                conn,
+                {
+                    "size": len(lines),
+                    "head_hash": hashlib.sha256(lines[-1]).digest(),
+                    "root": root,
+                    "received": json.loads(lines[-1])["received"],
+                    "checkpoint": sign_checkpoint(Checkpoint(origin_for(assembly), len(lines), root), key),
+                },
+            )
+    finally:
+        await engine.dispose()
