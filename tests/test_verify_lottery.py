@@ -13,7 +13,16 @@ import pytest
 
 import tally
 from tests.test_verify import check_log, failed, run
-from tests.verifier_logs import Scenario, build_scenario, entries, new_entry, reseal, resign, write_log
+from tests.verifier_logs import (
+    Scenario,
+    build_scenario,
+    entries,
+    new_entry,
+    reseal,
+    resign,
+    unwitnessed_only,
+    write_log,
+)
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +82,7 @@ def test_every_motion_is_committed_and_every_seed_follows_the_formula(tmp_path, 
             ]
     assert closes == 2
     code, rep = check_log(tmp_path, capsys, sc, sc.lines)
-    assert code == 0, rep["failures"]
+    assert unwitnessed_only(code, rep), rep["failures"]  # no witness policy here: closes not judged (SPEC 14)
 
 
 def test_missing_commit(tmp_path, capsys, sc):
