@@ -1,4 +1,4 @@
-"""The attacker of issue 12, played for real (docs/SPEC.md section 15,
+"""The attacker of issue 12, played for real (docs/SPEC.md section 16,
 DESIGN 9.2): a server that holds its own key and one member's key, and
 rewrites an honest log in every way the rules allow, re-signing and
 re-chaining it, to steer the deputies' instructions.

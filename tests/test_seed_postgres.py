@@ -1,4 +1,4 @@
-"""r is derived, never stored (docs/SPEC.md section 15.1): two server
+"""r is derived, never stored (docs/SPEC.md section 16.1): two server
 processes on one PostgreSQL database, with the same key, derive the same r.
 A motion is committed by one process and closed by the other, whose reveal
 opens the first one's commit; the verifier agrees."""
