@@ -220,7 +220,7 @@ async def test_the_box_refuses_to_open_an_imported_log_whose_reveal_does_not_mat
     bad = f"sqlite+aiosqlite:///{tmp_path / 'bad.db'}"
     await import_log(bad, lines, honest["key"], honest["assembly"])
     # Refused from the (rebuilt) projections or from the close entry itself, whichever is read first.
-    with pytest.raises(E.LogCorrupted, match=rf"entry (\d+): the (lottery|close of) 'motion:bill'"):
+    with pytest.raises(E.LogCorrupted, match=r"entry (\d+): the (lottery|close of) 'motion:bill'"):
         await BallotBox.open(bad, honest["key"])
     # Under another server key, even the honest log cannot be opened: that key could not reveal r.
     with pytest.raises(E.LogCorrupted, match="not this server key's|does not match this server key's"):
