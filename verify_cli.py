@@ -711,6 +711,7 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "volunteer": {"draw": _is_slug, "standing": lambda v: isinstance(v, bool)},
     "certify": {"draw": _is_slug, "member": _is_key},
+    "drawn": {"draw": _is_slug, "reveal": _is_key, "seed": _is_key, "pool": _is_count, "chosen": _is_keys},
     "witnesses": {"cosigners": _is_cosigners, "quorum": _is_count, "grace": lambda v: _is_int(v, 1, 60)},
     # SPEC 15: deliberation
     "comment": {
@@ -736,9 +737,12 @@ KEYSETS = {kind: frozenset(HEADER) | frozenset(body) for kind, body in BODIES.it
 ORGANIZER_KINDS = frozenset(
     {"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify", "witnesses"}
 )
-SERVER_KINDS = frozenset({"commit", "close", "result"})
+SERVER_KINDS = frozenset({"commit", "close", "result", "drawn"})
 # SPEC 16: the kinds that reveal a lottery's r, and the lottery each reveals.
-REVEALS: dict[str, Callable[[dict[str, Any]], str]] = {"close": lambda st: "motion:" + st["motion"]}
+REVEALS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "close": lambda st: "motion:" + st["motion"],
+    "drawn": lambda st: "draw:" + st["draw"],
+}
 RESULT_FIELDS = tuple(BODIES["result"])
 
 
@@ -1016,8 +1020,9 @@ class Replay:
         out = []
         due = self.due
         while due and due[0][0] <= received:
-            closes, mid = due[0]
-            if self.motions[mid].close_index is not None:
+            closes, mid = due[0]  # a motion id, or "draw:<id>" (SPEC 4: draws close first too)
+            done = self.draws[mid[5:]].drawn_index if mid.startswith("draw:") else self.motions[mid].close_index
+            if done is not None:
                 heapq.heappop(due)
                 continue
             if st["kind"] in SERVER_KINDS:
@@ -1131,7 +1136,7 @@ class Replay:
         if lottery in self.commits:
             raise _refused(index, "bad_commit", f"{lottery!r} was committed at entry {self.commits[lottery][1]}")
         kind, _, name = lottery.partition(":")
-        m = self.motions.get(name) if kind == "motion" else None
+        m = self.motions.get(name) if kind == "motion" else self.draws.get(name) if kind == "draw" else None
         if m is None or m.index != index - 1:
             raise _refused(index, "bad_commit", f"a commit of {lottery!r} must come right after that {kind}")
 
@@ -1189,6 +1194,27 @@ class Replay:
             raise _refused(index, "unknown_member", "the certified key is not an active member")
         if received >= d.opens:  # type: ignore[operator]
             raise _refused(index, "draw_opened", f"received {received}: certifications come before the draw opens")
+
+    def _rule_drawn(self, index: int, st: dict[str, Any], received: str) -> None:
+        """SPEC 4, 13: a draw is drawn once, at or after its `closes`, with
+        its committed r, and exactly as recomputed here: the pool (active,
+        standing by their latest volunteer, certified when the draw says
+        so), D over SHA-256(raw key) of the pool, the seed, and the first
+        `seats` of the pool by SHA-256(seed || raw key)."""
+        d = self._draw_of(index, st["draw"])
+        if d.drawn_index is not None:
+            raise _refused(index, "draw_closed", f"draw {d.id!r} was drawn at entry {d.drawn_index}")
+        if received < d.closes:  # type: ignore[operator]
+            raise _refused(index, "too_early", f"received {received} before closes {d.closes}")
+        self.check_reveal(index, st)
+        pool = sorted(
+            k for k, on in d.standing.items() if on and k in self.active and (not d.certified or k in d.certifications)
+        )
+        seed = lottery_seed(bytes.fromhex(st["reveal"]), participants_digest(_sha(bytes.fromhex(k)) for k in pool))
+        chosen = sorted(pool, key=lambda k: _sha(seed + bytes.fromhex(k)))[: d.seats]
+        for name, want in (("seed", seed.hex()), ("pool", len(pool)), ("chosen", chosen)):
+            if st[name] != want:
+                raise _refused(index, "bad_drawn", f"{name} differs from the draw recomputed from the log")
 
     def _rule_report(self, index: int, st: dict[str, Any], received: str) -> None:
         self._instructed(index, st["motion"], st["author"])
@@ -1332,7 +1358,12 @@ class Replay:
         pass  # the motion's result_index is set by Verifier.check_result
 
     def _apply_draw(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
-        self.draws[st["id"]] = Draw(st, index)
+        d = self.draws[st["id"]] = Draw(st, index)
+        self.pending_commit = ("draw:" + d.id, index)  # SPEC 13: its commit comes next
+        heapq.heappush(self.due, (d.closes, "draw:" + d.id))
+
+    def _apply_drawn(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
+        self.draws[st["draw"]].drawn_index = index
 
     def _apply_volunteer(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.draws[st["draw"]].standing[st["author"]] = st["standing"]

@@ -56,6 +56,7 @@ class Kind(StrEnum):
     DRAW = "draw"
     VOLUNTEER = "volunteer"
     CERTIFY = "certify"
+    DRAWN = "drawn"
     WITNESSES = "witnesses"
     # Deliberation (docs/SPEC.md section 15)
     COMMENT = "comment"

@@ -32,10 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 import tally
 from ballots import errors as E
 from ballots import schema as T
-from ballots import sql, upgrade
+from ballots import sortition, sql, upgrade
 from ballots.closing import result_statement
 from ballots.projection import changes, load_state
-from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_motions, next_closing
+from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
 from ballots.state import AssemblyState, apply, assembly_id
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
 from ballots.texts import CommentText, RatePolicy, check_text, split_submission
@@ -44,7 +44,7 @@ from crypto.canonical import canonical_bytes, parse
 from crypto.chain import GENESIS_PREV, entry_bytes_from, make_entry
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from crypto.signing import STATEMENT_PREFIX, KeyPair, SignatureInvalid, sign_statement, statement_message, verify
-from vocabulary import MOTION_PREFIX
+from vocabulary import DRAW_PREFIX, MOTION_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -351,7 +351,7 @@ class BallotBox:
         first catches up with the other processes, so that any of them closes
         a motion another one created (and reveals the same r, SPEC 13)."""
         await self.sync()
-        if due_motions(self.committed, self._now()):
+        if due_lotteries(self.committed, self._now()):
             fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
             self._queue.put_nowait((None, fut))
             await fut
@@ -426,9 +426,9 @@ class BallotBox:
             return refusal
         staged = batch.add(signed, statement_bytes, received, text)
         self._commit_awaited(batch, received)
-        if st.kind in (Kind.MOTION, Kind.CLOSE):
+        if st.kind in (Kind.MOTION, Kind.CLOSE, Kind.DRAW, Kind.DRAWN):
             self._next_close = next_closing(self._working)
-            self._close_due(batch, received)  # a motion created already due is closed at once
+            self._close_due(batch, received)  # a motion (or draw) created already due is closed at once
         return staged
 
     def _secret(self, lottery: str) -> bytes:
@@ -447,12 +447,19 @@ class BallotBox:
             batch.add(*self._signed_by_server(self._server_statement(Kind.COMMIT, body)), received)
 
     def _close_due(self, batch: _Batch, now: datetime) -> None:
-        """Stage `close` (revealing r), then at once its `result`, for every
-        motion due at ``now``."""
+        """Stage, for every lottery due at ``now`` in the order of
+        ``due_lotteries``: a draw's `drawn`, or a motion's `close` (revealing
+        r) and at once its `result`."""
         if self._next_close is None or now < self._next_close:
             return  # nothing is due before the earliest closing time: skip the scan
-        for motion_id in due_motions(self._working, now):
-            reveal = self._secret(MOTION_PREFIX + motion_id).hex()
+        for lottery in due_lotteries(self._working, now):
+            if lottery.startswith(DRAW_PREFIX):
+                draw = self._working.draws[lottery[len(DRAW_PREFIX) :]]
+                fields = sortition.drawn_fields(self._working, draw, self._secret(lottery))
+                batch.add(*self._signed_by_server(self._server_statement(Kind.DRAWN, fields)), now)
+                continue
+            motion_id = lottery[len(MOTION_PREFIX) :]
+            reveal = self._secret(lottery).hex()
             close = self._server_statement(Kind.CLOSE, {"motion": motion_id, "reveal": reveal})
             batch.add(*self._signed_by_server(close), now)
             result = result_statement(self._working, motion_id, self._server_header(Kind.RESULT))

@@ -88,6 +88,7 @@ DuplicateDraw = _rule("DuplicateDraw", "duplicate_draw", "The draw id is taken."
 UnknownDraw = _rule("UnknownDraw", "unknown_draw", "No such draw.")
 DrawNotOpen = _rule("DrawNotOpen", "draw_not_open", "The draw does not take volunteers yet.")
 DrawClosed = _rule("DrawClosed", "draw_closed", "The draw is closed.")
+BadDrawn = _rule("BadDrawn", "bad_drawn", "The drawn entry differs from the draw recomputed from the log.")
 DrawOpened = _rule("DrawOpened", "draw_opened", "Certifications are accepted only before the draw opens.")
 NotInstructed = _rule(
     "NotInstructed", "not_instructed", "The motion has no result yet, or the deputy has no instruction in it."

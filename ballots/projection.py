@@ -180,6 +180,8 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             yield T.delegations, (st.author, b["scope"]), row
         case Kind.DRAW:
             yield T.draws, (b["id"],), _draw(state.draws[b["id"]])
+        case Kind.DRAWN:
+            yield T.draws, (b["draw"],), _draw(state.draws[b["draw"]])
         case Kind.VOLUNTEER:
             yield T.draw_people, (b["draw"], st.author), _person(state.draws[b["draw"]], st.author)
         case Kind.CERTIFY:

@@ -15,10 +15,11 @@ from datetime import datetime
 
 import tally
 from ballots import errors as E
+from ballots import sortition
 from ballots.closing import result_statement
 from ballots.state import RESULT_HEADER, AssemblyState, Draw, Motion, Proposal, code_hash
 from ballots.statements import Kind, Statement, format_time, parse_time
-from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX, TOPIC_PREFIX
+from vocabulary import DRAW_PREFIX, MOTION_PREFIX, PROPOSAL_PREFIX, TOPIC_PREFIX
 
 # r of a lottery, by name (``tally.lottery_secret`` with the server's key).
 Secret = Callable[[str], bytes]
@@ -27,6 +28,7 @@ Secret = Callable[[str], bytes]
 # of the lottery each reveals (docs/SPEC.md section 16).
 REVEALS: dict[Kind, Callable[[Statement], str]] = {
     Kind.CLOSE: lambda st: MOTION_PREFIX + st["motion"],
+    Kind.DRAWN: lambda st: DRAW_PREFIX + st["draw"],
 }
 # The kinds whose entries the lottery checks read (``check_lottery``).
 LOTTERY_KINDS: tuple[Kind, ...] = (Kind.COMMIT, *REVEALS)
@@ -41,10 +43,24 @@ def due_motions(state: AssemblyState, now: datetime) -> list[str]:
     return [motion_id for _, motion_id in due]
 
 
+def due_lotteries(state: AssemblyState, now: datetime) -> list[str]:
+    """Every lottery due at ``now`` whose closing entry (`close` for a
+    motion, `drawn` for a draw) is not in the log yet, by `closes`, then by
+    lottery name (`draw:<id>` before `motion:<id>`): the order in which the
+    server closes them (docs/SPEC.md section 4, close first)."""
+    due = [
+        (m.closes, MOTION_PREFIX + m.id) for m in state.motions.values() if m.close_index is None and m.closes <= now
+    ]
+    due += [(d.closes, DRAW_PREFIX + d.id) for d in state.draws.values() if d.drawn_index is None and d.closes <= now]
+    return [name for _, name in sorted(due)]
+
+
 def next_closing(state: AssemblyState) -> datetime | None:
-    """The earliest `closes` among unclosed motions: before it, ``due_motions``
-    is empty (the box uses it to skip the scan)."""
-    return min((m.closes for m in state.motions.values() if m.close_index is None), default=None)
+    """The earliest `closes` among unclosed motions and undrawn draws: before
+    it, ``due_lotteries`` is empty (the box uses it to skip the scan)."""
+    motions = (m.closes for m in state.motions.values() if m.close_index is None)
+    draws = (d.closes for d in state.draws.values() if d.drawn_index is None)
+    return min((*motions, *draws), default=None)
 
 
 def check(
@@ -365,6 +381,20 @@ def _support(state: AssemblyState, st: Statement, received: datetime) -> None:
         raise E.ProposalAdopted(f"proposal {proposal.id!r} was turned into motion {proposal.motion!r}")
 
 
+def _drawn(state: AssemblyState, st: Statement, received: datetime) -> None:
+    _server(state, st)
+    draw = _draw_of(state, st["draw"])
+    if draw.drawn_index is not None:
+        raise E.DrawClosed(f"draw {draw.id!r} was drawn at entry {draw.drawn_index}")
+    if received < draw.closes:
+        raise E.TooEarly(f"draw {draw.id!r} closes at {format_time(draw.closes)}")
+    want = sortition.drawn_fields(state, draw, bytes.fromhex(st["reveal"]))
+    got = {k: st.raw[k] for k in want}
+    if got != want:
+        wrong = next(k for k in want if got[k] != want[k])
+        raise E.BadDrawn(f"{wrong} differs from the draw recomputed from the log")
+
+
 _RULES = {
     Kind.INVITE: _invite,
     Kind.ENROLL: _enroll,
@@ -387,4 +417,5 @@ _RULES = {
     Kind.PROPOSAL: _proposal,
     Kind.SUPPORT: _support,
     Kind.COMMIT: _commit,
+    Kind.DRAWN: _drawn,
 }

@@ -7,9 +7,11 @@ stands, and who is certified for it when the draw requires certification.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
+import tally
 from ballots.state import AssemblyState, Draw
 
 
@@ -20,6 +22,27 @@ def pool(state: AssemblyState, draw: Draw) -> list[str]:
         for key, standing in draw.standing.items()
         if standing and state.is_active(key) and (not draw.certified or key in draw.certifications)
     )
+
+
+def draw_order(seed: bytes, members: list[str]) -> list[str]:
+    """The draw order: SHA-256(seed || raw 32-byte key) ascending."""
+    return sorted(members, key=lambda k: hashlib.sha256(seed + bytes.fromhex(k)).digest())
+
+
+def drawn_fields(state: AssemblyState, draw: Draw, r: bytes) -> dict[str, object]:
+    """The fields of the `drawn` entry of ``draw`` written now, with the
+    lottery's secret ``r`` (docs/SPEC.md section 13): D over SHA-256(raw key)
+    of every member of the pool, the seed, the pool's size and the first
+    `seats` of the pool in draw order (all of it when smaller)."""
+    eligible = pool(state, draw)
+    seed = tally.lottery_seed(r, tally.participants_digest(tally.pool_item(k) for k in eligible))
+    return {
+        "draw": draw.id,
+        "reveal": r.hex(),
+        "seed": seed.hex(),
+        "pool": len(eligible),
+        "chosen": draw_order(seed, eligible)[: draw.seats],
+    }
 
 
 def draw_state(draw: Draw, now: datetime) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
-from vocabulary import MOTION_PREFIX, PROPOSAL_PREFIX, SCOPE_ALL, TOPIC_PREFIX
+from vocabulary import DRAW_PREFIX, MOTION_PREFIX, PROPOSAL_PREFIX, SCOPE_ALL, TOPIC_PREFIX
 
 
 @dataclass(slots=True)
@@ -345,6 +345,14 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             state.draws[b["id"]] = Draw(
                 b["id"], b["title"], b["seats"], parse_time(b["opens"]), parse_time(b["closes"]), b["certified"], index
             )
+            state.awaiting_commit = DRAW_PREFIX + b["id"]
+        case Kind.DRAWN:
+            draw = state.draws[b["draw"]]
+            draw.drawn_index = index
+            draw.drawn = {k: v for k, v in st.raw.items() if k not in RESULT_HEADER}
+            drawn_lottery = state.lotteries.get(DRAW_PREFIX + draw.id)
+            if drawn_lottery is not None:
+                drawn_lottery.reveal = b["reveal"]
         case Kind.VOLUNTEER:
             state.draws[b["draw"]].standing[st.author] = b["standing"]
         case Kind.CERTIFY:

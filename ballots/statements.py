@@ -302,6 +302,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
     },
     Kind.VOLUNTEER: {"draw": _slug, "standing": _bool},
     Kind.CERTIFY: {"draw": _slug, "member": _key},
+    Kind.DRAWN: {"draw": _slug, "reveal": _key, "seed": _key, "pool": _COUNT, "chosen": _keys},
     Kind.WITNESSES: {"cosigners": _cosigners, "quorum": _COUNT, "grace": _int(1, 60)},
     Kind.COMMIT: {"lottery": _lottery, "hash": _key},
 }

@@ -58,6 +58,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "draw_not_open": 409,
         "draw_closed": 409,
         "draw_opened": 409,
+        "bad_drawn": 422,
         "bad_witnesses": 422,
         "quorum_not_majority": 422,
         # docs/SPEC.md section 15, deliberation

@@ -91,6 +91,7 @@ async def test_volunteer_before_opens_is_refused(w: World) -> None:
 
 async def test_volunteer_after_closes_is_refused(w: World) -> None:
     w.clock.advance(seconds=3601)
+    await w.box.close_due()  # close first: the draw is drawn before anything later is judged
     await refused(w, volunteer(w, 0), E.DrawClosed)
 
 
@@ -198,3 +199,135 @@ async def test_pool_is_standing_active_and_certified_when_required(w: World) -> 
     people = {p["key"]: p for p in detail["people"]}
     assert (people[m[2]]["standing"], people[m[2]]["certified"], people[m[2]]["in_pool"]) == (True, False, False)
     assert sortition.draw_detail(state, "nope", w.clock()) is None
+
+
+# -- the drawing: drawn, its seed and its order ------------------------------------
+
+import hashlib  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as hs  # noqa: E402
+
+from ballots import sortition  # noqa: E402
+from tally import lottery_secret  # noqa: E402
+
+
+def naive_draw(r: bytes, pool: list[str], seats: int) -> tuple[str, list[str]]:
+    """The draw of docs/SPEC.md section 13, written again from its text."""
+    items = sorted(hashlib.sha256(bytes.fromhex(k)).digest() for k in pool)
+    d = hashlib.sha256(b"".join(items)).digest()
+    seed = hashlib.sha256(b"liquid-mandate/v1/lottery\n" + r + d).digest()
+    ranked = sorted(pool, key=lambda k: int.from_bytes(hashlib.sha256(seed + bytes.fromhex(k)).digest(), "big"))
+    return seed.hex(), ranked[:seats]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=hs.sets(hs.binary(min_size=32, max_size=32).map(bytes.hex), max_size=30),
+    r=hs.binary(min_size=32, max_size=32),
+    seats=hs.integers(1, 10),
+)
+def test_draw_order_against_a_naive_reference(keys: set[str], r: bytes, seats: int) -> None:
+    pool = sorted(keys)
+    seed = hashlib.sha256(
+        b"liquid-mandate/v1/lottery\n"
+        + r
+        + hashlib.sha256(b"".join(sorted(hashlib.sha256(bytes.fromhex(k)).digest() for k in pool))).digest()
+    ).digest()
+    want_seed, want = naive_draw(r, pool, seats)
+    assert seed.hex() == want_seed
+    assert sortition.draw_order(seed, pool)[:seats] == want
+
+
+async def _drawn(w: World) -> dict[str, Any]:
+    await w.box.append(certify(w, 0))
+    await w.box.append(certify(w, 1))
+    await w.box.append(certify(w, 2))
+    w.clock.advance(seconds=61)
+    for who in (0, 1, 2, 3):
+        await w.box.append(volunteer(w, who))
+    w.clock.advance(seconds=3600)
+    await w.box.close_due()
+    d = w.box.state.draws["d1"]
+    assert d.drawn is not None and d.drawn_index is not None
+    return d.drawn
+
+
+async def test_the_server_draws_at_closes_with_its_committed_secret(w: World) -> None:
+    got = await _drawn(w)
+    es = [json.loads(x) for x in await w.box.export()]
+    commit = next(e for e in es if e["statement"]["kind"] == "commit" and e["statement"]["lottery"] == "draw:d1")
+    assert es[commit["index"] - 1]["statement"]["kind"] == "draw"  # right after its draw
+    r = lottery_secret(w.server_key.seed, w.assembly, "draw:d1")
+    assert hashlib.sha256(r).hexdigest() == commit["statement"]["hash"] and got["reveal"] == r.hex()
+    pool = sorted(m.public for m in w.members[:3])  # the fourth is not certified
+    seed, chosen = naive_draw(r, pool, 2)
+    assert (got["seed"], got["pool"], got["chosen"]) == (seed, 3, chosen)
+    w.clock.advance(seconds=1)
+    await refused(w, volunteer(w, 0), E.DrawClosed)
+    await w.box.rebuild()
+    assert w.box.state.draws["d1"].drawn == got
+
+
+async def test_a_draw_with_a_small_pool_chooses_all_of_it(w: World) -> None:
+    await w.box.append(certify(w, 0))
+    w.clock.advance(seconds=61)
+    await w.box.append(volunteer(w, 0))
+    w.clock.advance(seconds=3600)
+    await w.box.close_due()
+    assert w.box.state.draws["d1"].drawn["chosen"] == [w.members[0].public]
+
+
+async def test_draws_close_before_motions_due_together(w: World) -> None:
+    await w.topic("t")
+    await w.box.append(draw(w, "d2", opens=0, closes=100))
+    await w.motion("a-motion", "t", closes=100)
+    w.clock.advance(seconds=200)
+    await w.box.close_due()
+    kinds = [json.loads(x)["statement"]["kind"] for x in await w.box.export()]
+    assert kinds[-3:] == ["drawn", "close", "result"]
+
+
+async def test_a_forged_drawn_is_refused_by_the_box(w: World) -> None:
+    got = await _drawn(w)
+    server = type("S", (), {})()
+    del server
+    from client.author import Author
+
+    s = Author(w.server_key)
+    s.seq = w.box.state.seqs[w.server_key.public_hex]
+    await refused(w, s.sign("drawn", w.assembly, **got), E.DrawClosed)
+
+
+async def test_verifier_redoes_the_draw(tmp_path, capsys, w: World) -> None:
+    await _drawn(w)
+    lines = list(await w.box.export())
+    code, rep = verify(tmp_path, capsys, w, lines)
+    assert rep["failures"] == [], rep["failures"]
+    es = entries(lines)
+    i = next(e["index"] for e in es if e["statement"]["kind"] == "drawn")
+    for change, want in (
+        (lambda st: st.__setitem__("chosen", list(reversed(st["chosen"]))), "bad_drawn"),
+        (lambda st: st.__setitem__("pool", st["pool"] + 1), "bad_drawn"),
+        (lambda st: st.__setitem__("reveal", "00" * 32), "bad_reveal"),
+    ):
+        tampered = entries(lines)
+        change(tampered[i]["statement"])
+        tampered[i]["signature"] = __import__("crypto.signing", fromlist=["x"]).sign_statement(
+            w.server_key, tampered[i]["statement"]
+        )["signature"]
+        bad = rechain(tampered)
+        code, rep = verify(tmp_path, capsys, w, bad)
+        assert code == 1 and (want, i) in {(f["code"], f["index"]) for f in rep["failures"]}, rep["failures"]
+
+
+async def test_verifier_sees_a_late_drawn(tmp_path, capsys, w: World) -> None:
+    """Close first holds for draws: an entry received after `closes` before
+    the draw's drawn entry is late_close."""
+    await w.box.append(certify(w, 0))
+    lines = list(await w.box.export())
+    late = appended(
+        w, lines, w.founder, "topic", at(w.clock, seconds=4000), id="late", title="L", description="", parent=None
+    )
+    code, rep = verify(tmp_path, capsys, w, late)
+    assert code == 1 and ("late_close", len(late) - 1) in {(f["code"], f["index"]) for f in rep["failures"]}

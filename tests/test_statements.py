@@ -87,6 +87,7 @@ def body(kind: Kind) -> dict[str, Any]:
         },
         Kind.VOLUNTEER: {"draw": "deputies-2027", "standing": False},
         Kind.CERTIFY: {"draw": "deputies-2027", "member": K2},
+        Kind.DRAWN: {"draw": "deputies-2027", "reveal": K1, "seed": K2, "pool": 2, "chosen": [K2]},
         Kind.WITNESSES: {
             "cosigners": [{"name": "w.example/w1", "key": K2, "url": "https://w.example"}],
             "quorum": 1,
