@@ -120,3 +120,35 @@ def test_report_record_and_compliance_from_the_cli(cli, tmp_path: Path) -> None:
     (d / "bad.csv").write_text("motion,deputy,voted,source\nrent,xyz,yes,https://a.example\n", "utf-8")
     bad = cli("record", "--key", str(d / "org.key"), str(d / "bad.csv"))
     assert bad.code != 0 and "not a key" in bad.err
+
+
+def test_a_draw_from_the_cli(cli, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    """Issue 15, for scripting: announce, certify, volunteer, withdraw, the
+    server draws, the chosen become the roster."""
+    d = tmp_path
+    ok(cli("key", "new", str(d / "org.key")))
+    ok(cli("found", "--key", str(d / "org.key"), "--name", "Sortition"))
+    codes = ok(cli("invite", "--key", str(d / "org.key"), "--count", "3")).out.split()
+    keys = []
+    for i, code in enumerate(codes):
+        ok(cli("key", "new", str(d / f"m{i}.key")))
+        ok(cli("enroll", "--key", str(d / f"m{i}.key"), "--code", code, "--name", f"V{i}"))
+        keys.append(read_key_file(d / f"m{i}.key").public_hex)
+    ok(cli("draw", "--key", str(d / "org.key"), "d1", "--title", "Candidates", "--seats", "1",
+           "--opens", "+2s", "--closes", "+5s", "--certified"))  # fmt: skip
+    ok(cli("certify", "--key", str(d / "org.key"), "d1", keys[0], keys[1]))
+    time.sleep(2.2)
+    for i in range(3):
+        ok(cli("volunteer", "--key", str(d / f"m{i}.key"), "d1"))
+    ok(cli("volunteer", "--key", str(d / "m1.key"), "d1", "--withdraw"))
+    early = cli("roster-from-draw", "--key", str(d / "org.key"), "d1")
+    assert early.code != 0 and "not been drawn" in early.err
+    for _ in range(60):
+        doc = json.loads(ok(cli("--json", "draws", "d1")).out)
+        if doc["drawn"]:
+            break
+        time.sleep(0.25)
+    assert doc["drawn"]["pool"] == 1 and doc["drawn"]["chosen"] == [keys[0]]  # m1 withdrew, m2 not certified
+    assert "drawn at entry" in ok(cli("draws", "d1")).out
+    ok(cli("roster-from-draw", "--key", str(d / "org.key"), "d1"))
+    assert json.loads(ok(cli("--json", "draws")).out)["draws"][0]["state"] == "drawn"

@@ -127,3 +127,71 @@ def test_compliance_pages_in_both_languages_pass_axe(world: dict[str, Any], brow
             shot(page, f"compliance/{lang}-{size_name}-{route.split('/')[0]}-{route.count('/')}")
             problems += [f"{route} {size_name}: {v['id']} {v['help']}" for v in axe_violations(page)]
     assert problems == [], "\n".join(problems)
+
+
+def test_a_draw_from_certification_to_roster(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Issue 15: an organizer announces a draw and certifies members before it
+    opens, members volunteer (one withdraws), the server draws at closes, the
+    page shows the chosen and the seed, and the organizer makes them the
+    roster after a confirmation; in English, then the drawn page in French."""
+    with running_server(tmp_path_factory.mktemp("draw-server")) as base:
+        org = new_page(browser, base)
+        create_key(org)
+        found(org, "Assemblée")
+        codes = invite(org, 3)
+        people = {n: new_page(browser, base) for n in ("ana", "ben", "cy")}
+        keys = {n: enroll(p, c, n) for (n, p), c in zip(people.items(), codes)}
+        goto(org, "draws")
+        org.fill("#draw-form [name=id_]", "d1")
+        org.fill("#draw-form [name=title]", "Candidate deputies")
+        org.fill("#draw-form [name=seats]", "2")
+        org.eval_on_selector(
+            "#draw-form",
+            """f => {
+            const p = (n) => String(n).padStart(2, '0');
+            const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+            f.opens.value = loc(new Date(Date.now() + 8000));
+            f.closes.value = loc(new Date(Date.now() + 18000));
+        }""",
+        )
+        org.check("#draw-form [name=certified]")
+        org.click("#draw-form button[type=submit]")
+        org.wait_for_function("() => document.body.dataset.ready === 'draw'")
+        goto(org, "draw/d1")
+        for name in ("ana", "ben", "cy"):
+            org.select_option("#certify-member", keys[name])
+            org.click("#certify")
+            org.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}']")
+        shot(org, "draws/20-certified")
+        for name in ("ana", "ben", "cy"):
+            page = people[name]
+            goto(page, "draw/d1")
+            page.wait_for_selector("#volunteer", timeout=20_000)
+            page.click("#volunteer")
+            page.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}'][data-in-pool='true']")
+        people["cy"].click("#volunteer")  # cy withdraws
+        people["cy"].wait_for_selector(f"#draw-people tr[data-key='{keys['cy']}'][data-in-pool='false']")
+        shot(people["ana"], "draws/21-open")
+        goto(org, "draw/d1")
+        org.wait_for_selector("#drawn", timeout=30_000)
+        chosen = [c.get_attribute("data-key") for c in org.locator("#chosen li").all()]
+        detail = api(base, "/api/draws/d1")
+        assert sorted(chosen) == sorted([keys["ana"], keys["ben"]]) and chosen == detail["drawn"]["chosen"]
+        assert org.inner_text("#draw-seed").strip() == detail["drawn"]["seed"]
+        shot(org, "draws/22-drawn")
+        org.click("#make-roster")
+        org.wait_for_function("() => document.querySelector('#make-roster') !== null")
+        for _ in range(40):
+            if api(base, "/api/deputies")["roster"] == chosen:
+                break
+            org.wait_for_timeout(250)
+        assert api(base, "/api/deputies")["roster"] == chosen
+        fr = new_page(browser, base, locale="fr-FR")
+        goto(fr, "draw/d1")
+        if fr.evaluate("document.documentElement.lang") != "fr":
+            fr.click("#lang-switch")
+            fr.wait_for_function("() => document.documentElement.lang === 'fr'")
+        assert "Tirés au sort" in fr.inner_text("#drawn")
+        no_missing_strings(fr)
+        assert axe_violations(fr) == []
+        shot(fr, "draws/23-drawn-fr")

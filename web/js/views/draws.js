@@ -7,14 +7,41 @@
 import { api, submit } from '../api.js';
 import { h } from '../dom.js';
 import { fmtTime, num, t } from '../i18n.js';
-import { countdown, msg, page, who } from './common.js';
+import { countdown, field, msg, page, who } from './common.js';
 
 // Views do not re-render themselves: a hashchange makes the shell render the route again.
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
+/** The organizer's form: a draw is announced with its seats and window; it
+ * cannot be undone, which the form says before signing. */
+function drawForm(app) {
+  const out = msg();
+  const button = h('button', { type: 'submit' }, t('draws.announce'));
+  const form = h('form', { id: 'draw-form', onsubmit: (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const iso = (v) => new Date(String(v)).toISOString().replace(/\.\d+Z$/, 'Z');
+    app.act(button, out, async () => {
+      if (!window.confirm(t('draws.announce_confirm'))) return;
+      await submit(app.me, app.server.assembly, 'draw', { id: String(f.get('id_')).trim(), title: String(f.get('title')).trim(),
+        seats: Number(f.get('seats')), opens: iso(f.get('opens')), closes: iso(f.get('closes')), certified: f.get('certified') === 'on' });
+      location.hash = `#/draw/${encodeURIComponent(String(f.get('id_')).trim())}`;
+    });
+  } },
+  field('draws.f_id', { name: 'id_', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,63}' }),
+  field('draws.f_title', { name: 'title', required: true }),
+  field('draws.f_seats', { name: 'seats', type: 'number', min: 1, value: 5, required: true }),
+  field('draws.f_opens', { name: 'opens', type: 'datetime-local', step: 1, required: true }),
+  field('draws.f_closes', { name: 'closes', type: 'datetime-local', step: 1, required: true }),
+  h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'certified' }), ' ', t('draws.f_certified'))),
+  h('p', { class: 'muted' }, t('draws.permanent')), button, out);
+  return h('div', { class: 'card' }, h('h2', {}, t('draws.announce_title')), form);
+}
+
 export async function list(app) {
   const { draws } = await api.draws();
   return page(t('draws.title'), h('p', { class: 'muted' }, t('draws.explain')),
+    app.isOrganizer() ? drawForm(app) : null,
     draws.length ? h('ul', { class: 'bill-list', id: 'draw-list' }, draws.map((d) => h('li', { 'data-draw': d.id },
       h('a', { href: `#/draw/${encodeURIComponent(d.id)}` }, d.title), ' ',
       h('span', { class: 'badge' }, t(`draws.state_${d.state}`)), ' ',
