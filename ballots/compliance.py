@@ -66,10 +66,52 @@ def _name(state: AssemblyState, key: str) -> str:
     return m.name if m is not None else ""
 
 
+class _Cache:
+    """Per state: the instructions of every closed motion grouped by deputy
+    (extended as motions close: a result never changes once written), and
+    the summary row of each deputy (refreshed for the deputies the state
+    marks dirty: a result, report or record about them). A page of one
+    deputy reads its own list; the summary after a new report costs that
+    deputy's instructions, not the whole table."""
+
+    def __init__(self) -> None:
+        self.indexed: set[str] = set()
+        self.by_deputy: dict[str, list[tuple[Motion, str]]] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+
+
+_CACHES: dict[int, _Cache] = {}
+
+
+def _cache(state: AssemblyState) -> _Cache:
+    cache = _CACHES.get(id(state))
+    if cache is None:
+        if len(_CACHES) > 8:  # states of other boxes (tests): keep only a few
+            _CACHES.clear()
+        cache = _CACHES[id(state)] = _Cache()
+        state.compliance_dirty.clear()  # everything is computed afresh below
+    new = [m for m in state.motions.values() if m.result is not None and m.id not in cache.indexed]
+    for m in sorted(new, key=lambda m: m.index):
+        cache.indexed.add(m.id)
+        for ins in m.result["instructions"]:  # type: ignore[index]
+            cache.by_deputy.setdefault(ins["deputy"], []).append((m, ins["choice"]))
+    return cache
+
+
+def _by_deputy(state: AssemblyState) -> dict[str, list[tuple[Motion, str]]]:
+    return _cache(state).by_deputy
+
+
 def rows(state: AssemblyState, *, motion: str | None = None, deputy: str | None = None) -> Iterator[Row]:
     """Every instruction of every closed motion (in log order, deputies in
     roster order), with the deputy's report and record; optionally only one
     motion's or one deputy's."""
+    if deputy is not None and motion is None:
+        for m, choice in _by_deputy(state).get(deputy, []):
+            yield Row(
+                m, deputy, choice, state.reports.get(m.id, {}).get(deputy), state.records.get(m.id, {}).get(deputy)
+            )
+        return
     motions = [state.motions[motion]] if motion is not None and motion in state.motions else []
     if motion is None:
         motions = sorted((m for m in state.motions.values() if m.result is not None), key=lambda m: m.index)
@@ -83,30 +125,41 @@ def rows(state: AssemblyState, *, motion: str | None = None, deputy: str | None 
                 yield Row(m, key, ins["choice"], reports.get(key), records.get(key))
 
 
+def _summary_row(state: AssemblyState, deputy: str, told: list[tuple[Motion, str]]) -> dict[str, Any]:
+    counts = {AGREES: 0, DEVIATES: 0, UNKNOWN: 0}
+    conflicts = reported = recorded = 0
+    for m, choice in told:
+        rep = state.reports.get(m.id, {}).get(deputy)
+        rec = state.records.get(m.id, {}).get(deputy)
+        if rep is None and rec is None:
+            counts[UNKNOWN] += 1
+            continue
+        reported += rep is not None
+        recorded += rec is not None
+        ok = (rep is None or rep.voted == choice) and (rec is None or rec.voted == choice)
+        counts[AGREES if ok else DEVIATES] += 1
+        conflicts += rep is not None and rec is not None and rep.voted != rec.voted
+    return {
+        "deputy": deputy,
+        "name": _name(state, deputy),
+        "deputy_now": deputy in state.roster,
+        "instructed": len(told),
+        **counts,
+        "conflicts": conflicts,
+        "reported": reported,
+        "recorded": recorded,
+    }
+
+
 def summary(state: AssemblyState) -> list[dict[str, Any]]:
     """Per deputy who ever had an instruction: how many, how many agree,
     deviate or are unknown, and the compliance rate as an exact fraction
     (`agrees` / `instructed`; the page rounds it for display)."""
-    per: dict[str, dict[str, Any]] = {}
-    for r in rows(state):
-        d = per.get(r.deputy)
-        if d is None:
-            d = per[r.deputy] = {
-                "deputy": r.deputy,
-                "name": _name(state, r.deputy),
-                "deputy_now": r.deputy in state.roster,
-                "instructed": 0,
-                AGREES: 0,
-                DEVIATES: 0,
-                UNKNOWN: 0,
-                "conflicts": 0,
-                "reported": 0,
-                "recorded": 0,
-            }
-        d["instructed"] += 1
-        d[r.status] += 1
-        d["conflicts"] += r.conflict
-        d["reported"] += r.report is not None
-        d["recorded"] += r.record is not None
+    cache = _cache(state)
+    stale = [d for d in cache.by_deputy if d not in cache.rows] + [d for d in state.compliance_dirty if d in cache.rows]
+    state.compliance_dirty.clear()
+    for d in stale:
+        cache.rows[d] = _summary_row(state, d, cache.by_deputy[d])
+    out = [dict(row, name=_name(state, d), deputy_now=d in state.roster) for d, row in cache.rows.items()]
     # Most deviations first: that is what a member looking at the table wants to see.
-    return sorted(per.values(), key=lambda d: (-d[DEVIATES], d["name"], d["deputy"]))
+    return sorted(out, key=lambda d: (-d[DEVIATES], d["name"], d["deputy"]))

@@ -194,6 +194,10 @@ class AssemblyState:
     roster: tuple[str, ...] = ()
     # motion -> deputy -> the latest `report` / `record` about them (docs/SPEC.md section 4)
     draws: dict[str, Draw] = field(default_factory=dict)
+    # The deputies whose compliance changed (a result, report or record
+    # about them) since ballots/compliance.py last summed it: its cache is
+    # refreshed for them only. Not part of the state's value.
+    compliance_dirty: set[str] = field(default_factory=set, compare=False, repr=False)
     reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
     records: dict[str, dict[str, Vote]] = field(default_factory=dict)
     witnesses: Witnesses | None = None  # the policy in force, None before the first `witnesses`
@@ -335,10 +339,13 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             motion = state.motions[b["motion"]]
             motion.result_index = index
             motion.result = result_fields(st.raw)
+            state.compliance_dirty.update(i["deputy"] for i in b["instructions"])
         case Kind.REPORT:
+            state.compliance_dirty.add(st.author)
             vote = Vote(b["voted"], b["source"], b["note"], index, st.author)
             state.reports.setdefault(b["motion"], {})[st.author] = vote
         case Kind.RECORD:
+            state.compliance_dirty.add(b["deputy"])
             vote = Vote(b["voted"], b["source"], "", index, st.author)
             state.records.setdefault(b["motion"], {})[b["deputy"]] = vote
         case Kind.DRAW:

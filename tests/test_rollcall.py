@@ -122,7 +122,31 @@ def test_report_record_and_compliance_from_the_cli(cli, tmp_path: Path) -> None:
     assert bad.code != 0 and "not a key" in bad.err
 
 
-def test_a_draw_from_the_cli(cli, tmp_path: Path) -> None:  # noqa: ANN001, F811
+@pytest.fixture
+def fresh_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]):  # noqa: ANN201
+    """The CLI against a server of its own (the module's server already holds an assembly)."""
+    from client.cli import main
+    from tests.processes import start_server, stop_server
+    from tests.test_cli import Run
+
+    data = tmp_path / "data"
+    data.mkdir()
+    url, proc = start_server(data, log=data / "server.log")
+
+    def run(*argv: str) -> Run:
+        capsys.readouterr()
+        code = main(["--server", url, "--receipts", str(tmp_path / "receipts"), *argv])
+        out, err = capsys.readouterr()
+        return Run(code, out, err)
+
+    try:
+        yield run
+    finally:
+        stop_server(proc)
+
+
+def test_a_draw_from_the_cli(fresh_cli, tmp_path: Path) -> None:  # noqa: ANN001
+    cli = fresh_cli
     """Issue 15, for scripting: announce, certify, volunteer, withdraw, the
     server draws, the chosen become the roster."""
     d = tmp_path
