@@ -331,3 +331,28 @@ async def test_verifier_sees_a_late_drawn(tmp_path, capsys, w: World) -> None:
     )
     code, rep = verify(tmp_path, capsys, w, late)
     assert code == 1 and ("late_close", len(late) - 1) in {(f["code"], f["index"]) for f in rep["failures"]}
+
+
+async def test_a_drawn_that_differs_from_the_recomputation_is_refused(w: World) -> None:
+    """The rule itself (ballots.rules.check), on the state just before the
+    server would draw: a drawn whose chosen or pool differ is bad_drawn."""
+    import copy
+
+    from ballots.rules import check
+    from ballots.statements import parse_statement
+    from tally import lottery_secret
+
+    await w.box.append(certify(w, 0))
+    await w.box.append(certify(w, 1))
+    w.clock.advance(seconds=61)
+    await w.box.append(volunteer(w, 0))
+    await w.box.append(volunteer(w, 1))
+    state = copy.deepcopy(w.box.state)
+    when = w.clock() + __import__("datetime").timedelta(seconds=3600)
+    r = lottery_secret(w.server_key.seed, w.assembly, "draw:d1")
+    good = sortition.drawn_fields(state, state.draws["d1"], r)
+    header = {"v": 1, "assembly": w.assembly, "kind": "drawn", "author": w.server_key.public_hex, "seq": 10**6}
+    check(state, parse_statement({**header, **good}), when, server_key=w.server_key.public_hex)  # the right one passes
+    for bad in ({"chosen": list(reversed(good["chosen"]))}, {"pool": 1}, {"seed": "00" * 32}):
+        with pytest.raises(E.BadDrawn):
+            check(state, parse_statement({**header, **good, **bad}), when, server_key=w.server_key.public_hex)
