@@ -1656,7 +1656,7 @@ class Closing:
 
 # The statements that open a lottery (its policy is fixed there, or at its
 # `commit`), and the closings the time rule judges, each with how to find its
-# lottery and its `closes`. A `drawn` (DESIGN 10) only needs its kind in
+# lottery and its `closes`. A `drawn` (docs/SPEC.md section 16.5) only needs its kind in
 # BODIES and ``Replay.draws`` (draw id -> an object with ``closes``, a time_key).
 LOTTERY_OPENERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "motion": lambda st: "motion:" + st["id"],

@@ -314,7 +314,7 @@ _BAD_KEY_NAME = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u20
 
 
 def _witnesses(state: AssemblyState, st: Statement, received: datetime) -> None:
-    """DESIGN 9.1: cosigners with valid, distinct C2SP key names, distinct
+    """docs/SPEC.md section 14: cosigners with valid, distinct C2SP key names, distinct
     keys and http(s) URLs; a quorum that is a majority of them."""
     _organizer(state, st)
     cosigners = st["cosigners"]

@@ -205,7 +205,7 @@ draw_people = Table(
 )
 
 # One row (id = 1) once a `witnesses` statement exists: the policy in force
-# (DESIGN 9.1), a projection like the others.
+# (docs/SPEC.md section 14), a projection like the others.
 witness_policy = Table(
     "witness_policy",
     metadata,
@@ -287,7 +287,7 @@ PROJECTIONS = (
 
 # --- not part of the log ------------------------------------------------------
 
-# Every cosignature line a witness returned (DESIGN 9.1), by the size of the
+# Every cosignature line a witness returned (docs/SPEC.md section 14), by the size of the
 # checkpoint it cosigns. Not a projection and not in the log: it is written
 # outside the append transaction, after a witness answers, and a rebuild
 # leaves it alone (docs/SPEC.md section 9, Witnesses). The checkpoint itself

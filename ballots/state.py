@@ -81,7 +81,7 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class Witnesses:
-    """The witness policy in force: the last `witnesses` entry (DESIGN 9.1),
+    """The witness policy in force: the last `witnesses` entry (docs/SPEC.md section 14),
     its index, its cosigners ({name, key, url}, in statement order), quorum
     and grace in seconds."""
 

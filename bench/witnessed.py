@@ -1,4 +1,4 @@
-"""What two witnesses cost the log (DESIGN 9.1): appends/s and ingest/s with
+"""What two witnesses cost the log (docs/SPEC.md section 14): appends/s and ingest/s with
 two real ``python -m witness`` processes on loopback against none, in the
 same run, runs alternating (plain, witnessed, plain, ...) so that the
 machine's load falls on both alike.

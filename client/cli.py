@@ -320,7 +320,7 @@ def cmd_deputies(s: Session, args: argparse.Namespace) -> int:
 
 
 def cosigner_arg(value: str) -> dict[str, str]:
-    """``NAME=KEYHEX@URL``: one cosigner of a witness policy (DESIGN 9.1);
+    """``NAME=KEYHEX@URL``: one cosigner of a witness policy (docs/SPEC.md section 14);
     ``python -m witness key`` prints NAME and KEYHEX."""
     name, sep, rest = value.partition("=")
     key, sep2, url = rest.partition("@")

@@ -1,4 +1,4 @@
-"""``make run``: the demo server with two witnesses of its own (DESIGN 9.1),
+"""``make run``: the demo server with two witnesses of its own (docs/SPEC.md section 14),
 so that a newcomer sees cosigned checkpoints at once.
 
     python -m demo.run [--host H] [--port P] [--data-dir D] [--witness-ports P1,P2]

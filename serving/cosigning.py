@@ -1,4 +1,4 @@
-"""Submitting the log's checkpoints to its witnesses (DESIGN section 9.1):
+"""Submitting the log's checkpoints to its witnesses (docs/SPEC.md section 14):
 the server side of C2SP tlog-witness.
 
 One ``CosigningSubmitter`` per log. Each cosigner of the witness policy gets
@@ -58,7 +58,7 @@ StoreCosignature = Callable[[int, str, str], Awaitable[None]]
 
 
 class PolicyError(ValueError):
-    """A witness policy that breaks DESIGN section 9.1 (names, keys, quorum)."""
+    """A witness policy that breaks docs/SPEC.md section 14 (names, keys, quorum)."""
 
 
 @dataclass(frozen=True, slots=True)

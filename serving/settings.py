@@ -23,7 +23,7 @@ class Settings:
     close_interval: float = 0.5
     target: str | None = None  # restore: the export, backup copy or URL; backup: DEST
     ignore_unreachable_witnesses: bool = False  # restore: go on when a policy witness cannot be asked
-    # The hosts the server may post checkpoints to (DESIGN 9.1); None: any.
+    # The hosts the server may post checkpoints to (docs/SPEC.md section 14); None: any.
     witness_hosts: tuple[str, ...] | None = None
     behind_proxy: bool = False  # the client's address is the last X-Forwarded-For entry (serving.client_address)
     log_format: str = "text"  # "text" | "json" (serving.logging_setup)

@@ -1,4 +1,4 @@
-"""The server uses its witnesses (DESIGN section 9.1, docs/SPEC.md section 9,
+"""The server uses its witnesses (docs/SPEC.md sections 9 and 14,
 "Witnesses"): the cosignatures kept per checkpoint size, the checkpoints
 served with them, and the ``CosigningSubmitter`` driven by the log.
 
@@ -40,7 +40,7 @@ from witness.cosignature import CosignatureError, key_id, parse_line
 
 log = logging.getLogger("liquid_mandate.witnessing")
 
-URGENT_KINDS = frozenset({"close", "drawn"})  # DESIGN 9.1: submitted at once after these
+URGENT_KINDS = frozenset({"close", "drawn"})  # docs/SPEC.md section 14: submitted at once after these
 
 
 class CosignatureStore:

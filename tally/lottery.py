@@ -1,5 +1,4 @@
-"""The lotteries, and the seed nobody can choose (docs/SPEC.md section 16,
-DESIGN 9.2).
+"""The lotteries, and the seed nobody can choose (docs/SPEC.md section 16).
 
 A lottery `L` (`motion:<id>`, or `draw:<id>`) has a secret r that the server
 derives from its own key (``lottery_secret``) and commits to, as
