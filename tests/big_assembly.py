@@ -144,7 +144,8 @@ async def build(
                 yield p.sign(asm, "delegate", scope="*", to=sinks[i % len(sinks)].public)
 
         await _append_all(box, votes())
-        assert box.state.size == 1 + 2 * members + 2 + len(voters) + len(delegators)
+        # genesis, invite + enroll each, topic, motion and its commit (docs/SPEC.md section 16), then the rest
+        assert box.state.size == 1 + 2 * members + 3 + len(voters) + len(delegators)
     finally:
         await box.aclose()
     return BigAssembly(data_dir, members, "budget", counts, len(delegators), time.perf_counter() - t0)
