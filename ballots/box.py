@@ -33,7 +33,8 @@ import tally
 from ballots import errors as E
 from ballots import schema as T
 from ballots import sortition, sql, upgrade
-from ballots.closing import result_statement
+from ballots.closing import counts, result_statement
+from ballots.live import LiveTallies
 from ballots.projection import changes, load_state
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
 from ballots.state import AssemblyState, apply, assembly_id
@@ -242,6 +243,7 @@ class BallotBox:
             state = load_state(rows, size)
             await self._check_lotteries(conn, state)
         self.committed, self._working = state, load_state(rows, size)
+        self._attach_live()
         self._next_close = next_closing(self._working)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
@@ -254,6 +256,16 @@ class BallotBox:
         LogCorrupted."""
         h = (await conn.execute(select(T.head))).mappings().first()
         await self._check_log(conn, h)
+
+    def _attach_live(self) -> None:
+        """The live resolutions of the open motions (ballots.live): built once
+        for the writer's state and copied for the readers'; with
+        ``full_check`` each is compared with the full resolution."""
+        live = LiveTallies.attach(self._working)
+        self.committed.live = copy.deepcopy(live)
+        if self.full_check:
+            for motion_id in live.motions:
+                counts(self._working, motion_id, check=True)
 
     async def _check_log(self, conn: AsyncConnection, h: Any) -> None:
         """Start-up check, fast path: the indexes are dense, the root is
@@ -462,7 +474,8 @@ class BallotBox:
             reveal = self._secret(lottery).hex()
             close = self._server_statement(Kind.CLOSE, {"motion": motion_id, "reveal": reveal})
             batch.add(*self._signed_by_server(close), now)
-            result = result_statement(self._working, motion_id, self._server_header(Kind.RESULT))
+            header = self._server_header(Kind.RESULT)
+            result = result_statement(self._working, motion_id, header, check=self.full_check)
             batch.add(*self._signed_by_server(result), now)
         self._next_close = next_closing(self._working)
 
@@ -703,6 +716,7 @@ class BallotBox:
             await self._lock_and_catch_up(conn)
             state = await upgrade.rebuild_projections(conn, secret_for=self._secret_for)
         self._working, self.committed = state, copy.deepcopy(state)
+        self._attach_live()
         self._next_close = next_closing(self._working)
         return self.committed
 

@@ -6,13 +6,16 @@ expelled deputies; the motion's quorum or the assembly's default)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 import tally
 from ballots.state import AssemblyState
-from delegation import Electorate
+from delegation import Counts, Electorate, resolve
 from vocabulary import MOTION_PREFIX
+
+log = logging.getLogger(__name__)
 
 
 def electorate(state: AssemblyState, motion_id: str) -> Electorate:
@@ -37,19 +40,46 @@ def tally_options(state: AssemblyState, motion_id: str) -> dict[str, Any]:
     }
 
 
-def result_statement(state: AssemblyState, motion_id: str, header: dict[str, Any]) -> dict[str, Any]:
+def counts(state: AssemblyState, motion_id: str, *, check: bool = False) -> Counts:
+    """The counts of a motion as it stands: from the live resolution the
+    state keeps (``ballots.live``, O(1)), else by resolving the whole
+    electorate (O(N)); the two are equal (test_delegation_live.py). With
+    ``check`` (the server's ``--full-check``) both are computed, a difference
+    is logged as an error, and the full resolution's counts are used."""
+    live = None if state.live is None else state.live.counts(motion_id)
+    if live is not None and not check:
+        return live
+    ref = resolve(electorate(state, motion_id)).counts
+    if live is not None and live != ref:
+        log.error("motion %s: live counts %s differ from the full resolution %s", motion_id, live, ref)
+    return ref
+
+
+def seed(state: AssemblyState, motion_id: str, reveal: bytes) -> bytes:
+    """``tally.motion_seed(reveal, electorate(state, motion_id))`` in
+    O(ballots) instead of O(members): D is over the sorted items of the
+    active members with a ballot (docs/SPEC.md section 16), so walking the
+    ballots and keeping the active authors gives the same items."""
+    ballots = state.ballots.get(motion_id, {})
+    voters = [k for k in ballots if state.is_active(k)]
+    return tally.lottery_seed(reveal, tally.ballots_digest(voters, ballots))
+
+
+def result_statement(
+    state: AssemblyState, motion_id: str, header: dict[str, Any], *, check: bool = False
+) -> dict[str, Any]:
     """The `result` statement of a motion whose `close` entry is the state's
     last, seeded by the close's reveal and the counted ballots (docs/SPEC.md
-    section 16)."""
+    section 16); counts from the live resolution (``check``: see `counts`)."""
     motion = state.motions[motion_id]
     lottery = state.lotteries.get(MOTION_PREFIX + motion_id)
     if motion.close_hash is None or lottery is None or lottery.reveal is None:
         raise ValueError(f"motion {motion_id!r} has no close entry with a reveal")
-    doc = tally.close_motion(
-        electorate(state, motion_id),
+    doc = tally.result_document(
+        counts(state, motion_id, check=check),
         motion=motion_id,
         close_hash=bytes.fromhex(motion.close_hash),
-        reveal=bytes.fromhex(lottery.reveal),
+        seed=seed(state, motion_id, bytes.fromhex(lottery.reveal)),
         **tally_options(state, motion_id),
     )
     return {**header, **doc}
@@ -69,9 +99,16 @@ _live = _LiveTallies()
 
 
 def live_tally(state: AssemblyState, motion_id: str, weights_limit: int = 20) -> dict[str, Any]:
-    """The provisional tally of an open motion, as it would stand now. The
-    state changes only by growing, so a tally is kept for the same state at
-    the same size (one state at a time; callers must not change the dict)."""
+    """The provisional tally of an open motion, as it would stand now: from
+    the maintained counts and weights when the state keeps them (ballots.live,
+    issue 16). Otherwise resolved in full, and kept for the same state at the
+    same size, since the state changes only by growing (one state at a time;
+    callers must not change the dict)."""
+    live = state.live
+    c = None if live is None else live.counts(motion_id)
+    w = None if live is None else live.weights(motion_id, weights_limit)
+    if c is not None and w is not None:
+        return tally.provisional_document(c, w, **tally_options(state, motion_id))
     if _live.state is not state or _live.size != state.size:
         _live.state, _live.size, _live.tallies = state, state.size, {}
     key = (motion_id, weights_limit)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 from vocabulary import DRAW_PREFIX, MOTION_PREFIX, PROPOSAL_PREFIX, SCOPE_ALL, TOPIC_PREFIX
+
+if TYPE_CHECKING:  # ballots.live imports this module
+    from ballots.live import LiveTallies
 
 
 @dataclass(slots=True)
@@ -209,6 +212,9 @@ class AssemblyState:
     lotteries: dict[str, Lottery] = field(default_factory=dict)  # lottery name -> its commitment
     # The lottery whose `commit` must be the next entry (set by a `motion`).
     awaiting_commit: str | None = None
+    # The live resolutions of open motions (ballots.live.LiveTallies), or None:
+    # told of every statement `apply` folds in (issue 16).
+    live: LiveTallies | None = field(default=None, repr=False, compare=False)
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -385,6 +391,8 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
                 supporters.setdefault(st.author, index)
             else:
                 supporters.pop(st.author, None)
+    if state.live is not None:
+        state.live.after(state, st)
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

@@ -10,7 +10,9 @@ Public API:
 - `result_document(counts, *, motion, roster, method, quorum, no_quorum,
   close_hash, seed) -> dict`: the same from already computed Counts.
 - `provisional_tally(e, *, roster, method, quorum, no_quorum,
-  weights_limit=None) -> dict`: the live tally of an open motion.
+  weights_limit=None) -> dict`: the live tally of an open motion;
+  `provisional_document(counts, weights, *, roster, method, quorum,
+  no_quorum) -> dict`: the same from maintained counts and weights.
 - `seats_for(counts, *, seats, method, quorum, no_quorum, seed)
   -> (met, seats)`, `quorum_met(counts, quorum)`,
   `instructions(seed, roster, seats)`.
@@ -53,6 +55,7 @@ from .result import (
     close_motion,
     instructions,
     motion_seed,
+    provisional_document,
     provisional_tally,
     quorum_met,
     result_document,
@@ -79,6 +82,7 @@ __all__ = [
     "participants_digest",
     "pool_item",
     "parse_method",
+    "provisional_document",
     "provisional_tally",
     "quorum_met",
     "result_document",

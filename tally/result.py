@@ -136,15 +136,29 @@ def provisional_tally(
     first (at most `weights_limit` of them). No instructions: the deputy
     lottery needs the seed of the close. Raises ElectorateError or ApportionError."""
     r: Resolution = resolve(e)
-    met, seats = seats_for(
-        r.counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, seed=ZERO_SEED
-    )
     w = sorted(r.weights().items(), key=lambda kw: (-kw[1], kw[0]))
     if weights_limit is not None:
         w = w[:weights_limit]
+    return provisional_document(r.counts, w, roster=roster, method=method, quorum=quorum, no_quorum=no_quorum)
+
+
+def provisional_document(
+    counts: Counts,
+    weights: Sequence[tuple[str, int]],
+    *,
+    roster: Sequence[str],
+    method: Method | str,
+    quorum: int,
+    no_quorum: Choice | str,
+) -> dict[str, object]:
+    """`provisional_tally` from already computed counts and the (key, weight)
+    of the heaviest direct voters, heaviest first (the live resolution keeps
+    both, issue 16). Raises ApportionError."""
+    met, seats = seats_for(counts, seats=len(roster), method=method, quorum=quorum, no_quorum=no_quorum, seed=ZERO_SEED)
+    w = weights
     return {
         "provisional": True,
-        **r.counts.as_dict(),
+        **counts.as_dict(),
         "quorum": {"required": quorum, "met": met},
         "method": Method(method).value,
         "seats": seats,
