@@ -226,11 +226,17 @@ async def get_seq(request: web.Request) -> web.Response:
 
 
 async def get_members(request: web.Request) -> web.Response:
-    return web.json_response({"members": views.member_list(_box(request).state)})
+    state = _box(request).state
+    if "limit" not in request.query and "after" not in request.query:
+        return web.json_response({"members": views.member_list(state)})  # every member: O(N)
+    limit = min(_int_arg(request, "limit", 100, lo=1), 1000)
+    return web.json_response(views.member_page(state, _int_arg(request, "after", 0), limit))
 
 
 async def get_member(request: web.Request) -> web.Response:
-    return web.json_response(views.member_detail(_box(request).state, request.match_info["key"]))
+    box, key = _box(request), request.match_info["key"]
+    settings_to_key = await box.delegators(key)
+    return web.json_response(views.member_detail(box.state, key, settings_to_key))
 
 
 async def get_member_motion(request: web.Request) -> web.Response:
@@ -354,7 +360,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/motions/{id}", get_motion, "A motion, its state, live tally or result."),
     ("GET", "/api/deputies/{key}/instructions", get_instructions, "Every instruction of one deputy."),
     ("GET", "/api/seq/{key}", get_seq, "The last accepted seq of an author."),
-    ("GET", "/api/members", get_members, "Every member, with pseudonym and roles."),
+    ("GET", "/api/members", get_members, "Members with pseudonym and roles; all, or a page (`limit`, `after`)."),
     ("GET", "/api/members/{key}", get_member, "One member, their delegations and delegators."),
     ("GET", "/api/members/{key}/motions/{id}", get_member_motion, "The path of a member's vote and their weight."),
     ("GET", "/api/members/{key}/entries", get_member_entries, "Every entry a key signed, in log order."),
@@ -397,7 +403,11 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         box = await BallotBox.open(
-            settings.database_url, load_server_key(settings.data_dir), clock=clock, full_check=settings.full_check
+            settings.database_url,
+            load_server_key(settings.data_dir),
+            clock=clock,
+            full_check=settings.full_check,
+            verify_threads=settings.verify_threads,
         )
         app[BOX] = box
         box.listeners.append(app[HUB].on_entries)

@@ -148,6 +148,8 @@ delegations = Table(
     Column("scope", String(72), primary_key=True),
     Column("target", String(64), nullable=False),
 )
+# Who delegates to a member, in O(delegators) (issue 16); created at open on older databases too.
+DELEGATIONS_BY_TARGET = Index("ix_delegations_target", delegations.c.target)
 
 ballots = Table(
     "ballots",

@@ -3,6 +3,7 @@ plain dicts ready for JSON. Nothing here writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,18 @@ def member_list(state: AssemblyState) -> list[dict[str, Any]]:
     return [member_info(state, k, roster) for k in state.members]
 
 
+def member_page(state: AssemblyState, after: int, limit: int) -> dict[str, Any]:
+    """Members by enrolment (member index, ballots.live), those after cursor
+    ``after`` (0 to start), at most ``limit``: O(limit + roster), whatever
+    the size of the assembly. ``next`` is the cursor of the next page, or
+    None after the last member (docs/SPEC.md section 9)."""
+    keys = list(state.members) if state.live is None else state.live.keys
+    page = keys[after : after + limit]
+    roster = set(state.active_roster())
+    nxt = after + len(page)
+    return {"members": [member_info(state, k, roster) for k in page], "next": nxt if nxt < len(keys) else None}
+
+
 def member_info(state: AssemblyState, key: str, roster: set[str] | None = None) -> dict[str, Any]:
     roster = set(state.active_roster()) if roster is None else roster
     m = state.members.get(key)
@@ -70,19 +83,54 @@ def member_info(state: AssemblyState, key: str, roster: set[str] | None = None) 
     }
 
 
-def member_detail(state: AssemblyState, key: str) -> dict[str, Any]:
+def member_detail(
+    state: AssemblyState, key: str, settings_to_key: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
+    """One member, their delegations and who delegates to them. Pass
+    ``settings_to_key``, the (member, scope) pairs naming ``key`` sorted by
+    member (``BallotBox.delegators``, an indexed SQL read), to make this
+    O(delegators); without it every member's settings are scanned (O(N))."""
     info = member_info(state, key)
     info["delegations"] = [{"scope": s, "to": t} for s, t in sorted(state.settings.get(key, {}).items())]
-    delegators = [m for m, mine in state.settings.items() if key in mine.values() and state.is_active(m)]
-    info["delegated_by"] = [
-        {"member": m, "scopes": sorted(s for s, t in state.settings[m].items() if t == key)} for m in delegators
-    ]
+    if settings_to_key is None:
+        settings_to_key = sorted((m, s) for m, mine in state.settings.items() for s, t in mine.items() if t == key)
+    by: dict[str, list[str]] = {}
+    for m, s in settings_to_key:
+        if state.is_active(m):
+            by.setdefault(m, []).append(s)
+    info["delegated_by"] = [{"member": m, "scopes": sorted(scopes)} for m, scopes in by.items()]
     return info
 
 
+class ActiveMembers(Mapping[str, bool]):
+    """The active members of a state as a read-only mapping, without copying
+    them: what `delegation.vote_path` needs to test membership in O(1)."""
+
+    def __init__(self, state: AssemblyState) -> None:
+        self._members = state.members
+
+    def __getitem__(self, key: str) -> bool:
+        m = self._members.get(key)
+        if m is None or not m.active:
+            raise KeyError(key)
+        return True
+
+    def __contains__(self, key: object) -> bool:
+        m = self._members.get(key) if isinstance(key, str) else None
+        return m is not None and m.active
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, m in self._members.items() if m.active)
+
+    def __len__(self) -> int:
+        return sum(1 for m in self._members.values() if m.active)
+
+
 def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
-    """Where this member's vote goes on the motion, and whose votes they carry."""
-    e = electorate(state, motion_id)
+    """Where this member's vote goes on the motion, and whose votes they carry.
+    While the motion is open, from the live resolution (issue 16): the path
+    costs its length, the carried votes one NumPy pass per level of the
+    member's delegation tree; the full resolution otherwise."""
     if not state.is_active(key):
         return {
             "member": key,
@@ -93,6 +141,26 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
             "weight": 0,
             "carried": [],
         }
+    live = None if state.live is None else state.live.motions.get(motion_id)
+    if live is not None and state.live is not None:
+        e = delegation.Electorate(
+            members=ActiveMembers(state),  # type: ignore[arg-type]  # vote_path takes a Mapping
+            chain=live.chain,
+            settings=state.settings,
+            ballots=state.ballots[motion_id],
+        )
+        p = delegation.vote_path(e, key)
+        i, keys = state.live.index[key], state.live.keys
+        return {
+            "member": key,
+            "motion": motion_id,
+            "path": list(p.path),
+            "outcome": p.outcome,
+            "reason": str(p.reason),
+            "weight": live.res.weight(i),
+            "carried": [keys[j] for j in live.res.carried(i)],
+        }
+    e = electorate(state, motion_id)
     p = delegation.vote_path(e, key)
     r = delegation.resolve(e)
     carried = [m for m in e.members if m != key and r.carrier_of(m) == key]

@@ -158,6 +158,28 @@ class LiveResolution:
             heapq.heappush(heap, entry)
         return [(k, -w) for w, k, _ in out]
 
+    def carried(self, i: int) -> list[int]:
+        """The members whose vote member i casts (i excluded), in index
+        order; none unless i voted. One NumPy pass over the targets per
+        level of i's delegation tree."""
+        if not self.weight(i):
+            return []
+        tgt = np.frombuffer(self.target, dtype=np.int32)
+        ch = np.frombuffer(self.choice, dtype=np.int8)
+        act = np.frombuffer(self.active, dtype=np.uint8)
+        eff = (ch < 0) & (tgt >= 0) & (act > 0)
+        up = np.maximum(tgt, 0)
+        del tgt, ch, act  # the arrays cannot grow while a view holds their buffers
+        mark = np.zeros(len(eff), dtype=bool)
+        mark[i] = True
+        found: list[np.ndarray] = []
+        level = np.array([i])
+        while len(level):
+            level = np.flatnonzero(eff & mark[up] & ~mark)
+            mark[level] = True
+            found.append(level)
+        return sorted(np.concatenate(found).tolist()) if found else []
+
     # -- changing ------------------------------------------------------------
 
     def add_member(self) -> int:

@@ -28,6 +28,7 @@ class Settings:
     behind_proxy: bool = False  # the client's address is the last X-Forwarded-For entry (serving.client_address)
     log_format: str = "text"  # "text" | "json" (serving.logging_setup)
     access_log: bool = False  # one log line per request, naming the client
+    verify_threads: int = 0  # signature checks in a thread pool of this size (0: inline, on the event loop)
 
     @property
     def database_url(self) -> str:
@@ -90,6 +91,12 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         default=env.get("LIQUID_MANDATE_ACCESS_LOG") == "1",
         help="log one line per request with the client's address (off by default: addresses are personal data)",
     )
+    p.add_argument(
+        "--verify-threads",
+        type=int,
+        default=int(env.get("LIQUID_MANDATE_VERIFY_THREADS", "0")),
+        help="check signatures in N threads beside the event loop (PyNaCl releases the GIL); 0: inline",
+    )
     demo = p.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo",
@@ -113,6 +120,8 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
     hosts = (
         None if a.witness_hosts is None else tuple(h.strip().lower() for h in a.witness_hosts.split(",") if h.strip())
     )
+    if a.verify_threads < 0:
+        p.error("--verify-threads must be 0 or more")
     return a.command, Settings(
         host=a.host,
         port=a.port,
@@ -126,4 +135,5 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         behind_proxy=a.behind_proxy,
         log_format=a.log_format,
         access_log=a.access_log,
+        verify_threads=a.verify_threads,
     )

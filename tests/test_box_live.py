@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 
+from sqlalchemy import inspect
+
 import tally
+from ballots import views
 from ballots.box import BallotBox
 from ballots.closing import electorate, live_tally, tally_options
 from ballots.state import AssemblyState
@@ -29,6 +32,15 @@ def assert_live_is_reference(box: BallotBox, motion: str) -> None:
         ref = reference_state(state)
         assert state.live.counts(motion) == resolve_reference(electorate(ref, motion)).counts
         assert live_tally(state, motion) == live_tally(ref, motion)
+        for key in [*state.members, "f" * 64]:
+            assert views.vote_path(state, key, motion) == views.vote_path(ref, key, motion)
+    # Pages of members, cursor by cursor, give the whole list in enrolment order.
+    pages, after = [], 0
+    while after is not None:
+        page = views.member_page(box.state, after, 2)
+        pages += page["members"]
+        after = page["next"]
+    assert pages == views.member_list(box.state)
 
 
 async def test_live_reads_and_the_close_equal_the_full_recomputation(world: World) -> None:
@@ -87,3 +99,22 @@ async def test_rebuild_keeps_live_resolutions(world: World) -> None:
     await world.vote(a, "m", "no")  # and it follows the log after the rebuild
     assert world.box.state.live.counts("m").no == 2
     assert_live_is_reference(world.box, "m")
+
+
+async def test_who_delegates_to_a_member_comes_from_an_indexed_read(world: World) -> None:
+    a, b, c, d = await world.enroll(4)
+    await world.topic("t")
+    await world.delegate(b, "*", a)
+    await world.delegate(c, "topic:t", a)
+    await world.delegate(c, "*", a)
+    await world.delegate(d, "*", b)
+    await world.box.append(world.org("expel", member=c.public, reason="left"))
+    pairs = await world.box.delegators(a.public)
+    assert pairs == sorted([(b.public, "*"), (c.public, "*"), (c.public, "topic:t")])
+    state = world.box.state
+    fast = views.member_detail(state, a.public, pairs)
+    assert fast == views.member_detail(state, a.public)  # the O(N) scan: the same answer
+    assert fast["delegated_by"] == [{"member": b.public, "scopes": ["*"]}]  # expelled c left out
+    async with world.box.engine.connect() as conn:
+        names = await conn.run_sync(lambda c: [i["name"] for i in inspect(c).get_indexes("delegations")])
+    assert "ix_delegations_target" in names
