@@ -93,7 +93,18 @@ class EventHub:
                     message = b": keep-alive\n\n"
                 if message is None:
                     break
-                await resp.write(message)
+                # What queued up meanwhile goes out in the same write: with a
+                # hundred listeners, one write each per batch, not per entry.
+                parts, end = [message], False
+                while not q.empty():
+                    more = q.get_nowait()
+                    if more is None:
+                        end = True
+                        break
+                    parts.append(more)
+                await resp.write(b"".join(parts))
+                if end:
+                    break
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
