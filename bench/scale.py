@@ -533,6 +533,8 @@ async def postgres_processes(n: int, clients: int, ballots: int) -> dict[str, An
                 for b in bases:
                     await timed_up(session, b)
                 envelopes = idle_ballots(n, asm, offset, ballots)
+                if len(envelopes) < ballots:
+                    raise SystemExit(f"--pg-members {n} has too few idle members for 4 runs of {ballots} ballots")
                 offset += ballots
                 rate, _ = await ingest(session, bases, envelopes, clients)
                 result.setdefault(f"processes_{count}", []).append(round(rate))
@@ -667,7 +669,7 @@ async def main_async(a: argparse.Namespace) -> None:
         }
         print("summary:", json.dumps(summary), flush=True)
         if not a.no_pg:
-            pg = await postgres_processes(a.pg_members, a.clients, a.ballots)
+            pg = await postgres_processes(a.pg_members, a.clients, a.pg_ballots or a.ballots)
             print("postgres:", json.dumps(pg), flush=True)
         print(f"load average after: {os.getloadavg()}", flush=True)
         print(
@@ -686,6 +688,7 @@ def main() -> None:
     p.add_argument("--ballots", type=int, default=2000, help="ballots per ingest run")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--pg-members", type=int, default=20_000)
+    p.add_argument("--pg-ballots", type=int, default=None, help="ballots per PostgreSQL run (default --ballots)")
     p.add_argument("--no-pg", action="store_true")
     p.add_argument(
         "--synthetic", action="store_true", help="only the pure figures, on a state folded without the box or a server"
