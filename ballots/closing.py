@@ -101,19 +101,21 @@ _live = _LiveTallies()
 def live_tally(state: AssemblyState, motion_id: str, weights_limit: int = 20) -> dict[str, Any]:
     """The provisional tally of an open motion, as it would stand now: from
     the maintained counts and weights when the state keeps them (ballots.live,
-    issue 16). Otherwise resolved in full, and kept for the same state at the
-    same size, since the state changes only by growing (one state at a time;
-    callers must not change the dict)."""
-    live = state.live
-    c = None if live is None else live.counts(motion_id)
-    w = None if live is None else live.weights(motion_id, weights_limit)
-    if c is not None and w is not None:
-        return tally.provisional_document(c, w, **tally_options(state, motion_id))
+    issue 16), else resolved in full. Either way it is kept for the same
+    state at the same size, since the state changes only by growing (one
+    state at a time; callers must not change the dict)."""
     if _live.state is not state or _live.size != state.size:
         _live.state, _live.size, _live.tallies = state, state.size, {}
     key = (motion_id, weights_limit)
     if key not in _live.tallies:
-        _live.tallies[key] = tally.provisional_tally(
-            electorate(state, motion_id), weights_limit=weights_limit, **tally_options(state, motion_id)
-        )
+        live = state.live
+        c = None if live is None else live.counts(motion_id)
+        w = None if live is None else live.weights(motion_id, weights_limit)
+        if c is not None and w is not None:
+            doc = tally.provisional_document(c, w, **tally_options(state, motion_id))
+        else:
+            doc = tally.provisional_tally(
+                electorate(state, motion_id), weights_limit=weights_limit, **tally_options(state, motion_id)
+            )
+        _live.tallies[key] = doc
     return _live.tallies[key]
