@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import tally  # noqa: E402
 from ballots.box import BallotBox  # noqa: E402
-from ballots.closing import counts, electorate, tally_options  # noqa: E402
+from ballots.closing import counts, electorate, seed, tally_options  # noqa: E402
 from ballots.live import LiveTallies  # noqa: E402
 from ballots.state import AssemblyState, Member, Motion, Topic, apply  # noqa: E402
 from ballots.statements import Kind, Statement, format_time  # noqa: E402
@@ -202,9 +202,9 @@ def idle_ballots(n: int, asm: str, start: int, count: int) -> list[dict[str, Any
     idle = [i for i in range(n) if role(i) == "idle"][start : start + count]
     want = set(idle)
     out = []
-    for i, seed in enumerate(seeds(n)):
+    for i, key_seed in enumerate(seeds(n)):
         if i in want:
-            s = Signer(seed)
+            s = Signer(key_seed)
             s.seq = 1
             out.append(s.sign(asm, "ballot", motion="m", choice=random.choice(("yes", "no", "abstain"))))
     return out
@@ -296,9 +296,19 @@ def measure_state(state: AssemblyState) -> dict[str, Any]:
     live_close, full_close = Clocks(), Clocks()
     for _ in range(5):
         with live_close:
-            tally.result_document(counts(state, "m"), motion="m", close_hash=close_hash, **tally_options(state, "m"))
+            r = close_hash  # a stand-in for the close's reveal: the cost is the same
+            doc = tally.result_document(
+                counts(state, "m"),
+                motion="m",
+                close_hash=close_hash,
+                seed=seed(state, "m", r),
+                **tally_options(state, "m"),
+            )
         with full_close:
-            tally.close_motion(electorate(state, "m"), motion="m", close_hash=close_hash, **tally_options(state, "m"))
+            ref_doc = tally.close_motion(
+                electorate(state, "m"), motion="m", close_hash=close_hash, reveal=r, **tally_options(state, "m")
+            )
+        assert doc == ref_doc
     assert state.live is not None
     idle = [k for i, k in enumerate(state.live.keys) if role(i) == "idle"]
     rnd = random.Random(5)
