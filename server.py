@@ -31,6 +31,7 @@ from ballots import compliance, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
 from crypto.canonical import canonical_bytes, parse
+from serving import deliberation
 from serving.client_address import BEHIND_PROXY
 from serving.events import EventHub
 from serving.keyfile import load_server_key
@@ -150,7 +151,7 @@ async def get_log(request: web.Request) -> web.Response:
 
 
 async def get_texts(request: web.Request) -> web.Response:
-    """Comment texts off the log, JSON Lines (docs/SPEC.md section 13.2)."""
+    """Comment texts off the log, JSON Lines (docs/SPEC.md section 15.2)."""
     start = _int_arg(request, "from", 0)
     limit = min(_int_arg(request, "limit", 1000, lo=1), 10_000)
     records = await _box(request).texts(start, limit)
@@ -374,6 +375,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/entries/{index}", get_entry, "One log entry and its hash."),
     ("GET", "/api/witnesses", get_witnesses, "The witness policy in force and each witness's submission state."),
     ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),
+    *deliberation.routes(_box),
     ("GET", "/healthz", healthz, "Liveness."),
     ("GET", "/metrics", get_metrics, "Prometheus metrics."),
     ("GET", "/openapi.json", get_openapi, "This document."),

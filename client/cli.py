@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from ballots.state import assembly_id, code_hash
 from ballots.statements import format_time
-from client import rollcall
+from client import debate, rollcall
 from client.author import Author, new_code
 from client.backup import BackupError, is_backup, make_backup, open_backup
 from client.http import Client, ServerError, Unreachable
@@ -783,6 +783,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = cmd("instructions", cmd_instructions, "a deputy's binding instructions")
     q.add_argument("deputy", type=key_arg, metavar="KEY")
+    debate.add_commands(cmd, with_key)
     return p
 
 

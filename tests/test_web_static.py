@@ -34,6 +34,8 @@ DYNAMIC = {
     "choice": ["yes", "no", "abstain", "lost"],
     "state": ["open", "upcoming", "closed"],
     "kind": [k.value for k in Kind],  # every kind a receipt or an entry page may name
+    "stance": ["for", "against", "neutral"],
+    "debate": ["col_for", "col_against", "col_neutral"],
     "outcome": ["yes", "no", "abstain", "dead_end", "cycle", "absent", "not_member"],
     "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
     "method": ["largest_remainder", "dhondt", "sainte_lague"],

@@ -39,6 +39,8 @@ async function request(method, path, body) {
 
 const get = (path) => request('GET', path);
 const q = encodeURIComponent;
+/** Query parameters without the null and undefined ones. */
+const clean = (p) => Object.fromEntries(Object.entries(p || {}).filter(([, v]) => v !== null && v !== undefined));
 
 export const api = {
   server: () => get('/api/server'),
@@ -59,6 +61,11 @@ export const api = {
   compliance: (params) => get(`/api/compliance${params ? `?${new URLSearchParams(params)}` : ''}`),
   entry: (index) => get(`/api/entries/${index}`),
   memberEntries: (key) => get(`/api/members/${q(key)}/entries`),
+  motionComments: (id, p) => get(`/api/motions/${q(id)}/comments?${new URLSearchParams(clean(p))}`),
+  proposalComments: (id, p) => get(`/api/proposals/${q(id)}/comments?${new URLSearchParams(clean(p))}`),
+  memberComments: (key, limit) => get(`/api/members/${q(key)}/comments?limit=${limit}`),
+  proposals: () => get('/api/proposals'),
+  proposal: (id) => get(`/api/proposals/${q(id)}`),
 };
 
 // The last seq this tab used per key: a burst of statements (invitations)
@@ -66,15 +73,16 @@ export const api = {
 const lastSeq = new Map();
 
 /** Signs {v, assembly, kind, author, seq, ...fields} with the member's key and
- * posts it; stores and returns the receipt. Raises ApiError. */
-export async function submit(keyRec, assembly, kind, fields) {
+ * posts it; stores and returns the receipt. `beside` holds fields sent next
+ * to the envelope (a comment's text and salt, SPEC 13.2). Raises ApiError. */
+export async function submit(keyRec, assembly, kind, fields, beside = {}) {
   for (let attempt = 0; ; attempt++) {
     const server = (await api.seq(keyRec.pub)).seq;
     const seq = Math.max(server, lastSeq.get(keyRec.pub) || 0) + 1;
     const statement = { v: 1, assembly, kind, author: keyRec.pub, seq, ...fields };
     const signature = await signStatement(keyRec, statement);
     try {
-      const receipt = await request('POST', '/api/statements', canonical({ statement, signature }));
+      const receipt = await request('POST', '/api/statements', canonical({ ...beside, statement, signature }));
       lastSeq.set(keyRec.pub, seq);
       await putReceipt({ ...receipt, saved: new Date().toISOString() });
       return receipt;

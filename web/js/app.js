@@ -12,6 +12,8 @@ import * as bills from './views/bills.js';
 import * as org from './views/org.js';
 import * as deputy from './views/deputy.js';
 import * as compliance from './views/compliance.js';
+import * as debate from './views/debate.js';
+import * as proposals from './views/proposals.js';
 import * as draws from './views/draws.js';
 
 const ROUTES = {
@@ -25,6 +27,8 @@ const ROUTES = {
   receipts: member.receipts,
   deputy: deputy.page,
   compliance: compliance.page,
+  proposals: proposals.list,
+  proposal: proposals.proposal,
   draws: draws.list,
   draw: draws.draw,
   entry: deputy.entry,
@@ -41,6 +45,8 @@ const app = {
   said: {},
   entries: null,
   pendingDone: null,
+  // Sections other views add to a page (views never import each other).
+  sections: { bill: [debate.billSection], delegations: [debate.delegateArguments] },
 
   async refresh() {
     this.server = await api.server();
@@ -223,6 +229,7 @@ function navItems() {
   if (!app.server?.assembly) items.push(['#/found', 'nav.found']);
   else {
     items.push(['#/bills', 'nav.bills']);
+    items.push(['#/proposals', 'nav.proposals']);
     if (app.isMember()) items.push(['#/delegations', 'nav.delegations']);
     items.push(['#/graph', 'nav.graph']);
     if (app.me) items.push(['#/receipts', 'nav.receipts']);

@@ -36,7 +36,7 @@ export async function bill(app, [id]) {
       h('span', { class: `badge state-${d.state}`, id: 'bill-state' }, t(`state.${d.state}`)),
       ' · ', d.state === 'closed' ? t('bill.closed_at', { when: fmtTime(m.closes) }) : countdown(app, { ...m, state: d.state })),
     h('p', { class: 'summary' }, m.summary),
-    m.url ? h('p', {}, h('a', { href: m.url, rel: 'noopener noreferrer' }, t('bill.read_text'))) : null,
+    m.url && !m.url.startsWith('proposal:') ? h('p', {}, h('a', { href: m.url, rel: 'noopener noreferrer' }, t('bill.read_text'))) : null,
     h('p', { class: 'meta' }, t('bill.window', { opens: fmtTime(m.opens), closes: fmtTime(m.closes) })),
   ];
   // Where my vote goes, read from the log through the API (never from what
@@ -155,5 +155,6 @@ export async function bill(app, [id]) {
     // (A timer cannot wait beyond 2^31 - 1 ms: a page open for weeks re-arms it.)
     app.after(Math.min(Math.max(0, due) + 1500, 2 ** 31 - 1), () => app.go(`#/bill/${encodeURIComponent(m.id)}`));
   }
+  for (const section of app.sections?.bill || []) parts.push(await section(app, m, d.state));
   return page(m.title, ...parts);
 }

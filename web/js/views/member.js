@@ -208,7 +208,8 @@ export async function delegations(app) {
   const carry = h('div', { class: 'card' }, h('h2', {}, t('deleg.by_title')),
     by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, who(app, d.member), ' — ',
       d.scopes.map((sc) => scopeLabel(sc, topics, motions)).join(', ')))) : h('p', {}, t('deleg.by_none')));
-  return page(t('deleg.title'), h('p', { class: 'notice' }, t('public.notice')), current, form, carriedBy, carry);
+  const extra = await Promise.all((app.sections?.delegations || []).map((section) => section(app)));
+  return page(t('deleg.title'), h('p', { class: 'notice' }, t('public.notice')), current, form, carriedBy, carry, extra);
 }
 
 export async function graph(app, [scopeParam]) {
