@@ -30,6 +30,7 @@ from aiohttp import web
 from ballots import compliance, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
+from ballots.texts import RatePolicy
 from crypto.canonical import canonical_bytes, parse
 from serving import deliberation
 from serving.client_address import BEHIND_PROXY
@@ -410,6 +411,7 @@ def create_app(
             clock=clock,
             full_check=settings.full_check,
             verify_threads=settings.verify_threads,
+            comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
         )
         app[BOX] = box
         box.listeners.append(app[HUB].on_entries)

@@ -29,6 +29,8 @@ class Settings:
     log_format: str = "text"  # "text" | "json" (serving.logging_setup)
     access_log: bool = False  # one log line per request, naming the client
     verify_threads: int = 0  # signature checks in a thread pool of this size (0: inline, on the event loop)
+    # At most (count, seconds) comments per member, the server's policy (docs/SPEC.md 15.3); None: no limit.
+    comment_rate: tuple[int, int] | None = (6, 60)
 
     @property
     def database_url(self) -> str:
@@ -97,6 +99,12 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         default=int(env.get("LIQUID_MANDATE_VERIFY_THREADS", "0")),
         help="check signatures in N threads beside the event loop (PyNaCl releases the GIL); 0: inline",
     )
+    p.add_argument(
+        "--comment-rate",
+        default=env.get("LIQUID_MANDATE_COMMENT_RATE", "6/60"),
+        metavar="COUNT/SECONDS",
+        help="at most COUNT comments per member in any SECONDS (default 6/60); off: no limit (docs/SPEC.md 15.3)",
+    )
     demo = p.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo",
@@ -122,6 +130,10 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
     )
     if a.verify_threads < 0:
         p.error("--verify-threads must be 0 or more")
+    try:
+        comment_rate = parse_comment_rate(a.comment_rate)
+    except ValueError as e:
+        p.error(str(e))
     return a.command, Settings(
         host=a.host,
         port=a.port,
@@ -136,4 +148,20 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         log_format=a.log_format,
         access_log=a.access_log,
         verify_threads=a.verify_threads,
+        comment_rate=comment_rate,
     )
+
+
+def parse_comment_rate(raw: str) -> tuple[int, int] | None:
+    """``COUNT/SECONDS`` (both whole numbers, at least 1) or ``off``, as
+    --comment-rate takes it (docs/SPEC.md 15.3). Raises ValueError saying
+    what is wrong."""
+    text = raw.strip().lower()
+    if text == "off":
+        return None
+    count, sep, seconds = text.partition("/")
+    if not sep or not count.isdigit() or not seconds.isdigit() or len(count) > 9 or len(seconds) > 9:
+        raise ValueError(f"--comment-rate must be COUNT/SECONDS (like 6/60) or off, not {raw!r}")
+    if int(count) < 1 or int(seconds) < 1:
+        raise ValueError(f"--comment-rate needs a COUNT and SECONDS of at least 1 (or off), not {raw!r}")
+    return int(count), int(seconds)

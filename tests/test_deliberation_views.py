@@ -121,6 +121,8 @@ async def test_http_routes(aiohttp_client, tmp_path, clock) -> None:
         ("/api/motions/nope/comments", 404),
         ("/api/motions/m/comments?stance=maybe", 400),
         ("/api/motions/m/comments?offset=-1", 400),
+        ("/api/motions/m/comments?limit=0", 400),
+        (f"/api/members/{ann.public}/comments?limit=0", 400),
         ("/api/proposals/nope", 404),
         ("/api/proposals/nope/comments", 404),
         ("/api/comments/1", 404),
