@@ -14,6 +14,7 @@ by ``server.py backup`` (SQLite, read for its entries).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import urllib.error
 import urllib.request
@@ -22,6 +23,7 @@ from pathlib import Path
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGE = 10_000  # entries per GET /api/log (the server's maximum)
+TEXT_PAGE = 10_000  # records per GET /api/texts (the server's maximum; its default is only 1,000)
 TIMEOUT = 30.0
 
 
@@ -114,7 +116,34 @@ def fetch_export(base_url: str) -> Export:
         lines += got
     parts = {}
     for suffix, route in SIBLINGS.items():
-        body = _get(base + route, absent=(400, 404))  # 400: a route that wants parameters we do not know
+        if suffix == ".texts.jsonl":
+            body = _fetch_texts(base)
+        else:
+            body = _get(base + route, absent=(400, 404))  # 400: a route that wants parameters we do not know
         if body is not None:
             parts[suffix] = body
     return Export(lines, parts)
+
+
+def _fetch_texts(base: str) -> bytes | None:
+    """Every record of GET /api/texts, page after page (docs/SPEC.md 15.2:
+    the next page starts after the last record's index, an empty page ends
+    the list); None when the server has no such route. One GET would stop
+    at the server's default of 1,000 records, and the restore would then
+    refuse the export for its comments without a record."""
+    out: list[bytes] = []
+    start = 0
+    while True:
+        page = _get(f"{base}/api/texts?from={start}&limit={TEXT_PAGE}", absent=(400, 404))
+        if page is None:
+            if out:
+                raise ExportError(f"GET {base}/api/texts?from={start}: gone after {len(out)} records")
+            return None
+        got = split_lines(page, f"GET /api/texts?from={start}")
+        if not got:
+            return b"".join(line + b"\n" for line in out)
+        out += got
+        try:
+            start = int(json.loads(got[-1])["index"]) + 1
+        except (ValueError, KeyError, TypeError):
+            raise ExportError(f"GET {base}/api/texts?from={start}: a record without an index") from None

@@ -6,6 +6,7 @@ restore, and nothing is written."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -72,3 +73,51 @@ async def test_texts_that_do_not_fit_the_log_refuse_the_restore(tmp_path: Path, 
         await restore(target, str(export))
     only_key_left(target)
     assert json.loads(json.dumps(texts))  # the records stayed JSON: the refusal is about their content
+
+
+async def many_comments(db: Path, n: int) -> list[dict]:
+    """An assembly whose bill has ``n`` comments (rate limit off), one redacted; its text records."""
+    clock = Clock()
+    box = await BallotBox.open(f"sqlite+aiosqlite:///{db}", KEY, clock=clock, comment_rate=None)
+    try:
+        w = World(box, clock, KEY)
+        await w.found()
+        people = await w.enroll(25)
+        await w.topic("t")
+        await w.motion("m", "t")
+        for start in range(0, n, len(people)):  # one comment per member per wave: each one's seqs stay in order
+            wave = people[: min(len(people), n - start)]
+            done = await asyncio.gather(
+                *(box.append(comment(p, w.assembly, f"arg {start + i}", motion="m")) for i, p in enumerate(wave))
+            )
+        last = max(done, key=lambda r: r.index)
+        author = wave[done.index(last)]
+        await box.append(author.sign("redact", w.assembly, entry=last.index, reason="mine"))
+        return await box.texts(0, 10_000)
+    finally:
+        await box.aclose()
+
+
+def test_a_mirror_restores_every_page_of_texts_from_the_url(tmp_path: Path, monkeypatch) -> None:
+    """Restoring from a server's URL reads GET /api/texts page after page: a
+    single GET stops at the server's default of 1,000 records, and the
+    restore would then refuse the export (comments without a record)."""
+    from serving import export as X
+    from tests.processes import running_server
+
+    original = data_dir_with_key(tmp_path / "original")
+    texts = asyncio.run(many_comments(original / DB_FILE, 1001))
+    monkeypatch.setattr(X, "TEXT_PAGE", 400)  # three pages, the last one short
+    with running_server(original) as url:
+        assert X.fetch_export(url).parts[".texts.jsonl"] == b"".join(canonical_bytes(r) + b"\n" for r in texts)
+        target = data_dir_with_key(tmp_path / "mirror")
+        asyncio.run(restore(target, url))
+
+    async def restored() -> list[dict]:
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{target / DB_FILE}", KEY, full_check=True)
+        try:
+            return await box.texts(0, 10_000)
+        finally:
+            await box.aclose()
+
+    assert len(texts) == 1001 and texts[-1]["redacted"] is True and asyncio.run(restored()) == texts
