@@ -143,7 +143,7 @@ async def main() -> None:
             await box.aclose()
     x, y, z = statistics.median(big), statistics.median(small_runs), statistics.median(base)
     print(f"ratio big / small = {x / y:.1f}, big / motion detail = {x / z:.1f}")
-    print(f"first_page_ms={x:.1f} small_ms={y:.1f} motion_ms={z:.1f}")
+    print(f"first_page_ms={x:.1f} small_ms={y:.1f} motion_ms={z:.3f}")
 
 
 if __name__ == "__main__":
