@@ -1,9 +1,10 @@
 """Deliberation in the web UI, end to end in headless Chromium against a real
 server, once in each language: argue for and against, reply, see the
 strongest argument first with counts per stance and each text checked
-against its hash, the delegate's mark, redact with a public reason, propose,
-support until ready (10 % of the members), turn into a bill in one step, and
-amend. The verifier then finds the log and its texts valid."""
+against its hash (a text the server changed is caught), the delegate's mark
+on the bill and on the delegations page, redact with a public reason,
+propose, support until ready (10 % of the members), turn into a bill in one
+step, and amend. The verifier then finds the log and its texts valid."""
 
 from __future__ import annotations
 
@@ -117,6 +118,29 @@ def test_debate_propose_support_adopt_amend(
         bob.wait_for_selector(f"li.comment[data-comment='{reply}'][data-redacted=true] >> text=posted too fast")
         texts = urllib.request.urlopen(f"{base}/api/texts?from={reply}", timeout=5).read()
         assert b'"redacted":true' in texts.splitlines()[0]
+
+        # Alice's delegations page lists what her delegate argued (not his erased reply), checked.
+        goto(alice, "delegations")
+        alice.wait_for_selector("#delegate-arguments li.delegate-argument >> text=A cap shrinks the offer.")
+        alice.wait_for_selector("#delegate-arguments .delegate-mark")
+        alice.wait_for_selector("#delegate-arguments .text-check.ok")
+        assert alice.locator("#delegate-arguments li.delegate-argument").count() == 1
+
+        # A server that changes a text after its author signed it is caught in the browser.
+        def change_texts(route: Any) -> None:
+            resp = route.fetch()
+            body = resp.json()
+            for thread in body["threads"]:
+                if thread["comment"]["text"]:
+                    thread["comment"]["text"] += " (edited)"
+            route.fulfill(response=resp, json=body)
+
+        alice.route("**/api/motions/rent-cap/comments*", change_texts)
+        goto(alice, "bill/rent-cap")
+        alice.wait_for_selector("#threads-against .text-check.bad[role=alert]")
+        alice.wait_for_selector("#threads-for .text-check.bad")
+        assert alice.locator("#debate .text-check.ok").count() == 0
+        alice.unroute("**/api/motions/rent-cap/comments*")
 
         # Propose, support until ready, turn into a bill.
         goto(alice, "proposals/new")
