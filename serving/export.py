@@ -21,6 +21,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crypto.canonical import canonical_bytes
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGE = 10_000  # entries per GET /api/log (the server's maximum)
 TEXT_PAGE = 10_000  # records per GET /api/texts (the server's maximum; its default is only 1,000)
@@ -76,16 +78,58 @@ def read_source(source: str) -> Export:
 
 
 def read_database_copy(path: Path) -> Export:
-    """The entries of a SQLite database (a ``server.py backup`` copy), read-only."""
+    """The entries of a SQLite database (a ``server.py backup`` copy),
+    read-only, and its comment texts as the ``.texts.jsonl`` part (DESIGN
+    section 11: text and salt are part of any backup), which the restore
+    checks like an export's."""
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             rows = con.execute("SELECT data FROM entries ORDER BY idx").fetchall()
+            has_texts = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'comment_texts'")
+            texts = (
+                {int(i): (t, s) for i, t, s in con.execute("SELECT idx, text, salt FROM comment_texts")}
+                if has_texts.fetchone()
+                else {}
+            )
         finally:
             con.close()
     except sqlite3.Error as e:
         raise ExportError(f"{path}: not a Liquid Mandate database: {e}") from None
-    return Export([bytes(d) for (d,) in rows])
+    lines = [bytes(d) for (d,) in rows]
+    part = _text_records(lines, texts)
+    return Export(lines, {} if part is None else {".texts.jsonl": part})
+
+
+def _text_records(lines: list[bytes], texts: dict[int, tuple[str, str]]) -> bytes | None:
+    """The records GET /api/texts would serve (docs/SPEC.md 15.2) for the
+    comments of ``lines``, from a copy's texts table: a redacted comment's
+    record is rebuilt from its `redact` entry, whose row the redaction
+    deleted. A comment with neither is left out, so that the restore refuses
+    the copy rather than lose its text. None when the log has no comment."""
+    comments: list[int] = []
+    redactions: dict[int, tuple[str, int]] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            st = entry["statement"]
+            if st["kind"] == "comment":
+                comments.append(entry["index"])
+            elif st["kind"] == "redact":
+                redactions.setdefault(st["entry"], (st["reason"], entry["index"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # the restore's replay refuses this entry, at its index
+    if not comments:
+        return None
+    out = []
+    for i in comments:
+        if i in redactions:
+            reason, by = redactions[i]
+            out.append(canonical_bytes({"index": i, "redacted": True, "reason": reason, "redact": by}))
+        elif i in texts:
+            text, salt = texts[i]
+            out.append(canonical_bytes({"index": i, "text": text, "salt": salt}))
+    return b"".join(line + b"\n" for line in out)
 
 
 def _get(url: str, *, absent: tuple[int, ...] = (404,)) -> bytes | None:

@@ -121,3 +121,36 @@ def test_a_mirror_restores_every_page_of_texts_from_the_url(tmp_path: Path, monk
             await box.aclose()
 
     assert len(texts) == 1001 and texts[-1]["redacted"] is True and asyncio.run(restored()) == texts
+
+
+def test_a_backup_copy_restores_its_texts(tmp_path: Path) -> None:
+    """``server.py backup`` copies the texts table with the log; restoring
+    the copy restores the texts (a redacted one as its redaction), and a
+    copy whose texts table lost a row is refused, nothing written."""
+    import sqlite3
+
+    from serving.backup import backup
+
+    original = data_dir_with_key(tmp_path / "original")
+    texts = asyncio.run(many_comments(original / DB_FILE, 30))
+    copy = backup(original, tmp_path / "copy.db").path
+    target = data_dir_with_key(tmp_path / "restored")
+    asyncio.run(restore(target, str(copy)))
+
+    async def restored() -> list[dict]:
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{target / DB_FILE}", KEY, full_check=True)
+        try:
+            return await box.texts(0)
+        finally:
+            await box.aclose()
+
+    assert len(texts) == 30 and texts[-1]["redacted"] is True and texts[0]["text"] == "arg 0"
+    assert asyncio.run(restored()) == texts
+    con = sqlite3.connect(copy)
+    con.execute("DELETE FROM comment_texts WHERE idx = ?", (texts[3]["index"],))
+    con.commit()
+    con.close()
+    again = data_dir_with_key(tmp_path / "again")
+    with pytest.raises(RestoreRefused, match="texts.jsonl part"):
+        asyncio.run(restore(again, str(copy)))
+    only_key_left(again)
