@@ -105,6 +105,20 @@ async def test_comment_on_a_closed_bill_is_refused(w: World) -> None:
     await refused(w, say(w, w.members[0]), E.MotionClosed, "debate is over")
 
 
+async def test_comment_at_closes_is_refused_before_the_closer_ran(w: World) -> None:
+    """Judged like a ballot (SPEC 15.1 and "close first", 13.2): a comment
+    received at `closes`, before the closer ran, makes the box append the
+    motion's `close` first, and is then refused; its text is not stored."""
+    await w.box.append(say(w, w.members[0], "just in time"))
+    w.clock.advance(seconds=3600)  # exactly `closes`; close_due not run
+    size = w.box.size
+    with pytest.raises(E.MotionClosed):
+        await w.box.append(say(w, w.members[0], "too late"))
+    close = w.box.state.motions["bill-1"].close_index
+    assert close is not None and close >= size  # the close came first, at the refused comment's turn
+    assert len(w.box.state.comments) == 1 and len(await stored_texts(w.box)) == 1
+
+
 async def test_reply_to_must_be_a_comment_on_the_same_thing(w: World) -> None:
     m = w.members[0]
     await w.motion("bill-2", "housing")

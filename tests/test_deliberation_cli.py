@@ -71,6 +71,8 @@ def test_argue_redact_propose_support_adopt(url: str, tmp_path: Path, capsys: py
     run("propose", "--key", ben, "trams-lower", "--topic", "city", "--title", "Cheaper", "--summary", "Less.",
         "--amends", "trams")  # fmt: skip
     run("support", "--key", ann, "bike")
+    run("support", "--key", ben, "bike")
+    run("support", "--key", ben, "bike", "--off")  # withdrawn: only ann is a supporter below
     listed = run("proposals").out
     assert "2 members: a proposal is ready with 1 supporters" in listed and "Bikes  ready" in listed
     run("adopt", "--key", org, "bike", "--opens", "now", "--closes", "+2d")
