@@ -119,6 +119,19 @@ async def test_comment_at_closes_is_refused_before_the_closer_ran(w: World) -> N
     assert len(w.box.state.comments) == 1 and len(await stored_texts(w.box)) == 1
 
 
+async def test_debate_may_start_before_the_vote_and_go_on_after_adoption(w: World) -> None:
+    """SPEC 15.1: comments on an upcoming motion are accepted, and on a
+    proposal as long as it exists, also after it became a bill."""
+    await w.motion("later", "housing", opens=3600, closes=7200)
+    await w.box.append(say(w, w.members[0], "Before the vote opens.", motion="later"))
+    await w.box.append(propose(w, w.members[0]))
+    await w.box.append(w.members[0].sign("support", w.assembly, proposal="bike-lanes", on=True))  # 1 of 4: ready
+    await w.box.append(motion_from(w, "bike-lanes"))
+    await w.box.append(say(w, w.members[1], "Still worth saying.", motion=None, proposal="bike-lanes"))
+    assert len(w.box.state.comments_on["proposal:bike-lanes"]) == 1
+    assert len(w.box.state.comments_on["motion:later"]) == 1
+
+
 async def test_reply_to_must_be_a_comment_on_the_same_thing(w: World) -> None:
     m = w.members[0]
     await w.motion("bill-2", "housing")
