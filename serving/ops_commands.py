@@ -29,6 +29,12 @@ def run_restore(settings: Settings) -> int:
         print(f"error: restore refused, nothing written: {e}", file=sys.stderr)
         return 1
     print(f"restored {done.size} entries into {done.database}; checkpoint root {done.root.hex()}")
+    if done.texts_missing:
+        print(
+            f"warning: the source has no comment texts (no .texts.jsonl beside the log): {done.texts_missing} "
+            "comments are restored without their text (docs/SPEC.md 13.2)",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -72,6 +72,9 @@ class Restored:
     root: bytes
     checkpoint: str
     database: str
+    # Comments restored without their text: the export had no .texts.jsonl
+    # part (a plain log). Their redactions need none: the log holds them.
+    texts_missing: int = 0
 
 
 @dataclass
@@ -350,4 +353,7 @@ async def restore(data_dir: Path, source: str, *, db_url: str | None = None, unr
     else:
         await _write_shared(db_url, r, checkpoint, key)
         where = db_url.split("@")[-1]
-    return Restored(r.state.size, root, checkpoint, where)
+    missing = (
+        0 if ".texts.jsonl" in export.parts else sum(1 for c in r.state.comments.values() if c.redacted_by is None)
+    )
+    return Restored(r.state.size, root, checkpoint, where, missing)

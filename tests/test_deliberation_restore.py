@@ -154,3 +154,30 @@ def test_a_backup_copy_restores_its_texts(tmp_path: Path) -> None:
     with pytest.raises(RestoreRefused, match="texts.jsonl part"):
         asyncio.run(restore(again, str(copy)))
     only_key_left(again)
+
+
+def test_a_plain_log_restores_without_texts_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain log (no .texts.jsonl beside it) is an export with nothing
+    beside it (SPEC 13.2): it is restored, its redactions are still served
+    (the log holds them), and the restore says how many texts it lacks."""
+    from serving.ops_commands import run_restore
+    from serving.settings import Settings
+
+    export, texts = asyncio.run(debate_export(tmp_path))
+    target = data_dir_with_key(tmp_path / "restored")
+    assert run_restore(Settings(data_dir=target, target=str(export))) == 0
+    err = capsys.readouterr().err
+    assert "warning: the source has no comment texts" in err and ": 1 comments are restored without" in err
+
+    async def restored() -> list[dict]:
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{target / DB_FILE}", KEY, full_check=True)
+        try:
+            return await box.texts(0)
+        finally:
+            await box.aclose()
+
+    assert asyncio.run(restored()) == [t for t in texts if t.get("redacted")]
+    write_texts(export, texts)  # with its texts beside it: no warning
+    again = data_dir_with_key(tmp_path / "again")
+    assert run_restore(Settings(data_dir=again, target=str(export))) == 0
+    assert "warning" not in capsys.readouterr().err
