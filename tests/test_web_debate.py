@@ -127,6 +127,8 @@ def test_debate_propose_support_adopt_amend(
         bob.wait_for_selector(f"li.comment[data-comment='{reply}'][data-redacted=true] >> text=posted too fast")
         texts = urllib.request.urlopen(f"{base}/api/texts?from={reply}", timeout=5).read()
         assert b'"redacted":true' in texts.splitlines()[0]
+        # Alice, still on the bill's page, sees it erased live (the redact's event names no motion).
+        alice.wait_for_selector(f"li.comment[data-comment='{reply}'][data-redacted=true] >> text=posted too fast")
 
         # Alice's delegations page lists what her delegate argued (not his erased reply), checked.
         goto(alice, "delegations")

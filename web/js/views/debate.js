@@ -198,7 +198,8 @@ export async function billSection(app, m, state) {
     open && app.isMember() ? h('p', {}, h('a', { class: 'button secondary', id: 'propose-amendment', href: `#/proposals/new/${encodeURIComponent(m.id)}` }, t('debate.propose_amendment'))) : null);
   parts.push(amendments, d.node);
   app.onLive('entry', (ev) => {
-    if (ev.motion === m.id && (ev.kind === 'comment' || ev.kind === 'redact')) d.reload().catch(() => {});
+    // A redact names an entry, not a motion: any redaction may erase a text shown here.
+    if ((ev.kind === 'comment' && ev.motion === m.id) || ev.kind === 'redact') d.reload().catch(() => {});
   });
   return h('div', { class: 'card', id: 'debate-card' }, parts);
 }
