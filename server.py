@@ -167,9 +167,15 @@ async def get_checkpoint(request: web.Request) -> web.Response:
 async def get_checkpoints(request: web.Request) -> web.Response:
     box = _box(request)
     _founded(box)
-    if ("size" in request.query) == ("covering" in request.query):
-        raise Problem("bad_request", "give exactly one of size and covering")
     witnessing = request.app[WITNESSING]
+    if "size" in request.query and "covering" in request.query:
+        raise Problem("bad_request", "give at most one of size and covering")
+    if "size" not in request.query and "covering" not in request.query:
+        # Every cosigned checkpoint, page by page (docs/SPEC.md section 13.1: an export's part).
+        start = _int_arg(request, "from", 1)
+        limit = min(_int_arg(request, "limit", 100, lo=1), 1000)
+        notes = await witnessing.checkpoints(start, limit)
+        return web.Response(text="\n".join(notes), content_type="text/plain")
     if "size" in request.query:
         size = _int_arg(request, "size", lo=1)
         if size > box.size:

@@ -30,6 +30,7 @@ from client import debate, rollcall
 from client.author import Author, new_code
 from client.backup import BackupError, is_backup, make_backup, open_backup
 from client.http import Client, ServerError, Unreachable
+from crypto.checkpoint import split_notes
 from crypto.signing import KeyPair
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -442,13 +443,27 @@ def _all_texts(client: Client) -> bytes:
         start = int(json.loads(lines[-1])["index"]) + 1
 
 
+def _all_checkpoints(client: Client) -> bytes:
+    """Every cosigned checkpoint of GET /api/checkpoints, page after page
+    (SPEC 13.1: notes in ascending size, a blank line between two; the next
+    page starts after the last size; an empty page ends the list)."""
+    notes: list[str] = []
+    start = 1
+    while True:
+        page = split_notes(client.get_bytes("/api/checkpoints", **{"from": start, "limit": 1000}).decode("utf-8"))
+        if not page:
+            return "\n".join(notes).encode("utf-8")
+        notes += page
+        start = int(page[-1].split("\n", 2)[1]) + 1
+
+
 def _export_siblings(s: Session, log_path: Path) -> list[str]:
     """Write each part the server has beside the log; return their file names."""
     written = []
-    for suffix, route in EXPORT_SIBLINGS.items():
+    for suffix in EXPORT_SIBLINGS:
         path = log_path.with_name(log_path.name + suffix)
         try:
-            body = _all_texts(s.client) if suffix == ".texts.jsonl" else s.client.get_bytes(route)
+            body = {".texts.jsonl": _all_texts, ".checkpoints": _all_checkpoints}[suffix](s.client)
         except ServerError as e:
             if e.status not in (400, 404):
                 raise

@@ -180,6 +180,28 @@ def parse_note(note: str) -> tuple[str, list[NoteSignature]]:
     return text, signatures
 
 
+def split_notes(text: str) -> list[str]:
+    """The signed notes of a text that holds several one after the other
+    (docs/SPEC.md sections 13.1 and 14.4: an export's ``.checkpoints`` part,
+    a ``--checkpoint`` file): each is its text lines, a blank line and its
+    signature lines; blank lines between notes are allowed. Only the
+    boundaries are found here: each note is then parsed on its own, so a
+    fragment cut short fails there."""
+    notes, lines, k = [], text.split("\n"), 0
+    while k < len(lines):
+        if lines[k] == "":
+            k += 1
+            continue
+        start = k
+        while k < len(lines) and lines[k] != "":
+            k += 1
+        k += 1  # the blank line after the text
+        while k < len(lines) and lines[k].startswith(SIG_PREFIX):
+            k += 1
+        notes.append("\n".join(lines[start:k]) + "\n")
+    return notes
+
+
 def verify_note(note: str, *, public_key: bytes, name: str) -> str:
     """The text of ``note`` once a signature by the Ed25519 ``public_key``
     under key ``name`` verifies over it. Signatures of other keys are ignored;

@@ -6,8 +6,9 @@ log is an export with nothing beside it.
     EXPORT.texts.jsonl    comment texts and salts, as GET /api/texts serves them
     EXPORT.checkpoints    cosigned checkpoint notes, as GET /api/checkpoints serves them
 
-Each sibling has one reader here and one fetcher for a live server; adding
-a part is one entry in ``SIBLINGS``. A source is a log file, a server's
+Each sibling is read as is from a file, and page after page from a live
+server (``PAGERS``); adding a part is one entry in ``SIBLINGS`` and one in
+``PAGERS``. A source is a log file, a server's
 base URL (a mirror restoring the server it follows) or a database copy made
 by ``server.py backup`` (SQLite, read for its entries).
 """
@@ -22,10 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crypto.canonical import canonical_bytes
+from crypto.checkpoint import split_notes
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PAGE = 10_000  # entries per GET /api/log (the server's maximum)
 TEXT_PAGE = 10_000  # records per GET /api/texts (the server's maximum; its default is only 1,000)
+CHECKPOINT_PAGE = 1_000  # notes per GET /api/checkpoints (the server's maximum; its default is 100)
 TIMEOUT = 30.0
 
 
@@ -45,8 +48,8 @@ class Export:
 # suffix -> the API path a live server serves the same bytes at. The parts
 # are kept byte for byte; what a restore does with each is serving.restore's.
 SIBLINGS: dict[str, str] = {
-    ".texts.jsonl": "/api/texts",  # helper "debate" (issue 17) adds the route
-    ".checkpoints": "/api/checkpoints",  # cosignature storage (issue 12) adds the route
+    ".texts.jsonl": "/api/texts",
+    ".checkpoints": "/api/checkpoints",
 }
 
 
@@ -159,11 +162,8 @@ def fetch_export(base_url: str) -> Export:
             break
         lines += got
     parts = {}
-    for suffix, route in SIBLINGS.items():
-        if suffix == ".texts.jsonl":
-            body = _fetch_texts(base)
-        else:
-            body = _get(base + route, absent=(400, 404))  # 400: a route that wants parameters we do not know
+    for suffix, pages in PAGERS.items():
+        body = pages(base)
         if body is not None:
             parts[suffix] = body
     return Export(lines, parts)
@@ -191,3 +191,29 @@ def _fetch_texts(base: str) -> bytes | None:
             start = int(json.loads(got[-1])["index"]) + 1
         except (ValueError, KeyError, TypeError):
             raise ExportError(f"GET {base}/api/texts?from={start}: a record without an index") from None
+
+
+def _fetch_checkpoints(base: str) -> bytes | None:
+    """Every cosigned checkpoint of GET /api/checkpoints, page after page
+    (docs/SPEC.md 13.1: notes ascending by size, a blank line between two,
+    as one page would hold them; the next page starts after the last size);
+    None when the server has no such route."""
+    url = f"{base}/api/checkpoints"
+    notes: list[str] = []
+    start = 1
+    while True:
+        page = _get(f"{url}?from={start}&limit={CHECKPOINT_PAGE}", absent=(400, 404))
+        if page is None:
+            return None
+        got = split_notes(page.decode("utf-8", "replace"))
+        if not got:
+            return "\n".join(notes).encode("utf-8")
+        notes += got
+        size = got[-1].split("\n", 2)[1]
+        if not size.isdigit() or int(size) < start:
+            raise ExportError(f"GET {url}?from={start}: a note of size {size!r}, want one of at least {start}")
+        start = int(size) + 1
+
+
+# suffix -> how to read all of that part from a live server (its base URL)
+PAGERS = {".texts.jsonl": _fetch_texts, ".checkpoints": _fetch_checkpoints}

@@ -39,7 +39,7 @@ QUERY = {
     "/api/proof/inclusion": [("index", True), ("size", False)],
     "/api/proof/consistency": [("from", True), ("to", False)],
     "/api/motions": [("state", False)],
-    "/api/checkpoints": [("size", False), ("covering", False)],
+    "/api/checkpoints": [("size", False), ("covering", False), ("from", False), ("limit", False)],
     "/api/graph": [("scope", False)],
 }
 MEDIA = {

@@ -12,8 +12,11 @@ temporary file renamed into place only once committed; on PostgreSQL the
 one transaction is the guarantee. Either way a refused restore leaves
 nothing behind.
 
-Only the server can sign new checkpoints, so its key file must already be
-in DIR and match the genesis. A log shorter than what the policy's
+The parts beside the log (comment texts, cosigned checkpoints) are each
+checked against the replayed log by their restorer (``PART_RESTORERS``)
+and written in the same transaction, so the restored server serves the same
+texts and the same cosignatures. Only the server can sign new checkpoints,
+so its key file must already be in DIR and match the genesis. A log shorter than what the policy's
 witnesses last cosigned is refused: serving it would fork the log.
 """
 
@@ -44,11 +47,22 @@ from ballots.texts import TextRecordError, text_rows
 from crypto import merkle
 from crypto.canonical import CanonicalError, parse_canonical
 from crypto.chain import GENESIS_PREV
-from crypto.checkpoint import Checkpoint, sign_checkpoint
+from crypto.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    origin_for,
+    parse_checkpoint_text,
+    parse_note,
+    sign_checkpoint,
+    split_notes,
+    verify_note,
+)
+from crypto.checkpoint import key_id as checkpoint_key_id
 from crypto.signing import KeyPair, SignatureInvalid, statement_message, verify
 from serving.cosigning import SIZE_TYPE, PolicyError, WitnessPolicy, request_body
 from serving.export import Export, read_source
 from serving.keyfile import KEY_FILE
+from witness.cosignature import CosignatureError, CosignatureInvalid, parse_line, verify_line
 
 DB_FILE = "liquid-mandate.db"
 ENTRY_FIELDS = {"index", "prev", "received", "statement", "signature"}
@@ -88,6 +102,7 @@ class Replayed:
     head_hash: bytes = b""
     received: str = ""
     policy: dict[str, Any] | None = None  # the last `witnesses` statement, if any
+    policies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # every one: (index, fields)
     # Rows of the tables beside the log, staged by the part restorers (PART_RESTORERS).
     beside: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -145,6 +160,7 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
         r.entries.append({"idx": i, "hash": digest, "data": data, "kind": str(st.kind), "author": st.author})
         if str(st.kind) == "witnesses":
             r.policy = dict(st.raw)
+            r.policies.append((i, r.policy))
         prev, last, r.head_hash, r.received = digest.hex(), received, digest, entry["received"]
     return r
 
@@ -153,10 +169,9 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
 
 PartRestorer = Callable[[bytes, Replayed], None]
 # suffix (serving.export.SIBLINGS) -> the function that checks that part
-# against the replayed log and stages it in ``Replayed.beside``. Comment
-# texts are restored; not there yet: cosigned checkpoints (issue 12), one
-# function here once its table exists. Until then an export that holds such
-# a part is refused rather than restored without it.
+# against the replayed log and stages it in ``Replayed.beside``, written in
+# the restore's one transaction. An export that holds a part without a
+# function here is refused rather than restored without it.
 
 
 def _texts(raw: bytes, r: Replayed) -> None:
@@ -168,7 +183,77 @@ def _texts(raw: bytes, r: Replayed) -> None:
         raise RestoreRefused(f"the .texts.jsonl part: {e}", e.index) from None
 
 
-PART_RESTORERS: dict[str, PartRestorer] = {".texts.jsonl": _texts}
+def _policy_at(r: Replayed, size: int) -> dict[str, Any] | None:
+    """The witness policy in force at checkpoint ``size``: the last
+    `witnesses` entry among its ``size`` entries (docs/SPEC.md section 13.2)."""
+    found = None
+    for index, policy in r.policies:
+        if index >= size:
+            break
+        found = policy
+    return found
+
+
+def _checkpoints(raw: bytes, r: Replayed) -> None:
+    """Cosigned checkpoints (docs/SPEC.md section 13.2): each note a
+    checkpoint of this log (origin, a size it has, the root of the replayed
+    tree at that size) signed by the server's key, every other line a valid
+    ``cosignature/v1`` of a cosigner of the policy in force at that size;
+    sizes ascending. Staged as the rows of the ``cosignatures`` table."""
+
+    def refuse(n: int, why: str) -> RestoreRefused:
+        return RestoreRefused(f"the .checkpoints part, note {n + 1}: {why}")
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RestoreRefused("the .checkpoints part is not UTF-8") from None
+    origin = origin_for(r.state.assembly_id or "")
+    server_key = bytes.fromhex(r.state.server or "")
+    rows: list[dict[str, Any]] = []
+    last = 0
+    for n, note in enumerate(split_notes(text)):
+        try:
+            body, signatures = parse_note(note)
+            cp = parse_checkpoint_text(body)
+        except CheckpointError as e:
+            raise refuse(n, f"not a checkpoint note: {e}") from None
+        if cp.origin != origin:
+            raise refuse(n, f"origin {cp.origin!r} is not this log's {origin!r}")
+        if not 1 <= cp.size <= r.state.size:
+            raise refuse(n, f"size {cp.size}: the log has {r.state.size} entries")
+        if cp.size <= last:
+            raise refuse(n, f"size {cp.size} after size {last}: want each size once, ascending")
+        last = cp.size
+        root = merkle.fold_subtrees([r.nodes[k] for k in merkle.subtree_root_plan(cp.size)])
+        if cp.root != root:
+            raise refuse(n, f"the root of size {cp.size} is not the replayed log's")
+        lines = note[len(body) + 1 :].splitlines(keepends=True)
+        if (signatures[0].name, signatures[0].key_id) != (origin, checkpoint_key_id(origin, server_key)):
+            raise refuse(n, "its first signature line is not the server's")
+        try:
+            verify_note(body + "\n" + lines[0], public_key=server_key, name=origin)
+        except CheckpointError as e:
+            raise refuse(n, f"the server's signature: {e}") from None
+        policy = _policy_at(r, cp.size)
+        keys = {c["name"]: c["key"] for c in policy["cosigners"]} if policy is not None else {}
+        for line in lines[1:]:
+            try:
+                name = parse_line(line).name
+                if name not in keys:
+                    raise CosignatureInvalid(
+                        f"{name} is not a cosigner of the witness policy in force at size {cp.size}"
+                        if policy is not None
+                        else f"no witness policy is in force at size {cp.size}"
+                    )
+                cos = verify_line(line, body, name=name, public_key=bytes.fromhex(keys[name]))
+            except CosignatureError as e:
+                raise refuse(n, f"cosignature: {e}") from None
+            rows.append({"size": cp.size, "witness": name, "key": keys[name], "line": line, "timestamp": cos.timestamp})
+    r.beside[T.cosignatures] = rows
+
+
+PART_RESTORERS: dict[str, PartRestorer] = {".texts.jsonl": _texts, ".checkpoints": _checkpoints}
 
 
 def stage_parts(export: Export, replayed: Replayed) -> None:

@@ -73,6 +73,15 @@ class CosignatureStore:
                     out.append(line)
         return out
 
+    async def sizes(self, start: int, limit: int) -> list[int]:
+        """The sizes from ``start`` on that hold at least one line, ascending, at most ``limit``."""
+        c = T.cosignatures.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.size).where(c.size >= start).group_by(c.size).order_by(c.size).limit(limit)
+            )
+            return [int(size) for (size,) in rows]
+
     async def cosigned(self, cosigners: Iterable[tuple[str, str]]) -> dict[str, int]:
         """The largest size held for each (name, key hex) pair, by name."""
         c = T.cosignatures.c
@@ -237,6 +246,13 @@ class Witnessing:
             root = await self.box.root_at(size)
             note = sign_checkpoint(Checkpoint(self.box.origin, size, root), self.box.server_key)
         return note + "".join(await self.store.lines(size))
+
+    async def checkpoints(self, start: int, limit: int) -> list[str]:
+        """Every cosigned checkpoint of size >= ``start`` (at most ``limit``),
+        ascending, each as ``checkpoint(size)`` serves it: the export's
+        ``.checkpoints`` part, page by page (docs/SPEC.md section 13.1)."""
+        sizes = [n for n in await self.store.sizes(max(start, 1), limit) if n <= self.box.size]
+        return [await self.checkpoint(n) for n in sizes]
 
     async def covering(self, index: int) -> str | None:
         """The smallest checkpoint of size > ``index`` cosigned by at least

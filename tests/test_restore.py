@@ -20,7 +20,8 @@ from crypto.canonical import canonical_bytes, parse
 from crypto.chain import entry_hash
 from crypto.checkpoint import Checkpoint, parse_checkpoint_text, sign_checkpoint
 from crypto.signing import KeyPair, sign_statement
-from serving.restore import DB_FILE, RestoreRefused, check_witnesses, replay, restore
+from serving.export import Export
+from serving.restore import DB_FILE, RestoreRefused, check_witnesses, replay, restore, stage_parts
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
 from tests.processes import ROOT
 from tests.test_witness_support import running_witness, witness_cli
@@ -183,13 +184,16 @@ async def test_a_key_that_is_not_the_genesis_server_is_refused(tmp_path: Path) -
 
 
 async def test_an_export_with_a_part_this_version_cannot_restore_is_refused(tmp_path: Path) -> None:
+    """Every part serving.export reads has a restorer (comment texts:
+    test_deliberation_restore.py; cosigned checkpoints:
+    test_restore_cosignatures.py); a part without one is refused, never dropped."""
     lines, _, _ = await build_log(tmp_path / "original.db")
+    with pytest.raises(RestoreRefused, match="'.later' part, which this version cannot restore yet"):
+        stage_parts(Export(lines, {".later": b"x\n"}), replay(lines, KEY.public_hex))
     export = write_log(tmp_path / "export.jsonl", lines)
-    (tmp_path / "export.jsonl.checkpoints").write_text(
-        "x\n"
-    )  # comment texts are restored (test_deliberation_restore.py)
+    (tmp_path / "export.jsonl.checkpoints").write_text("x\n")
     target = data_dir_with_key(tmp_path / "restored")
-    with pytest.raises(RestoreRefused, match="checkpoints"):
+    with pytest.raises(RestoreRefused, match="the .checkpoints part, note 1: not a checkpoint note"):
         await restore(target, str(export))
     only_key_left(target)
 
@@ -236,8 +240,9 @@ async def test_restore_from_a_database_copy(tmp_path: Path) -> None:
 
 
 def test_export_then_restore_from_the_file_and_from_the_url(tmp_path: Path) -> None:
-    """``liquid-mandate export`` writes the log (and removes a stale part it
-    no longer has); a mirror restores from the server's URL; both serve the
+    """``liquid-mandate export`` writes the log and its parts (a stale part of
+    an earlier export is replaced: this server has no cosignature, so its
+    .checkpoints part is empty); a mirror restores from the server's URL; both serve the
     original's root at their size."""
     from client.cli import main as cli_main
     from tests.processes import running_server
@@ -249,7 +254,7 @@ def test_export_then_restore_from_the_file_and_from_the_url(tmp_path: Path) -> N
         stale = tmp_path / "export.jsonl.checkpoints"
         stale.write_text("from an earlier export\n")
         assert cli_main(["--server", url, "export", "-o", str(export)]) == 0
-        assert not stale.exists()
+        assert stale.read_text() == ""
         for source, name in ((str(export), "from-file"), (url, "from-url")):
             target = data_dir_with_key(tmp_path / name)
             done = asyncio.run(restore(target, source))

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 import server
-from crypto.checkpoint import open_checkpoint
+from crypto.checkpoint import open_checkpoint, split_notes
 from crypto.signing import KeyPair
 from serving.settings import settings_from
 from tests.test_server import PROBLEM, Client
@@ -151,8 +151,22 @@ async def test_cosigned_checkpoints_are_kept_and_served(aiohttp_client, tmp_path
     assert resp.status == 404 and resp.content_type == "application/problem+json"
     assert (await resp.json())["type"] == PROBLEM + "not_witnessed"
 
+    # No size nor covering: every cosigned checkpoint, ascending, page by
+    # page (the export's .checkpoints part, SPEC 13.1), each as ?size=N serves it.
+    whole = await (await api.get("/api/checkpoints")).text()
+    notes = split_notes(whole)
+    assert "\n".join(notes) == whole
+    sizes = [int(n.split("\n", 2)[1]) for n in notes]
+    assert sizes == sorted(set(sizes)) and {size, size2} <= set(sizes) and 1 not in sizes
+    for n, k in zip(notes, sizes):
+        assert n == await (await api.get("/api/checkpoints", params={"size": k})).text()
+    page = await (await api.get("/api/checkpoints", params={"from": sizes[1], "limit": 1})).text()
+    assert page == notes[1]
+    assert await (await api.get("/api/checkpoints", params={"from": size2 + 1})).text() == ""
+
     for params, status in [
-        ({}, 400),
+        ({"limit": 0}, 400),
+        ({"from": "x"}, 400),
         ({"size": 0}, 400),
         ({"size": size2 + 1}, 404),
         ({"size": 1, "covering": 0}, 400),
@@ -317,7 +331,7 @@ def test_openapi_lists_the_witness_routes() -> None:
     doc = json.loads(json.dumps(server.openapi_document(server.ROUTES)))
     assert {"/api/checkpoints", "/api/witnesses"} <= set(doc["paths"])
     params = {p["name"] for p in doc["paths"]["/api/checkpoints"]["get"]["parameters"]}
-    assert params == {"size", "covering"}
+    assert params == {"size", "covering", "from", "limit"}
 
 
 def test_cli_witnesses_arguments() -> None:
