@@ -11,8 +11,15 @@ machine's load falls on both alike.
   with the policy posted before the load, against a server without one.
 
 Each witnessed run also checks that the witnesses cosigned the final size
-(so the cost measured is of real work). Prints medians and ends with
-`appends_ratio=X ingest_ratio=Y` (witnessed / plain; above 0.90 is the target).
+(so the cost measured is of real work). Then the verifier's cosignature
+check rate, on the lines the witnesses really returned: every cosigned
+checkpoint of the witnessed ingest runs (``GET /api/checkpoints``, the
+export's part) is read as ``verify_cli.py`` reads a note, and each line is
+checked as it checks one (find the witness by name and key id,
+``check_cosignature``), in slices alternating with PyNaCl's raw Ed25519
+verify of the same messages (the floor). Prints medians and ends with
+`appends_ratio=X ingest_ratio=Y cosig_check_per_s=Z raw_verify_per_s=W`
+(ratios witnessed / plain; above 0.90 is the target).
 
     nice .venv/bin/python bench/witnessed.py [--runs 3] [--appends 10000] [--ballots 6400]
 """
@@ -32,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import nacl.bindings
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,8 +48,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import ballot_box  # noqa: E402
 import ingest  # noqa: E402
 
+import verify_cli  # noqa: E402
 from ballots.box import BallotBox  # noqa: E402
 from client.author import Author  # noqa: E402
+from crypto.checkpoint import split_notes  # noqa: E402
 from crypto.signing import KeyPair  # noqa: E402
 from serving.witnessing import Witnessing  # noqa: E402
 
@@ -126,7 +136,23 @@ async def appends_run(witnessed: bool, a: argparse.Namespace) -> float:
             await box.aclose()
 
 
-async def ingest_run(witnessed: bool, a: argparse.Namespace, session: aiohttp.ClientSession) -> float:
+async def cosigned_notes(session: aiohttp.ClientSession, base: str) -> list[str]:
+    """Every cosigned checkpoint the server holds, page after page (SPEC 13.1)."""
+    notes: list[str] = []
+    while True:
+        start = int(notes[-1].split("\n", 2)[1]) + 1 if notes else 1
+        async with session.get(base + "/api/checkpoints", params={"from": start, "limit": 1000}) as r:
+            r.raise_for_status()
+            page = split_notes(await r.text())
+        if not page:
+            return notes
+        notes += page
+
+
+async def ingest_run(
+    witnessed: bool, a: argparse.Namespace, session: aiohttp.ClientSession, kept: list[tuple[list[str], dict[str, Any]]]
+) -> float:
+    """Ballots/s; a witnessed run appends (its cosigned notes, its policy) to ``kept``."""
     with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
         port = ingest.free_port()
         srv = subprocess.Popen(
@@ -139,11 +165,13 @@ async def ingest_run(witnessed: bool, a: argparse.Namespace, session: aiohttp.Cl
         await ingest.wait_up(session, base)
         founder = Author()
         assembly, authors = await ingest.setup(session, base, a.members, founder)
+        policy: dict[str, Any] = {}
         if witnessed:
             ws = Witnesses(Path(tmp), stack)
             async with session.get(base + "/api/server") as r:
                 server_key = (await r.json())["server_key"]
-            await ingest.post(session, base, founder.sign("witnesses", assembly, **ws.accept(assembly, server_key)))
+            policy = ws.accept(assembly, server_key)
+            await ingest.post(session, base, founder.sign("witnesses", assembly, **policy))
         per_member = a.ballots // len(authors)
         choices = ["yes", "no", "abstain"]
         signed = [
@@ -168,7 +196,58 @@ async def ingest_run(witnessed: bool, a: argparse.Namespace, session: aiohttp.Cl
                     break
                 assert time.monotonic() < deadline, st
                 await asyncio.sleep(0.2)
+            kept.append((await cosigned_notes(session, base), policy))
         return total / secs
+
+
+def cosignature_checks(
+    kept: list[tuple[list[str], dict[str, Any]]], seconds: float, repeat: int
+) -> tuple[float, float, int]:
+    """The verifier's rate of checking the witnesses' real lines, and raw
+    Ed25519 on the same messages, alternating in slices: (median lines/s,
+    median raw verifies/s, distinct lines)."""
+    parsed, known = [], {}
+    for notes, policy in kept:
+        for c in policy["cosigners"]:
+            known[c["name"]] = bytes.fromhex(c["key"])
+        parsed += [(n, verify_cli.Checkpoint(n, "bench")) for n in notes]
+    raw = []
+    for _note, cp in parsed:
+        for name, _kid, rest in cp.signatures[1:]:
+            ts = int.from_bytes(rest[:8], "big")
+            raw.append((rest[8:] + verify_cli.cosignature_message(cp.text, ts), known[name]))
+    assert raw, "no cosignature line to check"
+
+    def line_op() -> int:  # what the verifier does per note it reads: parse it, check each known line
+        done = 0
+        for note, _ in parsed:
+            cp = verify_cli.Checkpoint(note, "bench")
+            for name, kid, rest in cp.signatures:
+                key = known.get(name)
+                if key is not None and verify_cli.cosigner_key_id(name, key) == kid:
+                    verify_cli.check_cosignature(kid + rest, cp.text, key)
+                    done += 1
+        return done
+
+    def raw_op() -> int:
+        for sm, pk in raw:
+            nacl.bindings.crypto_sign_open(sm, pk)
+        return len(raw)
+
+    line_rates, raw_rates = [], []
+    for _ in range(repeat):
+        acc = {line_op: [0, 0.0], raw_op: [0, 0.0]}
+        for _slice in range(5):
+            for op in (line_op, raw_op):
+                t0, n = time.perf_counter(), 0
+                while time.perf_counter() - t0 < seconds / 5:
+                    n += op()
+                acc[op][0] += n
+                acc[op][1] += time.perf_counter() - t0
+        line_rates.append(acc[line_op][0] / acc[line_op][1])
+        raw_rates.append(acc[raw_op][0] / acc[raw_op][1])
+    print("cosignature lines checked/s", [round(x) for x in line_rates], "raw/s", [round(x) for x in raw_rates])
+    return statistics.median(line_rates), statistics.median(raw_rates), len(raw)
 
 
 async def main_async(a: argparse.Namespace) -> str:
@@ -179,17 +258,25 @@ async def main_async(a: argparse.Namespace) -> str:
             rate = await appends_run(witnessed, a)
             appends[witnessed].append(rate)
             print(f"appends run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
+    kept: list[tuple[list[str], dict[str, Any]]] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=a.clients)) as session:
         for r in range(a.runs):
             for witnessed in (False, True) if r % 2 == 0 else (True, False):
-                rate = await ingest_run(witnessed, a, session)
+                rate = await ingest_run(witnessed, a, session, kept)
                 ingests[witnessed].append(rate)
                 print(f"ingest run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
     ap, aw = statistics.median(appends[False]), statistics.median(appends[True])
     ip, iw = statistics.median(ingests[False]), statistics.median(ingests[True])
     print(f"appends/s median: plain {ap:,.0f}, two witnesses {aw:,.0f}")
     print(f"ingest/s median:  plain {ip:,.0f}, two witnesses {iw:,.0f}")
-    return f"appends_ratio={aw / ap:.3f} ingest_ratio={iw / ip:.3f}"
+    print("appends/s runs: plain", [round(x) for x in appends[False]], "witnessed", [round(x) for x in appends[True]])
+    print("ingest/s runs:  plain", [round(x) for x in ingests[False]], "witnessed", [round(x) for x in ingests[True]])
+    cs, rs, n_lines = cosignature_checks(kept, a.seconds, a.runs)
+    print(f"cosignature checks: {n_lines} lines of {sum(len(n) for n, _ in kept)} cosigned notes")
+    return (
+        f"appends_ratio={aw / ap:.3f} ingest_ratio={iw / ip:.3f} "
+        f"cosig_check_per_s={cs:.0f} raw_verify_per_s={rs:.0f} check_ratio={cs / rs:.2f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients (ingest)")
     p.add_argument("--members", type=int, default=640, help="members (ingest)")
     p.add_argument("--ballots", type=int, default=6_400, help="ballots per ingest run")
+    p.add_argument("--seconds", type=float, default=2.0, help="per repetition of the cosignature checks")
     print(asyncio.run(main_async(p.parse_args(argv))))
     return 0
 
