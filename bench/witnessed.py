@@ -11,15 +11,21 @@ machine's load falls on both alike.
   with the policy posted before the load, against a server without one.
 
 Each witnessed run also checks that the witnesses cosigned the final size
-(so the cost measured is of real work). Then the verifier's cosignature
+(so the cost measured is of real work). Beside each rate, the CPU time per
+append of the processes doing the log's work (appends: this process and the
+two witnesses; ingest: the server and the two witnesses; read from /proc),
+which the load of a shared machine disturbs far less than a wall-clock rate.
+Then the verifier's cosignature
 check rate, on the lines the witnesses really returned: every cosigned
 checkpoint of the witnessed ingest runs (``GET /api/checkpoints``, the
 export's part) is read as ``verify_cli.py`` reads a note, and each line is
 checked as it checks one (find the witness by name and key id,
 ``check_cosignature``), in slices alternating with PyNaCl's raw Ed25519
 verify of the same messages (the floor). Prints medians and ends with
-`appends_ratio=X ingest_ratio=Y cosig_check_per_s=Z raw_verify_per_s=W`
-(ratios witnessed / plain; above 0.90 is the target).
+`appends_ratio=.. appends_paired=.. appends_cpu_paired=.. ingest_ratio=..
+ingest_paired=.. ingest_cpu_paired=.. cosig_check_per_s=.. raw_verify_per_s=..`
+(ratios witnessed / plain: rates above 0.90, CPU per append below 1.10 is
+the target; "paired": the median of each round's back-to-back ratio).
 
     nice .venv/bin/python bench/witnessed.py [--runs 3] [--appends 10000] [--ballots 6400]
 """
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +42,7 @@ import tempfile
 import time
 import urllib.request
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +93,14 @@ class Witnesses:
     """Two witness processes in ``tmp``; ``policy()`` once they accept a log."""
 
     def __init__(self, tmp: Path, stack: ExitStack) -> None:
-        self.dirs, self.urls = [], []
+        self.dirs, self.urls, self.pids = [], [], []
         for i in (1, 2):
             d = tmp / f"witness-{i}"
             proc, url = start_witness(d, f"w{i}.bench.localhost")
             stack.callback(_stop, proc)
             self.dirs.append(d)
             self.urls.append(url)
+            self.pids.append(proc.pid)
 
     def accept(self, assembly: str, server_key: str) -> dict[str, Any]:
         cosigners = []
@@ -100,6 +109,26 @@ class Witnesses:
             name, key = witness_cli("key", "--data-dir", str(d)).splitlines()[0].split()
             cosigners.append({"name": name, "key": key, "url": url})
         return {"cosigners": cosigners, "quorum": 2, "grace": 10}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run: appends (or ballots) per second, and CPU microseconds per
+    append spent by everything that does the log's work (this process or
+    the server, plus the witnesses), which load on a shared machine
+    disturbs far less than wall-clock rates."""
+
+    rate: float
+    cpu_us: float
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -111,25 +140,29 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-async def appends_run(witnessed: bool, a: argparse.Namespace) -> float:
+async def appends_run(witnessed: bool, a: argparse.Namespace) -> Run:
     with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
         box = await BallotBox.open(f"sqlite+aiosqlite:///{Path(tmp) / 'box.db'}", KeyPair.generate())
         witnessing = None
+        pids: list[int] = []
         try:
             asm = ballot_box.Assembly(box, a.callers)
             await asm.found()
             if witnessed:
                 ws = Witnesses(Path(tmp), stack)
+                pids = ws.pids
                 policy = ws.accept(asm.assembly, box.server_hex)
                 await box.append(asm.founder.sign("witnesses", asm.assembly, **policy))
                 witnessing = Witnessing(box)
                 await witnessing.start()
                 assert witnessing.submitter and await witnessing.submitter.wait_cosigned(box.size, 2, 30)
             lanes = asm.sign_ballots(a.appends)
+            c0, w0 = time.process_time(), cpu_seconds(pids)
             n, dt = await ballot_box.run_appends(box, lanes)
+            cpu = time.process_time() - c0 + cpu_seconds(pids) - w0
             if witnessing is not None:
                 assert witnessing.submitter and await witnessing.submitter.wait_cosigned(box.size, 2, 30)
-            return n / dt
+            return Run(n / dt, 1e6 * cpu / n)
         finally:
             if witnessing is not None:
                 await witnessing.aclose()
@@ -151,7 +184,7 @@ async def cosigned_notes(session: aiohttp.ClientSession, base: str) -> list[str]
 
 async def ingest_run(
     witnessed: bool, a: argparse.Namespace, session: aiohttp.ClientSession, kept: list[tuple[list[str], dict[str, Any]]]
-) -> float:
+) -> Run:
     """Ballots/s; a witnessed run appends (its cosigned notes, its policy) to ``kept``."""
     with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
         port = ingest.free_port()
@@ -166,8 +199,10 @@ async def ingest_run(
         founder = Author()
         assembly, authors = await ingest.setup(session, base, a.members, founder)
         policy: dict[str, Any] = {}
+        pids = [srv.pid]
         if witnessed:
             ws = Witnesses(Path(tmp), stack)
+            pids += ws.pids
             async with session.get(base + "/api/server") as r:
                 server_key = (await r.json())["server_key"]
             policy = ws.accept(assembly, server_key)
@@ -186,7 +221,9 @@ async def ingest_run(
             for c in range(a.clients)
         ]
         total = sum(len(x) for x in signed)
+        c0 = cpu_seconds(pids)
         secs, _ = await ingest.load(base, signed, session)
+        cpu = cpu_seconds(pids) - c0
         if witnessed:
             deadline = time.monotonic() + 30
             while True:  # the witnesses caught up with the final size
@@ -197,7 +234,7 @@ async def ingest_run(
                 assert time.monotonic() < deadline, st
                 await asyncio.sleep(0.2)
             kept.append((await cosigned_notes(session, base), policy))
-        return total / secs
+        return Run(total / secs, 1e6 * cpu / total)
 
 
 def cosignature_checks(
@@ -249,37 +286,50 @@ def cosignature_checks(
     return statistics.median(line_rates), statistics.median(raw_rates), len(raw)
 
 
+def summary(what: str, runs: dict[bool, list[Run]]) -> tuple[float, float, float]:
+    """Print a measure's runs and medians; (ratio of median rates, median
+    paired rate ratio, median paired CPU-per-item ratio), witnessed / plain."""
+    plain, wit = runs[False], runs[True]
+    rp, rw = statistics.median(r.rate for r in plain), statistics.median(r.rate for r in wit)
+    cp, cw = statistics.median(r.cpu_us for r in plain), statistics.median(r.cpu_us for r in wit)
+    # Each round's two runs ran back to back: their ratio is the least noisy figure on a shared machine.
+    pr = [w.rate / p.rate for p, w in zip(plain, wit)]
+    pc = [w.cpu_us / p.cpu_us for p, w in zip(plain, wit)]
+    print(f"{what}/s runs: plain {[round(r.rate) for r in plain]} witnessed {[round(r.rate) for r in wit]}")
+    print(f"{what} CPU us each: plain {[round(r.cpu_us) for r in plain]} witnessed {[round(r.cpu_us) for r in wit]}")
+    print(f"{what}/s median: plain {rp:,.0f}, two witnesses {rw:,.0f} (ratio {rw / rp:.3f})")
+    print(f"{what} paired rate ratios {[round(x, 2) for x in pr]} median {statistics.median(pr):.3f}")
+    print(
+        f"{what} CPU us each median: plain {cp:.0f}, two witnesses {cw:.0f}; paired ratios "
+        f"{[round(x, 2) for x in pc]} median {statistics.median(pc):.3f}"
+    )
+    return rw / rp, statistics.median(pr), statistics.median(pc)
+
+
 async def main_async(a: argparse.Namespace) -> str:
-    appends: dict[bool, list[float]] = {False: [], True: []}
-    ingests: dict[bool, list[float]] = {False: [], True: []}
+    appends: dict[bool, list[Run]] = {False: [], True: []}
+    ingests: dict[bool, list[Run]] = {False: [], True: []}
     for r in range(a.runs):
         for witnessed in (False, True) if r % 2 == 0 else (True, False):
-            rate = await appends_run(witnessed, a)
-            appends[witnessed].append(rate)
-            print(f"appends run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
+            run = await appends_run(witnessed, a)
+            appends[witnessed].append(run)
+            label = "witnessed" if witnessed else "plain    "
+            print(f"appends run {r + 1} {label}: {run.rate:,.0f}/s, {run.cpu_us:.0f} us CPU each", flush=True)
     kept: list[tuple[list[str], dict[str, Any]]] = []
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=a.clients)) as session:
         for r in range(a.runs):
             for witnessed in (False, True) if r % 2 == 0 else (True, False):
-                rate = await ingest_run(witnessed, a, session, kept)
-                ingests[witnessed].append(rate)
-                print(f"ingest run {r + 1} {'witnessed' if witnessed else 'plain    '}: {rate:,.0f}/s", flush=True)
-    ap, aw = statistics.median(appends[False]), statistics.median(appends[True])
-    ip, iw = statistics.median(ingests[False]), statistics.median(ingests[True])
-    print(f"appends/s median: plain {ap:,.0f}, two witnesses {aw:,.0f}")
-    print(f"ingest/s median:  plain {ip:,.0f}, two witnesses {iw:,.0f}")
-    print("appends/s runs: plain", [round(x) for x in appends[False]], "witnessed", [round(x) for x in appends[True]])
-    print("ingest/s runs:  plain", [round(x) for x in ingests[False]], "witnessed", [round(x) for x in ingests[True]])
-    # Each round's two runs ran back to back: their ratio is the least noisy figure on a shared machine.
-    pa = [w / p for p, w in zip(appends[False], appends[True])]
-    pi = [w / p for p, w in zip(ingests[False], ingests[True])]
-    print("appends paired ratios", [round(x, 2) for x in pa], f"median {statistics.median(pa):.3f}")
-    print("ingest paired ratios ", [round(x, 2) for x in pi], f"median {statistics.median(pi):.3f}")
+                run = await ingest_run(witnessed, a, session, kept)
+                ingests[witnessed].append(run)
+                label = "witnessed" if witnessed else "plain    "
+                print(f"ingest run {r + 1} {label}: {run.rate:,.0f}/s, {run.cpu_us:.0f} us CPU each", flush=True)
+    ar, ap, ac = summary("appends", appends)
+    ir, ip, ic = summary("ingest", ingests)
     cs, rs, n_lines = cosignature_checks(kept, a.seconds, a.runs)
     print(f"cosignature checks: {n_lines} lines of {sum(len(n) for n, _ in kept)} cosigned notes")
     return (
-        f"appends_ratio={aw / ap:.3f} ingest_ratio={iw / ip:.3f} "
-        f"appends_paired={statistics.median(pa):.3f} ingest_paired={statistics.median(pi):.3f} "
+        f"appends_ratio={ar:.3f} appends_paired={ap:.3f} appends_cpu_paired={ac:.3f} "
+        f"ingest_ratio={ir:.3f} ingest_paired={ip:.3f} ingest_cpu_paired={ic:.3f} "
         f"cosig_check_per_s={cs:.0f} raw_verify_per_s={rs:.0f} check_ratio={cs / rs:.2f}"
     )
 

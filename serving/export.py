@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from crypto.canonical import canonical_bytes
 from crypto.checkpoint import split_notes
@@ -43,6 +44,9 @@ class Export:
 
     lines: list[bytes]
     parts: dict[str, bytes] = field(default_factory=dict)
+    # A database copy's rows that serving.restore renders as a part itself
+    # (``cosignatures``: (size, line), under notes it signs again).
+    copied: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 # suffix -> the API path a live server serves the same bytes at. The parts
@@ -80,28 +84,35 @@ def read_source(source: str) -> Export:
     return Export(lines, parts)
 
 
+# The rows of a copy that serving.restore renders itself (it needs the
+# server key to sign their notes again): table -> the query.
+COPIED = {"cosignatures": "SELECT size, line FROM cosignatures ORDER BY size, witness, key, timestamp, line"}
+
+
 def read_database_copy(path: Path) -> Export:
     """The entries of a SQLite database (a ``server.py backup`` copy),
     read-only, and its comment texts as the ``.texts.jsonl`` part (DESIGN
     section 11: text and salt are part of any backup), which the restore
-    checks like an export's."""
+    checks like an export's; its cosignature rows as ``copied`` (a table
+    the copy's schema version did not have yet is empty)."""
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             rows = con.execute("SELECT data FROM entries ORDER BY idx").fetchall()
-            has_texts = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'comment_texts'")
+            tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             texts = (
                 {int(i): (t, s) for i, t, s in con.execute("SELECT idx, text, salt FROM comment_texts")}
-                if has_texts.fetchone()
+                if "comment_texts" in tables
                 else {}
             )
+            copied = {t: [tuple(r) for r in con.execute(q)] if t in tables else [] for t, q in COPIED.items()}
         finally:
             con.close()
     except sqlite3.Error as e:
         raise ExportError(f"{path}: not a Liquid Mandate database: {e}") from None
     lines = [bytes(d) for (d,) in rows]
     part = _text_records(lines, texts)
-    return Export(lines, {} if part is None else {".texts.jsonl": part})
+    return Export(lines, {} if part is None else {".texts.jsonl": part}, copied=copied)
 
 
 def _text_records(lines: list[bytes], texts: dict[int, tuple[str, str]]) -> bytes | None:

@@ -256,6 +256,27 @@ def _checkpoints(raw: bytes, r: Replayed) -> None:
 PART_RESTORERS: dict[str, PartRestorer] = {".texts.jsonl": _texts, ".checkpoints": _checkpoints}
 
 
+def parts_of_copy(export: Export, r: Replayed, key: KeyPair) -> dict[str, bytes]:
+    """The ``.checkpoints`` part the server of a database copy would have
+    served, rendered from the copy's cosignature rows (docs/SPEC.md section
+    13.3): each size's lines, every one kept, under the note signed again
+    from the replayed root, so that a copy goes through the same checks as
+    an export. (Its texts part is read by serving.export.)"""
+    by_size: dict[int, list[str]] = {}
+    for size, line in export.copied.get("cosignatures", []):
+        by_size.setdefault(int(size), []).append(str(line))
+    if not by_size:
+        return {}
+    origin = origin_for(r.state.assembly_id or "")
+    notes = []
+    for size, lines in sorted(by_size.items()):
+        if not 1 <= size <= r.state.size:
+            raise RestoreRefused(f"the copy holds cosignatures of size {size}; its log has {r.state.size} entries")
+        root = merkle.fold_subtrees([r.nodes[k] for k in merkle.subtree_root_plan(size)])
+        notes.append(sign_checkpoint(Checkpoint(origin, size, root), key) + "".join(lines))
+    return {".checkpoints": "\n".join(notes).encode("utf-8")}
+
+
 def stage_parts(export: Export, replayed: Replayed) -> None:
     for suffix, raw in sorted(export.parts.items()):
         restorer = PART_RESTORERS.get(suffix)
@@ -427,9 +448,11 @@ async def restore(data_dir: Path, source: str, *, db_url: str | None = None, unr
     r = await asyncio.to_thread(replay, export.lines, key.public_hex)
     if r.state.size == 0 or r.state.server != key.public_hex:
         raise RestoreRefused("the log does not begin with a genesis naming this server")
+    if export.copied:
+        export = Export(export.lines, {**export.parts, **parts_of_copy(export, r, key)})
     stage_parts(export, r)
     root = r.frontier.root()
-    checkpoint = sign_checkpoint(Checkpoint(f"liquid-mandate/{r.state.assembly_id}", r.state.size, root), key)
+    checkpoint = sign_checkpoint(Checkpoint(origin_for(r.state.assembly_id or ""), r.state.size, root), key)
     await check_witnesses(r, checkpoint, unreachable_ok=unreachable_ok)
     if db_url is None or db_url.startswith("sqlite"):
         final = data_dir / DB_FILE if db_url is None else Path(db_url.split(":///", 1)[1])

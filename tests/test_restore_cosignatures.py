@@ -20,12 +20,14 @@ from pathlib import Path
 import pytest
 
 from ballots.box import BallotBox
+from client.author import comment
 from crypto import merkle
 from crypto.checkpoint import Checkpoint, origin_for, sign_checkpoint, split_notes
 from crypto.signing import KeyPair
+from serving.backup import backup
 from serving.export import Export
 from serving.restore import DB_FILE, RestoreRefused, replay, restore, stage_parts
-from serving.witnessing import Witnessing
+from serving.witnessing import CosignatureStore, Witnessing
 from tests.processes import ROOT, running_server
 from tests.test_restore import KEY, data_dir_with_key, only_key_left, write_log
 from tests.test_witness_support import running_witness, witness_cli
@@ -101,6 +103,17 @@ async def cosigned_by_both(witnessing: Witnessing, size: int, timeout: float = 2
     assert await witnessing.submitter.wait_cosigned(size, 2, timeout), witnessing.status()
 
 
+async def served_by(data_dir: Path, sizes: list[int]) -> tuple[dict[int, str], str]:
+    """What the routes of a server on ``data_dir`` would serve: the notes of
+    ``sizes`` (GET /api/checkpoints?size=N) and the latest (GET /api/checkpoint)."""
+    box = await BallotBox.open(f"sqlite+aiosqlite:///{data_dir / DB_FILE}", KEY, full_check=True)
+    try:
+        witnessing = Witnessing(box)
+        return {n: await witnessing.checkpoint(n) for n in sizes}, await witnessing.checkpoint()
+    finally:
+        await box.aclose()
+
+
 def test_an_export_of_a_witnessed_server_restores_its_cosignatures(tmp_path: Path) -> None:
     """Two real witnesses cosign the log as it grows; `liquid-mandate export`
     writes the .checkpoints part; restored from the file and from the URL,
@@ -144,14 +157,17 @@ def test_an_export_of_a_witnessed_server_restores_its_cosignatures(tmp_path: Pat
             served = {n: get(f"{url}/api/checkpoints?size={n}") for n in sizes}
             assert [served[n] for n in sizes] == notes  # the part is the notes as served, byte for byte
 
-            for source, name in ((str(export), "from-file"), (url, "from-url")):
-                target = data_dir_with_key(tmp_path / name)
-                done = asyncio.run(restore(target, source))
-                assert done.size == size
-                with running_server(target, log=tmp_path / f"{name}.log") as restored:
-                    assert {n: get(f"{restored}/api/checkpoints?size={n}") for n in sizes} == served
-                    assert get(f"{restored}/api/checkpoints") == part
-                    assert get(f"{restored}/api/checkpoint") == get(f"{url}/api/checkpoint")
+            latest = get(f"{url}/api/checkpoint")
+            target = data_dir_with_key(tmp_path / "from-file")
+            assert asyncio.run(restore(target, str(export))).size == size
+            with running_server(target, log=tmp_path / "from-file.log") as restored:
+                assert {n: get(f"{restored}/api/checkpoints?size={n}") for n in sizes} == served
+                assert get(f"{restored}/api/checkpoints") == part
+                assert get(f"{restored}/api/checkpoint") == latest
+            # A mirror, from the URL (what the routes serve, read in process here: one server less).
+            target = data_dir_with_key(tmp_path / "from-url")
+            assert asyncio.run(restore(target, url)).size == size
+            assert asyncio.run(served_by(target, sizes)) == (served, latest)
 
         # The copy made part way serves a shorter log than the witnesses cosigned:
         # a mirror restoring from it would fork the log.
@@ -180,15 +196,24 @@ async def synthetic(tmp: Path) -> tuple[list[bytes], dict[int, str], str]:
         await w.found()
         policy = [{"name": n, "key": k.public_hex, "url": NOWHERE} for n, k in zip(NAMES[:2], WITNESS_KEYS)]
         await box.append(w.org("witnesses", cosigners=policy, quorum=2, grace=5))
-        await w.enroll(2)
+        a, b = await w.enroll(2)
         await grow(w)
+        # Comments, one redacted: a database copy carries their texts too.
+        await w.motion("m2", "budget", closes=3600)
+        kept = await box.append(comment(a, w.assembly, "Kept.", motion="m2", stance="for"))
+        gone = await box.append(comment(b, w.assembly, "Erased.", motion="m2", reply_to=kept.index))
+        await box.append(b.sign("redact", w.assembly, entry=gone.index, reason="mine"))
         lines = await box.export()
         origin = origin_for(w.assembly)
         notes = {}
+        store = CosignatureStore(box.engine)
         for size in (3, 6, len(lines)):
             note = sign_checkpoint(Checkpoint(origin, size, await box.root_at(size)), KEY)
             body = note.split("\n\n", 1)[0] + "\n"
-            notes[size] = note + "".join(cosign(body, k, n, TS + size) for n, k in zip(NAMES[:2], WITNESS_KEYS))
+            cosigned = [cosign(body, k, n, TS + size) for n, k in zip(NAMES[:2], WITNESS_KEYS)]
+            notes[size] = note + "".join(cosigned)
+            for n, k, line in zip(NAMES, WITNESS_KEYS, cosigned):  # as the server keeps them
+                await store.add(size, n, k.public_hex, line, TS + size)
         return lines, notes, origin
     finally:
         await box.aclose()
@@ -212,6 +237,40 @@ async def test_synthetic_cosignatures_are_restored_and_served(tmp_path: Path) ->
         assert await witnessing.store.cosigned([(NAMES[0], WITNESS_KEYS[0].public_hex)]) == {NAMES[0]: len(lines)}
     finally:
         await box.aclose()
+
+
+async def test_a_backup_copy_restores_its_texts_and_cosignatures(tmp_path: Path) -> None:
+    """A `server.py backup` copy holds the texts and cosignatures beside its
+    log: restored through the same checks as an export's parts; a copy
+    whose cosignature row was changed is refused, nothing written."""
+    lines, notes, _ = await synthetic(tmp_path)
+    db = f"sqlite:///{tmp_path / 'original.db'}"
+    copy = backup(tmp_path, tmp_path / "copy.db", db_url=db).path
+    box = await BallotBox.open(f"sqlite+aiosqlite:///{tmp_path / 'original.db'}", KEY)
+    texts = await box.texts(0)
+    await box.aclose()
+    assert len(texts) == 2 and texts[1]["redacted"] is True
+    target = data_dir_with_key(tmp_path / "restored")
+    done = await restore(target, str(copy), unreachable_ok=True)
+    assert done.size == len(lines)
+    box = await BallotBox.open(f"sqlite+aiosqlite:///{target / DB_FILE}", KEY, full_check=True)
+    try:
+        witnessing = Witnessing(box)
+        assert {n: await witnessing.checkpoint(n) for n in notes} == notes
+        assert await box.texts(0) == texts
+    finally:
+        await box.aclose()
+
+    first = min(notes)
+    with sqlite3.connect(copy) as con:
+        (line,) = con.execute(
+            "SELECT line FROM cosignatures WHERE size = ? AND witness = ?", (first, NAMES[1])
+        ).fetchone()
+        con.execute("UPDATE cosignatures SET line = ? WHERE line = ?", (_flip(line), line))
+    bad = data_dir_with_key(tmp_path / "bad")
+    with pytest.raises(RestoreRefused, match="note 1: cosignature: .*does not verify"):
+        await restore(bad, str(copy), unreachable_ok=True)
+    only_key_left(bad)
 
 
 def _flip(line: str) -> str:
