@@ -19,6 +19,12 @@ page's other request, as a baseline.
 
 The last line is `first_page_ms=X small_ms=Y motion_ms=Z`: medians, X for
 the 10^4 bill over the four first pages, Y for the small bill, Z the baseline.
+
+With ``--http`` it then starts a real ``server.py`` process on the same
+database and times the same four first pages as a client sees them (one
+keep-alive connection, the whole body read), beside ``GET /healthz`` on
+that server, the floor of any request; that line is
+`http_first_page_ms=X http_small_ms=Y http_healthz_ms=Z`.
 """
 
 from __future__ import annotations
@@ -26,23 +32,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from ballots import deliberation as D  # noqa: E402
 from ballots import views  # noqa: E402
 from ballots.box import BallotBox  # noqa: E402
 from ballots.statements import format_time  # noqa: E402
+from bench.ingest import free_port  # noqa: E402
 from client.author import Author, code_hash, comment, genesis, new_code  # noqa: E402
-from crypto.signing import KeyPair  # noqa: E402
+from serving.keyfile import load_server_key  # noqa: E402
+from serving.restore import DB_FILE  # noqa: E402
 
 STANCES = (None, "for", "against", "neutral")
 WORDS = "le loyer la ville vélo offre prix logement public rue école travail 😀 oui non".split()
@@ -115,12 +124,14 @@ async def main() -> None:
     p.add_argument("--members", type=int, default=200)
     p.add_argument("--runs", type=int, default=30)
     p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--http", action="store_true", help="also time the pages through a real server.py process")
     a = p.parse_args()
     rnd = random.Random(a.seed)
     small = max(1, a.comments // 100)
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "debate.db"
-        box = await BallotBox.open(f"sqlite+aiosqlite:///{db}", KeyPair.generate(), comment_rate=None)
+        data = Path(tmp) / "data"
+        key = load_server_key(data)
+        box = await BallotBox.open(f"sqlite+aiosqlite:///{data / DB_FILE}", key, comment_rate=None)
         try:
             t0 = time.perf_counter()
             await build(box, a.members, {"big-bill": a.comments, "small-bill": small}, rnd)
@@ -141,9 +152,54 @@ async def main() -> None:
             base = await timed(a.runs, detail)
         finally:
             await box.aclose()
-    x, y, z = statistics.median(big), statistics.median(small_runs), statistics.median(base)
-    print(f"ratio big / small = {x / y:.1f}, big / motion detail = {x / z:.1f}")
-    print(f"first_page_ms={x:.1f} small_ms={y:.1f} motion_ms={z:.3f}")
+        x, y, z = statistics.median(big), statistics.median(small_runs), statistics.median(base)
+        print(f"ratio big / small = {x / y:.1f}, big / motion detail = {x / z:.1f}")
+        print(f"first_page_ms={x:.1f} small_ms={y:.1f} motion_ms={z:.3f}")
+        if a.http:
+            await over_http(data, a.runs)
+
+
+async def over_http(data: Path, runs: int) -> None:
+    """The same first pages through a real server process (docs/PERFORMANCE.md)."""
+    import aiohttp
+
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(data)]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            t0 = time.perf_counter()
+            while True:  # the server loads the log before it listens
+                try:
+                    async with session.get(base + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if proc.poll() is not None or time.perf_counter() - t0 > 600:
+                    raise RuntimeError("server.py did not come up")
+                await asyncio.sleep(0.1)
+            print(f"server.py up in {time.perf_counter() - t0:.1f} s")
+
+            async def get(path: str) -> None:
+                async with session.get(base + path) as r:
+                    await r.read()
+                    assert r.status == 200, (path, r.status)
+
+            big: list[float] = []
+            for stance in STANCES:
+                query = "" if stance is None else f"?stance={stance}"
+                got = await timed(runs, lambda q=query: get(f"/api/motions/big-bill/comments{q}"))
+                print(f"over HTTP, big bill, stance {stance or 'all'}: median {statistics.median(got):.1f} ms")
+                big += got
+            small = await timed(runs, lambda: get("/api/motions/small-bill/comments"))
+            floor = await timed(runs, lambda: get("/healthz"))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    x, y, z = statistics.median(big), statistics.median(small), statistics.median(floor)
+    print(f"http_first_page_ms={x:.1f} http_small_ms={y:.1f} http_healthz_ms={z:.2f}")
 
 
 if __name__ == "__main__":
