@@ -35,8 +35,12 @@ from tests.browser import (
     running_server,
     shot,
 )
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
+STRINGS = {
+    lang: json.loads((ROOT / "web" / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "fr")
+}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +104,15 @@ def test_debate_propose_support_adopt_amend(
         goto(alice, "bill/rent-cap")
         alice.wait_for_selector("#argue-form #argue-form-notice")  # what stays on the log, said before signing
         argue(alice, "Rents ate half of my pay.", "for")
+        # Too long: the server's refusal is shown in the page's language, nothing is posted.
+        seen = len(alice.errors)
+        alice.fill("#argue-form textarea", "x" * 4001)
+        alice.click("#argue-form button[type=submit]")
+        alice.wait_for_selector("#argue-form .msg.error")
+        assert alice.inner_text("#argue-form .msg.error").startswith(STRINGS[lang]["problem.bad_text_length"])
+        assert alice.locator("#debate li.comment").count() == 1
+        assert all("422" in e or "bad_text_length" in e or "4001" in e for e in alice.errors[seen:]), alice.errors
+        del alice.errors[seen:]  # the refusal logged above is expected
         goto(bob, "bill/rent-cap")
         argue(bob, "A cap shrinks the offer.", "against")
         first = bob.get_attribute("#threads-for li.comment", "data-comment")
