@@ -21,7 +21,13 @@ SIGNED = {
     "type": "object",
     "required": ["statement", "signature"],
     "additionalProperties": False,
-    "properties": {"statement": {"type": "object"}, "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"}},
+    "properties": {
+        "statement": {"type": "object"},
+        "signature": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+        # A comment's words travel beside its envelope, never in it (docs/SPEC.md 15.2).
+        "text": {"type": "string", "minLength": 1},
+        "salt": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
 }
 RECEIPT = {
     "type": "object",
@@ -41,9 +47,14 @@ QUERY = {
     "/api/motions": [("state", False)],
     "/api/checkpoints": [("size", False), ("covering", False), ("from", False), ("limit", False)],
     "/api/graph": [("scope", False)],
+    "/api/texts": [("from", False), ("limit", False)],
+    "/api/motions/{id}/comments": [("stance", False), ("offset", False), ("limit", False)],
+    "/api/proposals/{id}/comments": [("stance", False), ("offset", False), ("limit", False)],
+    "/api/members/{key}/comments": [("limit", False)],
 }
 MEDIA = {
     "/api/log": "application/jsonl",
+    "/api/texts": "application/jsonl",
     "/api/checkpoint": "text/plain",
     "/api/checkpoints": "text/plain",
     "/metrics": "text/plain",
@@ -60,7 +71,7 @@ def _operation(method: str, path: str, handler: Callable[..., Any], summary: str
             "name": n,
             "in": "query",
             "required": req,
-            "schema": {"type": "string" if n in ("state", "scope") else "integer"},
+            "schema": {"type": "string" if n in ("state", "scope", "stance") else "integer"},
         }
         for n, req in QUERY.get(path, [])
     ]

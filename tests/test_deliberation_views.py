@@ -131,6 +131,13 @@ async def test_http_routes(aiohttp_client, tmp_path, clock) -> None:
         resp = await api.get(path)
         assert resp.status == status, path
         assert (await resp.json())["type"].startswith("https://liquid-mandate.org/problems/")
+    # The OpenAPI document names the routes' query parameters and the fields beside a comment's envelope.
+    doc = await (await api.get("/openapi.json")).json()
+    params = {p["name"] for p in doc["paths"]["/api/motions/{id}/comments"]["get"]["parameters"]}
+    assert params == {"id", "stance", "offset", "limit"}
+    assert "application/jsonl" in doc["paths"]["/api/texts"]["get"]["responses"]["200"]["content"]
+    body = doc["paths"]["/api/statements"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"text", "salt"} <= set(body["properties"]) and body["additionalProperties"] is False
     # The rate limit is the server's policy: a 429 problem, nothing written.
     app_box: BallotBox = app[server.BOX]
     app_box.comment_rate = RatePolicy(count=1, seconds=3600)
