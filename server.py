@@ -27,12 +27,14 @@ from typing import Any
 
 from aiohttp import web
 
-from ballots import compliance, sortition, views
+from ballots import compliance, people, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
+from ballots.statements import format_time
 from ballots.texts import RatePolicy
 from crypto.canonical import canonical_bytes, parse
 from serving import deliberation
+from serving.atom import feed as atom_feed
 from serving.client_address import BEHIND_PROXY
 from serving.events import EventHub
 from serving.keyfile import load_server_key
@@ -59,6 +61,7 @@ METRICS = web.AppKey("metrics", Metrics)
 HUB = web.AppKey("hub", EventHub)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
 WITNESSING = web.AppKey("witnessing", Witnessing)
+POWER = web.AppKey("power", people.PowerCache)
 
 
 @web.middleware
@@ -280,13 +283,127 @@ async def get_motions(request: web.Request) -> web.Response:
     return web.json_response({"motions": views.motions(_box(request).state, _now(request), which)})
 
 
-async def get_graph(request: web.Request) -> web.Response:
+def _scope_arg(request: web.Request) -> str:
     state = _box(request).state
     scope = request.query.get("scope", "*")
     kind, _, name = scope.partition(":")
     if not (scope == "*" or (kind == "topic" and name in state.topics) or (kind == "motion" and name in state.motions)):
         raise Problem("not_found", f"no scope {scope!r}")
-    return web.json_response(views.graph(state, scope))
+    return scope
+
+
+async def get_graph(request: web.Request) -> web.Response:
+    state = _box(request).state
+    return web.json_response(views.graph(state, _scope_arg(request)))
+
+
+# -- people (issue 14; docs/SPEC.md section 9, "People") ----------------------------
+
+
+def _key_arg(request: web.Request) -> str:
+    key = request.match_info["key"]
+    if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+        raise Problem("bad_request", "a key is 64 lowercase hex digits")
+    return key
+
+
+def _person(request: web.Request) -> str:
+    """The key of the path, which must be a member (active or expelled) or an organizer."""
+    key, state = _key_arg(request), _box(request).state
+    if key not in state.members and key not in state.organizers:
+        raise Problem("not_found", f"no member {key}")
+    return key
+
+
+async def get_member_record(request: web.Request) -> web.Response:
+    box = _box(request)
+    key = _person(request)
+    entries = await box.entries_by(key)
+    delegators = await box.delegators(key)
+    state = box.state
+    texts = await box.text_of(state.comments_by.get(key, [])[-50:])
+    return web.json_response(people.record(state, key, entries, delegators, _now(request), texts))
+
+
+async def get_delegates(request: web.Request) -> web.Response:
+    state = _box(request).state
+    _founded(_box(request))
+    query = request.query.get("q", "")
+    if len(query) > 64:
+        raise Problem("bad_request", "q is at most 64 characters")
+    exclude = request.query.get("exclude")
+    limit = min(_int_arg(request, "limit", 20, lo=1), 100)
+    power = request.app[POWER].get(state, "*")
+    return web.json_response(people.delegates(state, power, query, limit, exclude))
+
+
+async def _delegated_votes(request: web.Request, key: str) -> list[dict[str, object]]:
+    """delegates_did rows, each with the entry of the ballot that counts."""
+    box = _box(request)
+    items = people.delegates_did(box.state, key, _now(request))
+    ballots: dict[str, dict[str, dict[str, object]]] = {}
+    for it in items:
+        carrier = str(it["carrier"])
+        if carrier not in ballots:
+            mine: dict[str, dict[str, object]] = {}
+            for e, _ in await box.entries_by(carrier):
+                st = e["statement"]
+                if st["kind"] == "ballot":
+                    mine[st["motion"]] = {"index": e["index"], "received": e["received"]}
+            ballots[carrier] = mine
+        it["ballot"] = ballots[carrier].get(str(it["motion"]))
+    return [it for it in items if it["ballot"] is not None]
+
+
+async def get_delegated_votes(request: web.Request) -> web.Response:
+    key = _person(request)
+    return web.json_response({"member": key, "votes": await _delegated_votes(request, key)})
+
+
+async def get_member_feed(request: web.Request) -> web.Response:
+    key = _person(request)
+    lang = request.query.get("lang", "en")
+    if lang not in ("en", "fr"):
+        raise Problem("bad_request", "lang must be en or fr")
+    items = await _delegated_votes(request, key)
+    box = _box(request)
+    member = box.state.members.get(key)
+    newest = max((str(it["ballot"]["received"]) for it in items), default=box.received or format_time(_now(request)))  # type: ignore[index]
+    base = f"{request.scheme}://{request.host}"
+    text = atom_feed(base=base, key=key, name=member.name if member else "", items=items, updated=newest, lang=lang)
+    return web.Response(text=text, content_type="application/atom+xml", charset="utf-8")
+
+
+async def get_graph_summary(request: web.Request) -> web.Response:
+    state = _box(request).state
+    scope = _scope_arg(request)
+    top = min(_int_arg(request, "top", 10, lo=1), 50)
+    power = request.app[POWER].get(state, scope)
+    return web.json_response(power.summary(state, top))
+
+
+async def get_invites(request: web.Request) -> web.Response:
+    """Invitations in the order they were published, used or not, one
+    page at a time (``after``, ``limit``), with the counts."""
+    state = _box(request).state
+    limit = min(_int_arg(request, "limit", 100, lo=1), 1000)
+    after = _int_arg(request, "after", 0)
+    hashes = list(state.invites)
+    used = sum(1 for v in state.invites.values() if v is not None)
+    page = [
+        {
+            "code_hash": h,
+            "note": state.invite_notes.get(h, ""),
+            "used_by": state.invites[h],
+            "name": state.members[k].name if (k := state.invites[h]) in state.members else None,
+            "active": state.is_active(k) if k else None,
+        }
+        for h in hashes[after : after + limit]
+    ]
+    nxt = after + len(page)
+    return web.json_response(
+        {"invites": page, "used": used, "unused": len(hashes) - used, "next": nxt if nxt < len(hashes) else None}
+    )
 
 
 async def get_draws(request: web.Request) -> web.Response:
@@ -372,9 +489,30 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/members/{key}", get_member, "One member, their delegations and delegators."),
     ("GET", "/api/members/{key}/motions/{id}", get_member_motion, "The path of a member's vote and their weight."),
     ("GET", "/api/members/{key}/entries", get_member_entries, "Every entry a key signed, in log order."),
+    (
+        "GET",
+        "/api/members/{key}/record",
+        get_member_record,
+        "A member's page: fingerprint, public votes and delegations, delegators, weight per open bill, comments.",
+    ),
+    (
+        "GET",
+        "/api/members/{key}/delegated-votes",
+        get_delegated_votes,
+        "Open bills where a delegate's vote counts for this member, with the choice and the close.",
+    ),
+    ("GET", "/api/members/{key}/feed.atom", get_member_feed, "The same as an Atom feed (`lang` en or fr)."),
+    ("GET", "/api/delegates", get_delegates, "Members to delegate to, heaviest first, filtered by `q`."),
+    ("GET", "/api/invites", get_invites, "Invitations, used or not, a page at a time, with the counts."),
     ("GET", "/api/topics", get_topics, "The topic tree."),
     ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
     ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),
+    (
+        "GET",
+        "/api/graph/summary",
+        get_graph_summary,
+        "Concentration figures of a scope and its `top` heaviest members with their trees, at any size.",
+    ),
     ("GET", "/api/deputies", get_deputies, "The deputies' roster in force."),
     ("GET", "/api/draws", get_draws, "Draws by lot: window, seats, state and pool size."),
     ("GET", "/api/draws/{id}", get_draw, "One draw: its volunteers, certifications, pool and, once drawn, the chosen."),
@@ -404,6 +542,7 @@ def create_app(
     app[METRICS] = Metrics()
     app[BEHIND_PROXY] = settings.behind_proxy
     app[CLOCK] = clock
+    app[POWER] = people.PowerCache()
     app[HUB] = EventHub(lambda: app[BOX].state)
     # Other parts add their series here (the witness submitter: its render_metrics).
     app[METRICS].sources.append(
