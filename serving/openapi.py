@@ -51,7 +51,13 @@ QUERY = {
     "/api/motions/{id}/comments": [("stance", False), ("offset", False), ("limit", False)],
     "/api/proposals/{id}/comments": [("stance", False), ("offset", False), ("limit", False)],
     "/api/members/{key}/comments": [("limit", False)],
+    "/api/graph/summary": [("scope", False), ("top", False)],
+    "/api/delegates": [("q", False), ("exclude", False), ("limit", False)],
+    "/api/invites": [("after", False), ("limit", False)],
+    "/api/members/{key}/feed.atom": [("lang", False)],
+    "/api/members": [("after", False), ("limit", False)],
 }
+STRING_PARAMS = {"state", "scope", "stance", "q", "exclude", "lang"}
 MEDIA = {
     "/api/log": "application/jsonl",
     "/api/texts": "application/jsonl",
@@ -59,6 +65,7 @@ MEDIA = {
     "/api/checkpoints": "text/plain",
     "/metrics": "text/plain",
     "/api/events": "text/event-stream",
+    "/api/members/{key}/feed.atom": "application/atom+xml",
 }
 
 
@@ -71,7 +78,7 @@ def _operation(method: str, path: str, handler: Callable[..., Any], summary: str
             "name": n,
             "in": "query",
             "required": req,
-            "schema": {"type": "string" if n in ("state", "scope", "stance") else "integer"},
+            "schema": {"type": "string" if n in STRING_PARAMS else "integer"},
         }
         for n, req in QUERY.get(path, [])
     ]

@@ -152,7 +152,16 @@ def add_bill(page: Any, id: str, topic: str, title: str, *, closes_in: float) ->
         closes_in,
     )
     page.click("#bill-form button[type=submit]")
+    confirm(page)
     page.wait_for_selector("#tally")
+
+
+def confirm(page: Any) -> None:
+    """Accepts the page's confirmation before a permanent statement (a
+    bill, a roster, an expulsion), checking that it says so."""
+    page.wait_for_selector("#confirm-dialog[open] #confirm-permanent")
+    page.click("#confirm-yes")
+    page.wait_for_selector("#confirm-dialog", state="detached")
 
 
 def enroll(page: Any, code: str, name: str) -> str:

@@ -161,3 +161,18 @@ async def test_the_openapi_document_names_the_new_routes(api) -> None:
     doc = await get(api, "/openapi.json")
     for path in ("/api/members/{key}/record", "/api/delegates", "/api/graph/summary", "/api/invites"):
         assert path in doc["paths"]
+
+
+def test_the_spec_examples_hold() -> None:
+    """docs/SPEC.md section 9, "People": the fingerprint and the figures."""
+    from pathlib import Path
+
+    from delegation.power import power_figures
+
+    spec = " ".join((Path(__file__).resolve().parents[1] / "docs" / "SPEC.md").read_text(encoding="utf-8").split())
+    grouped = fingerprint("00" * 32)
+    assert grouped == "6668 7aad f862 bd77 6c8f c18b 8e9f 8e20" and f"`{grouped}`" in spec
+    f = power_figures([2, 1, 1, 1], 5).as_dict()
+    assert (f["delegated"], f["largest"], f["half"]) == (1, 2, 1)
+    assert f["gini"] == {"numerator": 8, "denominator": 25, "per_mille": 320}
+    assert "`gini` 8/25 (320 per mille)" in spec

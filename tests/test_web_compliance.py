@@ -17,6 +17,7 @@ from tests.browser import (
     add_topic,
     api,
     axe_violations,
+    confirm,
     create_key,
     enroll,
     found,
@@ -61,6 +62,7 @@ def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         org.check(f"#roster-form input[value='{keys['alice']}']")
         org.check(f"#roster-form input[value='{keys['bob']}']")
         org.click("#roster-form button[type=submit]")
+        confirm(org)
         org.wait_for_selector("#roster-count[data-n='2']")
         add_bill(org, "quick", "city", "Quick vote", closes_in=5)
         vote(pages["carol"], "quick", "yes")

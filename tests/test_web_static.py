@@ -40,7 +40,7 @@ DYNAMIC = {
     "reason": ["voted", "delegated", "no_delegation", "self", "expelled", "cycle", "not_an_active_member"],
     "method": ["largest_remainder", "dhondt", "sainte_lague"],
     "count": ["members", "yes", "no", "abstain", "direct", "delegated", "dead_end", "cycle", "absent"],
-    "org": ["tab_invites", "tab_topics", "tab_bills", "tab_roster", "tab_witnesses"],
+    "org": ["tab_invites", "tab_members", "tab_topics", "tab_bills", "tab_roster", "tab_witnesses"],
     "fork": ["why_shrunk", "why_root", "why_proof"],
     "witnesses": [
         "state_ok",
@@ -55,6 +55,7 @@ DYNAMIC = {
         "col_error",
     ],
     "bills": ["none_open", "none_upcoming", "none_closed"],
+    "people": ["stance_for", "stance_against", "stance_neutral"],
     "lang": list(LANGS),
     "keyerr": ["no_ed25519", "weak_passphrase", "bad_backup", "wrong_passphrase"],
     "prooferr": [

@@ -66,6 +66,11 @@ export const api = {
   memberComments: (key, limit) => get(`/api/members/${q(key)}/comments?limit=${limit}`),
   proposals: () => get('/api/proposals'),
   proposal: (id) => get(`/api/proposals/${q(id)}`),
+  record: (key) => get(`/api/members/${q(key)}/record`),
+  delegatedVotes: (key) => get(`/api/members/${q(key)}/delegated-votes`),
+  delegates: (query, { exclude, limit } = {}) => get(`/api/delegates?q=${q(query)}${exclude ? `&exclude=${q(exclude)}` : ''}${limit ? `&limit=${limit}` : ''}`),
+  graphSummary: (scope, top = 10) => get(`/api/graph/summary?scope=${q(scope)}&top=${top}`),
+  invites: (after = 0, limit = 100) => get(`/api/invites?after=${after}&limit=${limit}`),
 };
 
 // The last seq this tab used per key: a burst of statements (invitations)

@@ -15,6 +15,7 @@ import * as compliance from './views/compliance.js';
 import * as debate from './views/debate.js';
 import * as proposals from './views/proposals.js';
 import * as draws from './views/draws.js';
+import * as people from './views/people.js';
 
 const ROUTES = {
   '': member.home,
@@ -26,6 +27,8 @@ const ROUTES = {
   graph: member.graph,
   receipts: member.receipts,
   deputy: deputy.page,
+  deputies: people.deputies,
+  member: people.member,
   compliance: compliance.page,
   proposals: proposals.list,
   proposal: proposals.proposal,
@@ -57,6 +60,7 @@ const app = {
     this.entries = null;
     if (this.me && this.server.assembly) {
       try { this.member = await api.member(this.me.pub); } catch (e) { this.member = null; }
+      if (this.member) this.names[this.me.pub] = this.member.name || null;
     }
   },
 
@@ -73,7 +77,8 @@ const app = {
   /** Names of the members behind these keys, fetched a few at a time, so
    * that no page downloads the whole member list to name a path. */
   async learnNames(keys) {
-    const missing = [...new Set(keys)].filter((k) => k && !(k in this.names));
+    // A key seen before it joined has no name yet: asked again until it has one.
+    const missing = [...new Set(keys)].filter((k) => k && !this.names[k]);
     await Promise.all(missing.map(async (k) => {
       try { this.names[k] = (await api.member(k)).name || null; } catch (e) { this.names[k] = null; }
     }));
@@ -230,10 +235,11 @@ function navItems() {
   else {
     items.push(['#/bills', 'nav.bills']);
     items.push(['#/proposals', 'nav.proposals']);
-    if (app.isMember()) items.push(['#/delegations', 'nav.delegations']);
+    if (app.isMember()) items.push(['#/member', 'nav.my_page'], ['#/delegations', 'nav.delegations']);
     items.push(['#/graph', 'nav.graph']);
     if (app.me) items.push(['#/receipts', 'nav.receipts']);
     if (app.isMember()) items.push(['#/deputy', 'nav.deputy']);
+    items.push(['#/deputies', 'nav.deputies']);
     items.push(['#/draws', 'nav.draws']);
     items.push(['#/compliance', 'nav.compliance']);
     if (app.isOrganizer()) items.push(['#/org', 'nav.org']);

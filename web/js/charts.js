@@ -26,7 +26,7 @@ export function tallyBars(c) {
 }
 
 /** Seats in rows of a half circle, left to right yes, abstain, no. */
-export function hemicycle(instructions, mine = null) {
+export function hemicycle(instructions, mine = null, names = {}) {
   const n = instructions.length;
   if (!n) return h('p', {}, t('hemi.empty'));
   // One arc for a small roster; more rows, each with seats in proportion to its length, beyond.
@@ -49,14 +49,27 @@ export function hemicycle(instructions, mine = null) {
   const sorted = [...instructions].sort((p, q) => order[p.choice] - order[q.choice]);
   const dot = Math.max(2.5, Math.min(9, 60 / Math.sqrt(n) / rows));
   const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${num(instructions.filter((i) => i.choice === c).length)}`).join(', ');
-  return h('figure', { class: 'chart' },
-    s('svg', { viewBox: '0 0 220 116', class: 'hemicycle', role: 'img', 'aria-label': t('hemi.label', { counts }) },
+  // Each seat is named (deputy and instruction): a tooltip on hover, the same
+  // line under the chart on focus, and a table beside it for screen readers.
+  const label = (ins) => `${names[ins.deputy] || shortKey(ins.deputy)}: ${t(`choice.${ins.choice}`)}`;
+  const focused = h('p', { class: 'seat-focus muted', id: 'seat-focus', 'aria-hidden': 'true' }, '\u00a0');
+  const show = (text) => () => { focused.textContent = text; };
+  const table = h('table', { class: 'hemi-table', id: 'hemi-table' },
+    h('caption', {}, t('hemi.table')),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('hemi.deputy')), h('th', { scope: 'col' }, t('hemi.instruction')))),
+    h('tbody', {}, instructions.map((ins) => h('tr', { 'data-deputy': ins.deputy, 'data-choice': ins.choice },
+      h('td', {}, h('a', { href: `#/member/${ins.deputy}` }, names[ins.deputy] || shortKey(ins.deputy))),
+      h('td', {}, t(`choice.${ins.choice}`))))));
+  return h('div', { class: 'hemi-wrap' }, h('figure', { class: 'chart' },
+    s('svg', { viewBox: '0 0 220 116', class: 'hemicycle', role: 'group', 'aria-label': t('hemi.label', { counts }) },
       seats.map((p, i) => s('circle', {
         cx: p.x.toFixed(2), cy: p.y.toFixed(2), r: dot.toFixed(2),
         class: `seat fill-${sorted[i].choice}${sorted[i].deputy === mine ? ' seat-mine' : ''}`,
-        'data-choice': sorted[i].choice,
-      }, s('title', {}, `${shortKey(sorted[i].deputy)}: ${t(`choice.${sorted[i].choice}`)}`)))),
-    h('figcaption', {}, counts));
+        'data-choice': sorted[i].choice, 'data-deputy': sorted[i].deputy,
+        role: 'img', 'aria-label': label(sorted[i]), tabindex: 0,
+        onfocus: show(label(sorted[i])), onmouseenter: show(label(sorted[i])),
+      }, s('title', {}, label(sorted[i]))))),
+    h('figcaption', {}, counts), focused), h('div', { class: 'scroll' }, table));
 }
 
 /** Circular layout of the delegation graph: node size by weight, edges of

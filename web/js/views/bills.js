@@ -120,8 +120,9 @@ export async function bill(app, [id]) {
   };
   if (d.state === 'closed' && d.result) {
     showTally(d.result, true);
+    await app.learnNames(d.result.instructions.map((i) => i.deputy));
     parts.push(tallyBox, h('div', { class: 'card', id: 'hemicycle' }, h('h2', {}, t('hemi.title')),
-      hemicycle(d.result.instructions, app.me?.pub),
+      hemicycle(d.result.instructions, app.me?.pub, app.names),
       m.result_index != null ? h('p', {}, h('a', { href: `#/entry/${m.result_index}` }, t('bill.result_entry', { index: String(m.result_index) }))) : null,
       d.result.instructions.length ? h('p', {}, h('a', { href: `#/compliance/motion/${encodeURIComponent(m.id)}`, id: 'how-deputies-voted' }, t('compliance.how_voted'))) : null));
   } else if (d.state === 'closed') {

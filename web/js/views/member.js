@@ -9,7 +9,7 @@ import { fmtTime, num, t } from '../i18n.js';
 import { createKey, exportBackup, importKeyFile, KeyError, restoreBackup } from '../keys.js';
 import { verifyReceipt } from '../merkle.js';
 import { deleteKey, listReceipts, putReceipt, useKey } from '../store.js';
-import { choiceLabel, field, msg, needKey, openBillsList, outcomeText, page, pathView, topicOrder, who } from './common.js';
+import { choiceLabel, delegatesDid, field, memberLink, memberPicker, msg, needKey, openBillsList, outcomeText, page, pathView, topicOrder } from './common.js';
 
 export async function notFound() {
   return page(t('notfound.title'), h('p', {}, t('notfound.text')), h('a', { href: '#/' }, t('nav.home')));
@@ -19,6 +19,7 @@ export async function home(app) {
   if (!app.server.assembly) {
     return page(t('home.title'), h('p', {}, t('home.empty_server')), h('p', {}, h('a', { class: 'button', href: '#/found' }, t('nav.found'))));
   }
+  if (app.isOrganizer()) return organizerHome(app);
   const parts = [h('p', { class: 'lead' }, t('home.intro'))];
   if (!app.isMember()) {
     // A visitor learns in one screen what this is and how to come in.
@@ -26,10 +27,30 @@ export async function home(app) {
       h('div', { class: 'card notice', id: 'how-to-join' }, h('p', {}, t(app.me && !app.member?.member ? 'home.join_key' : 'home.join_needs')),
         h('p', { class: 'actions' }, h('a', { class: 'button', href: '#/join' }, t('home.join')), ' ',
           h('a', { class: 'button secondary', href: '#/bills' }, t('home.browse')))));
-  } else parts.push(h('p', {}, t('home.welcome', { name: app.member.name || t('member.anonymous') })));
-  if (app.isOrganizer()) parts.push(h('p', {}, h('a', { href: '#/org' }, t('home.org_link'))));
+  } else {
+    parts.push(h('p', {}, t('home.welcome', { name: app.member.name || t('member.anonymous') }), ' ',
+      h('a', { href: '#/member', id: 'my-page-link' }, t('home.my_page'))));
+    parts.push(await delegatesDid(app));
+  }
   parts.push(h('h2', {}, t('bills.open')), await openBillsList(app));
   return page(app.server.name || t('home.title'), ...parts);
+}
+
+/** An organizer's home: the state of the assembly and what to do next. */
+async function organizerHome(app) {
+  const [inv, { motions }, { roster }, page1] = await Promise.all([api.invites(0, 1), api.motions(), api.deputies(), api.delegates('', { limit: 1 })]);
+  const by = (st) => motions.filter((m) => m.state === st).length;
+  const card = (id, title, value, href, action) => h('div', { class: 'card stat', id },
+    h('h2', {}, title), h('p', { class: 'stat-value' }, value), h('p', {}, h('a', { href }, action)));
+  const parts = [h('p', { class: 'lead' }, t('orghome.intro', { name: app.member?.name || t('member.anonymous') })),
+    h('div', { class: 'stats' },
+      card('org-members', t('orghome.members'), t('n.members', { n: page1.members }), '#/org/members', t('orghome.members_action')),
+      card('org-invites', t('orghome.invites'), t('orghome.invites_value', { used: inv.used, unused: inv.unused }), '#/org/invites', t('orghome.invites_action')),
+      card('org-bills', t('orghome.bills'), t('orghome.bills_value', { open: by('open'), upcoming: by('upcoming'), closed: by('closed') }), '#/org/bills', t('orghome.bills_action')),
+      card('org-roster', t('orghome.roster'), t('n.deputies', { n: roster.length }), '#/org/roster', t('orghome.roster_action')))];
+  if (app.isMember()) parts.push(await delegatesDid(app));
+  parts.push(h('h2', {}, t('bills.open')), await openBillsList(app));
+  return page(t('orghome.title', { assembly: app.server.name || t('home.title') }), ...parts);
 }
 
 /** A key as a person knows it: pseudonym (if enrolled) and fingerprint. */
@@ -159,11 +180,11 @@ function scopeLabel(scope, topics, motions) {
 }
 
 
-export async function delegations(app) {
+export async function delegations(app, [preselect]) {
   const need = needKey(app);
   if (need) return page(t('deleg.title'), need);
-  const members = await app.loadNames();
   const [{ topics }, { motions }, me] = await Promise.all([api.topics(), api.motions(), api.member(app.me.pub)]);
+  await app.learnNames([...(me.delegations || []).map((d) => d.to).filter((k) => k !== 'self'), ...(me.delegated_by || []).map((d) => d.member), preselect].filter(Boolean));
   const open = motions.filter((m) => m.state !== 'closed');
   const settings = me.delegations || [];
   const current = h('table', { id: 'my-delegations' },
@@ -175,24 +196,38 @@ export async function delegations(app) {
         app.done('#/delegations', t('deleg.removed'));
       }) }, t('deleg.remove'));
       return h('tr', {}, h('td', {}, scopeLabel(d.scope, topics, motions)),
-        h('td', {}, d.to === 'self' ? t('deleg.self') : who(app, d.to)), h('td', {}, b));
+        h('td', {}, d.to === 'self' ? t('deleg.self') : memberLink(app, d.to)), h('td', {}, b));
     }) : h('tr', {}, h('td', { colspan: 3 }, t('deleg.none')))));
   const out = msg();
   const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
     ...open.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
-  const targets = [['self', t('deleg.self_option')], ...members.filter((m) => m.active && m.key !== app.me.pub)
-    .map((m) => [m.key, `${m.name || t('member.anonymous')} (${m.key.slice(0, 8)})`])];
+  // The delegate: searched by part of a pseudonym, heaviest first, each with
+  // the votes they carry and how they voted lately (GET /api/delegates).
+  const picker = memberPicker(app, {
+    name: 'to',
+    legend: t('deleg.to'),
+    extra: [{ key: 'self', label: t('deleg.self_option') }],
+    checked: new Set([preselect && /^[0-9a-f]{64}$/.test(preselect) ? preselect : 'self']),
+    search: async (q) => (await api.delegates(q, { exclude: app.me.pub, limit: 15 })).delegates,
+    describe: (m) => (m.weight === undefined ? null : h('span', { class: 'pick-detail' },
+      ' — ', t('pick.weight', { n: m.weight }),
+      m.recent && m.recent.length ? [' · ', t('pick.recent'), ' ', m.recent.map((v) => `${v.title}: ${choiceLabel(v.choice)}`).join(', ')] : [' · ', t('pick.no_recent')],
+      ' · ', h('a', { href: `#/member/${m.key}` }, t('pick.see_page')))),
+  });
+  await picker.ready;
   const btn = h('button', { type: 'submit' }, t('deleg.button'));
   const form = h('form', { class: 'card', id: 'delegate-form', onsubmit: (e) => {
     e.preventDefault();
     const f = e.target;
     app.act(btn, out, async () => {
-      await submit(app.me, app.server.assembly, 'delegate', { scope: f.scope.value, to: f.to.value });
+      const to = f.querySelector('input[name=to]:checked')?.value;
+      if (!to) throw new Error(t('deleg.pick_one'));
+      await submit(app.me, app.server.assembly, 'delegate', { scope: f.scope.value, to });
       app.done('#/delegations', t('deleg.saved'), '#delegate-form');
     });
   } }, h('h2', {}, t('deleg.new')), h('p', {}, t('deleg.explain')),
   field('deleg.scope', { tag: 'select', name: 'scope', options: scopes }),
-  field('deleg.to', { tag: 'select', name: 'to', options: targets }), btn, out);
+  picker, btn, out);
   // Who carries my vote on each open bill, whose votes I carry.
   const openNow = motions.filter((m) => m.state === 'open');
   const paths = await Promise.all(openNow.map((m) => api.votePath(app.me.pub, m.id).then((p) => [m, p]).catch(() => [m, null])));
@@ -206,15 +241,18 @@ export async function delegations(app) {
       h('td', { class: 'num' }, p ? num(p.weight) : '—'))) : h('tr', {}, h('td', { colspan: 4 }, t('bills.none_open')))));
   const by = me.delegated_by || [];
   const carry = h('div', { class: 'card' }, h('h2', {}, t('deleg.by_title')),
-    by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, who(app, d.member), ' — ',
+    by.length ? h('ul', { id: 'delegated-by' }, by.map((d) => h('li', {}, memberLink(app, d.member), ' — ',
       d.scopes.map((sc) => scopeLabel(sc, topics, motions)).join(', ')))) : h('p', {}, t('deleg.by_none')));
   const extra = await Promise.all((app.sections?.delegations || []).map((section) => section(app)));
   return page(t('deleg.title'), h('p', { class: 'notice' }, t('public.notice')), current, form, carriedBy, carry, extra);
 }
 
+// Beyond this many members the graph shows the largest delegates' trees and
+// the concentration figures instead of one circle per member.
+const GRAPH_CIRCLES_UP_TO = 300;
+
 export async function graph(app, [scopeParam]) {
   const [{ topics }, { motions }] = await Promise.all([api.topics(), api.motions()]);
-  await app.loadNames();
   const scope = scopeParam || '*';
   const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
     ...motions.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
@@ -222,16 +260,49 @@ export async function graph(app, [scopeParam]) {
   const sel = select.querySelector('select');
   for (const [v, label] of scopes) sel.append(h('option', { value: v, selected: v === scope }, label));
   sel.addEventListener('change', () => app.go(`#/graph/${encodeURIComponent(sel.value)}`));
+  let summary;
+  try { summary = await api.graphSummary(scope); } catch (e) { return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
+  const figures = powerFigures(summary);
+  if (summary.members > GRAPH_CIRCLES_UP_TO) {
+    return page(t('graph.title'), h('p', {}, t('graph.text_large', { n: summary.members })), select, figures, largestTrees(app, summary));
+  }
   let g;
   try { g = await api.graph(scope); } catch (e) { return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
   const names = { ...app.names, ...(g.names || {}) };
+  Object.assign(app.names, g.names || {});
   const c = g.counts || {};
   return page(t('graph.title'), h('p', {}, t('graph.text')), select, delegationGraph(withWeights(g), names),
     h('p', { class: 'legend' }, h('span', { class: 'swatch swatch-cycle' }), t('graph.legend_cycle')),
     (g.cycles || []).length ? h('div', {}, h('h2', {}, t('graph.cycles')), h('ul', { id: 'cycles' },
       g.cycles.map((cy) => h('li', {}, cy.map((k) => names[k] || k.slice(0, 8)).join(' → '), ' → …')))) : null,
     h('p', {}, t('graph.counts', { members: t('n.members', { n: c.members ?? 0 }), edges: t('n.delegations', { n: g.edges.length }),
-      cycles: t('n.cycles', { n: (g.cycles || []).length }) })));
+      cycles: t('n.cycles', { n: (g.cycles || []).length }) })),
+    figures, largestTrees(app, summary));
+}
+
+/** The concentration figures of GET /api/graph/summary, in words. */
+function powerFigures(s) {
+  const f = s.figures;
+  const gini = new Intl.NumberFormat(document.documentElement.lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+    .format(Math.floor(f.gini.per_mille / 10) / 100);
+  const row = (id, label, value) => [h('dt', {}, label), h('dd', { id, 'data-value': value.raw }, value.text)];
+  return h('div', { class: 'card', id: 'graph-figures' }, h('h2', {}, t('graph.figures')),
+    h('dl', { class: 'facts' },
+      row('fig-members', t('graph.fig_members'), { raw: s.members, text: num(s.members) }),
+      row('fig-delegated', t('graph.fig_delegated'), { raw: f.delegated, text: t('n.votes', { n: f.delegated }) }),
+      row('fig-largest', t('graph.fig_largest'), { raw: f.largest, text: t('n.votes', { n: f.largest }) }),
+      row('fig-half', t('graph.fig_half'), { raw: f.half, text: f.delegated ? t('graph.fig_half_value', { n: f.half }) : t('graph.fig_half_none') }),
+      row('fig-gini', t('graph.fig_gini'), { raw: `${f.gini.numerator}/${f.gini.denominator}`, text: gini })),
+    h('p', { class: 'muted' }, t('graph.fig_explain')));
+}
+
+/** The heaviest members and, under each, whose votes reach them. */
+function largestTrees(app, s) {
+  const node = (n) => h('li', { 'data-key': n.member, 'data-weight': n.weight },
+    memberLink(app, n.member, n.name), ' ', h('span', { class: 'weight' }, t('n.votes', { n: n.weight })),
+    n.from.length || n.more ? h('ul', {}, n.from.map(node), n.more ? h('li', { class: 'muted' }, t('graph.more', { n: n.more })) : null) : null);
+  return h('div', { class: 'card', id: 'largest-trees' }, h('h2', {}, t('graph.largest')),
+    s.largest.length ? h('ol', { class: 'trees' }, s.largest.map(node)) : h('p', {}, t('graph.empty')));
 }
 
 /** Node weight for drawing: 1 + every member whose delegations reach it. */

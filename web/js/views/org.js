@@ -7,10 +7,10 @@ import { download, randomBytes, sha256, toHex, utf8 } from '../bytes.js';
 import { canonicalBytes } from '../canonical.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
-import { field, msg, page, topicOrder, who } from './common.js';
+import { confirmDialog, field, memberLink, memberPicker, msg, page, topicOrder } from './common.js';
 import { witnessesTab as witnesses } from './witnesses.js';
 
-const TABS = ['invites', 'topics', 'bills', 'roster', 'witnesses'];
+const TABS = ['invites', 'members', 'topics', 'bills', 'roster', 'witnesses'];
 
 /** 128 random bits as 8 groups of 4 hex digits, the CLI's format. */
 export function newCode() {
@@ -23,7 +23,7 @@ export async function page_(app, [tab = 'invites']) {
   if (!app.me || !app.isOrganizer()) return page(t('org.title'), h('p', {}, t('org.not_organizer')));
   const nav = h('nav', { class: 'tabs', 'aria-label': t('org.sections') }, h('ul', {}, TABS.map((k) => h('li', {},
     h('a', { href: `#/org/${k}`, 'aria-current': k === tab ? 'page' : null }, t(`org.tab_${k}`))))));
-  const body = await ({ invites, topics, bills, roster, witnesses }[tab] || invites)(app);
+  const body = await ({ invites, members, topics, bills, roster, witnesses }[tab] || invites)(app);
   return page(t('org.title'), nav, body);
 }
 export { page_ as page };
@@ -57,7 +57,56 @@ async function invites(app) {
   } }, h('h2', {}, t('invite.title')), h('p', {}, t('invite.text')),
   field('invite.count', { type: 'number', name: 'count', min: 1, max: 500, value: '1', required: true }),
   field('invite.note', { name: 'note' }, 'invite.note_hint'), btn, out);
-  return h('div', {}, form, result);
+  return h('div', {}, form, result, await inviteList(app));
+}
+
+/** Every invitation published, used (by whom) or still unused. */
+async function inviteList(app) {
+  const inv = await api.invites(0, 200);
+  const rows = inv.invites.map((i) => h('tr', { 'data-code-hash': i.code_hash, 'data-used': i.used_by ? 'true' : 'false' },
+    h('td', {}, h('code', {}, `${i.code_hash.slice(0, 12)}…`)),
+    h('td', {}, i.note || '—'),
+    h('td', {}, i.used_by ? h('span', { class: 'badge ok' }, t('invites.used')) : h('span', { class: 'badge' }, t('invites.unused'))),
+    h('td', {}, i.used_by ? [memberLink(app, i.used_by, i.name), i.active === false ? ` (${t('people.expelled')})` : null] : '—')));
+  return h('div', { class: 'card', id: 'invite-list' }, h('h2', {}, t('invites.title')),
+    h('p', { id: 'invite-counts', 'data-used': inv.used, 'data-unused': inv.unused }, t('invites.counts', { used: inv.used, unused: inv.unused })),
+    h('p', { class: 'muted' }, t('invites.hash_only')),
+    inv.invites.length ? h('div', { class: 'scroll' }, h('table', {},
+      h('caption', { class: 'sr-only' }, t('invites.title')),
+      h('thead', {}, h('tr', {}, ['invites.code', 'invite.note', 'invites.status', 'invites.member'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, rows))) : h('p', {}, t('invites.none')),
+    inv.next !== null ? h('p', { class: 'muted' }, t('invites.first', { n: inv.invites.length })) : null);
+}
+
+/** Members: find one by part of their pseudonym, open their page, or expel them. */
+async function members(app) {
+  const out = msg();
+  const picker = memberPicker(app, {
+    name: 'member',
+    legend: t('orgmembers.legend'),
+    search: async (q) => (await api.delegates(q, { limit: 25 })).delegates,
+    describe: (m) => h('span', { class: 'pick-detail' }, ' — ', t('pick.weight', { n: m.weight }), ' · ',
+      h('a', { href: `#/member/${m.key}` }, t('pick.see_page'))),
+  });
+  await picker.ready;
+  const btn = h('button', { type: 'submit', class: 'danger' }, t('expel.button'));
+  return h('form', { class: 'card', id: 'expel-form', onsubmit: (e) => {
+    e.preventDefault();
+    const f = e.target;
+    const key = f.querySelector('input[name=member]:checked')?.value;
+    const reason = f.reason.value.trim();
+    app.act(btn, out, async () => {
+      if (!key) throw new Error(t('expel.pick_one'));
+      if (!reason) throw new Error(t('expel.need_reason'));
+      const name = app.name(key) || (await api.member(key)).name || key.slice(0, 8);
+      const ok = await confirmDialog({ title: t('expel.confirm_title'), confirm: t('expel.confirm_button'),
+        text: t('expel.confirm_text', { name, reason }) });
+      if (!ok) return;
+      await submit(app.me, app.server.assembly, 'expel', { member: key, reason });
+      app.done('#/org/members', t('expel.done', { name }), '#expel-form');
+    });
+  } }, h('h2', {}, t('orgmembers.title')), h('p', {}, t('orgmembers.text')), picker,
+  field('expel.reason', { tag: 'textarea', name: 'reason', rows: 2, maxlength: 2000 }, 'expel.reason_hint'), btn, out);
 }
 
 async function topics(app) {
@@ -112,8 +161,12 @@ async function bills(app) {
         const quorum = f.quorum.value.trim() === '' ? null : Number(f.quorum.value);
         if (quorum !== null && !(Number.isInteger(quorum) && quorum >= 0 && quorum <= 100)) throw new Error(t('bill_form.bad_quorum'));
         const id = f.id_.value.trim();
-        await submit(app.me, app.server.assembly, 'motion', { id, topic: f.topic.value, title: f.title.value.trim(),
-          summary: f.summary.value.trim(), url: f.url.value.trim(), opens: toUtc(f.opens.value), closes: toUtc(f.closes.value), quorum });
+        const fields = { id, topic: f.topic.value, title: f.title.value.trim(),
+          summary: f.summary.value.trim(), url: f.url.value.trim(), opens: toUtc(f.opens.value), closes: toUtc(f.closes.value), quorum };
+        const ok = await confirmDialog({ title: t('bill_form.confirm_title'), confirm: t('bill_form.confirm_button'),
+          text: t('bill_form.confirm_text', { title: fields.title, closes: new Date(fields.closes).toLocaleString(document.documentElement.lang) }) });
+        if (!ok) return;
+        await submit(app.me, app.server.assembly, 'motion', fields);
         app.done(`#/bill/${encodeURIComponent(id)}`, t('bill_form.done'));
       });
     } }, h('h2', {}, t('bill_form.title')),
@@ -131,25 +184,34 @@ async function bills(app) {
 }
 
 async function roster(app) {
-  const members = (await app.loadNames()).filter((m) => m.active);
   const { roster: current } = await api.deputies();
+  await app.learnNames(current);
   const out = msg();
   const btn = h('button', { type: 'submit' }, t('roster.button'));
+  const picker = memberPicker(app, {
+    name: 'deputy',
+    multiple: true,
+    legend: t('roster.members'),
+    checked: new Set(current),
+    search: async (q) => (await api.delegates(q, { limit: 50 })).delegates,
+    describe: (m) => (m.weight === undefined ? null : h('span', { class: 'pick-detail' }, ' — ', t('pick.weight', { n: m.weight }))),
+  });
+  await picker.ready;
   return h('form', { class: 'card', id: 'roster-form', onsubmit: (e) => {
     e.preventDefault();
-    const keys = [...e.target.querySelectorAll('input[name=deputy]:checked')].map((x) => x.value);
+    const keys = [...picker.chosen];
     app.act(btn, out, async () => {
       if (!keys.length) throw new Error(t('roster.empty'));
+      const ok = await confirmDialog({ title: t('roster.confirm_title'), confirm: t('roster.confirm_button'),
+        text: t('roster.confirm_text', { n: keys.length, names: keys.map((k) => app.name(k) || k.slice(0, 8)).join(', ') }) });
+      if (!ok) return;
       await submit(app.me, app.server.assembly, 'deputies', { roster: keys });
       app.done('#/org/roster', t('roster.done', { n: keys.length }), '#roster-form');
     });
   } }, h('h2', {}, t('roster.title')), h('p', {}, t('roster.text')),
   h('p', { id: 'roster-count', 'data-n': current.length }, t('roster.count', { n: current.length })),
-  members.length ? h('fieldset', {}, h('legend', {}, t('roster.members')), members.map((m) => {
-    const id = `dep-${m.key.slice(0, 16)}`;
-    return h('div', { class: 'check-row' }, h('input', { type: 'checkbox', name: 'deputy', id, value: m.key, checked: current.includes(m.key) }),
-      h('label', { for: id }, who(app, m.key)));
-  })) : h('p', {}, t('roster.no_members')), btn, out);
+  current.length ? h('ul', { id: 'roster-now' }, current.map((k) => h('li', {}, memberLink(app, k)))) : null,
+  picker, btn, out);
 }
 
 /** The genesis `assembly` statement, signed with this browser's key, naming
