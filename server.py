@@ -20,6 +20,7 @@ import asyncio
 import logging
 import sys
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path
@@ -329,12 +330,14 @@ async def get_delegates(request: web.Request) -> web.Response:
     state = _box(request).state
     _founded(_box(request))
     query = request.query.get("q", "")
-    if len(query) > 64:
-        raise Problem("bad_request", "q is at most 64 characters")
+    if len(query) > 64 or any(unicodedata.category(c) == "Cc" for c in query):
+        raise Problem("bad_request", "q is at most 64 characters, without control characters")
     exclude = request.query.get("exclude")
     limit = min(_int_arg(request, "limit", 20, lo=1), 100)
-    power = request.app[POWER].get(state, "*")
-    return web.json_response(people.delegates(state, power, query, limit, exclude))
+    cache = request.app[POWER]
+    power = cache.get(state, "*")
+    names = cache.names(state, power) if query.strip() else None
+    return web.json_response(people.delegates(state, power, query, limit, exclude, names))
 
 
 async def _delegated_votes(request: web.Request, key: str) -> list[dict[str, object]]:

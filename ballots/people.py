@@ -13,8 +13,11 @@ then cost their page. Nothing here writes.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -129,6 +132,33 @@ class ScopePower:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class NameIndex:
+    """The members of a `ScopePower` in its order, one line each
+    (case-folded pseudonym, a tab, the key), in one string: a search is
+    ``str.find`` (C speed) from match to match, not a Python loop over
+    every member. Pseudonyms hold no control character (SPEC section 3),
+    so a query cannot match across lines."""
+
+    text: str
+    starts: list[int]
+
+    @classmethod
+    def build(cls, state: AssemblyState, power: ScopePower) -> NameIndex:
+        lines = [f"{state.members[power.keys[int(i)]].name.casefold()}\t{power.keys[int(i)]}" for i in power.order]
+        return cls("\n".join(lines), [0, *accumulate(len(line) + 1 for line in lines)][:-1] if lines else [])
+
+    def positions(self, q: str) -> Iterator[int]:
+        """Places in ``power.order`` of the lines that contain ``q``, in order."""
+        i = self.text.find(q)
+        while i != -1:
+            j = bisect_right(self.starts, i) - 1
+            yield j
+            if j + 1 >= len(self.starts):
+                return
+            i = self.text.find(q, self.starts[j + 1])
+
+
 class PowerCache:
     """The last `ScopePower` of each scope, rebuilt when the log grew (or
     the state was replaced, after a restore)."""
@@ -136,6 +166,7 @@ class PowerCache:
     def __init__(self, scopes: int = 16) -> None:
         self._kept: dict[str, tuple[int, int, ScopePower]] = {}
         self._scopes = scopes
+        self._names: tuple[ScopePower, NameIndex] | None = None
 
     def get(self, state: AssemblyState, scope: str) -> ScopePower:
         hit = self._kept.get(scope)
@@ -146,6 +177,13 @@ class PowerCache:
             self._kept.pop(next(iter(self._kept)))
         self._kept[scope] = (id(state), state.size, power)
         return power
+
+    def names(self, state: AssemblyState, power: ScopePower) -> NameIndex:
+        """The search index of ``power``, built once for it."""
+        hit = self._names
+        if hit is None or hit[0] is not power:
+            hit = self._names = (power, NameIndex.build(state, power))
+        return hit[1]
 
 
 # -- delegates to choose from ----------------------------------------------------
@@ -165,28 +203,41 @@ def recent_votes(state: AssemblyState, key: str, limit: int = 3) -> list[dict[st
 
 
 def delegates(
-    state: AssemblyState, power: ScopePower, query: str, limit: int, exclude: str | None = None
+    state: AssemblyState,
+    power: ScopePower,
+    query: str,
+    limit: int,
+    exclude: str | None = None,
+    names: NameIndex | None = None,
 ) -> dict[str, Any]:
-    """Active members whose pseudonym (or key) contains ``query`` (case
+    """Active members whose pseudonym or key contains ``query`` (case
     folded), heaviest first under scope ``*`` then by key, at most
-    ``limit``, each with their weight and latest votes. Walks members in
-    weight order and stops at ``limit`` matches: O(limit) for an empty or
-    common query, O(N) at worst for a query nobody matches."""
+    ``limit``, each with their weight and latest votes. Stops at ``limit``
+    matches; with ``names`` (`PowerCache.names`) a query is a C-speed scan
+    of one string, else a Python loop over the members."""
     q = query.casefold().strip()
+    if not q:
+        places: Iterator[int] = iter(range(len(power.keys)))
+    elif names is not None:
+        places = names.positions(q)
+    else:
+        places = (
+            j
+            for j, i in enumerate(power.order)
+            if q in state.members[power.keys[int(i)]].name.casefold() or q in power.keys[int(i)]
+        )
     found: list[dict[str, Any]] = []
-    for i in power.order:
-        key = power.keys[int(i)]
+    for j in places:
+        i = int(power.order[j])
+        key = power.keys[i]
         if key == exclude:
-            continue
-        m = state.members[key]
-        if q and q not in m.name.casefold() and not key.startswith(q):
             continue
         found.append(
             {
                 "key": key,
-                "name": m.name,
-                "weight": int(power.size[int(i)]),
-                "delegators": int(power.down_start[int(i) + 1] - power.down_start[int(i)]),
+                "name": state.members[key].name,
+                "weight": int(power.size[i]),
+                "delegators": int(power.down_start[i + 1] - power.down_start[i]),
                 "recent": recent_votes(state, key),
             }
         )

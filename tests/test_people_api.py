@@ -106,6 +106,7 @@ async def test_delegate_search_by_part_of_a_name_heaviest_first(api, clock: Cloc
     mine = await get(api, "/api/delegates", q="", exclude=p["alice"].public, limit=2)
     assert len(mine["delegates"]) == 2 and "alice" not in [d["name"] for d in mine["delegates"]]
     await get(api, "/api/delegates", status=400, q="x" * 65)
+    await get(api, "/api/delegates", status=400, q="a\tb")
     await get(api, "/api/delegates", status=400, limit="0")
 
 
