@@ -62,3 +62,29 @@ async def test_two_boxes_share_texts_and_redactions(pg_url: str, clock: Clock, s
     finally:
         await a.aclose()
         await b.aclose()
+
+
+async def test_a_box_behind_another_processs_redaction_still_serves_its_record(
+    pg_url: str,  # noqa: F811
+    clock: Clock,
+    server_key: KeyPair,
+) -> None:
+    """A box that has not caught up with a redact another process committed
+    finds the text's row gone: it learns the redact rather than leave the
+    comment without a record (which a verifier would report as withheld)."""
+    a = await BallotBox.open(pg_url, server_key, clock=clock)
+    b = await BallotBox.open(pg_url, server_key, clock=clock)
+    try:
+        world = World(a, clock, server_key)
+        await world.found()
+        (ann,) = await world.enroll(1)
+        await world.topic("t")
+        await world.motion("m", "t")
+        said = await a.append(comment(ann, world.assembly, "Soon gone.", motion="m"))
+        await b.sync()
+        await b.append(ann.sign("redact", world.assembly, entry=said.index, reason="oops"))
+        assert a.state.comments[said.index].redacted_by is None  # a has not seen it yet
+        assert await a.texts(0) == [{"index": said.index, "redacted": True, "reason": "oops", "redact": said.index + 1}]
+    finally:
+        await a.aclose()
+        await b.aclose()
