@@ -252,16 +252,19 @@ export async function delegations(app, [preselect]) {
 const GRAPH_CIRCLES_UP_TO = 300;
 
 export async function graph(app, [scopeParam]) {
-  const [{ topics }, { motions }] = await Promise.all([api.topics(), api.motions()]);
   const scope = scopeParam || '*';
+  // The three reads at once: the summary costs its page whatever the size (SPEC 9, People).
+  const summaryRead = api.graphSummary(scope).then((v) => ({ v }), (e) => ({ e }));
+  const [{ topics }, { motions }] = await Promise.all([api.topics(), api.motions()]);
   const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
     ...motions.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
   const select = field('graph.scope', { tag: 'select', name: 'scope' });
   const sel = select.querySelector('select');
   for (const [v, label] of scopes) sel.append(h('option', { value: v, selected: v === scope }, label));
   sel.addEventListener('change', () => app.go(`#/graph/${encodeURIComponent(sel.value)}`));
-  let summary;
-  try { summary = await api.graphSummary(scope); } catch (e) { return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
+  const read = await summaryRead;
+  if (read.e) return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(read.e)));
+  const summary = read.v;
   const figures = powerFigures(summary);
   if (summary.members > GRAPH_CIRCLES_UP_TO) {
     return page(t('graph.title'), h('p', {}, t('graph.text_large', { n: summary.members })), select, figures, largestTrees(app, summary));
