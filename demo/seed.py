@@ -31,7 +31,7 @@ from typing import Any
 from ballots.box import BallotBox
 from ballots.state import code_hash
 from ballots.statements import format_time
-from client.author import Author, genesis, new_code
+from client.author import Author, comment, genesis, new_code
 from client.cli import CliError, write_key_file
 from crypto.signing import KeyPair
 from vocabulary import CHOICES as VOCABULARY_CHOICES
@@ -383,15 +383,19 @@ async def _seed(
     # a member who would rather choose on this very bill
     await s.post(members[housing[0]], "delegate", scope=f"motion:{open_ids[0]}", to=key[ecolo])
 
+    # 7. the debate: arguments for and against, replies, an erased text, proposals -----
+    sim.to(at(86))
+    await _debate(s, members, deputies=deputies, ecolo=ecolo, voters=voters, bills=open_ids)
+
     loyers = deputies[:3] + [ecolo] + rng.sample(voters, min(10, len(voters)))
     cycl = deputies + [ecolo, chain[2]] + rng.sample(voters, min(9, len(voters)))
     votes_open = [(open_ids[0], members[m], _pick(rng, (5, 4, 1))) for m in loyers]
     votes_open += [(open_ids[1], members[m], _pick(rng, (4, 4, 2))) for m in cycl]
     rng.shuffle(votes_open)
-    span = (now - at(86)).total_seconds() - 1
+    span = (now - at(95)).total_seconds() - 1
     times = sorted(rng.uniform(0, span) for _ in votes_open)
     for (motion, who, choice), dt in zip(votes_open, times):
-        sim.to(at(86) + timedelta(seconds=dt))
+        sim.to(at(95) + timedelta(seconds=dt))
         await s.post(who, "ballot", motion=motion, choice=choice)
     sim.to(now)
 
@@ -406,6 +410,71 @@ async def _seed(
         open=open_ids,
         upcoming=(upcoming,),
     )
+
+
+async def _debate(
+    s: _Seeder,
+    members: dict[str, Author],
+    *,
+    deputies: list[str],
+    ecolo: str,
+    voters: list[str],
+    bills: tuple[str, str],
+) -> None:
+    """Arguments on the open bills (docs/SPEC.md section 15): for, against
+    and neutral, replies, one text erased by its author with a public
+    reason; the delegates (a deputy, ecolo) argue, so their delegators see
+    the marks. Then a proposal made ready by its supporters (10 % of the
+    60 members) and an amendment of the cycling bill that is not ready yet.
+    A few seconds apart: well within the server's comment rate."""
+    loyers, velo = bills
+    a, b, c, d = voters[:4]
+
+    async def say(who: str, text: str, bill: str, stance: str, reply_to: int | None = None) -> int:
+        s.clock.tick(s.rng.uniform(8, 25))
+        signed = comment(members[who], s.assembly, text, motion=bill, stance=stance, reply_to=reply_to)
+        return (await s.box.append(signed)).index
+
+    rents = await say(deputies[1], "Les loyers ont pris 30 % en dix ans ici : l'encadrement a fait ses preuves à Paris et Lille.", loyers, "for")  # fmt: skip
+    offer = await say(a, "Un encadrement trop strict fera fuir les petits propriétaires et réduira l'offre.", loyers, "against")  # fmt: skip
+    await say(ecolo, "Les études sur Paris ne montrent pas de baisse de l'offre : la vacance vient d'ailleurs.", loyers, "against", offer)  # fmt: skip
+    await say(b, "D'accord, à condition de contrôler vraiment les annonces.", loyers, "for", rents)
+    await say(c, "Quelle sanction pour un bailleur qui dépasse le plafond ? Le texte ne le dit pas.", loyers, "neutral")
+    hasty = await say(d, "De toute façon ça ne passera jamais.", loyers, "against")
+    s.clock.tick(40)
+    await s.post(members[d], "redact", entry=hasty, reason="message écrit trop vite, je préfère argumenter")
+    lanes = await say(ecolo, "Des pistes séparées, c'est ce qui fait passer les parents au vélo pour aller à l'école.", velo, "for")  # fmt: skip
+    await say(deputies[0], "Le coût n'est pas chiffré : il faut un calendrier par quartier.", velo, "neutral", lanes)
+    await say(a, "Les commerçants du centre craignent la perte du stationnement.", velo, "against")
+
+    s.clock.tick(30)
+    await s.post(
+        members[c],
+        "proposal",
+        id="cantines-bio",
+        topic="ecologie",
+        title="Des cantines scolaires 50 % bio et locales",
+        summary="Atteindre la moitié de produits bio et locaux dans les cantines d'ici 2028.",
+        url="",
+        amends=None,
+    )
+    supporters = [c, ecolo, *voters[4:9]]  # 7 of 60: 70 >= 60, ready
+    for who in supporters:
+        s.clock.tick(s.rng.uniform(5, 20))
+        await s.post(members[who], "support", proposal="cantines-bio", on=True)
+    s.clock.tick(30)
+    await s.post(
+        members[b],
+        "proposal",
+        id="pistes-cyclables-eclairage",
+        topic="transports",
+        title="Amendement : éclairer les pistes cyclables",
+        summary="Ajouter un éclairage public à faible consommation sur toutes les nouvelles pistes.",
+        url="",
+        amends=velo,
+    )
+    s.clock.tick(12)
+    await s.post(members[b], "support", proposal="pistes-cyclables-eclairage", on=True)
 
 
 def write_key(path: Path, key: KeyPair) -> None:

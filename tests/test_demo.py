@@ -95,6 +95,18 @@ async def test_demo_assembly(seeded: tuple[BallotBox, DemoInfo, Clock]) -> None:
     kinds = [e["statement"]["kind"] for e in entries]
     assert kinds.count("close") == kinds.count("result") == 1
 
+    # the debate (SPEC 15): arguments of every stance with replies and one erased text, a
+    # proposal ready by support, an amendment of an open bill; a delegate (ecolo) argued
+    on = state.comments_on[f"motion:{info.open[0]}"]
+    assert {state.comments[i].stance for i in on} == {"for", "against", "neutral"}
+    assert any(state.comments[i].reply_to is not None for i in on)
+    assert [state.comments[i].reason for i in on if state.comments[i].redacted_by is not None] != []
+    assert state.is_ready(state.proposals["cantines-bio"])
+    amendment = state.proposals["pistes-cyclables-eclairage"]
+    assert amendment.amends == info.open[1] and not state.is_ready(amendment)
+    texts = await box.texts(0)
+    assert len(texts) == len(state.comments) and sum(1 for t in texts if t.get("redacted")) == 1
+
     # the open motion on transports shows a lost cycle in its live tally
     from ballots.closing import live_tally
 
