@@ -129,6 +129,7 @@ class Run:
 
     rate: float
     cpu_us: float
+    witnesses_us: float = 0.0  # the two witness processes' part of cpu_us
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -159,10 +160,11 @@ async def appends_run(witnessed: bool, a: argparse.Namespace) -> Run:
             lanes = asm.sign_ballots(a.appends)
             c0, w0 = time.process_time(), cpu_seconds(pids)
             n, dt = await ballot_box.run_appends(box, lanes)
-            cpu = time.process_time() - c0 + cpu_seconds(pids) - w0
+            wcpu = cpu_seconds(pids) - w0
+            cpu = time.process_time() - c0 + wcpu
             if witnessing is not None:
                 assert witnessing.submitter and await witnessing.submitter.wait_cosigned(box.size, 2, 30)
-            return Run(n / dt, 1e6 * cpu / n)
+            return Run(n / dt, 1e6 * cpu / n, 1e6 * wcpu / n)
         finally:
             if witnessing is not None:
                 await witnessing.aclose()
@@ -221,9 +223,9 @@ async def ingest_run(
             for c in range(a.clients)
         ]
         total = sum(len(x) for x in signed)
-        c0 = cpu_seconds(pids)
+        c0, w0 = cpu_seconds(pids), cpu_seconds(pids[1:])
         secs, _ = await ingest.load(base, signed, session)
-        cpu = cpu_seconds(pids) - c0
+        cpu, wcpu = cpu_seconds(pids) - c0, cpu_seconds(pids[1:]) - w0
         if witnessed:
             deadline = time.monotonic() + 30
             while True:  # the witnesses caught up with the final size
@@ -234,7 +236,7 @@ async def ingest_run(
                 assert time.monotonic() < deadline, st
                 await asyncio.sleep(0.2)
             kept.append((await cosigned_notes(session, base), policy))
-        return Run(total / secs, 1e6 * cpu / total)
+        return Run(total / secs, 1e6 * cpu / total, 1e6 * wcpu / total)
 
 
 def cosignature_checks(
@@ -297,6 +299,7 @@ def summary(what: str, runs: dict[bool, list[Run]]) -> tuple[float, float, float
     pc = [w.cpu_us / p.cpu_us for p, w in zip(plain, wit)]
     print(f"{what}/s runs: plain {[round(r.rate) for r in plain]} witnessed {[round(r.rate) for r in wit]}")
     print(f"{what} CPU us each: plain {[round(r.cpu_us) for r in plain]} witnessed {[round(r.cpu_us) for r in wit]}")
+    print(f"{what} CPU us each in the witness processes: {[round(r.witnesses_us, 1) for r in wit]}")
     print(f"{what}/s median: plain {rp:,.0f}, two witnesses {rw:,.0f} (ratio {rw / rp:.3f})")
     print(f"{what} paired rate ratios {[round(x, 2) for x in pr]} median {statistics.median(pr):.3f}")
     print(
