@@ -433,6 +433,33 @@ def test_big_counts_are_shown_whole(big: tuple[str, Any], browser: Any, lang: st
     assert not page.errors, page.errors
 
 
+@pytest.mark.parametrize(("lang", "size"), [("fr", "phone"), ("en", "desktop")])
+def test_big_graph_shows_figures_not_circles(big: tuple[str, Any], browser: Any, lang: str, size: str) -> None:
+    """Issue 14: with some 30,000 members the graph page shows the
+    concentration figures and the largest delegates' trees, not one circle
+    per member; its figures are the API's; a member page loads too."""
+    url, assembly = big
+    page = new_page(
+        browser, url, locale="fr-FR" if lang == "fr" else "en-US", viewport=PHONE if size == "phone" else DESKTOP
+    )
+    goto(page, "graph")
+    assert page.locator("svg.graph circle").count() == 0
+    s = api(url, "/api/graph/summary?scope=*")
+    assert s["members"] == assembly.members
+    assert page.get_attribute("#fig-largest", "data-value") == str(s["figures"]["largest"])
+    assert page.get_attribute("#fig-half", "data-value") == str(s["figures"]["half"])
+    g = s["figures"]["gini"]
+    assert page.get_attribute("#fig-gini", "data-value") == f"{g['numerator']}/{g['denominator']}"
+    heads = page.eval_on_selector_all("#largest-trees > ol > li", "ls => ls.map((l) => l.dataset.key)")
+    assert heads == [t["member"] for t in s["largest"]] and len(heads) == 10
+    no_missing_strings(page)
+    assert axe_violations(page) == []
+    shot(page, f"71-{lang}-{size}-big-graph")
+    goto(page, f"member/{heads[0]}")
+    assert page.locator("#member-delegated-by li").count() == s["largest"][0]["weight"] - 1
+    assert not page.errors, page.errors
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_counts_up_to_a_million_fit_on_a_phone(world: dict[str, Any], browser: Any, base: str, lang: str) -> None:
     """The tally chart at every size up to 10^6 members, on a phone: each

@@ -78,7 +78,7 @@ def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
             return http.post_statement(author.sign(kind, aid, **fields))
 
         people: dict[str, Author] = {}
-        for name in ("alice", "bob", "carol"):
+        for name in ("alice", "bob", "carol", "erin"):
             code = new_code()
             post(founder, "invite", code_hash=code_hash(code), note=f"for {name}")
             people[name] = Author()
@@ -264,7 +264,7 @@ def test_organizer_home_and_invitations(world: dict[str, Any]) -> None:
     goto(org, "")
     assert "Organizing" in org.inner_text("h1")
     assert "redeem" not in org.inner_text("main").lower()
-    assert "4 used, 1 unused" in org.inner_text("#org-invites")
+    assert "5 used, 1 unused" in org.inner_text("#org-invites")
     goto(org, "org/invites")
     assert org.get_attribute("#invite-counts", "data-unused") == "1"
     assert org.locator("#invite-list tr[data-used='false']").inner_text().count("spare") == 1
@@ -323,3 +323,51 @@ def test_organizer_expels_a_member_after_a_confirmation(world: dict[str, Any]) -
     goto(org, f"member/{keys['carol']}")
     assert "expelled" in org.inner_text("#member-roles")
     assert [e for e in org.errors if "Give a reason" not in e] == []  # the refusal above is logged, nothing else
+
+
+def test_the_flows_in_french_on_a_phone(world: dict[str, Any], browser: Any) -> None:
+    """The same flows at phone size in French: the picker finds a member by
+    part of a name, home says what the delegate did and the time left, the
+    member page lists votes and delegations, seats are named, and the
+    organizer expels erin after the confirmation."""
+    dora, org, keys, base = world["dora"], world["org"], world["keys"], world["base"]
+    for page in (dora, org):
+        page.set_viewport_size(PHONE)
+    try:
+        goto(dora, "delegations")
+        switch_lang(dora, "fr")
+        dora.fill("#pick-to-q", "aLi")
+        dora.wait_for_selector("#pick-to-list[data-q='aLi']")
+        rows = dora.locator("#pick-to-list .pick-row:not([data-key='self'])")
+        text = " ".join(rows.first.inner_text().split())  # spaces, no-break or not, as one
+        assert rows.count() == 1 and "porte 3 voix" in text and "Rent cap\u202f: Pour" in rows.first.inner_text()
+        goto(dora, "")
+        did = dora.inner_text("#delegates-did li[data-motion='rent']")
+        assert "Pour" in did and "alice" in did and re.search(r"clôture dans \d+\s(min|h)", did), did
+        goto(dora, f"member/{keys['alice']}")
+        assert dora.locator("#member-votes tr[data-motion='rent'][data-choice='yes']").count() == 1
+        assert "Votes publics" in dora.inner_text("#member-votes caption")
+        goto(dora, f"member/{keys['bob']}")
+        assert "alice" in dora.inner_text("#member-delegations tr[data-scope='*']")
+        goto(dora, "bill/quick")
+        names = dora.eval_on_selector_all("#hemicycle .seat", "cs => cs.map((c) => c.getAttribute('aria-label'))")
+        assert sorted(names) == ["alice\u202f: Pour", "bob\u202f: Pour"]
+        shot(dora, "people/70-fr-phone-hemicycle")
+        goto(org, "org/members")
+        switch_lang(org, "fr")
+        org.fill("#pick-member-q", "eri")
+        org.wait_for_selector("#pick-member-list[data-q='eri']")
+        org.check(f"#pick-member-list input[value='{keys['erin']}']")
+        org.fill("#expel-form [name=reason]", "Départ")
+        org.click("#expel-form button[type=submit]")
+        org.wait_for_selector("#confirm-dialog[open]")
+        assert "impossible de revenir en arrière" in org.inner_text("#confirm-dialog")
+        assert axe_violations(org) == []
+        shot(org, "people/71-fr-phone-confirm-expel")
+        org.click("#confirm-yes")
+        org.wait_for_selector("#expel-form .done-note")
+        assert api(base, f"/api/members/{keys['erin']}")["active"] is False
+    finally:
+        for page in (dora, org):
+            page.set_viewport_size(DESKTOP)
+            switch_lang(page, "en")

@@ -51,7 +51,7 @@ export function hemicycle(instructions, mine = null, names = {}) {
   const counts = CHOICES.map((c) => `${t(`choice.${c}`)} ${num(instructions.filter((i) => i.choice === c).length)}`).join(', ');
   // Each seat is named (deputy and instruction): a tooltip on hover, the same
   // line under the chart on focus, and a table beside it for screen readers.
-  const label = (ins) => `${names[ins.deputy] || shortKey(ins.deputy)}: ${t(`choice.${ins.choice}`)}`;
+  const label = (ins) => t('hemi.seat', { name: names[ins.deputy] || shortKey(ins.deputy), choice: t(`choice.${ins.choice}`) });
   const focused = h('p', { class: 'seat-focus muted', id: 'seat-focus', 'aria-hidden': 'true' }, '\u00a0');
   const show = (text) => () => { focused.textContent = text; };
   const table = h('table', { class: 'hemi-table', id: 'hemi-table' },

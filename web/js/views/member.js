@@ -211,7 +211,7 @@ export async function delegations(app, [preselect]) {
     search: async (q) => (await api.delegates(q, { exclude: app.me.pub, limit: 15 })).delegates,
     describe: (m) => (m.weight === undefined ? null : h('span', { class: 'pick-detail' },
       ' — ', t('pick.weight', { n: m.weight }),
-      m.recent && m.recent.length ? [' · ', t('pick.recent'), ' ', m.recent.map((v) => `${v.title}: ${choiceLabel(v.choice)}`).join(', ')] : [' · ', t('pick.no_recent')],
+      m.recent && m.recent.length ? [' · ', t('pick.recent'), ' ', m.recent.map((v) => t('pick.recent_vote', { title: v.title, choice: choiceLabel(v.choice) })).join(', ')] : [' · ', t('pick.no_recent')],
       ' · ', h('a', { href: `#/member/${m.key}` }, t('pick.see_page')))),
   });
   await picker.ready;
