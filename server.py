@@ -34,7 +34,7 @@ from ballots.box import BallotBox, utcnow
 from ballots.statements import format_time
 from ballots.texts import RatePolicy
 from crypto.canonical import canonical_bytes, parse
-from serving import deliberation
+from serving import deliberation, fallback, headers
 from serving.atom import feed as atom_feed
 from serving.client_address import BEHIND_PROXY
 from serving.events import EventHub
@@ -42,6 +42,7 @@ from serving.keyfile import load_server_key
 from serving.logging_setup import AccessLogger, setup_logging
 from serving.metrics import Metrics, gauge
 from serving.openapi import openapi_document
+from serving.params import ascii_int
 from serving.problems import (
     KNOWN,
     MAX_BODY,
@@ -103,9 +104,7 @@ def _int_arg(request: web.Request, name: str, default: int | None = None, lo: in
         if default is None:
             raise Problem("bad_request", f"query parameter {name!r} is required")
         return default
-    if not raw.isdigit() or len(raw) > 16:
-        raise Problem("bad_request", f"{name} must be a non-negative integer")
-    value = int(raw)
+    value = ascii_int(raw, name)
     if value < lo:
         raise Problem("bad_request", f"{name} must be at least {lo}")
     return value
@@ -140,6 +139,10 @@ async def get_server(request: web.Request) -> web.Response:
 
 
 async def post_statement(request: web.Request) -> web.Response:
+    # A cross-site HTML form can only send the three "simple" types; demanding
+    # JSON keeps every browser page but ours from posting (docs/SPEC.md section 9).
+    if request.content_type != "application/json":
+        raise Problem("unsupported_media_type", "POST /api/statements takes Content-Type: application/json")
     body = await request.read()
     envelope = parse(body)
     started = time.perf_counter()
@@ -437,7 +440,7 @@ async def get_deputies(request: web.Request) -> web.Response:
 
 async def get_entry(request: web.Request) -> web.Response:
     raw = request.match_info["index"]
-    found = await _box(request).entry(int(raw)) if raw.isdigit() and len(raw) < 16 else None
+    found = await _box(request).entry(ascii_int(raw, "index"))
     if found is None:
         raise Problem("not_found", f"no entry {raw}")
     entry, digest = found
@@ -583,6 +586,8 @@ def create_app(
     app.on_shutdown.append(on_shutdown)
     for method, path, handler, _ in ROUTES:
         app.router.add_route(method, path, handler)
+    fallback.install(app)
+    headers.install(app)
     app.router.add_get("/", index)
     app.router.add_static("/", ROOT / "web", show_index=False)
     return app

@@ -182,7 +182,17 @@ def _no_dups(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return d
 
 
-_STRICT = json.JSONDecoder(object_pairs_hook=_no_dups, parse_float=_refuse_float, parse_constant=_refuse_constant)
+def _refuse_long_int(text: str) -> int:
+    # Before int(): thousands of digits hit Python's digit limit (a ValueError
+    # that is not a JSON error); 2^53-1 has 16 digits.
+    if len(text.lstrip("-")) > 16:
+        raise CanonicalError(f"integer of {len(text.lstrip('-'))} digits outside ±(2^53-1)")
+    return int(text)
+
+
+_STRICT = json.JSONDecoder(
+    object_pairs_hook=_no_dups, parse_float=_refuse_float, parse_int=_refuse_long_int, parse_constant=_refuse_constant
+)
 
 
 def _walk_check(value: Any) -> None:
@@ -529,9 +539,12 @@ METHODS = ("largest_remainder", "dhondt", "sainte_lague")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")
-_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z")
+# SPEC 3: ASCII digits only ([0-9], never \d, which matches other scripts' digits).
+_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z\Z")
 # Hours, minutes and seconds are checked here; the calendar date by time_key.
-_RECEIVED = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z\Z")
+_RECEIVED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z\Z")
+# SPEC 3: a member's name holds no Cc control and no bidirectional control.
+_NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def time_key(s: Any) -> str | None:
@@ -555,6 +568,11 @@ _BAD_KEY_NAME = re.compile(r"[\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u20
 
 def _is_str(v: Any, empty: bool = False) -> bool:
     return isinstance(v, str) and (empty or v != "") and len(v) <= 10_000
+
+
+def _is_name(v: Any) -> bool:
+    """SPEC 3: a member's name, at most 64 code points, no control character."""
+    return _is_str(v, True) and len(v) <= 64 and _NAME_FORBIDDEN.search(v) is None
 
 
 def _is_int(v: Any, lo: int, hi: int) -> bool:
@@ -641,7 +659,7 @@ def _is_cosigners(v: Any) -> bool:
 BODIES: dict[str, dict[str, Any]] = {
     "assembly": {"name": _is_str, "organizers": _is_keys, "server": _is_key, "rules": _is_rules},
     "invite": {"code_hash": _is_key, "note": lambda v: _is_str(v, True)},
-    "enroll": {"code": _is_str, "name": lambda v: _is_str(v, True)},
+    "enroll": {"code": _is_str, "name": _is_name},
     "expel": {"member": _is_key, "reason": _is_str},
     "topic": {
         "id": _is_slug,
@@ -3258,7 +3276,7 @@ def read_canonical(line: bytes) -> tuple[Any, bytes, str | None]:
 # date of `received` is real. Any other line takes the general path.
 _BALLOT_LINE = re.compile(
     rb'\{"index":(0|[1-9][0-9]{0,15}),"prev":"(.{64})",'
-    rb'"received":"(\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z)",'
+    rb'"received":"([0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z)",'
     rb'"signature":"(.{128})","statement":\{"assembly":"(.{64})","author":"(.{64})",'
     rb'"choice":(?:"(yes|no|abstain)"|null),"kind":"ballot","motion":"([a-z0-9][a-z0-9-]{0,63})",'
     rb'"seq":([1-9][0-9]{0,15}),"v":1\}\}',

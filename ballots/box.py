@@ -36,6 +36,7 @@ from ballots import schema as T
 from ballots import sortition, sql, upgrade
 from ballots.closing import counts, result_statement
 from ballots.live import LiveTallies
+from ballots.policy import check_policy
 from ballots.projection import changes, load_state
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
 from ballots.state import AssemblyState, apply, assembly_id
@@ -447,6 +448,7 @@ class BallotBox:
         st = signed.statement
         try:
             check(self._working, st, received, server_key=self.server_hex, secret=self._secret)
+            check_policy(self._working, st)
             if self.comment_rate is not None:
                 self.comment_rate.check(self._working, st, received)
         except E.Refused as refusal:

@@ -120,6 +120,8 @@ BadTextLength = _rule("BadTextLength", "bad_text_length", "A comment's text has 
 TextHashMismatch = _rule("TextHashMismatch", "text_hash_mismatch", "The text and salt do not hash to text_hash.")
 # The server's policy, not a rule of the log (docs/SPEC.md section 15.3).
 RateLimited = _rule("RateLimited", "rate_limited", "Too many comments from this member; wait a little.")
+# The server's policy (ballots.policy), not a rule of the log.
+NameTaken = _rule("NameTaken", "name_taken", "The name is already used by an active member.")
 
 ALL_REFUSALS: tuple[type[Refused], ...] = tuple(
     cls for cls in list(globals().values()) if isinstance(cls, type) and issubclass(cls, Refused) and cls is not Refused

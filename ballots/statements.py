@@ -40,7 +40,13 @@ MAX_LIST = 10_000
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _HEX128 = re.compile(r"[0-9a-f]{128}\Z")
-_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?Z\Z")
+# ASCII digits only: ``\d`` also matches other scripts' digits (Arabic-Indic,
+# Devanagari, ...), which ``int()`` then reads (docs/SPEC.md section 3).
+_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?Z\Z")
+MAX_NAME = 64  # code points of a member's name (docs/SPEC.md section 3)
+URL_SCHEMES = ("https://", "http://")
+# Cc (C0, DEL, C1) and the bidirectional controls that can disguise a name.
+_NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def parse_time(value: str) -> datetime:
@@ -71,7 +77,7 @@ def _url(empty: bool = True) -> Check:
 
     def check(name: str, v: Any) -> str:
         s: str = text(name, v)
-        if s and not s.startswith(("https://", "http://")):
+        if s and not is_url(s):
             raise BadValue(name, "want an https:// or http:// URL")
         return s
 
@@ -118,6 +124,26 @@ def _slug(name: str, v: Any) -> str:
     if not isinstance(v, str) or not _SLUG.match(v):
         raise BadValue(name, "want a slug [a-z0-9][a-z0-9-]{0,63}")
     return v
+
+
+def is_url(value: str) -> bool:
+    """docs/SPEC.md section 3: a `url` is empty or starts with ``https://`` or
+    ``http://`` (so no ``javascript:`` or ``data:`` link ever reaches a page).
+    The one place that says which URLs a statement may carry (``_url`` reads
+    it for every url field)."""
+    return value == "" or value.startswith(URL_SCHEMES)
+
+
+def _name(name: str, v: Any) -> str:
+    """docs/SPEC.md section 3: a member's name, at most 64 code points, no
+    control character (Cc) and no bidirectional control."""
+    text: str = _str(empty=True)(name, v)
+    if len(text) > MAX_NAME:
+        raise BadValue(name, f"has {len(text)} characters, at most {MAX_NAME}")
+    bad = _NAME_FORBIDDEN.search(text)
+    if bad:
+        raise BadValue(name, f"holds the control character U+{ord(bad.group(0)):04X}")
+    return text
 
 
 def _nullable(inner: Check) -> Check:
@@ -237,7 +263,7 @@ BODIES: dict[Kind, dict[str, Check]] = {
         ),
     },
     Kind.INVITE: {"code_hash": _key, "note": _str(empty=True)},
-    Kind.ENROLL: {"code": _str(), "name": _str(empty=True)},
+    Kind.ENROLL: {"code": _str(), "name": _name},
     Kind.EXPEL: {"member": _key, "reason": _str()},
     Kind.TOPIC: {"id": _slug, "title": _str(), "description": _str(empty=True), "parent": _nullable(_slug)},
     Kind.MOTION: {
@@ -392,6 +418,7 @@ __all__ = [
     "Signed",
     "Statement",
     "format_time",
+    "is_url",
     "parse_signed",
     "parse_statement",
     "parse_time",

@@ -65,7 +65,9 @@ async def wait_up(session: aiohttp.ClientSession, base: str) -> None:
 
 
 async def post(session: aiohttp.ClientSession, base: str, signed: dict) -> dict:
-    async with session.post(base + "/api/statements", data=json.dumps(signed)) as r:
+    async with session.post(
+        base + "/api/statements", data=json.dumps(signed), headers={"Content-Type": "application/json"}
+    ) as r:
         body = await r.json(content_type=None)
         if r.status != 201:
             raise RuntimeError(body)

@@ -43,7 +43,7 @@ EXPORT_PAGE = 1000
 EXPORT_SIBLINGS = {".texts.jsonl": "/api/texts", ".checkpoints": "/api/checkpoints"}
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
 _SEED = re.compile(r"\b[0-9a-fA-F]{64}\b")
-_RELATIVE = re.compile(r"([+-])((?:\d+[smhdw])+)\Z")
+_RELATIVE = re.compile(r"([+-])((?:[0-9]+[smhdw])+)\Z")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -151,7 +151,7 @@ def parse_when(value: str, *, now: datetime) -> str:
     m = _RELATIVE.match(v)
     if m:
         delta = timedelta()
-        for amount, unit in re.findall(r"(\d+)([smhdw])", m.group(2)):
+        for amount, unit in re.findall(r"([0-9]+)([smhdw])", m.group(2)):
             delta += timedelta(**{_UNIT[unit]: int(amount)})
         return format_time(now + delta if m.group(1) == "+" else now - delta)
     try:

@@ -107,6 +107,15 @@ def _no_constant(text: str) -> Any:
     raise CanonicalError(f"{text} is not JSON")
 
 
+def _int(text: str) -> int:
+    # Before int(): a number of thousands of digits would hit Python's digit
+    # limit (a ValueError, not a JSON error) or cost quadratic time. 2^53-1
+    # has 16 digits, so anything longer is outside the range anyway.
+    if len(text) > 17 or len(text.lstrip("-")) > 16:
+        raise CanonicalError(f"integer of {len(text.lstrip('-'))} digits outside ±(2^53-1)")
+    return int(text)
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
     for k, v in pairs:
@@ -138,7 +147,9 @@ def _check(value: Any) -> None:
                 stack.append(item)
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_float=_no_float, parse_constant=_no_constant, strict=True)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_float=_no_float, parse_int=_int, parse_constant=_no_constant, strict=True
+)
 
 
 def parse(data: bytes | str) -> Any:

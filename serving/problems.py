@@ -75,6 +75,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "rate_limited": 429,  # the server's policy (SPEC 15.3): try again later
         "bad_commit": 422,
         "bad_reveal": 422,
+        "name_taken": 409,  # server policy (ballots.policy), not a rule of the log
         "refused": 422,  # a Refused without a rule of its own
         # docs/SPEC.md section 9, the HTTP API's own codes
         "malformed": 400,
@@ -83,7 +84,9 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "not_founded": 404,
         "not_witnessed": 404,
         "method_not_allowed": 405,
+        "timeout": 408,
         "too_large": 413,
+        "unsupported_media_type": 415,
         "internal": 500,
     }
 )
@@ -139,8 +142,20 @@ def _response(status: int, code: str, title: str, detail: str) -> web.Response:
 
 
 def problem_response(exc: BaseException) -> web.Response:
-    """The problem+json answer to one of the ``KNOWN`` exceptions."""
-    return _response(*problem_for(exc))
+    """The problem+json answer to one of the ``KNOWN`` exceptions (with
+    ``Allow`` on a 405, as RFC 9110 asks)."""
+    resp = _response(*problem_for(exc))
+    allowed = getattr(exc, "allowed", None)
+    if isinstance(allowed, list):
+        resp.headers["Allow"] = ", ".join(allowed)
+    elif isinstance(exc, web.HTTPMethodNotAllowed):
+        resp.headers["Allow"] = ", ".join(sorted(exc.allowed_methods))
+    return resp
+
+
+def problem_of(code: str, detail: str) -> web.Response:
+    """The problem+json answer for ``code`` (a key of ``STATUS``)."""
+    return problem_response(Problem(code, detail))
 
 
 def internal_error() -> web.Response:

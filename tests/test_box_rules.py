@@ -249,6 +249,13 @@ async def test_result_must_follow_its_close(w: World) -> None:
     await refused(w, server.sign("result", w.assembly, **doc), E.BadResult)
 
 
+async def test_name_of_an_active_member_is_taken(w: World) -> None:
+    """Server policy (ballots.policy), not a rule of the log: "M0" is "m0"."""
+    code = new_code()
+    await w.box.append(w.org("invite", code_hash=code_hash(code), note=""))
+    await refused(w, Author().sign("enroll", w.assembly, code=code, name="M0"), E.NameTaken)
+
+
 async def test_every_rule_has_a_refusal_test() -> None:
     """Each exception class of ballots.errors is raised by a test (here, or in
     the test file of the kind that brought the rule)."""

@@ -50,7 +50,7 @@ async def test_a_members_entries_come_from_the_log(api, clock: Clock) -> None:
         await c.post(alice.sign("ballot", c.assembly, motion="park", choice=None)),
     ]
     # A refused statement (the same envelope again: replayed seq) writes nothing, so lists nothing.
-    again = await api.post("/api/statements", data=json.dumps(vote))
+    again = await api.post("/api/statements", data=json.dumps(vote), headers={"Content-Type": "application/json"})
     assert again.status >= 400 and (await again.json(content_type=None))["type"].endswith("/replayed_seq")
 
     body = await (await api.get(f"/api/members/{alice.public}/entries")).json()
