@@ -10,7 +10,9 @@ a rule of the log: two verifiers with different Unicode tables would disagree.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
+from typing import Any
 
 from ballots import errors as E
 from ballots.state import AssemblyState
@@ -23,10 +25,47 @@ def name_key(name: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
 
 
+class _NameIndex:
+    """name_key -> member keys, for one ``members`` dict (which only grows:
+    a member is added at enrolment and never removed). Built once, then
+    extended by the members added since; a hit is checked against the
+    member's current state (expelled members keep their row)."""
+
+    def __init__(self, members: dict[str, Any]) -> None:
+        self.members = members  # held, so that its id cannot be reused while cached
+        self.count = 0
+        self.index: dict[str, list[str]] = {}
+
+    def update(self) -> None:
+        for m in itertools.islice(self.members.values(), self.count, None):
+            if m.name:
+                self.index.setdefault(name_key(m.name), []).append(m.key)
+        self.count = len(self.members)
+
+    def holder(self, wanted: str) -> str | None:
+        self.update()
+        for key in self.index.get(wanted, ()):
+            m = self.members.get(key)
+            if m is not None and m.active:
+                return str(key)
+        return None
+
+
+_INDEXES: dict[int, _NameIndex] = {}
+
+
+def _index_of(state: AssemblyState) -> _NameIndex:
+    ix = _INDEXES.get(id(state.members))
+    if ix is None or ix.members is not state.members:
+        if len(_INDEXES) >= 8:
+            _INDEXES.clear()
+        ix = _INDEXES[id(state.members)] = _NameIndex(state.members)
+    return ix
+
+
 def check_policy(state: AssemblyState, st: Statement) -> None:
-    """Raise the Refused subclass of the first policy ``st`` breaks."""
+    """Raise the Refused subclass of the first policy ``st`` breaks. O(1)
+    per statement after the first (an index of names kept per state)."""
     if st.kind is Kind.ENROLL and st["name"]:
-        wanted = name_key(st["name"])
-        for member in state.members.values():
-            if member.active and member.name and name_key(member.name) == wanted:
-                raise E.NameTaken(f"the name {st['name']!r} is already used by an active member")
+        if _index_of(state).holder(name_key(st["name"])) is not None:
+            raise E.NameTaken(f"the name {st['name']!r} is already used by an active member")
