@@ -34,11 +34,12 @@ from ballots.box import BallotBox, utcnow
 from ballots.statements import format_time
 from ballots.texts import RatePolicy
 from crypto.canonical import canonical_bytes, parse
-from serving import deliberation, fallback, headers
+from serving import deliberation, edge, fallback, headers
 from serving.atom import feed as atom_feed
 from serving.client_address import BEHIND_PROXY
 from serving.events import EventHub
 from serving.keyfile import load_server_key
+from serving.limits import PostRate, expect_handler, limits_middleware
 from serving.logging_setup import AccessLogger, setup_logging
 from serving.metrics import Metrics, gauge
 from serving.openapi import openapi_document
@@ -52,6 +53,7 @@ from serving.problems import (
     problem_response,
 )
 from serving.settings import Settings, settings_from
+from serving.storage import secure_data_dir, sqlite_path
 from serving.witnessing import Witnessing
 
 log = logging.getLogger("liquid-mandate")
@@ -81,6 +83,9 @@ async def problems(request: web.Request, handler: Callable[..., Any]) -> web.Str
         raise
     except web.HTTPException:
         raise
+    except E.LogCorrupted as exc:
+        log.error("refusing to serve %s %s: %s", request.method, request.path, exc)
+        return internal_error()
     except Exception:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return internal_error()
@@ -543,7 +548,11 @@ def create_app(
     """The aiohttp application; the box and its witnesses open and close
     with the app. ``witness_options`` go to the cosigning submitter (timeout,
     min_interval, backoff_initial, backoff_max)."""
-    app = web.Application(middlewares=[problems, sync_reads], client_max_size=MAX_BODY)
+    limits = settings.limits
+    app = web.Application(
+        middlewares=[problems, limits_middleware(limits, PostRate(limits.post_rate, limits.post_burst)), sync_reads],
+        client_max_size=MAX_BODY,
+    )
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app[BEHIND_PROXY] = settings.behind_proxy
@@ -556,6 +565,7 @@ def create_app(
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        secure_data_dir(settings.data_dir, sqlite_path(settings.database_url))
         box = await BallotBox.open(
             settings.database_url,
             load_server_key(settings.data_dir),
@@ -585,7 +595,8 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.on_shutdown.append(on_shutdown)
     for method, path, handler, _ in ROUTES:
-        app.router.add_route(method, path, handler)
+        # expect_handler: an oversized body is refused before `100 Continue` (serving.limits).
+        app.router.add_route(method, path, handler, expect_handler=expect_handler)
     fallback.install(app)
     headers.install(app)
     app.router.add_get("/", index)
@@ -645,12 +656,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Liquid Mandate on http://{settings.host}:{settings.port}/ (data in {settings.data_dir.resolve()})", flush=True
     )
     try:
-        web.run_app(
+        edge.run(
             app,
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            handle_signals=True,
+            settings.host,
+            settings.port,
+            settings.limits,
             shutdown_timeout=5,
             access_log=logging.getLogger("liquid-mandate.access") if settings.access_log else None,
             access_log_class=AccessLogger,

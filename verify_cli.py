@@ -66,6 +66,7 @@ import binascii
 import concurrent.futures
 import hashlib
 import heapq
+import http.client
 import json
 import os
 import re
@@ -477,56 +478,89 @@ def note_key_id(name: str, public_key: bytes) -> bytes:
     return _sha(name.encode("utf-8") + b"\n\x01" + public_key)[:4]
 
 
+MAX_NOTE_SIGNATURES = 100  # SPEC 11.5: more signature lines than this and the note is refused
+_NOTE_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+_NOTE_NAME_BAD = re.compile(r"[\s+]")
+
+
+def _b64_canonical(s: str, what: str) -> bytes:
+    """Strict standard base64 whose re-encoding is ``s`` (SPEC 11.5): one
+    spelling per byte string, so a note cannot be altered and still read."""
+    try:
+        raw = base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise NoteError(f"{what} is not standard base64") from None
+    if base64.b64encode(raw).decode("ascii") != s:
+        raise NoteError(f"{what} is not canonical base64")
+    return raw
+
+
 class Checkpoint:
-    """A parsed tlog-checkpoint note (its signatures not yet checked)."""
+    """A parsed tlog-checkpoint note (its signatures not yet checked), read
+    by the strict rule of SPEC 11.5: the text ends at the last blank line;
+    1 to 100 signature lines ``— <name> <base64>``, each canonical base64 of
+    a 4-byte key id and a signature; the text is exactly origin, a decimal
+    size without leading zeros (at most 20 digits), and the canonical base64
+    of a 32-byte root; no ASCII control character but newline."""
 
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         self.note = text
-        body, sep, sigs = text.partition("\n\n")
-        if not sep or not sigs.endswith("\n"):
-            raise NoteError("not a signed note: no blank line or no signature lines")
-        self.text = body + "\n"
+        if _NOTE_CONTROL.search(text):
+            raise NoteError("note holds an ASCII control character other than newline")
+        if not text.endswith("\n"):
+            raise NoteError("note does not end in a newline")
+        split = text.rfind("\n\n")
+        if split < 0:
+            raise NoteError("not a signed note: no blank line before the signature lines")
+        self.text, sig_block = text[: split + 1], text[split + 2 :]
+        sig_lines = sig_block.split("\n")[:-1]
+        if not sig_lines:
+            raise NoteError("note has no signature line")
+        if len(sig_lines) > MAX_NOTE_SIGNATURES:
+            raise NoteError(f"note has {len(sig_lines)} signature lines, at most {MAX_NOTE_SIGNATURES}")
         lines = self.text.split("\n")[:-1]
         if len(lines) != 3:
             raise NoteError(f"checkpoint text has {len(lines)} lines, want 3")
         self.origin, size, root = lines
-        if not re.fullmatch(r"0|[1-9][0-9]{0,18}", size):
-            raise NoteError(f"size {size!r} is not a decimal integer")
+        if not self.origin:
+            raise NoteError("origin is empty")
+        if not re.fullmatch(r"0|[1-9][0-9]{0,19}", size):
+            raise NoteError(f"size {size!r} is not a decimal without leading zeros")
         self.size = int(size)
-        try:
-            self.root = base64.b64decode(root, validate=True)
-        except ValueError:
-            raise NoteError("root is not base64") from None
+        self.root = _b64_canonical(root, "root")
         if len(self.root) != 32:
             raise NoteError(f"root has {len(self.root)} bytes, want 32")
         self.signatures: list[tuple[str, bytes, bytes]] = []
-        for line in sigs[:-1].split("\n"):
-            m = re.fullmatch(r"\u2014 (\S+) (\S+)", line)
-            if not m:
-                raise NoteError(f"bad signature line {line!r}")
-            try:
-                raw = base64.b64decode(m.group(2), validate=True)
-            except ValueError:
-                raise NoteError("signature is not base64") from None
+        for k, line in enumerate(sig_lines):
+            if not line.startswith("\u2014 "):
+                raise NoteError(f"signature line {k} does not start with an em dash and a space")
+            fields = line[2:].split(" ")
+            if len(fields) != 2 or not fields[0] or _NOTE_NAME_BAD.search(fields[0]):
+                raise NoteError(f"signature line {k} is not '\u2014 <name> <signature>'")
+            raw = _b64_canonical(fields[1], f"signature line {k}")
             if len(raw) < 5:
-                raise NoteError("signature too short")
-            self.signatures.append((m.group(1), raw[:4], raw[4:]))
+                raise NoteError(f"signature line {k} is too short for a key id and a signature")
+            self.signatures.append((fields[0], raw[:4], raw[4:]))
 
     def verify(self, *, origin: str, public_key: bytes) -> None:
-        """Raise NoteError unless the origin is right and one signature line
-        is a valid Ed25519 signature by ``public_key`` under that name."""
+        """Raise NoteError unless the origin is right and a signature line by
+        ``public_key`` under that name verifies; any line with the server's
+        name and key id that does not verify rejects the note (SPEC 11.5,
+        as C2SP signed-note recommends), even when another one does."""
         if self.origin != origin:
             raise NoteError(f"origin is {self.origin!r}, want {origin!r}")
         kid = note_key_id(origin, public_key)
+        verified = False
         for name, key_id, sig in self.signatures:
             if name == origin and key_id == kid:
                 try:
                     check_signature(public_key, self.text.encode("utf-8"), sig)
                 except Problem:
-                    raise NoteError("the server's signature does not verify") from None
-                return
-        raise NoteError("no signature by the server key")
+                    raise NoteError("a signature line of the server's key does not verify") from None
+                verified = True
+        if not verified:
+            raise NoteError("no signature by the server key")
 
 
 # ---------------------------------------------------------------------------
@@ -756,6 +790,8 @@ ORGANIZER_KINDS = frozenset(
     {"invite", "expel", "topic", "motion", "deputies", "record", "draw", "certify", "witnesses"}
 )
 SERVER_KINDS = frozenset({"commit", "close", "result", "drawn"})
+# SPEC 16: a lottery's name is its kind's prefix and its id.
+MOTION, DRAW = "motion:", "draw:"
 # SPEC 16: the kinds that reveal a lottery's r, and the lottery each reveals.
 REVEALS: dict[str, Callable[[dict[str, Any]], str]] = {
     "close": lambda st: "motion:" + st["motion"],
@@ -985,7 +1021,9 @@ class Replay:
         self.commits: dict[str, tuple[bytes, int]] = {}
         self.pending_commit: tuple[str, int] | None = None
         self.revealed: dict[str, bytes] = {}
-        self.due: list[tuple[str, str]] = []  # heap of (closes, motion id), not yet closed
+        # heap of (closes, lottery) not yet closed: `motion:<id>` or `draw:<id>`
+        # (SPEC 4, close first: the order in which due lotteries close)
+        self.due: list[tuple[str, str]] = []
         self.track = set(track)
         # SPEC 4, witnesses: every policy in log order, (index, statement);
         # the one in force at index I is the last before I.
@@ -1038,23 +1076,42 @@ class Replay:
         out = []
         due = self.due
         while due and due[0][0] <= received:
-            closes, mid = due[0]  # a motion id, or "draw:<id>" (SPEC 4: draws close first too)
-            done = self.draws[mid[5:]].drawn_index if mid.startswith("draw:") else self.motions[mid].close_index
-            if done is not None:
+            closes, lottery = due[0]
+            if self._closed(lottery):
                 heapq.heappop(due)
                 continue
             if st["kind"] in SERVER_KINDS:
                 break
             heapq.heappop(due)
+            kind, _, name = lottery.partition(":")
             out.append(
                 _refused(
                     index,
                     "late_close",
-                    f"motion {mid!r} closes at {closes}, but this entry, "
+                    f"{kind} {name!r} closes at {closes}, but this entry, "
                     f"received {received}, comes before its close entry",
                 )
             )
         return out
+
+    def _closed(self, lottery: str) -> bool:
+        kind, _, name = lottery.partition(":")
+        return (self.draws[name].drawn_index if kind == "draw" else self.motions[name].close_index) is not None
+
+    def _close_first(self, index: int, lottery: str, closes: str) -> None:
+        """SPEC 4, close first: lotteries falling due together close in order
+        of `closes`, then lottery name (`draw:` before `motion:`). Any
+        unclosed lottery before this one in that order is due too (its
+        closes is not later), so it must be closed already."""
+        due = self.due
+        while due and self._closed(due[0][1]):
+            heapq.heappop(due)
+        if due and due[0] < (closes, lottery):
+            raise _refused(
+                index,
+                "close_order",
+                f"{due[0][1]!r} closes first (closes, then name), but {lottery!r} is closed before it",
+            )
 
     # -- SPEC 4, the rules of each kind (one method per kind) ----------------
     def _rule_assembly(self, index: int, st: dict[str, Any], received: str) -> None:
@@ -1145,6 +1202,7 @@ class Replay:
             raise _refused(index, "motion_closed", f"motion {m.id!r} was closed at entry {m.close_index}")
         if received < m.closes:  # type: ignore[operator]
             raise _refused(index, "too_early", f"received {received} before closes {m.closes}")
+        self._close_first(index, MOTION + m.id, m.closes)
         self.check_reveal(index, st)
 
     def _rule_commit(self, index: int, st: dict[str, Any], received: str) -> None:
@@ -1224,6 +1282,7 @@ class Replay:
             raise _refused(index, "draw_closed", f"draw {d.id!r} was drawn at entry {d.drawn_index}")
         if received < d.closes:  # type: ignore[operator]
             raise _refused(index, "too_early", f"received {received} before closes {d.closes}")
+        self._close_first(index, DRAW + d.id, d.closes)
         self.check_reveal(index, st)
         pool = sorted(
             k for k, on in d.standing.items() if on and k in self.active and (not d.certified or k in d.certifications)
@@ -1340,7 +1399,7 @@ class Replay:
 
     def _apply_motion(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         m = self.motions[st["id"]] = Motion(st, index)
-        heapq.heappush(self.due, (m.closes, m.id))
+        heapq.heappush(self.due, (m.closes, MOTION + m.id))
         if st["url"].startswith("proposal:"):
             self.proposals[st["url"][9:]].motion = m.id
         self.pending_commit = ("motion:" + m.id, index)  # SPEC 16: its commit comes next
@@ -1378,7 +1437,7 @@ class Replay:
     def _apply_draw(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         d = self.draws[st["id"]] = Draw(st, index)
         self.pending_commit = ("draw:" + d.id, index)  # SPEC 13: its commit comes next
-        heapq.heappush(self.due, (d.closes, "draw:" + d.id))
+        heapq.heappush(self.due, (d.closes, DRAW + d.id))
 
     def _apply_drawn(self, index: int, st: dict[str, Any], entry_hash: bytes) -> None:
         self.draws[st["draw"]].drawn_index = index
@@ -1839,6 +1898,7 @@ class Verifier:
         witness_keys: Iterable[tuple[str, bytes]] = (),
         texts: str | None = None,
         texts_implicit: bool = False,
+        server_key: str | None = None,
     ) -> None:
         self.source = source
         self.mode: Reference = FastMode() if fast else Reference()
@@ -1893,6 +1953,8 @@ class Verifier:
             if note is not None:
                 self.cps.insert(0, ("server checkpoint", None, note))
             self.server_key_hint = source.server_key()
+        if server_key is not None:
+            self.server_key_hint = server_key
 
     def note(self, problem: Problem) -> None:
         self.failures.append(problem)
@@ -2154,8 +2216,15 @@ class Verifier:
             for c in self.checks:
                 self.skipped[c] = "the log is empty: nothing to check"
             return
-        if self.server_key_hint is not None and replay.server is not None and self.server_key_hint != replay.server:
-            self.note(_refused(0, "wrong_server", "the genesis names another key than the server's /api/server"))
+        # SPEC 4: the genesis names this server's key. From a URL the key is
+        # the server's own (GET /api/server); an exported log names only its
+        # own, so the check needs --server-key, else it is reported skipped.
+        if self.server_key_hint is None:
+            self.skipped["wrong_server"] = (
+                "an exported log names its own server key; give --server-key HEX (GET /api/server) to check it"
+            )
+        elif replay.server is not None and self.server_key_hint != replay.server:
+            self.note(_refused(0, "wrong_server", "the genesis names another key than the server's key"))
         self._check_checkpoints()
         if "since" in self.checks:
             self._check_since()
@@ -2830,13 +2899,16 @@ class CouldNotRun(Exception):
 
 
 PAGE = 10_000
+MAX_ENTRIES = 100_000_000  # --max-entries: a log longer than this is not read to its end (exit 2)
+_PAGE_START = re.compile(rb'\{"index":(0|[1-9][0-9]{0,15}),')
 
 
 class Source:
     """Where the log comes from: ``chunks()`` yields its lines (SPEC 5, 9)."""
 
-    def __init__(self, spec: str, timeout: float = 30.0) -> None:
+    def __init__(self, spec: str, timeout: float = 30.0, max_entries: int | None = None) -> None:
         self.spec = spec
+        self.max_entries = MAX_ENTRIES if max_entries is None else max_entries
         self.is_url = spec.startswith(("http://", "https://"))
         self.base = spec.rstrip("/")
         self.timeout = timeout
@@ -2851,6 +2923,13 @@ class Source:
             if missing_ok and e.code in missing:
                 return None
             raise CouldNotRun(f"GET {self.base + path}: HTTP {e.code}") from None
+        except http.client.IncompleteRead as e:
+            # A server dying mid-download: a short body or a chunked stream cut.
+            raise CouldNotRun(
+                f"GET {self.base + path}: the server closed the connection mid-answer ({len(e.partial)} bytes received)"
+            ) from None
+        except (http.client.HTTPException, ConnectionError) as e:
+            raise CouldNotRun(f"GET {self.base + path}: the connection failed mid-answer ({e!r})") from None
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = getattr(e, "reason", e)
             raise CouldNotRun(f"cannot reach {self.base}: {reason}") from None
@@ -2910,7 +2989,25 @@ class Source:
         """Lists of lines without their newline; every line ended with a
         newline except, when the flag is False, the last of the list."""
         if not self.is_url:
-            yield from self._file_chunks(self.spec)
+            read = 0
+            try:
+                with open(self.spec, "rb") as f:
+                    rest = b""
+                    while True:
+                        block = f.read(1 << 22)
+                        if not block:
+                            break
+                        parts = (rest + block).split(b"\n")
+                        rest = parts.pop()
+                        if parts:
+                            read += len(parts)
+                            self._within_limit(read)
+                            yield parts, True
+                    if rest:
+                        self._within_limit(read + 1)
+                        yield [rest], False
+            except OSError as e:
+                raise CouldNotRun(f"cannot read {self.spec}: {e.strerror}") from None
             return
         yield from self._url_chunks(0)
 
@@ -2937,14 +3034,39 @@ class Source:
             body = self._get(f"/api/log?from={start}&limit={PAGE}") or b""
             if not body:
                 return
+            self._page_starts_at(body, start)
             parts = body.split(b"\n")
             last = parts.pop()
+            if len(parts) + (1 if last else 0) > PAGE:
+                raise CouldNotRun(
+                    f"the server answered limit={PAGE} with {len(parts) + (1 if last else 0)} lines: stopping"
+                )
+            self._within_limit(start + len(parts) + (1 if last else 0))
             if parts:
                 yield parts, True
             if last:
                 parts.append(last)
                 yield [last], False
             start += len(parts)
+
+    def _within_limit(self, n: int) -> None:
+        if n > self.max_entries:
+            raise CouldNotRun(
+                f"the log has more than {self.max_entries} entries (--max-entries): stopped reading, nothing verified"
+            )
+
+    @staticmethod
+    def _page_starts_at(body: bytes, start: int) -> None:
+        """SPEC 9: a page asked ``from=start`` begins with entry ``start``. A
+        server that ignores ``from`` would otherwise be read for ever."""
+        m = _PAGE_START.match(body)
+        if m is None:
+            raise CouldNotRun(f"the page from={start} does not start with an entry's index: stopping")
+        got = int(m.group(1))
+        if got != start:
+            raise CouldNotRun(
+                f"asked for entries from {start}, the server answered from {got} (it ignores from=?): stopping"
+            )
 
 
 class FollowSource(Source):
@@ -2979,6 +3101,18 @@ def _read_text(path: str, what: str) -> str:
 # ---------------------------------------------------------------------------
 # 10. Command line
 # ---------------------------------------------------------------------------
+
+
+def _count_arg(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,16}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a count in ASCII digits")
+    return int(text)
+
+
+def _key_arg(text: str) -> str:
+    if not _HEX64.match(text):
+        raise argparse.ArgumentTypeError("want 64 lowercase hex digits")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -3034,6 +3168,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-texts", action="store_true", help="do not fetch the comment texts from a server SOURCE")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument(
+        "--max-entries",
+        type=_count_arg,
+        default=MAX_ENTRIES,
+        metavar="N",
+        help=f"stop (exit 2) rather than read a log of more than N entries (default {MAX_ENTRIES:,})",
+    )
+    p.add_argument(
+        "--server-key",
+        type=_key_arg,
+        metavar="HEX",
+        help="the server's public key (GET /api/server): checks `wrong_server` on an exported log",
+    )
     p.add_argument(
         "--no-fast",
         action="store_true",
@@ -3154,7 +3301,8 @@ def main(argv: list[str] | None = None) -> int:
         return follow(args)
     try:
         v = Verifier(
-            Source(args.source),
+            Source(args.source, max_entries=args.max_entries),
+            server_key=args.server_key,
             checkpoint_files=args.checkpoint,
             receipt_paths=args.receipt,
             since_file=args.since,

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import tally
 from ballots import errors as E
+from ballots import integrity, sortition, sql, upgrade
 from ballots import schema as T
-from ballots import sortition, sql, upgrade
 from ballots.closing import counts, result_statement
 from ballots.live import LiveTallies
 from ballots.policy import check_policy
-from ballots.projection import changes, load_state
+from ballots.projection import all_rows, changes, load_state
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
 from ballots.state import AssemblyState, apply, assembly_id
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
@@ -188,6 +188,7 @@ class BallotBox:
         self._next_close: datetime | None = None
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._verifiers: ThreadPoolExecutor | None = None
+        self._digest_key = integrity.digest_key(server_key.seed)
 
     # -- opening -----------------------------------------------------------
 
@@ -247,6 +248,12 @@ class BallotBox:
             size = 0 if h is None else h["size"]
             await self._check_log(conn, h)
             rows = {t: [dict(r) for r in (await conn.execute(select(t))).mappings()] for t in T.PROJECTIONS}
+            stored = await integrity.stored_digest(conn)
+            integrity.check_digest(size, integrity.digest_of(self._digest_key, rows), stored)
+            if self.full_check:
+                why = integrity.first_difference(rows, all_rows(await upgrade.replay_log(conn)))
+                if why is not None:
+                    raise E.LogCorrupted(f"the projections differ from the log replayed: {why}")
             # The high levels are on most proofs and few (n / 256): keep them in memory.
             high = await conn.execute(
                 select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
@@ -254,6 +261,11 @@ class BallotBox:
             self._node_cache = {(lv, i): hh for lv, i, hh in high}
             state = load_state(rows, size)
             await self._check_lotteries(conn, state)
+        if stored is None:  # a database from before the digest: trust it once, as it is now
+            async with self.engine.begin() as conn:
+                await integrity.store_digest(conn, size, integrity.digest_of(self._digest_key, rows))
+            if size:
+                log.warning("the projections had no keyed digest yet: stored one for the %d entries as they are", size)
         self.committed, self._working = state, load_state(rows, size)
         self._attach_live()
         self._next_close = next_closing(self._working)
@@ -537,9 +549,13 @@ class BallotBox:
             }
             for s in batch.staged
         ]
+        stored = await integrity.stored_digest(conn)
+        before = 0 if stored is None else stored[1]
+        digest = await integrity.updated_digest(conn, self._digest_key, before, batch.pending, batch.cleared)
         await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
         if batch.texts:
             await sql.write_texts(conn, batch.texts)
+        await integrity.store_digest(conn, batch.state.size, digest)
         root = batch.frontier.root()
         size = batch.state.size
         checkpoint = sign_checkpoint(
@@ -666,30 +682,36 @@ class BallotBox:
         return (await self._assemble([merkle.subtree_root_plan(size)]))[0]
 
     async def export(self, start: int = 0, limit: int | None = None) -> list[bytes]:
-        """Canonical entry bytes from index ``start`` (at most ``limit``)."""
+        """Canonical entry bytes from index ``start`` (at most ``limit``),
+        each checked against its stored leaf hash (``_served``)."""
         await self._settled.wait()
-        q = select(T.entries.c.data).where(T.entries.c.idx >= start).order_by(T.entries.c.idx)
+        q = _with_leaf(T.entries.c.idx >= start).order_by(T.entries.c.idx)
         if limit is not None:
             q = q.limit(limit)
         async with self.engine.connect() as conn:
-            return [bytes(d) for (d,) in await conn.execute(q)]
+            return [_served(i, bytes(d), h, leaf)[0] for i, d, h, leaf in await conn.execute(q)]
 
     async def entry(self, index: int) -> tuple[dict[str, Any], str] | None:
         await self._settled.wait()
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx == index))
-            ).first()
-        return None if row is None else (json.loads(row[0]), row[1].hex())
+            row = (await conn.execute(_with_leaf(T.entries.c.idx == index))).first()
+        if row is None:
+            return None
+        data, digest = _served(*row)
+        return json.loads(data), digest
 
     async def entries_by(self, author: str) -> list[tuple[dict[str, Any], str]]:
         """Every committed entry whose statement ``author`` signed, in log
         order, with its hash: a member's own history read from the log, so
         that no client needs to remember it (SPEC section 9)."""
         await self._settled.wait()
-        q = select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.author == author).order_by(T.entries.c.idx)
+        q = _with_leaf(T.entries.c.author == author).order_by(T.entries.c.idx)
         async with self.engine.connect() as conn:
-            return [(json.loads(d), bytes(h).hex()) for d, h in await conn.execute(q)]
+            out = []
+            for row in await conn.execute(q):
+                data, digest = _served(*row)
+                out.append((json.loads(data), digest))
+            return out
 
     async def texts(self, start: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """The texts of the comments from entry ``start`` on (at most
@@ -746,6 +768,7 @@ class BallotBox:
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
             state = await upgrade.rebuild_projections(conn, secret_for=self._secret_for)
+            await integrity.store_digest(conn, state.size, integrity.digest_of(self._digest_key, all_rows(state)))
         self._working, self.committed = state, copy.deepcopy(state)
         self._attach_live()
         self._next_close = next_closing(self._working)
@@ -753,6 +776,27 @@ class BallotBox:
 
 
 _PREV = b'"prev":"'
+
+
+def _with_leaf(where: Any) -> Any:
+    """Entries (index, bytes, hash) with their stored leaf hash (level 0 of the tree)."""
+    e, n = T.entries.c, T.nodes.c
+    return (
+        select(e.idx, e.data, e.hash, n.hash)
+        .select_from(T.entries.outerjoin(T.nodes, and_(n.level == 0, n.idx == e.idx)))
+        .where(where)
+    )
+
+
+def _served(index: int, data: bytes, digest: bytes, leaf: bytes | None) -> tuple[bytes, str]:
+    """An entry about to be served: its bytes must be those of its leaf in
+    the Merkle tree the start-up check verified, and of its stored hash;
+    otherwise the log was changed underneath the server (LogCorrupted)."""
+    data = bytes(data)
+    if leaf is None or merkle.leaf_hash(data) != bytes(leaf) or hashlib.sha256(data).digest() != bytes(digest):
+        log.error("entry %d does not match its stored leaf hash: refusing to serve it", index)
+        raise E.LogCorrupted(f"entry {index} does not match its stored leaf hash")
+    return data, bytes(digest).hex()
 
 
 async def _check_every_entry(conn: AsyncConnection, leaves: list[bytes]) -> None:

@@ -71,9 +71,10 @@ schema_version = Table(
 # 1: the log, its nodes, head and projections. 2: the schema_version row.
 # 3: deliberation's projections (comments, proposals, supports) and comment_texts.
 # 4: the lotteries projection (docs/SPEC.md section 16).
+# 5: projection_digest (ballots.integrity).
 # Bump it (and add a line to docs/SPEC.md section 13.4) whenever a table
 # changes: an older database then gets its projections rebuilt at start-up.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # --- projections -----------------------------------------------------------
 
@@ -315,4 +316,14 @@ texts = Table(
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("text", Text, nullable=False),
     Column("salt", String(32), nullable=False),
+)
+
+# The keyed digest of the projections (ballots.integrity), of the log's first
+# `size` entries: written with the head, checked at every start.
+projection_digest = Table(
+    "projection_digest",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("digest", LargeBinary(32), nullable=False),
 )

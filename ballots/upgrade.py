@@ -59,14 +59,13 @@ async def prepare(conn: AsyncConnection) -> int | None:
     return upgraded
 
 
-async def rebuild_projections(
+async def replay_log(
     conn: AsyncConnection, *, secret_for: Callable[[str], Callable[[str], bytes]] | None = None
 ) -> AssemblyState:
-    """Replay the whole log into a fresh state and write its projection rows
-    in place of the stored ones (in the caller's transaction). With
+    """The state the whole log gives, replayed from entry 0. With
     ``secret_for`` (assembly id -> the server's r by lottery name), the
     lottery rules are replayed too (docs/SPEC.md section 16): a log whose
-    reveal does not open its commit raises LogCorrupted, writing nothing."""
+    reveal does not open its commit raises LogCorrupted."""
     state = AssemblyState()
     result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
     async for part in result.partitions(ROWS_PER_FETCH):
@@ -81,8 +80,20 @@ async def rebuild_projections(
             apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
     if secret_for is not None and state.awaiting_commit is not None:
         raise E.LogCorrupted(f"the log ends before the commit of {state.awaiting_commit!r}")
+    return state
+
+
+async def rebuild_projections(
+    conn: AsyncConnection, *, secret_for: Callable[[str], Callable[[str], bytes]] | None = None
+) -> AssemblyState:
+    """Replay the whole log (``replay_log``) and write its projection rows in
+    place of the stored ones, in the caller's transaction: a log that does
+    not replay raises LogCorrupted, writing nothing."""
+    state = await replay_log(conn, secret_for=secret_for)
     for table in T.PROJECTIONS:
         await conn.execute(delete(table))
+    # Rebuilt from the log: the box stores a fresh digest (ballots.integrity) at its next start.
+    await conn.execute(delete(T.projection_digest))
     for table, rows in all_rows(state).items():
         if rows:
             await conn.execute(insert(table), rows)

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from serving.limits import Limits
+
+_D = Limits()  # the documented defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +36,46 @@ class Settings:
     verify_threads: int = 0  # signature checks in a thread pool of this size (0: inline, on the event loop)
     # At most (count, seconds) comments per member, the server's policy (docs/SPEC.md 15.3); None: no limit.
     comment_rate: tuple[int, int] | None = (6, 60)
+    # The HTTP edge's limits (serving.limits, docs/SECURITY.md "HTTP edge").
+    header_timeout: float = _D.header_timeout
+    body_timeout: float = _D.body_timeout
+    keepalive_timeout: float = _D.keepalive_timeout
+    max_connections: int = _D.max_connections
+    post_rate: float = _D.post_rate
+    post_burst: int = _D.post_burst
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            keepalive_timeout=self.keepalive_timeout,
+            max_connections=self.max_connections,
+            post_rate=self.post_rate,
+            post_burst=self.post_burst,
+        )
 
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite+aiosqlite:///{(self.data_dir / 'liquid-mandate.db').resolve()}"
+
+
+_UINT = re.compile(r"[0-9]{1,9}\Z")
+_UREAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?\Z")
+
+
+def _count(text: str) -> int:
+    """A non-negative integer in ASCII digits (``int`` would also take ``"٣"``)."""
+    if not _UINT.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number in ASCII digits")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    """A non-negative decimal in ASCII digits (``float`` also takes ``"1e9"``, ``"nan"``, ``"٣"``)."""
+    if not _UREAL.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number in ASCII digits")
+    return float(text)
 
 
 def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> tuple[str, Settings]:
@@ -55,7 +96,7 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         help="restore: go on when a witness of the policy cannot be asked the size it cosigned",
     )
     p.add_argument("--host", default=env.get("LIQUID_MANDATE_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(env.get("LIQUID_MANDATE_PORT", "8080")))
+    p.add_argument("--port", type=_count, default=env.get("LIQUID_MANDATE_PORT", "8080"))
     p.add_argument("--data-dir", type=Path, default=Path(env.get("LIQUID_MANDATE_DATA_DIR", "data")))
     p.add_argument(
         "--db-url",
@@ -105,6 +146,24 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         metavar="COUNT/SECONDS",
         help="at most COUNT comments per member in any SECONDS (default 6/60); off: no limit (docs/SPEC.md 15.3)",
     )
+    edge = p.add_argument_group("HTTP edge limits (docs/SECURITY.md; 0 turns a rate or a cap off)")
+    for flag, kind, default, what in (
+        ("header-timeout", _seconds, _D.header_timeout, "seconds from a request's first byte to its last header"),
+        ("body-timeout", _seconds, _D.body_timeout, "seconds to receive a whole request body"),
+        ("keepalive-timeout", _seconds, _D.keepalive_timeout, "seconds an idle connection stays open"),
+        ("max-connections", _count, _D.max_connections, "concurrent connections per client address"),
+        ("post-rate", _seconds, _D.post_rate, "POSTs per second per client address, sustained"),
+        ("post-burst", _count, _D.post_burst, "POSTs one client address may send back to back"),
+    ):
+        var = "LIQUID_MANDATE_" + flag.upper().replace("-", "_")
+        # argparse runs ``type`` on a string default too, so a bad variable is refused like a bad flag.
+        edge.add_argument(
+            "--" + flag,
+            type=kind,
+            default=env.get(var, str(default)),
+            metavar="N",
+            help=f"{what} (default {default}; {var})",
+        )
     demo = p.add_mutually_exclusive_group()
     demo.add_argument(
         "--demo",
@@ -149,6 +208,12 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         access_log=a.access_log,
         verify_threads=a.verify_threads,
         comment_rate=comment_rate,
+        header_timeout=a.header_timeout,
+        body_timeout=a.body_timeout,
+        keepalive_timeout=a.keepalive_timeout,
+        max_connections=a.max_connections,
+        post_rate=a.post_rate,
+        post_burst=a.post_burst,
     )
 
 

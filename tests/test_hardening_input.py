@@ -342,3 +342,29 @@ async def test_security_headers_on_every_response(api, method: str, path: str) -
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Referrer-Policy"] == "no-referrer"
     assert not any(ch.isdigit() for ch in resp.headers["Server"]) and "aiohttp" not in resp.headers["Server"].lower()
+
+
+# -- the UI renders only http(s) links ------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_ui_refuses_to_render_non_http_links(tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch, require_browser, running_server
+
+    require_browser()
+    with running_server(tmp_path) as base, sync_playwright() as p:
+        b = launch(p)
+        try:
+            page = b.new_page()
+            page.goto(base + "/")
+            hrefs = page.evaluate(
+                """async () => { const { h } = await import('/js/dom.js');
+                const urls = ['javascript:alert(1)', 'JavaScript:x', ' javascript:x', 'data:text/html,x', 'vbscript:x',
+                              '//evil.example/', 'https://example.org/a', 'http://example.org/', '#/bill/x', '/api/log'];
+                return urls.map((u) => h('a', { href: u }, 'x').getAttribute('href')); }"""
+            )
+        finally:
+            b.close()
+    assert hrefs == [None] * 6 + ["https://example.org/a", "http://example.org/", "#/bill/x", "/api/log"]

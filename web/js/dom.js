@@ -2,9 +2,15 @@
 
 const SVG = 'http://www.w3.org/2000/svg';
 
+// Links: only our own routes and http(s) URLs are rendered as links
+// (docs/SECURITY.md); a `javascript:`, `data:` or other href is dropped.
+const SAFE_HREF = /^(?:https?:\/\/|#|\/(?!\/)|\?)/i;
+export const safeHref = (url) => typeof url === 'string' && SAFE_HREF.test(url);
+
 function build(el, attrs, children, svg) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
+    if (k === 'href' && !safeHref(String(v))) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'text') el.textContent = v;
     else if (!svg && k in el && typeof v !== 'string' && k !== 'list') el[k] = v;
