@@ -198,7 +198,7 @@ class EdgeHandler(RequestHandler):
         """aiohttp's answer to a request it could not parse: one log line and
         a problem+json that does not repeat the request (aiohttp's own echoes
         the bad line or header back, and logs a traceback)."""
-        log.info("bad request from %s: %s (status %d)", client_address(request), type(exc).__name__, status)
+        log.info("bad request from %s: %s (status %d)", request.remote, type(exc).__name__, status)
         if request.writer.output_size > 0:
             raise ConnectionError("response already started")
         if status == 400:
