@@ -46,8 +46,12 @@ async def test_metrics_parse_and_hold_the_operators_series(api) -> None:
     await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
     # Two refusals of different types: a topic that exists, a body that is not JSON.
     again = c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None)
-    assert (await api.post("/api/statements", data=json.dumps(again))).status == 409
-    assert (await api.post("/api/statements", data=b"{not json")).status == 400
+    assert (
+        await api.post("/api/statements", data=json.dumps(again), headers={"Content-Type": "application/json"})
+    ).status == 409
+    assert (
+        await api.post("/api/statements", data=b"{not json", headers={"Content-Type": "application/json"})
+    ).status == 400
     events = await api.get("/api/events")  # one SSE client while we look
     assert events.status == 200
     await events.content.readline()
