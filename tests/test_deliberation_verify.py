@@ -129,6 +129,7 @@ def verify(
     log = write_log(tmp / "log.jsonl", lines)
     (tmp / "cp.txt").write_text(checkpoint_note(lines, KeyPair(SERVER_SEED), assembly), encoding="utf-8")
     args = [str(log), "--checkpoint", str(tmp / "cp.txt"), "--jobs", "1", "--json", "--quiet"]
+    args += ["--server-key", KeyPair(SERVER_SEED).public_hex]
     if texts is not None:
         (tmp / "texts.jsonl").write_bytes(
             b"".join((x if isinstance(x, bytes) else canonical_bytes(x)) + b"\n" for x in texts)

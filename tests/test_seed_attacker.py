@@ -93,6 +93,7 @@ def _verifies(tmp: Path, lines: list[bytes], h: dict[str, Any]) -> dict[str, Any
         since_file=None,
         jobs=1,
         progress=False,
+        server_key=h["key"].public_hex,
     )
     v.run()
     return {
@@ -222,8 +223,9 @@ async def test_the_box_refuses_to_open_an_imported_log_whose_reveal_does_not_mat
     # Refused from the (rebuilt) projections or from the close entry itself, whichever is read first.
     with pytest.raises(E.LogCorrupted, match=r"entry (\d+): the (lottery|close of) 'motion:bill'"):
         await BallotBox.open(bad, honest["key"])
-    # Under another server key, even the honest log cannot be opened: that key could not reveal r.
-    with pytest.raises(E.LogCorrupted, match="not this server key's|does not match this server key's"):
+    # Under another server key, even the honest log cannot be opened: that key could not reveal r
+    # (and could not have keyed the projections' digest, ballots.integrity, which is checked first).
+    with pytest.raises(E.LogCorrupted, match="not this server key's|does not match this server key's|keyed digest"):
         await BallotBox.open(url, KeyPair(bytes(32)))
 
 

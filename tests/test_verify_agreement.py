@@ -24,6 +24,7 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
         lines, note = asyncio.run(random_assembly(tmp / "box.db", random.Random(seed)))
         log = write_log(tmp / "log.jsonl", lines)
         (tmp / "cp.txt").write_text(note)
+        server = entries(lines)[0]["statement"]["server"]  # the server key, as GET /api/server gives it
         v = V.Verifier(
             V.Source(str(log)),
             checkpoint_files=[str(tmp / "cp.txt")],
@@ -31,6 +32,7 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
             since_file=None,
             jobs=1,
             progress=False,
+            server_key=server,
         )
         v.run()
         # No witness policy: each close is not judged (SPEC 14.3), nothing else.
@@ -44,6 +46,7 @@ def test_verifier_agrees_with_the_ballot_box(seed: int) -> None:
             jobs=1,
             progress=False,
             fast=False,
+            server_key=server,
         )
         ref.run()
         assert ref.as_json() == v.as_json(), "the reference path (--no-fast) agrees"

@@ -275,7 +275,10 @@ def test_signed_note_vector() -> None:
         ("origin\n1\nAAAA\n\n\u2014 origin AAAAAAA=\n", "root has 3 bytes"),
         ("origin\n01\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "not a decimal"),
         ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n", "not a signed note"),
-        ("origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n- origin AAAAAAA=\n", "bad signature line"),
+        (
+            "origin\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n- origin AAAAAAA=\n",
+            "does not start with an em dash",
+        ),
         ("o\nx\n1\n" + base64.b64encode(bytes(32)).decode() + "\n\n\u2014 o AAAAAAA=\n", "4 lines"),
     ],
 )
