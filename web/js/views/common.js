@@ -61,7 +61,8 @@ export function topicOrder(topics) {
 }
 
 export function pathView(app, path) {
-  return h('ol', { class: 'path' }, path.map((k) => h('li', {}, who(app, k))));
+  // Each step is a link to that member's page: whoever carries my vote is one click from their record.
+  return h('ol', { class: 'path' }, path.map((k) => h('li', {}, memberLink(app, k))));
 }
 
 export function outcomeText(p) {

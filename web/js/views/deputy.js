@@ -7,7 +7,7 @@ import { fromHex, sha256, toHex } from '../bytes.js';
 import { h } from '../dom.js';
 import { fmtTime, num, pct, t } from '../i18n.js';
 import { leafHash, verifyCheckpoint, verifyInclusion } from '../merkle.js';
-import { field, msg, page, who } from './common.js';
+import { field, memberLink, msg, page } from './common.js';
 
 const VOTED = ['yes', 'no', 'abstain', 'absent'];
 
@@ -32,7 +32,7 @@ export async function page_(app, [keyParam]) {
       h('td', {}, i.report ? t(`voted.${i.report.voted}`) : t('compliance.none'), mine ? reportForm(app, i) : null));
   });
   return page(t('deputy.title'),
-    h('p', {}, t('deputy.for'), ' ', who(app, key)),
+    h('p', {}, t('deputy.for'), ' ', memberLink(app, key)),
     h('p', {}, t(onRoster ? 'deputy.on_roster' : 'deputy.not_on_roster')),
     h('p', { class: 'no-print' }, h('button', { type: 'button', onclick: () => window.print() }, t('deputy.print'))),
     instructions.length ? h('div', { class: 'scroll' }, h('table', { id: 'instructions' },

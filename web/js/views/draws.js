@@ -7,7 +7,7 @@
 import { api, submit } from '../api.js';
 import { h } from '../dom.js';
 import { fmtTime, num, t } from '../i18n.js';
-import { countdown, field, msg, page, who } from './common.js';
+import { countdown, field, memberLink, msg, page, who } from './common.js';
 
 // Views do not re-render themselves: a hashchange makes the shell render the route again.
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -106,7 +106,7 @@ export async function draw(app, [id]) {
   if (drawn) {
     parts.push(h('div', { class: 'card', id: 'drawn' },
       h('h2', {}, t('draws.chosen_title')),
-      h('ol', { id: 'chosen' }, drawn.chosen.map((k) => h('li', { 'data-key': k }, who(app, k)))),
+      h('ol', { id: 'chosen' }, drawn.chosen.map((k) => h('li', { 'data-key': k }, memberLink(app, k)))),
       h('p', {}, t('draws.seed'), ' ', h('code', { class: 'key', id: 'draw-seed' }, drawn.seed)),
       h('p', {}, h('a', { href: `#/entry/${d.drawn_index}` }, t('deputy.entry', { index: String(d.drawn_index) }))),
       h('p', { class: 'muted' }, t('draws.redo'))));
