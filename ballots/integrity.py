@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ballots import errors as E
 from ballots import schema as T
-from crypto.canonical import canonical_bytes
 
 Row = dict[str, Any]
 MOD = 1 << 256
@@ -45,12 +44,22 @@ def _plain(value: Any) -> Any:
     return value.hex() if isinstance(value, (bytes, bytearray, memoryview)) else value
 
 
+def _field(value: Any) -> str:
+    """One column's value, length-prefixed so that no two rows share an
+    encoding (a text holding the separator cannot shift the columns)."""
+    if value is None:
+        return "~"
+    text = bytes(value).hex() if isinstance(value, (bytes, bytearray, memoryview)) else str(value)
+    return f"{len(text)}:{text}"
+
+
 def row_term(key: bytes, table: Table, row: Mapping[str, Any]) -> int:
-    """One row's term of the digest: HMAC(key, table name, 0x00, the row's
-    canonical JSON with the table's own column order)."""
-    data = canonical_bytes({c.name: _plain(row[c.name]) for c in table.columns})
-    mac = hmac.new(key, table.name.encode() + b"\x00" + data, hashlib.sha256).digest()
-    return int.from_bytes(mac, "big")
+    """One row's term of the digest: HMAC-SHA256(key, table name, 0x00, each
+    column in the table's own order, length-prefixed). ``hmac.digest`` and a
+    plain encoding rather than canonical JSON: the start-up check computes
+    one term per projection row (millions at 10^6 members)."""
+    data = table.name + "\x00" + "".join([_field(row[c.name]) for c in table.columns])
+    return int.from_bytes(hmac.digest(key, data.encode(), "sha256"), "big")
 
 
 def digest_of(key: bytes, rows: Mapping[Table, Iterable[Mapping[str, Any]]]) -> int:
