@@ -1,11 +1,15 @@
 """Deputies' votes on record in the browser (issue 15): after a bill closes, a
 deputy reports what they voted from their page, one deviating with a note;
-the public compliance table shows agreement and the deviation, in French and
-English, at phone and desktop size, with no axe-core violation."""
+the public compliance table shows agreement and the deviation; a draw goes
+from certification to the roster. Both flows run in English and in French
+(each language on its own closed bill and its own draw, in one assembly),
+and the compliance pages pass axe-core at phone and desktop size."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +38,34 @@ from tests.browser import (
 
 pytestmark = pytest.mark.browser
 
+# The UI's own string tables, so the French flow checks the French text the
+# page should show without the test spelling either language out.
+STRINGS = {
+    lang: json.loads((Path(__file__).parent.parent / "web" / "i18n" / f"{lang}.json").read_text(encoding="utf-8"))
+    for lang in ("en", "fr")
+}
+# Each language's flow reports on its own closed bill, so neither depends on the other having run.
+BILL = {"en": "quick", "fr": "vite"}
+
+
+def use_lang(page: Any, lang: str) -> None:
+    """Switches the page to `lang` with the header's switch (remembered by
+    the page, so later views keep it) unless it already shows that language."""
+    if page.evaluate("document.documentElement.lang") != lang:
+        page.click("#lang-switch")
+        # The switch renders the view again: wait until it is done, or a
+        # button of the old rendering could still be on the page.
+        page.wait_for_function(
+            "l => document.documentElement.lang === l && !document.getElementById('main').hasAttribute('aria-busy')",
+            arg=lang,
+        )
+
+
+def in_lang(page: Any, lang: str) -> None:
+    """The page is rendered in `lang` and no string is missing from its table."""
+    assert page.evaluate("document.documentElement.lang") == lang
+    no_missing_strings(page)
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
@@ -48,8 +80,9 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Two deputies (alice, bob) and a voter (carol); a bill closed with both
-    deputies told yes."""
+    """Two deputies (alice, bob) and a voter (carol); two bills (one per
+    language's flow) closed with both deputies told yes. The draw tests, last
+    in this file, use the same members and replace the roster."""
     with running_server(tmp_path_factory.mktemp("server")) as base:
         org = new_page(browser, base)
         create_key(org)
@@ -65,16 +98,20 @@ def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         confirm(org)
         org.wait_for_selector("#roster-count[data-n='2']")
         add_bill(org, "quick", "city", "Quick vote", closes_in=5)
-        vote(pages["carol"], "quick", "yes")
-        goto(pages["alice"], "bill/quick")
-        pages["alice"].wait_for_selector("#hemicycle", timeout=20_000)
+        add_bill(org, "vite", "city", "Vote rapide", closes_in=5)
+        for bill in BILL.values():
+            vote(pages["carol"], bill, "yes")
+        for bill in BILL.values():
+            goto(pages["alice"], f"bill/{bill}")
+            pages["alice"].wait_for_selector("#hemicycle", timeout=20_000)
         yield {"base": base, "org": org, "keys": keys, **pages}
 
 
-def report(page: Any, voted: str, note: str = "") -> None:
+def report(page: Any, bill: str, lang: str, voted: str, note: str = "") -> None:
     goto(page, "deputy")
-    form = "#instructions tr[data-motion='quick'] form.report-form"
-    page.click("#instructions tr[data-motion='quick'] details.report summary")
+    in_lang(page, lang)
+    form = f"#instructions tr[data-motion='{bill}'] form.report-form"
+    page.click(f"#instructions tr[data-motion='{bill}'] details.report summary")
     page.select_option(f"{form} [name=voted]", voted)
     if note:
         page.fill(f"{form} [name=note]", note)
@@ -82,31 +119,53 @@ def report(page: Any, voted: str, note: str = "") -> None:
     page.wait_for_selector(f"{form} .msg.ok a")
 
 
-def test_deputies_report_and_the_table_shows_agreement_and_deviation(world: dict[str, Any]) -> None:
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_deputies_report_and_the_table_shows_agreement_and_deviation(world: dict[str, Any], lang: str) -> None:
     alice, bob, keys, base = world["alice"], world["bob"], world["keys"], world["base"]
-    told = {r["deputy"]: r["instruction"] for r in api(base, "/api/compliance?motion=quick")["rows"]}
+    bill, text = BILL[lang], STRINGS[lang]
+    for page in (alice, bob):
+        goto(page, "deputy")
+        use_lang(page, lang)
+    told = {r["deputy"]: r["instruction"] for r in api(base, f"/api/compliance?motion={bill}")["rows"]}
     assert told == {keys["alice"]: "yes", keys["bob"]: "yes"}
-    report(alice, "yes")
-    shot(alice, "compliance/10-deputy-reported")
-    report(bob, "no", note="Ma conscience")
+    report(alice, bill, lang, "yes")
+    shot(alice, f"compliance/10-deputy-reported-{lang}")
+    report(bob, bill, lang, "no", note="Ma conscience")
     goto(alice, "compliance")
-    no_missing_strings(alice)
+    in_lang(alice, lang)
+    assert alice.inner_text("h1").strip() == text["compliance.title"]
     rows = alice.locator("#compliance tbody tr")
     assert rows.count() == 2
     assert rows.nth(0).get_attribute("data-deputy") == keys["bob"]  # most deviations first
     assert "deviation" in (rows.nth(0).get_attribute("class") or "")
-    assert "100" in alice.inner_text(f"#compliance tr[data-deputy='{keys['alice']}']")
-    shot(alice, "compliance/11-table")
+    # Each deputy's counts as the server computes them (they grow as each
+    # language's flow reports), and the facts this flow made: alice agrees, bob deviates.
+    summary = {d["deputy"]: d for d in api(base, "/api/compliance")["deputies"]}
+    assert summary[keys["alice"]]["deviates"] == 0 and summary[keys["alice"]]["agrees"] >= 1
+    assert summary[keys["bob"]]["deviates"] >= 1 and summary[keys["bob"]]["agrees"] == 0
+    for name in ("alice", "bob"):
+        d = summary[keys[name]]
+        cells = alice.locator(f"#compliance tr[data-deputy='{keys[name]}'] td").all_inner_texts()
+        assert cells[1:4] == [str(d["agrees"]), str(d["deviates"]), str(d["unknown"])], (name, cells, d)
+        assert cells[0].startswith(str(100 * d["agrees"] // d["instructed"])), (name, cells, d)
+    shot(alice, f"compliance/11-table-{lang}")
     goto(alice, f"compliance/deputy/{keys['bob']}")
-    row = alice.locator("#compliance-rows tr[data-motion='quick']")
+    in_lang(alice, lang)
+    row = alice.locator(f"#compliance-rows tr[data-motion='{bill}']")
     assert row.get_attribute("data-status") == "deviates"
     assert "Ma conscience" in row.inner_text()
-    goto(alice, "bill/quick")
+    assert text["compliance.deviates"] in row.inner_text()
+    goto(alice, f"bill/{bill}")
     alice.click("#how-deputies-voted")
     alice.wait_for_selector("#compliance-rows")
-    assert alice.locator("#compliance-rows tr[data-status='agrees']").count() == 1
-    assert alice.locator("#compliance-rows tr[data-status='deviates']").count() == 1
+    in_lang(alice, lang)
+    agrees = alice.locator("#compliance-rows tr[data-status='agrees']")
+    deviates = alice.locator("#compliance-rows tr[data-status='deviates']")
+    assert agrees.count() == 1 and agrees.get_attribute("data-deputy") == keys["alice"]
+    assert deviates.count() == 1 and deviates.get_attribute("data-deputy") == keys["bob"]
+    assert text["compliance.agrees"] in agrees.inner_text()
     assert not alice.errors, alice.errors
+    assert not bob.errors, bob.errors
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
@@ -131,69 +190,79 @@ def test_compliance_pages_in_both_languages_pass_axe(world: dict[str, Any], brow
     assert problems == [], "\n".join(problems)
 
 
-def test_a_draw_from_certification_to_roster(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+# The member who withdraws in each language's draw: a different one each
+# time, so each draw chooses a roster the assembly did not have before.
+WITHDRAWS = {"en": "bob", "fr": "alice"}
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -> None:
     """Issue 15: an organizer announces a draw and certifies members before it
     opens, members volunteer (one withdraws), the server draws at closes, the
     page shows the chosen and the seed, and the organizer makes them the
-    roster after a confirmation; in English, then the drawn page in French."""
-    with running_server(tmp_path_factory.mktemp("draw-server")) as base:
-        org = new_page(browser, base)
-        create_key(org)
-        found(org, "Assemblée")
-        codes = invite(org, 3)
-        people = {n: new_page(browser, base) for n in ("ana", "ben", "cy")}
-        keys = {n: enroll(p, c, n) for (n, p), c in zip(people.items(), codes)}
-        goto(org, "draws")
-        org.fill("#draw-form [name=id_]", "d1")
-        org.fill("#draw-form [name=title]", "Candidate deputies")
-        org.fill("#draw-form [name=seats]", "2")
-        org.eval_on_selector(
-            "#draw-form",
-            """f => {
-            const p = (n) => String(n).padStart(2, '0');
-            const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-            f.opens.value = loc(new Date(Date.now() + 8000));
-            f.closes.value = loc(new Date(Date.now() + 18000));
-        }""",
-        )
-        org.check("#draw-form [name=certified]")
-        org.click("#draw-form button[type=submit]")
-        org.wait_for_function("() => document.body.dataset.ready === 'draw'")
-        goto(org, "draw/d1")
-        for name in ("ana", "ben", "cy"):
-            org.select_option("#certify-member", keys[name])
-            org.click("#certify")
-            org.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}']")
-        shot(org, "draws/20-certified")
-        for name in ("ana", "ben", "cy"):
-            page = people[name]
-            goto(page, "draw/d1")
-            page.wait_for_selector("#volunteer", timeout=20_000)
-            page.click("#volunteer")
-            page.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}'][data-in-pool='true']")
-        people["cy"].click("#volunteer")  # cy withdraws
-        people["cy"].wait_for_selector(f"#draw-people tr[data-key='{keys['cy']}'][data-in-pool='false']")
-        shot(people["ana"], "draws/21-open")
-        goto(org, "draw/d1")
-        org.wait_for_selector("#drawn", timeout=30_000)
-        chosen = [c.get_attribute("data-key") for c in org.locator("#chosen li").all()]
-        detail = api(base, "/api/draws/d1")
-        assert sorted(chosen) == sorted([keys["ana"], keys["ben"]]) and chosen == detail["drawn"]["chosen"]
-        assert org.inner_text("#draw-seed").strip() == detail["drawn"]["seed"]
-        shot(org, "draws/22-drawn")
-        org.click("#make-roster")
-        org.wait_for_function("() => document.querySelector('#make-roster') !== null")
-        for _ in range(40):
-            if api(base, "/api/deputies")["roster"] == chosen:
-                break
-            org.wait_for_timeout(250)
-        assert api(base, "/api/deputies")["roster"] == chosen
-        fr = new_page(browser, base, locale="fr-FR")
-        goto(fr, "draw/d1")
-        if fr.evaluate("document.documentElement.lang") != "fr":
-            fr.click("#lang-switch")
-            fr.wait_for_function("() => document.documentElement.lang === 'fr'")
-        assert "Tirés au sort" in fr.inner_text("#drawn")
-        no_missing_strings(fr)
-        assert axe_violations(fr) == []
-        shot(fr, "draws/23-drawn-fr")
+    roster after a confirmation; every page in `lang`. Runs after the
+    compliance tests (it replaces the world's roster)."""
+    base, org, keys, text = world["base"], world["org"], world["keys"], STRINGS[lang]
+    names = ("alice", "bob", "carol")
+    people = {n: world[n] for n in names}
+    draw_id = f"d-{lang}"
+    goto(org, "draws")
+    use_lang(org, lang)
+    in_lang(org, lang)
+    org.fill("#draw-form [name=id_]", draw_id)
+    org.fill("#draw-form [name=title]", f"Candidate deputies ({lang})")
+    org.fill("#draw-form [name=seats]", "2")
+    org.eval_on_selector(
+        "#draw-form",
+        """f => {
+        const p = (n) => String(n).padStart(2, '0');
+        const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+        f.opens.value = loc(new Date(Date.now() + 8000));
+        f.closes.value = loc(new Date(Date.now() + 18000));
+    }""",
+    )
+    org.check("#draw-form [name=certified]")
+    org.click("#draw-form button[type=submit]")
+    org.wait_for_function("() => document.body.dataset.ready === 'draw'")
+    goto(org, f"draw/{draw_id}")
+    for name in names:
+        org.select_option("#certify-member", keys[name])
+        org.click("#certify")
+        org.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}']")
+    in_lang(org, lang)
+    shot(org, f"draws/20-certified-{lang}")
+    for name in names:
+        page = people[name]
+        goto(page, f"draw/{draw_id}")
+        use_lang(page, lang)
+        page.wait_for_selector("#volunteer", timeout=20_000)
+        assert page.inner_text("#volunteer").strip() == text["draws.volunteer"]
+        page.click("#volunteer")
+        page.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}'][data-in-pool='true']")
+        in_lang(page, lang)
+    quitter = people[WITHDRAWS[lang]]
+    assert quitter.inner_text("#volunteer").strip() == text["draws.withdraw"]
+    quitter.click("#volunteer")
+    quitter.wait_for_selector(f"#draw-people tr[data-key='{keys[WITHDRAWS[lang]]}'][data-in-pool='false']")
+    shot(people["carol"], f"draws/21-open-{lang}")
+    goto(org, f"draw/{draw_id}")
+    org.wait_for_selector("#drawn", timeout=30_000)
+    in_lang(org, lang)
+    assert org.inner_text("#drawn h2").strip() == text["draws.chosen_title"]
+    chosen = [c.get_attribute("data-key") for c in org.locator("#chosen li").all()]
+    detail = api(base, f"/api/draws/{draw_id}")
+    stayed = sorted(keys[n] for n in names if n != WITHDRAWS[lang])
+    assert sorted(chosen) == stayed and chosen == detail["drawn"]["chosen"]
+    assert org.inner_text("#draw-seed").strip() == detail["drawn"]["seed"]
+    assert api(base, "/api/deputies")["roster"] != chosen
+    assert axe_violations(org) == []
+    shot(org, f"draws/22-drawn-{lang}")
+    org.click("#make-roster")
+    for _ in range(40):
+        if api(base, "/api/deputies")["roster"] == chosen:
+            break
+        org.wait_for_timeout(250)
+    assert api(base, "/api/deputies")["roster"] == chosen
+    goto(org, f"draw/{draw_id}")
+    in_lang(org, lang)
+    assert not org.errors, org.errors
