@@ -135,6 +135,9 @@ export async function discussion(app, target, { canWrite, delegate = null }) {
     ? api.motionComments(target.motion, { stance, offset, limit: PER_STANCE })
     : api.proposalComments(target.proposal, { stance, offset, limit: PER_STANCE }));
   const ctx = { target: { motion: target.motion || null, proposal: target.proposal || null }, canWrite, delegate, reload: null };
+  // One form for the life of the page: a live refresh (someone else argued)
+  // re-renders the threads but keeps the member's draft and the last message.
+  let form = null;
   const render = async () => {
     const pages = await Promise.all(STANCES.map((s) => fetchPage(s, 0)));
     const counts = pages[0].counts;
@@ -157,7 +160,7 @@ export async function discussion(app, target, { canWrite, delegate = null }) {
       h('p', { class: 'debate-counts', id: 'debate-counts' }, t('debate.counts', { for: counts.for, against: counts.against, neutral: counts.neutral })),
       h('p', { class: 'hint' }, t('debate.order')),
       canWrite && app.isMember()
-        ? writeForm(app, { id: 'argue-form', label: t('debate.write'), onPost: (text, stance) => postComment(app, { ...ctx.target, stance, reply_to: null }, text).then(async (r) => { await render(); return r; }) })
+        ? (form ||= writeForm(app, { id: 'argue-form', label: t('debate.write'), onPost: (text, stance) => postComment(app, { ...ctx.target, stance, reply_to: null }, text).then(async (r) => { await render(); return r; }) }))
         : (canWrite ? null : h('p', { class: 'muted', id: 'debate-closed' }, t('debate.closed'))),
       total ? null : h('p', { class: 'muted' }, t('debate.empty')),
       h('div', { class: 'stance-columns', style: 'display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:1rem' }, columns));
