@@ -161,6 +161,12 @@ def test_deputy_sees_instruction_after_close(world: dict[str, Any], base: str) -
     alice.wait_for_selector("#hemicycle", timeout=20_000)
     seats = alice.locator("#hemicycle .seat").count()
     assert seats == 2
+    # Closed (issue 13): the bill tells bob his own vote, as ballots froze at
+    # the close (delegations did not: the path as it stood then is not shown).
+    goto(bob, "bill/quick-vote")
+    assert bob.get_attribute("#my-path .outcome", "data-outcome") == "yes"
+    assert bob.locator("#vote-box").count() == 0
+    no_missing_strings(bob)
     shot(alice, "30-bill-closed")
     goto(alice, "deputy")
     row = alice.locator("#instructions tr[data-motion='quick-vote']")
