@@ -80,15 +80,10 @@ class _Cache:
         self.rows: dict[str, dict[str, Any]] = {}
 
 
-_CACHES: dict[int, _Cache] = {}
-
-
 def _cache(state: AssemblyState) -> _Cache:
-    cache = _CACHES.get(id(state))
+    cache: _Cache | None = state.compliance_cache
     if cache is None:
-        if len(_CACHES) > 8:  # states of other boxes (tests): keep only a few
-            _CACHES.clear()
-        cache = _CACHES[id(state)] = _Cache()
+        cache = state.compliance_cache = _Cache()
         state.compliance_dirty.clear()  # everything is computed afresh below
     new = [m for m in state.motions.values() if m.result is not None and m.id not in cache.indexed]
     for m in sorted(new, key=lambda m: m.index):

@@ -201,6 +201,9 @@ class AssemblyState:
     # about them) since ballots/compliance.py last summed it: its cache is
     # refreshed for them only. Not part of the state's value.
     compliance_dirty: set[str] = field(default_factory=set, compare=False, repr=False)
+    # ballots.compliance's index of this state's results, kept on the state itself
+    # (a cache keyed by id() would outlive its state and be found by the next one)
+    compliance_cache: Any = field(default=None, compare=False, repr=False)
     reports: dict[str, dict[str, Vote]] = field(default_factory=dict)
     records: dict[str, dict[str, Vote]] = field(default_factory=dict)
     witnesses: Witnesses | None = None  # the policy in force, None before the first `witnesses`
