@@ -54,7 +54,7 @@ from ballots.closing import counts, electorate, seed, tally_options  # noqa: E40
 from ballots.live import LiveTallies  # noqa: E402
 from ballots.state import AssemblyState, Member, Motion, Topic, apply  # noqa: E402
 from ballots.statements import Kind, Statement, format_time  # noqa: E402
-from bench.ingest import TRIVIAL, free_port, pct, post, wait_up  # noqa: E402
+from bench.ingest import NO_EDGE_LIMITS, TRIVIAL, free_port, pct, post, wait_up  # noqa: E402
 from client.author import code_hash  # noqa: E402
 from crypto.signing import KeyPair, statement_message  # noqa: E402
 from delegation import resolve  # noqa: E402
@@ -364,7 +364,7 @@ def start_server(
     data_dir: Path, port: int, db_url: str | None = None, verify_threads: int = 0
 ) -> subprocess.Popen[bytes]:
     argv = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(data_dir)]
-    argv += ["--verify-threads", str(verify_threads)]
+    argv += ["--verify-threads", str(verify_threads), *NO_EDGE_LIMITS]
     if db_url:
         argv += ["--db-url", db_url]
     return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -191,7 +191,15 @@ async def ingest_run(
     with tempfile.TemporaryDirectory(prefix="bench-witnessed-") as tmp, ExitStack() as stack:
         port = ingest.free_port()
         srv = subprocess.Popen(
-            [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(Path(tmp) / "server")],
+            [
+                sys.executable,
+                str(ROOT / "server.py"),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(Path(tmp) / "server"),
+                *ingest.NO_EDGE_LIMITS,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
