@@ -18,7 +18,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
+from tests.processes import free_port
 
 IN_CI = os.environ.get("CI") == "true"
 SUPERUSER = "postgres"
@@ -59,12 +60,6 @@ def _unavailable(why: str) -> None:
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +103,7 @@ def pg_server() -> Iterator[PgServer]:
     port = 0
     started = None
     for _ in range(3):  # the free port can be taken between the probe and the bind
-        port = _free_port()
+        port = free_port()
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={base} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"

@@ -3,6 +3,8 @@ port, start and wait for /healthz, stop politely then firmly."""
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 import subprocess
 import sys
@@ -15,10 +17,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+_PORT_SPAN = 2000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port that is free now and that no other test will be handed.
+
+    Not the kernel's port 0: that comes from the ephemeral range, where every
+    outgoing connection of every xdist worker also takes its local port, so a
+    port free at this call could be taken before the child process binds it
+    (CI saw `address already in use`). Instead each worker draws from its own
+    slice of 20000-31999, below the ephemeral range (32768-60999), and never
+    hands out a port twice."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdecimal() and worker.isascii() else 0
+    low = 20000 + (index % 6) * _PORT_SPAN
+    for _ in range(500):
+        port = low + random.randrange(_PORT_SPAN)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {low}-{low + _PORT_SPAN - 1}")
 
 
 def start_server(
