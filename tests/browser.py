@@ -199,3 +199,20 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
             nodes: v.nodes.map((n) => ({ target: n.target.join(' '), summary: n.failureSummary })) }));
     }""")
     return list(found)
+
+
+GROUP = {"en": ",", "fr": "\u202f"}  # CLDR: en groups with a comma, fr with a narrow no-break space
+
+
+def grouped(n: int, lang: str) -> str:
+    return f"{n:,}".replace(",", GROUP[lang])
+
+
+def rendered_bars(page: Any) -> dict[str, dict[str, Any]]:
+    """Each bar's shown value, and whether its text fits inside the chart."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#tally .bar')].map((b) => {
+        const v = b.querySelector('.bar-value');
+        const box = b.closest('.chart').getBoundingClientRect(), r = v.getBoundingClientRect();
+        return [b.dataset.choice, { text: v.textContent, value: b.dataset.value,
+            fits: v.scrollWidth <= v.clientWidth + 1 && r.left >= box.left - 0.5 && r.right <= box.right + 0.5 }];
+    }))""")

@@ -48,7 +48,7 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, *extra: str, port: int | None = None, log: Path | None = None, timeout: float = 20
+    data_dir: Path, *extra: str, port: int | None = None, log: Path | None = None, timeout: float = 60
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start the server on ``data_dir`` (its output appended to ``log``,
     default ``data_dir/../server.log``) and return (base URL, process) once
