@@ -17,11 +17,14 @@ server key file (``serving.keyfile``), metrics and OpenAPI. The demo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
 import sys
 import time
 import unicodedata
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,19 +56,31 @@ from serving.problems import (
     problem_response,
 )
 from serving.settings import Settings, settings_from
+from serving.startup import Loading, hold_from_env, loading_gate, unavailable
 from serving.storage import secure_data_dir, sqlite_path
 from serving.witnessing import Witnessing
 
 log = logging.getLogger("liquid-mandate")
 ROOT = Path(__file__).resolve().parent
 
-BOX = web.AppKey("box", BallotBox)
+
+@dataclass(slots=True)
+class Opened:
+    """What the start-up opens once the server listens (each set once, before
+    ``Loading.ready``; the loading gate keeps every handler that reads them
+    from running earlier)."""
+
+    box: BallotBox | None = None
+    witnessing: Witnessing | None = None
+
+
+OPENED = web.AppKey("opened", Opened)
 SETTINGS = web.AppKey("settings", Settings)
 METRICS = web.AppKey("metrics", Metrics)
 HUB = web.AppKey("hub", EventHub)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
-WITNESSING = web.AppKey("witnessing", Witnessing)
 POWER = web.AppKey("power", people.PowerCache)
+LOADING = web.AppKey("loading", Loading)
 
 
 @web.middleware
@@ -95,8 +110,9 @@ async def problems(request: web.Request, handler: Callable[..., Any]) -> web.Str
 async def sync_reads(request: web.Request, handler: Callable[..., Any]) -> web.StreamResponse:
     """Before an API read, catch up with entries other server processes
     appended to a shared database (PostgreSQL; a no-op on SQLite)."""
-    if request.method == "GET" and request.path.startswith("/api/") and BOX in request.app:
-        await request.app[BOX].sync()
+    box = request.app[OPENED].box
+    if request.method == "GET" and request.path.startswith("/api/") and box is not None:
+        await box.sync()
     return await handler(request)
 
 
@@ -116,7 +132,15 @@ def _int_arg(request: web.Request, name: str, default: int | None = None, lo: in
 
 
 def _box(request: web.Request) -> BallotBox:
-    return request.app[BOX]
+    box = request.app[OPENED].box
+    assert box is not None, "the loading gate answers before the box is open"
+    return box
+
+
+def _witnessing(request: web.Request) -> Witnessing:
+    witnessing = request.app[OPENED].witnessing
+    assert witnessing is not None, "the loading gate answers before the box is open"
+    return witnessing
 
 
 def _founded(box: BallotBox) -> None:
@@ -173,13 +197,13 @@ async def get_texts(request: web.Request) -> web.Response:
 
 async def get_checkpoint(request: web.Request) -> web.Response:
     _founded(_box(request))
-    return web.Response(text=await request.app[WITNESSING].checkpoint(), content_type="text/plain")
+    return web.Response(text=await _witnessing(request).checkpoint(), content_type="text/plain")
 
 
 async def get_checkpoints(request: web.Request) -> web.Response:
     box = _box(request)
     _founded(box)
-    witnessing = request.app[WITNESSING]
+    witnessing = _witnessing(request)
     if "size" in request.query and "covering" in request.query:
         raise Problem("bad_request", "give at most one of size and covering")
     if "size" not in request.query and "covering" not in request.query:
@@ -457,16 +481,29 @@ async def get_events(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: 200 as soon as the server listens, ``loading`` (with the
+    phase and its progress) until the box is ready (serving.startup)."""
+    loading = request.app[LOADING]
+    if not loading.ready:
+        return web.json_response(loading.status(), status=503 if loading.failed else 200)
     box = _box(request)
     return web.json_response({"status": "ok", "size": box.size, "assembly": box.state.assembly_id})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: 503 ``loading`` (with Retry-After) until the box is ready."""
+    loading = request.app[LOADING]
+    if not loading.ready:
+        return unavailable(loading)
+    return web.json_response({"status": "ok", "size": _box(request).size})
+
+
 async def get_witnesses(request: web.Request) -> web.Response:
-    return web.json_response(request.app[WITNESSING].status())
+    return web.json_response(_witnessing(request).status())
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    text = request.app[METRICS].render(_box(request).size) + request.app[WITNESSING].render_metrics()
+    text = request.app[METRICS].render(_box(request).size) + _witnessing(request).render_metrics()
     return web.Response(text=text, content_type="text/plain")
 
 
@@ -532,7 +569,8 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/witnesses", get_witnesses, "The witness policy in force and each witness's submission state."),
     ("GET", "/api/events", get_events, "Server-sent events: new entries and tally changes."),
     *deliberation.routes(_box),
-    ("GET", "/healthz", healthz, "Liveness."),
+    ("GET", "/healthz", healthz, "Liveness: `ok`, or `loading` with the phase and progress while the box loads."),
+    ("GET", "/readyz", readyz, "Readiness: 200 once the box is loaded, 503 `loading` with Retry-After before."),
     ("GET", "/metrics", get_metrics, "Prometheus metrics."),
     ("GET", "/openapi.json", get_openapi, "This document."),
 ]
@@ -544,13 +582,28 @@ def create_app(
     clock: Callable[[], datetime] = utcnow,
     box_ready: Callable[[BallotBox], Any] | None = None,
     witness_options: dict[str, Any] | None = None,
+    load_in_background: bool = False,
+    before_load: Callable[[], Awaitable[None]] | None = None,
 ) -> web.Application:
     """The aiohttp application; the box and its witnesses open and close
     with the app. ``witness_options`` go to the cosigning submitter (timeout,
-    min_interval, backoff_initial, backoff_max)."""
+    min_interval, backoff_initial, backoff_max).
+
+    ``load_in_background`` (what ``server.py`` does): the app starts, and
+    the server listens, before the box is loaded; until it is,
+    ``serving.startup`` answers (``/healthz`` says ``loading``, the rest is
+    503), and ``app[LOADING].task`` ends with the load's error if it fails.
+    Otherwise the app's start-up waits for the box (embedding, tests).
+    ``before_load`` is awaited first (the test-only hold of serving.startup)."""
     limits = settings.limits
+    loading = Loading()
     app = web.Application(
-        middlewares=[problems, limits_middleware(limits, PostRate(limits.post_rate, limits.post_burst)), sync_reads],
+        middlewares=[
+            problems,
+            loading_gate(loading),
+            limits_middleware(limits, PostRate(limits.post_rate, limits.post_burst)),
+            sync_reads,
+        ],
         client_max_size=MAX_BODY,
     )
     app[SETTINGS] = settings
@@ -558,36 +611,72 @@ def create_app(
     app[BEHIND_PROXY] = settings.behind_proxy
     app[CLOCK] = clock
     app[POWER] = people.PowerCache()
-    app[HUB] = EventHub(lambda: app[BOX].state)
+    app[LOADING] = loading
+    opened = app[OPENED] = Opened()
+    app[HUB] = EventHub(lambda: _opened_box(opened).state)
     # Other parts add their series here (the witness submitter: its render_metrics).
     app[METRICS].sources.append(
         lambda: gauge("liquid_mandate_sse_clients", "Open event streams.", len(app[HUB].queues))
     )
+    closing = contextlib.AsyncExitStack()
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        secure_data_dir(settings.data_dir, sqlite_path(settings.database_url))
-        box = await BallotBox.open(
-            settings.database_url,
-            load_server_key(settings.data_dir),
-            clock=clock,
-            full_check=settings.full_check,
-            verify_threads=settings.verify_threads,
-            comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
-        )
-        app[BOX] = box
+    async def open_box() -> None:
+        t0 = time.perf_counter()
+        try:
+            if before_load is not None:
+                await before_load()
+            secure_data_dir(settings.data_dir, sqlite_path(settings.database_url))
+            if load_in_background:  # server.py's own process: its collector is ours to tune
+                # No cyclic collection while the state is built (a full one
+                # walks every object loaded so far, stalling the loop for
+                # 100s of ms at 10^5 members); then the loaded state is frozen
+                # out of the collector's later passes (gc.freeze).
+                gc.disable()
+            box = await BallotBox.open(
+                settings.database_url,
+                load_server_key(settings.data_dir),
+                clock=clock,
+                full_check=settings.full_check,
+                verify_threads=settings.verify_threads,
+                comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
+                progress=loading.report,
+            )
+        except BaseException:
+            loading.failed, loading.phase = True, "failed"
+            raise
+        finally:
+            if load_in_background:
+                gc.enable()
+        if load_in_background:
+            gc.freeze()
+        closing.push_async_callback(box.aclose)
+        opened.box = box
         box.listeners.append(app[HUB].on_entries)
-        witnessing = app[WITNESSING] = Witnessing(
+        witnessing = opened.witnessing = Witnessing(
             box, allowed_hosts=settings.witness_hosts, **{**WITNESS_DEFAULTS, **(witness_options or {})}
         )
         await witnessing.start()
+        closing.push_async_callback(witnessing.aclose)
+        closing.callback(app[HUB].close)
         if box_ready is not None:
             await box_ready(box)
         closer = asyncio.create_task(_close_loop(box, settings.close_interval))
-        yield
-        closer.cancel()
-        app[HUB].close()
-        await witnessing.aclose()
-        await box.aclose()
+        closing.callback(closer.cancel)
+        loading.phase, loading.ready = "ready", True
+        log.info("ready in %.2f s: %d entries", time.perf_counter() - t0, box.size)
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        task = loading.task = asyncio.create_task(open_box(), name="open-ballot-box")
+        try:
+            if not load_in_background:
+                await task
+            yield
+        finally:
+            if not task.done():
+                task.cancel()
+            with contextlib.suppress(BaseException):  # its error, if any, went to whoever awaited the task
+                await task
+            await closing.aclose()
 
     async def on_shutdown(app: web.Application) -> None:
         app[HUB].close()
@@ -602,6 +691,20 @@ def create_app(
     app.router.add_get("/", index)
     app.router.add_static("/", ROOT / "web", show_index=False)
     return app
+
+
+def _opened_box(opened: Opened) -> BallotBox:
+    assert opened.box is not None, "no event is sent before the box is open"
+    return opened.box
+
+
+async def _until_the_load_fails(app: web.Application) -> None:
+    """What ``edge.run`` serves until: forever, unless the box's load (begun
+    after the server listened) fails; its error then ends the process."""
+    task = app[LOADING].task
+    if task is not None:
+        await task
+    await asyncio.Event().wait()
 
 
 # Short: a witness answers one small POST; retries back off to a minute.
@@ -648,7 +751,7 @@ def main(argv: list[str] | None = None) -> int:
 
         box_ready = demo_hook(settings)
     try:
-        app = create_app(settings, box_ready=box_ready)
+        app = create_app(settings, box_ready=box_ready, load_in_background=True, before_load=hold_from_env())
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted: {e}", file=sys.stderr)
         return 1
@@ -664,6 +767,7 @@ def main(argv: list[str] | None = None) -> int:
             shutdown_timeout=5,
             access_log=logging.getLogger("liquid-mandate.access") if settings.access_log else None,
             access_log_class=AccessLogger,
+            serve_until=lambda: _until_the_load_fails(app),
         )
     except E.LogCorrupted as e:
         print(f"error: the stored log is corrupted, refusing to serve it: {e}", file=sys.stderr)

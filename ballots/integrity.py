@@ -79,6 +79,14 @@ def row_term(key: bytes, table: Table, row: Mapping[str, Any]) -> int:
     return _term(key, table.name, _values(table)(row))
 
 
+def terms(key: bytes, table: Table, values: Iterable[tuple[Any, ...]]) -> int:
+    """The sum (not reduced) of the terms of rows given as tuples of their
+    values in the table's column order (as ``select(table)`` yields them):
+    the start-up sums each step of rows as it reads them, one pass."""
+    name = table.name
+    return sum(_term(key, name, v) for v in values)
+
+
 def digest_of(key: bytes, rows: Mapping[Table, Iterable[Mapping[str, Any]]]) -> int:
     """The digest of whole tables (at start-up, over the rows just read)."""
     total = 0

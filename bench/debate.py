@@ -170,9 +170,9 @@ async def over_http(data: Path, runs: int) -> None:
     try:
         async with aiohttp.ClientSession() as session:
             t0 = time.perf_counter()
-            while True:  # the server loads the log before it listens
+            while True:  # the server loads the log after it listens: /readyz says when it is done
                 try:
-                    async with session.get(base + "/healthz") as r:
+                    async with session.get(base + "/readyz") as r:
                         if r.status == 200:
                             break
                 except aiohttp.ClientError:

@@ -45,6 +45,7 @@ async def ok(request):
 app = web.Application()
 app.router.add_post("/api/statements", ok)
 app.router.add_get("/healthz", ok)
+app.router.add_get("/readyz", ok)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
 
@@ -58,7 +59,7 @@ def free_port() -> int:
 async def wait_up(session: aiohttp.ClientSession, base: str) -> None:
     for _ in range(200):
         try:
-            async with session.get(base + "/healthz") as r:
+            async with session.get(base + "/readyz") as r:  # server.py: the box loaded
                 if r.status in (200, 201):
                     return
         except aiohttp.ClientError:

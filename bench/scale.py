@@ -374,7 +374,7 @@ async def timed_up(session: aiohttp.ClientSession, base: str, timeout: float = 6
     t = time.perf_counter()
     while time.perf_counter() - t < timeout:
         try:
-            async with session.get(base + "/healthz") as r:
+            async with session.get(base + "/readyz") as r:
                 if r.status == 200:
                     return time.perf_counter() - t
         except aiohttp.ClientError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -69,16 +70,18 @@ def run(
     shutdown_timeout: float = 5.0,
     access_log: logging.Logger | None = None,
     access_log_class: type[AbstractAccessLogger] = AccessLogger,
+    serve_until: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM. Exceptions of the app's start-up
-    (its cleanup contexts) propagate."""
+    """Serve ``app`` until SIGINT or SIGTERM, or until ``serve_until()``
+    (awaited once the port listens) returns or raises. Exceptions of the
+    app's start-up (its cleanup contexts) and of ``serve_until`` propagate."""
 
     async def serve() -> None:
         runner = web.AppRunner(app, handle_signals=True, access_log=None, shutdown_timeout=shutdown_timeout)
         await runner.setup()
         try:
             await EdgeSite(runner, host, port, limits, access_log, access_log_class).start()
-            await asyncio.Event().wait()
+            await (asyncio.Event().wait() if serve_until is None else serve_until())
         finally:
             await runner.cleanup()
 

@@ -40,6 +40,13 @@ RECEIPT = {
         "proof": {"type": "array", "items": {"type": "string"}},
     },
 }
+# Every path but /healthz, until the box has loaded at start-up (docs/SPEC.md
+# section 9, "Start-up"; serving/startup.py): the server listens first.
+LOADING = {
+    "description": "the server is still loading its state at start-up (problem `loading`): retry after Retry-After",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    "content": {"application/problem+json": {"schema": PROBLEM}},
+}
 QUERY = {
     "/api/log": [("from", False), ("limit", False)],
     "/api/proof/inclusion": [("index", True), ("size", False)],
@@ -92,6 +99,8 @@ def _operation(method: str, path: str, handler: Callable[..., Any], summary: str
             "4XX": {"description": "refused", "content": {"application/problem+json": {"schema": PROBLEM}}},
         },
     }
+    if path != "/healthz":  # which answers from the first moment the server listens
+        op["responses"]["503"] = LOADING
     if params:
         op["parameters"] = params
     if method == "POST":

@@ -88,6 +88,7 @@ STATUS: Mapping[str, int] = MappingProxyType(
         "too_large": 413,
         "unsupported_media_type": 415,
         "internal": 500,
+        "loading": 503,  # the box is still loading at start-up (serving.startup): retry after Retry-After
     }
 )
 

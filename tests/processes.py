@@ -1,5 +1,6 @@
 """Real `python server.py` processes for the tests that need one: a free
-port, start and wait for /healthz, stop politely then firmly."""
+port, start and wait for /readyz (the box loaded: /healthz answers as soon
+as the server listens, docs/SPEC.md section 9), stop politely then firmly."""
 
 from __future__ import annotations
 
@@ -48,13 +49,22 @@ def free_port() -> int:
 
 
 def start_server(
-    data_dir: Path, *extra: str, port: int | None = None, log: Path | None = None, timeout: float = 60
+    data_dir: Path,
+    *extra: str,
+    port: int | None = None,
+    log: Path | None = None,
+    timeout: float = 60,
+    ready: bool = True,
+    env: dict[str, str] | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start the server on ``data_dir`` (its output appended to ``log``,
     default ``data_dir/../server.log``) and return (base URL, process) once
-    /healthz answers. Raises RuntimeError with the log's tail otherwise."""
+    /readyz answers 200 (``ready=False``: once /healthz answers at all, the
+    box perhaps still loading). ``env``: added to this process's environment.
+    Raises RuntimeError with the log's tail otherwise."""
     port = free_port() if port is None else port
     log = log or data_dir.parent / "server.log"
+    path = "/readyz" if ready else "/healthz"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [
@@ -71,12 +81,13 @@ def start_server(
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=None if env is None else {**os.environ, **env},
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as r:
+            with urllib.request.urlopen(url + path, timeout=1) as r:
                 if r.status == 200:
                     return url, proc
         except OSError:

@@ -29,7 +29,7 @@ CLIENTS = 8
 
 
 def start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """The server on ``data_dir`` and ``port`` (the same after a restart), once /healthz answers."""
+    """The server on ``data_dir`` and ``port`` (the same after a restart), once /readyz answers."""
     return start_server(data_dir, port=port)[1]
 
 

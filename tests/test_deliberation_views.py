@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from ballots import deliberation as D
-from ballots.box import BallotBox
 from ballots.texts import RatePolicy
 from client.author import comment
 from tests.world import World
@@ -139,7 +138,8 @@ async def test_http_routes(aiohttp_client, tmp_path, clock) -> None:
     body = doc["paths"]["/api/statements"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"text", "salt"} <= set(body["properties"]) and body["additionalProperties"] is False
     # The rate limit is the server's policy: a 429 problem, nothing written.
-    app_box: BallotBox = app[server.BOX]
+    app_box = app[server.OPENED].box
+    assert app_box is not None
     app_box.comment_rate = RatePolicy(count=1, seconds=3600)
     resp = await api.post("/api/statements", json=comment(ann, c.assembly, "again", motion="m"))
     assert resp.status == 429 and (await resp.json())["type"].endswith("/rate_limited")

@@ -17,7 +17,7 @@ from ballots import errors as E
 from ballots.box import BallotBox
 from ballots.schema import SCHEMA_VERSION
 from crypto.signing import KeyPair
-from tests.processes import ROOT
+from tests.processes import ROOT, free_port
 
 FIXTURE = ROOT / "tests" / "fixtures" / "schema1"
 
@@ -90,7 +90,8 @@ async def test_a_newer_database_is_refused_and_left_alone(tmp_path: Path) -> Non
         await BallotBox.open(url_of(data), key_of(data))
     assert query(data, "SELECT version FROM schema_version") == [(SCHEMA_VERSION + 1,)]
     r = subprocess.run(
-        [sys.executable, str(ROOT / "server.py"), "--data-dir", str(data), "--port", "1"],
+        # The server listens before it loads (docs/SPEC.md section 9, "Start-up"): a port it may bind.
+        [sys.executable, str(ROOT / "server.py"), "--data-dir", str(data), "--port", str(free_port())],
         cwd=ROOT,
         capture_output=True,
         text=True,

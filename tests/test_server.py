@@ -221,7 +221,7 @@ async def test_openapi_is_valid_and_lists_every_route(api) -> None:
         for r in api.app.router.routes()
         if r.resource is not None
         and r.method not in ("HEAD", "*")  # "*": the problem+json fallback of unknown /api/ paths
-        and r.resource.canonical.startswith(("/api", "/healthz", "/metrics", "/openapi"))
+        and r.resource.canonical.startswith(("/api", "/healthz", "/readyz", "/metrics", "/openapi"))
     }
     assert routed == listed
 

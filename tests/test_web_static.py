@@ -26,6 +26,7 @@ HTTP_CODES = {
     "not_founded",
     "not_witnessed",
     "internal",
+    "loading",
     "method_not_allowed",
     "network",
 }
