@@ -55,14 +55,23 @@ def counts(state: AssemblyState, motion_id: str, *, check: bool = False) -> Coun
     return ref
 
 
-def seed(state: AssemblyState, motion_id: str, reveal: bytes) -> bytes:
-    """``tally.motion_seed(reveal, electorate(state, motion_id))`` in
-    O(ballots) instead of O(members): D is over the sorted items of the
-    active members with a ballot (docs/SPEC.md section 16), so walking the
-    ballots and keeping the active authors gives the same items."""
+def seed(state: AssemblyState, motion_id: str, reveal: bytes, *, check: bool = False) -> bytes:
+    """``tally.motion_seed(reveal, electorate(state, motion_id))``: with the
+    D the state keeps as ballots arrive (``ballots.seeds``, one hash over
+    items already sorted), else by hashing and sorting the counted ballots
+    (O(ballots): D is over the sorted items of the active members with a
+    ballot, docs/SPEC.md section 16.2, so walking the ballots and keeping
+    the active authors gives the same items). With ``check`` (the server's
+    ``--full-check``) both are computed, a difference is logged as an
+    error, and the recomputed D is used."""
+    live = None if state.live is None else state.live.seeds.digest(motion_id)
+    if live is not None and not check:
+        return tally.lottery_seed(reveal, live)
     ballots = state.ballots.get(motion_id, {})
-    voters = [k for k in ballots if state.is_active(k)]
-    return tally.lottery_seed(reveal, tally.ballots_digest(voters, ballots))
+    ref = tally.ballots_digest([k for k in ballots if state.is_active(k)], ballots)
+    if live is not None and live != ref:
+        log.error("motion %s: the kept D %s differs from the recomputed %s", motion_id, live.hex(), ref.hex())
+    return tally.lottery_seed(reveal, ref)
 
 
 def result_statement(
@@ -70,7 +79,8 @@ def result_statement(
 ) -> dict[str, Any]:
     """The `result` statement of a motion whose `close` entry is the state's
     last, seeded by the close's reveal and the counted ballots (docs/SPEC.md
-    section 16); counts from the live resolution (``check``: see `counts`)."""
+    section 16); counts from the live resolution and D from the kept items
+    (``check``: see `counts` and `seed`)."""
     motion = state.motions[motion_id]
     lottery = state.lotteries.get(MOTION_PREFIX + motion_id)
     if motion.close_hash is None or lottery is None or lottery.reveal is None:
@@ -79,7 +89,7 @@ def result_statement(
         counts(state, motion_id, check=check),
         motion=motion_id,
         close_hash=bytes.fromhex(motion.close_hash),
-        seed=seed(state, motion_id, bytes.fromhex(lottery.reveal)),
+        seed=seed(state, motion_id, bytes.fromhex(lottery.reveal), check=check),
         **tally_options(state, motion_id),
     )
     return {**header, **doc}

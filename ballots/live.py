@@ -5,7 +5,8 @@
 statement into a state that has one (``state.live``): it gives every member
 an integer index at enrolment (never reused, kept after expulsion) and keeps
 one ``delegation.live.LiveResolution`` per motion that is not yet tallied,
-changing it by what the statement changes. Readers (``GET /api/motions/{id}``,
+changing it by what the statement changes, and each such motion's D items
+(``ballots.seeds``, docs/SPEC.md section 16.2) beside it. Readers (``GET /api/motions/{id}``,
 the SSE tallies) and the close then take counts and weights from it instead
 of resolving the whole electorate again. ``ballots.closing`` falls back to
 the full resolution for a state without it, and the box compares the two at
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ballots.seeds import LiveSeeds
 from ballots.state import AssemblyState
 from ballots.statements import Kind, Statement
 from delegation import Counts, Electorate, compile_arrays, setting_for
@@ -41,6 +43,7 @@ class LiveTallies:
         self.keys: list[str] = []
         self.index: dict[str, int] = {}
         self.motions: dict[str, _Motion] = {}
+        self.seeds = LiveSeeds()  # each untallied motion's D items (ballots.seeds)
 
     @classmethod
     def attach(cls, state: AssemblyState) -> LiveTallies:
@@ -53,6 +56,7 @@ class LiveTallies:
         for m in state.motions.values():
             if m.result_index is None:
                 live.motions[m.id] = live._build(state, m.id)
+        live.seeds = LiveSeeds.build(state)
         state.live = live
         return live
 
@@ -68,6 +72,7 @@ class LiveTallies:
 
     def after(self, state: AssemblyState, st: Statement) -> None:
         """Called by ``apply`` once ``st`` is folded into ``state``."""
+        self.seeds.after(state, st)
         b: dict[str, Any] = st.body
         match st.kind:
             case Kind.ENROLL:

@@ -83,9 +83,10 @@ def build(n: int, seed: int = 1) -> tuple[Electorate, list[str]]:
 
 
 def seed_of(e: Electorate, active: set[str]) -> bytes:
-    """The seed as the server's close computes it (ballots.closing.seed,
-    docs/SPEC.md section 16): D over the ballots of active members, walked
-    in O(ballots); ``active`` is the state's set of active members, kept by
+    """The seed as the server's close computed it before D was kept as
+    ballots arrive (docs/SPEC.md section 16; bench/close.py times the close
+    as it is now): D over the ballots of active members, walked in
+    O(ballots); ``active`` is the state's set of active members, kept by
     the box, so not timed here."""
     return lottery_seed(bytes(32), ballots_digest([k for k in e.ballots if k in active], e.ballots))
 
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(compiled):.3f} s; fast hex path: {_compile_hex(e) is not None}"
     )
     print(f"array core alone (resolve_arrays on pre-indexed arrays): {statistics.median(core):.3f} s")
-    print(f"seed alone (as ballots.closing.seed, CPU): {statistics.median(seeds):.3f} s")
+    print(f"seed alone (D recomputed at the close, CPU): {statistics.median(seeds):.3f} s")
     print(f"members={a.members} seconds={statistics.median(times):.3f} peak_mib={peak / 2**20:.1f}")
     return 0
 
