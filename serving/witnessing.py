@@ -33,9 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ballots import schema as T
 from ballots.box import BallotBox
-from ballots.state import Witnesses
+from ballots.state import AssemblyState, Witnesses
+from crypto.canonical import parse
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from serving.cosigning import CosigningSubmitter, PolicyError, WitnessPolicy
+from vocabulary import DRAW_PREFIX, MOTION_PREFIX
 from witness.cosignature import CosignatureError, key_id, parse_line
 
 log = logging.getLogger("liquid_mandate.witnessing")
@@ -115,6 +117,32 @@ class CosignatureStore:
                 )
             ).scalar()
 
+    async def policy_before(self, index: int) -> Witnesses | None:
+        """The last `witnesses` entry of the log before entry ``index`` (the
+        policy in force there), read from the entries table, or None. Scans
+        back from ``index`` by kind: called once per lottery whose policy
+        was replaced since (``Witnessing.policy_for`` keeps the answer)."""
+        e = T.entries.c
+        q = select(e.idx, e.data).where(e.idx < index, e.kind == "witnesses").order_by(e.idx.desc()).limit(1)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(q)).first()
+        if row is None:
+            return None
+        st = parse(bytes(row[1]))["statement"]
+        return Witnesses(int(row[0]), tuple(dict(c) for c in st["cosigners"]), st["quorum"], st["grace"])
+
+
+def governing_index(state: AssemblyState, lottery: str) -> int:
+    """The index before which the `witnesses` entry that governs ``lottery``
+    lies (docs/SPEC.md section 14.2): its `commit`'s, or in a log without
+    a commit for it, its `motion`'s or `draw`'s."""
+    committed = state.lotteries.get(lottery)
+    if committed is not None:
+        return committed.index
+    if lottery.startswith(MOTION_PREFIX):
+        return state.motions[lottery[len(MOTION_PREFIX) :]].index
+    return state.draws[lottery[len(DRAW_PREFIX) :]].index
+
 
 def _pairs(policy: Witnesses) -> list[tuple[str, str]]:
     return [(c["name"], c["key"]) for c in policy.cosigners]
@@ -134,6 +162,12 @@ class Witnessing:
         self._policy_index: int | None = None
         self._starting: asyncio.Task[None] | None = None
         self._closed = False
+        # The policy governing each closed lottery whose policy was since replaced
+        # (never changes: the log only grows), and the closing entries by index
+        # as of the log size ``_closings_at``.
+        self._governing: dict[str, Witnesses | None] = {}
+        self._closings: dict[int | None, str] = {}
+        self._closings_at = -1
 
     async def start(self) -> None:
         self.box.listeners.append(self._on_entries)
@@ -256,12 +290,43 @@ class Witnessing:
 
     async def covering(self, index: int) -> str | None:
         """The smallest checkpoint of size > ``index`` cosigned by at least
-        ``quorum`` witnesses of the current policy, or None."""
-        policy = self.box.state.witnesses
+        ``quorum`` witnesses of the policy a verifier applies to entry
+        ``index``, or None: for a closing entry (`close`, `drawn`) the policy
+        that governs its lottery (docs/SPEC.md section 14.2, fixed at its
+        commit: the time rule of 14.3 judges it under that one, not under a
+        later policy); for any other entry, a receipt's, the current policy
+        (14.5)."""
+        policy = await self.policy_for(index)
         if policy is None:
             return None
         size = await self.store.covering(index, _pairs(policy), policy.quorum)
         return None if size is None else await self.checkpoint(size)
+
+    async def policy_for(self, index: int) -> Witnesses | None:
+        """The policy under which a verifier judges entry ``index`` (see
+        ``covering``): a past one is read from the log once per lottery."""
+        state = self.box.state
+        current = state.witnesses
+        lottery = self._closing_lottery(index)
+        if lottery is None or current is None:
+            return current
+        opened = governing_index(state, lottery)
+        if current.index < opened:  # no policy since the commit: the current one governs
+            return current
+        if lottery not in self._governing:
+            self._governing[lottery] = await self.store.policy_before(opened)
+        return self._governing[lottery]
+
+    def _closing_lottery(self, index: int) -> str | None:
+        """``motion:<id>`` or ``draw:<id>`` when entry ``index`` is the
+        `close` of that motion or the `drawn` of that draw, else None."""
+        state = self.box.state
+        if self._closings_at != state.size:  # O(motions + draws), once per log size
+            self._closings = {m.close_index: MOTION_PREFIX + m.id for m in state.motions.values()}
+            self._closings.update({d.drawn_index: DRAW_PREFIX + d.id for d in state.draws.values()})
+            self._closings.pop(None, None)
+            self._closings_at = state.size
+        return self._closings.get(index)
 
     def status(self) -> dict[str, Any]:
         """The organizer page's JSON (GET /api/witnesses)."""
