@@ -7,12 +7,15 @@ aiohttp's test client, with in-process witnesses (tests/test_witnessing.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+import verify_cli
 from tests.test_server import PROBLEM, Client
 from tests.test_witnessing import check_note, cosigned_all, founded, make_api, wait_for, witnesses  # noqa: F401
-from tests.world import at
+from tests.world import Clock, at
 
 
 async def motion(c: Client, clock: Any, mid: str, closes: int) -> None:
@@ -99,3 +102,40 @@ async def test_covering_a_close_no_policy_governs_is_not_witnessed(aiohttp_clien
     assert resp.status == 404 and (await resp.json(content_type=None))["type"] == PROBLEM + "not_witnessed"
     note = await (await api.get("/api/checkpoints", params={"covering": closed - 1})).text()  # not a closing entry
     assert check_note(note, c, witnesses, 2) > closed - 1
+
+
+async def test_the_verifier_judges_a_close_whose_policy_was_replaced(aiohttp_client, tmp_path, witnesses, capsys):
+    """End to end, on the witnesses' real clocks: a close under policy A, then
+    policy B and a close under B. The verifier asks `?covering=` for each close
+    and judges each under its own policy: both witnessed, exit 0 (before the
+    fix, a's covering checkpoint was B's, and a was not judged: exit 3)."""
+    w0, w1 = witnesses
+    clock = Clock(datetime.now(UTC))
+    api = await make_api(aiohttp_client, tmp_path, clock)
+    c = Client(api)
+    await c.found()
+    w0.accept(f"liquid-mandate/{c.assembly}", c.server_key)
+    # The longest grace (60 s): a loaded machine's delays stay inside it.
+    await c.post(c.founder.sign("witnesses", c.assembly, cosigners=[w0.cosigner()], quorum=1, grace=60))
+    await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
+
+    async def open_and_close(mid: str) -> int:
+        await motion(c, clock, mid, 2)
+        await asyncio.sleep(2.2)
+        clock.t = datetime.now(UTC)  # the server's clock is the witnesses' again
+        index = await close(api, clock, mid, 0)
+        await wait_for(api, "/api/witnesses", cosigned_all(await size_of(api)))
+        return index
+
+    closed_a = await open_and_close("a")
+    w1.accept(f"liquid-mandate/{c.assembly}", c.server_key)
+    await c.post(c.founder.sign("witnesses", c.assembly, cosigners=[w1.cosigner()], quorum=1, grace=60))
+    closed_b = await open_and_close("b")
+    url = str(api.make_url("")).rstrip("/")
+    code = await asyncio.to_thread(verify_cli.main, [url, "--jobs", "1", "--json", "--quiet"])
+    rep = json.loads(capsys.readouterr().out)
+    assert {x["index"]: x["status"] for x in rep["witnesses"]["closes"]} == {
+        closed_a: "witnessed",
+        closed_b: "witnessed",
+    }
+    assert code == 0, (rep["failures"], rep["skipped"])
