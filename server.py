@@ -284,11 +284,12 @@ async def get_member(request: web.Request) -> web.Response:
 
 
 async def get_member_motion(request: web.Request) -> web.Response:
-    state = _box(request).state
+    box = _box(request)
     motion = request.match_info["id"]
-    if motion not in state.motions:
+    if motion not in box.state.motions:
         raise Problem("not_found", f"no motion {motion!r}")
-    return web.json_response(views.vote_path(state, request.match_info["key"], motion))
+    closed = await box.closed_paths(motion)  # as of the close, for a closed motion (SPEC 9, Vote paths)
+    return web.json_response(views.vote_path(box.state, request.match_info["key"], motion, closed))
 
 
 async def get_member_entries(request: web.Request) -> web.Response:

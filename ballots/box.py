@@ -37,6 +37,7 @@ from ballots import integrity, sortition, sql, upgrade
 from ballots import schema as T
 from ballots.closing import counts, result_statement
 from ballots.live import LiveTallies
+from ballots.paths import ClosedPaths, PathCache
 from ballots.policy import check_policy
 from ballots.projection import all_rows, changes, load_state
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
@@ -118,6 +119,8 @@ class _Batch:
         # Comment texts to store (index -> text) or erase (index -> None): off the log.
         self.texts: dict[int, CommentText | None] = {}
         self.outcome: list[tuple[asyncio.Future[Receipt], _Staged | Exception]] = []
+        # The vote paths each `close` of the batch took (ballots.paths), to store beside.
+        self.paths: dict[str, ClosedPaths] = {}
 
     def now(self, clock: datetime) -> datetime:
         """The clock, but never before the last entry: `received` never decreases."""
@@ -141,6 +144,9 @@ class _Batch:
         )
         digest = hashlib.sha256(data).digest()
         apply(self.state, st, index=index, entry_hash=digest.hex(), received=entry["received"])
+        if self.state.fresh_paths:
+            self.paths.update(self.state.fresh_paths)
+            self.state.fresh_paths.clear()
         if st.kind is Kind.COMMENT:
             self.texts[index] = text
         elif st.kind is Kind.REDACT:
@@ -194,6 +200,8 @@ class BallotBox:
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self._verifiers: ThreadPoolExecutor | None = None
         self._digest_key = integrity.digest_key(server_key.seed)
+        # The closed motions' vote paths last read or taken (ballots.paths).
+        self._paths = PathCache()
 
     # -- opening -----------------------------------------------------------
 
@@ -349,6 +357,9 @@ class BallotBox:
         ``full_check`` each is compared with the full resolution."""
         live = LiveTallies.attach(working)
         committed.live = copy.deepcopy(live)
+        # Both states hand over the vote paths each close takes: the writer's
+        # to be stored with its batch, the readers' to the cache.
+        working.fresh_paths, committed.fresh_paths = {}, {}
         if self.full_check:
             for motion_id in live.motions:
                 counts(working, motion_id, check=True)
@@ -576,6 +587,7 @@ class BallotBox:
         """The batch is committed: readers see it, the checkpoint is published."""
         for s in batch.staged:
             apply(self.committed, s.statement, index=s.index, entry_hash=s.digest.hex(), received=s.entry["received"])
+        self._cache_fresh_paths()
         if checkpoint is not None:
             self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
             self.checkpoint_text = checkpoint
@@ -619,6 +631,8 @@ class BallotBox:
         await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
         if batch.texts:
             await sql.write_texts(conn, batch.texts)
+        if batch.paths:
+            await sql.write_paths(conn, {m: p.compressed() for m, p in batch.paths.items()})
         await integrity.store_digest(conn, batch.state.size, digest)
         root = batch.frontier.root()
         size = batch.state.size
@@ -662,6 +676,9 @@ class BallotBox:
             for state in (self._working, self.committed):
                 apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
             self.frontier.append(merkle.leaf_hash(data))
+        if self._working.fresh_paths:  # the other process stored them with its entries
+            self._working.fresh_paths.clear()
+        self._cache_fresh_paths()
         self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
         self._received_at = parse_time(self.received)
         self._next_close = next_closing(self._working)
@@ -681,6 +698,35 @@ class BallotBox:
                     await conn.commit()
 
     # -- reading -----------------------------------------------------------
+
+    def _cache_fresh_paths(self) -> None:
+        fresh = self.committed.fresh_paths
+        if fresh:
+            for motion_id, snap in fresh.items():
+                self._paths.put(motion_id, snap)
+            fresh.clear()
+
+    async def closed_paths(self, motion_id: str) -> ClosedPaths | None:
+        """The vote paths of a closed motion as of its close (ballots.paths),
+        None for a motion not closed: from the small cache, else read from
+        ``closed_path_data`` and checked against the digest the projections
+        hold. Raises LogCorrupted for a missing or altered snapshot."""
+        summary = self.committed.closed_paths.get(motion_id)
+        if summary is None:
+            return None
+        hit = self._paths.get(motion_id, summary.digest)
+        if hit is not None:
+            return hit
+        d = T.closed_path_data.c
+        async with self.engine.connect() as conn:
+            data = (await conn.execute(select(d.data).where(d.motion == motion_id))).scalar()
+        if data is None:
+            raise E.LogCorrupted(
+                f"the vote paths of closed motion {motion_id!r} are missing; `server.py rebuild` rewrites them"
+            )
+        snap = ClosedPaths.decode(bytes(data), summary.digest)
+        self._paths.put(motion_id, snap)
+        return snap
 
     @property
     def state(self) -> AssemblyState:

@@ -12,6 +12,10 @@ server accept a replayed entry or a stranger's ballot. Two defences:
   term, add the new one's); the key means nobody without the server key can
   recompute it after an edit. It is stored in ``projection_digest`` with the
   size of the log it matches, in the same transaction as the head.
+- **Content hash** (``closed_path_data``, ballots.paths): a closed motion's
+  vote-path snapshot is not summed here (megabytes at 10^6 members); its
+  SHA-256 is a column of the projection ``closed_paths``, which is, and
+  the snapshot is checked against it whenever the box reads it.
 - **Replay** (``--full-check``): the log is replayed from entry 0 and every
   projection row compared with the replay's; the first difference names its
   table and row.

@@ -44,6 +44,10 @@ class LiveTallies:
         self.index: dict[str, int] = {}
         self.motions: dict[str, _Motion] = {}
         self.seeds = LiveSeeds()  # each untallied motion's D items (ballots.seeds)
+        # Members with a "self" setting under some scope: the live targets
+        # say NO_SETTING for "self" too, a closed motion's paths tell them
+        # apart (ballots.paths.take).
+        self.selfers: set[str] = set()
 
     @classmethod
     def attach(cls, state: AssemblyState) -> LiveTallies:
@@ -53,6 +57,7 @@ class LiveTallies:
         for key in state.members:
             live.index[key] = len(live.keys)
             live.keys.append(key)
+        live.selfers = {k for k, mine in state.settings.items() if SELF in mine.values()}
         for m in state.motions.values():
             if m.result_index is None:
                 live.motions[m.id] = live._build(state, m.id)
@@ -87,6 +92,10 @@ class LiveTallies:
             case Kind.DELEGATE:
                 i = self.index[st.author]
                 mine = state.settings.get(st.author)
+                if mine is not None and SELF in mine.values():
+                    self.selfers.add(st.author)
+                else:
+                    self.selfers.discard(st.author)
                 for m in self.motions.values():
                     if b["scope"] in m.scopes:
                         m.res.set_target(i, self._target(setting_for(mine, m.chain)))

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from ballots import schema as T
+from ballots.paths import Summary
 from ballots.state import AssemblyState, Comment, Draw, Lottery, Member, Motion, Proposal, Topic, Vote, Witnesses
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
@@ -100,6 +101,10 @@ def _person(d: Draw, member: str) -> Row:
     return {"draw": d.id, "member": member, "standing": d.standing.get(member), "certified": member in d.certifications}
 
 
+def _closed(motion_id: str, s: Summary) -> Row:
+    return {"motion": motion_id, "close_index": s.close_index, "members": s.members, "digest": s.digest}
+
+
 def _lottery(lot: Lottery) -> Row:
     return {"name": lot.name, "hash": lot.hash, "idx": lot.index, "reveal": lot.reveal}
 
@@ -167,6 +172,7 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             if st.kind is Kind.CLOSE:
                 lot = state.lotteries[MOTION_PREFIX + motion_id]
                 yield T.lotteries, (lot.name,), _lottery(lot)
+                yield T.closed_paths, (motion_id,), _closed(motion_id, state.closed_paths[motion_id])
         case Kind.COMMIT:
             lot = state.lotteries[b["lottery"]]
             yield T.lotteries, (lot.name,), _lottery(lot)
@@ -239,6 +245,7 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
             {"proposal": p.id, "member": m, "idx": at} for p in s.proposals.values() for m, at in p.supporters.items()
         ],
         T.lotteries: [_lottery(lot) for lot in s.lotteries.values()],
+        T.closed_paths: [_closed(m, c) for m, c in s.closed_paths.items()],
     }
 
 
@@ -317,6 +324,8 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         s.proposals[r["proposal"]].supporters[r["member"]] = r["idx"]
     for r in sorted(rows[T.lotteries], key=lambda r: r["idx"]):
         s.lotteries[r["name"]] = Lottery(r["name"], r["hash"], r["idx"], r["reveal"])
+    for r in sorted(rows[T.closed_paths], key=lambda r: r["close_index"]):
+        s.closed_paths[r["motion"]] = Summary(r["close_index"], r["members"], r["digest"])
     # A motion and its commit are written in one transaction: a stored log
     # never awaits a commit (the box checks it at start-up).
     s.awaiting_commit = None

@@ -72,9 +72,10 @@ schema_version = Table(
 # 3: deliberation's projections (comments, proposals, supports) and comment_texts.
 # 4: the lotteries projection (docs/SPEC.md section 16).
 # 5: projection_digest (ballots.integrity).
+# 6: closed_paths and closed_path_data: a closed motion's vote paths as of its close (ballots.paths).
 # Bump it (and add a line to docs/SPEC.md section 13.4) whenever a table
 # changes: an older database then gets its projections rebuilt at start-up.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # --- projections -----------------------------------------------------------
 
@@ -267,6 +268,19 @@ lotteries = Table(
     Column("reveal", String(64), nullable=True),
 )
 
+# A closed motion's vote paths as of its close (ballots.paths, docs/SPEC.md
+# section 9): the size and SHA-256 of the snapshot, a projection like the
+# others (so the keyed digest covers it); the snapshot itself is the row of
+# `closed_path_data` below, checked against this digest whenever it is read.
+closed_paths = Table(
+    "closed_paths",
+    metadata,
+    Column("motion", String(64), primary_key=True),
+    Column("close_index", BigInteger, nullable=False),
+    Column("members", BigInteger, nullable=False),  # members enrolled by the close
+    Column("digest", String(64), nullable=False),  # SHA-256 hex of the uncompressed snapshot
+)
+
 
 PROJECTIONS = (
     assembly,
@@ -286,6 +300,18 @@ PROJECTIONS = (
     proposals,
     supports,
     lotteries,
+    closed_paths,
+)
+
+# The snapshots of `closed_paths`, zlib-compressed: rebuilt with the
+# projections (``upgrade.rebuild_projections``, a restore) but not read at
+# start-up nor summed into the digest row by row (a few MB each at 10^6
+# members): each is read when a member asks, and must hash to its digest.
+closed_path_data = Table(
+    "closed_path_data",
+    metadata,
+    Column("motion", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 # --- not part of the log ------------------------------------------------------

@@ -100,6 +100,14 @@ async def write_texts(conn: AsyncConnection, texts: dict[int, Any]) -> None:
         await conn.execute(insert(T.texts), fresh)
 
 
+async def write_paths(conn: AsyncConnection, blobs: dict[str, bytes]) -> None:
+    """The vote paths of the motions closed in this batch (ballots.paths),
+    in the append's own transaction; a motion closes once, so a row that is
+    there already (another process's, read back by a catch-up) is the same."""
+    rows = [{"motion": m, "data": b} for m, b in blobs.items()]
+    await conn.execute(upsert(conn.dialect.name, T.closed_path_data), rows)
+
+
 async def read_texts(conn: AsyncConnection, lo: int, hi: int) -> dict[int, tuple[str, str]]:
     """The stored texts of comments lo..hi (inclusive), by index."""
     c = T.texts.c

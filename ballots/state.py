@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ballots import paths
 from ballots.statements import Kind, Statement, format_time, parse_time
 from crypto.canonical import canonical_bytes
 from vocabulary import DRAW_PREFIX, MOTION_PREFIX, PROPOSAL_PREFIX, SCOPE_ALL, TOPIC_PREFIX
@@ -218,6 +219,12 @@ class AssemblyState:
     # The live resolutions of open motions (ballots.live.LiveTallies), or None:
     # told of every statement `apply` folds in (issue 16).
     live: LiveTallies | None = field(default=None, repr=False, compare=False)
+    # motion -> what is kept of its vote paths at its close (ballots.paths):
+    # a projection row; the snapshot itself is stored beside (closed_path_data).
+    closed_paths: dict[str, paths.Summary] = field(default_factory=dict)
+    # When not None, `apply` leaves here the snapshot each `close` takes, for
+    # whoever stores it (the box's batch, a rebuild, a restore) to pick up.
+    fresh_paths: dict[str, paths.ClosedPaths] | None = field(default=None, repr=False, compare=False)
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -344,6 +351,12 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             lottery = state.lotteries.get(MOTION_PREFIX + motion.id)
             if lottery is not None:  # the rules saw to it; tests replay tampered logs
                 lottery.reveal = b["reveal"]
+            # The vote paths as they stand at the close (SPEC section 9): the
+            # live resolution is still there, it leaves at the `result`.
+            snap = paths.take(state, motion.id)
+            state.closed_paths[motion.id] = snap.summary(index)
+            if state.fresh_paths is not None:
+                state.fresh_paths[motion.id] = snap
         case Kind.RESULT:
             motion = state.motions[b["motion"]]
             motion.result_index = index

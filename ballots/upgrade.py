@@ -9,7 +9,7 @@ ever has to transform a projection row by row.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.engine import Connection
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ballots import errors as E
 from ballots import schema as T
+from ballots.paths import ClosedPaths
 from ballots.projection import all_rows
 from ballots.rules import LOTTERY_KINDS, check_lottery
 from ballots.state import AssemblyState, apply
@@ -60,16 +61,31 @@ async def prepare(conn: AsyncConnection) -> int | None:
 
 
 async def replay_log(
-    conn: AsyncConnection, *, secret_for: Callable[[str], Callable[[str], bytes]] | None = None
+    conn: AsyncConnection,
+    *,
+    secret_for: Callable[[str], Callable[[str], bytes]] | None = None,
+    keep_paths: Callable[[str, ClosedPaths], Awaitable[None]] | None = None,
 ) -> AssemblyState:
     """The state the whole log gives, replayed from entry 0. With
     ``secret_for`` (assembly id -> the server's r by lottery name), the
     lottery rules are replayed too (docs/SPEC.md section 16): a log whose
-    reveal does not open its commit raises LogCorrupted."""
+    reveal does not open its commit raises LogCorrupted. ``keep_paths`` is
+    handed each closed motion's vote paths as of its close (ballots.paths)
+    as the replay passes it, so that they are never all in memory at once;
+    the entries are read a page at a time, no cursor open meanwhile, so it
+    may write on ``conn``."""
     state = AssemblyState()
-    result = await conn.stream(select(T.entries.c.data, T.entries.c.hash).order_by(T.entries.c.idx))
-    async for part in result.partitions(ROWS_PER_FETCH):
-        for data, digest in part:
+    if keep_paths is not None:
+        state.fresh_paths = {}
+    e = T.entries.c
+    start = 0
+    while True:
+        q = select(e.data, e.hash).where(e.idx >= start).order_by(e.idx).limit(ROWS_PER_FETCH)
+        page = (await conn.execute(q)).all()
+        if not page:
+            break
+        start += len(page)
+        for data, digest in page:
             entry = parse(bytes(data))
             st = parse_statement(entry["statement"])
             if secret_for is not None and (state.awaiting_commit is not None or st.kind in LOTTERY_KINDS):
@@ -77,7 +93,12 @@ async def replay_log(
                     check_lottery(state, st, secret_for(state.assembly_id or ""))
                 except E.Refused as bad:
                     raise E.LogCorrupted(f"entry {entry['index']}: {bad.code}: {bad.detail}") from None
-            apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
+            apply(state, st, index=entry["index"], entry_hash=bytes(digest).hex(), received=entry["received"])
+            if keep_paths is not None and state.fresh_paths:
+                for motion_id, snap in state.fresh_paths.items():
+                    await keep_paths(motion_id, snap)
+                state.fresh_paths.clear()
+    state.fresh_paths = None
     if secret_for is not None and state.awaiting_commit is not None:
         raise E.LogCorrupted(f"the log ends before the commit of {state.awaiting_commit!r}")
     return state
@@ -88,8 +109,15 @@ async def rebuild_projections(
 ) -> AssemblyState:
     """Replay the whole log (``replay_log``) and write its projection rows in
     place of the stored ones, in the caller's transaction: a log that does
-    not replay raises LogCorrupted, writing nothing."""
-    state = await replay_log(conn, secret_for=secret_for)
+    not replay raises LogCorrupted, writing nothing (the transaction rolls
+    back). Each closed motion's vote paths (``closed_path_data``) are written
+    as the replay reaches its close."""
+    await conn.execute(delete(T.closed_path_data))
+
+    async def keep(motion_id: str, snap: ClosedPaths) -> None:
+        await conn.execute(insert(T.closed_path_data), [{"motion": motion_id, "data": snap.compressed()}])
+
+    state = await replay_log(conn, secret_for=secret_for, keep_paths=keep)
     for table in T.PROJECTIONS:
         await conn.execute(delete(table))
     # Rebuilt from the log: the box stores a fresh digest (ballots.integrity) at its next start.

@@ -9,6 +9,7 @@ from typing import Any
 
 import delegation
 from ballots.closing import electorate, live_tally
+from ballots.paths import ClosedPaths
 from ballots.state import AssemblyState, Motion, Vote
 from vocabulary import MOTION_PREFIX
 
@@ -126,11 +127,24 @@ class ActiveMembers(Mapping[str, bool]):
         return sum(1 for m in self._members.values() if m.active)
 
 
-def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
-    """Where this member's vote goes on the motion, and whose votes they carry.
-    While the motion is open, from the live resolution (issue 16): the path
-    costs its length, the carried votes one NumPy pass per level of the
-    member's delegation tree; the full resolution otherwise."""
+def vote_path(state: AssemblyState, key: str, motion_id: str, closed: ClosedPaths | None = None) -> dict[str, Any]:
+    """Where this member's vote goes on the motion, and whose votes they carry
+    (docs/SPEC.md section 9, "Vote paths"); ``as_of`` is the index of the
+    close entry the answer is as of, or None for "as the log stands now".
+    A closed motion is answered from ``closed``, its paths as of the close
+    (``BallotBox.closed_paths``; ValueError without them): members, settings
+    and ballots of then, whatever changed since. An open or upcoming one
+    from the live resolution (issue 16): the path costs its length, the
+    carried votes one NumPy pass per level of the member's delegation tree;
+    the full resolution of the state as it is for a state without one."""
+    motion = state.motions[motion_id]
+    if motion.close_index is not None:
+        if closed is None:
+            raise ValueError(f"motion {motion_id!r} is closed: its paths as of the close are needed")
+        tallies = state.live
+        keys = list(state.members) if tallies is None else tallies.keys
+        index = {k: i for i, k in enumerate(keys)} if tallies is None else tallies.index
+        return {**closed.vote_path(keys, index, key, motion_id), "as_of": motion.close_index}
     if not state.is_active(key):
         return {
             "member": key,
@@ -140,6 +154,7 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
             "reason": "not an active member",
             "weight": 0,
             "carried": [],
+            "as_of": None,
         }
     live = None if state.live is None else state.live.motions.get(motion_id)
     if live is not None and state.live is not None:
@@ -159,6 +174,7 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
             "reason": str(p.reason),
             "weight": live.res.weight(i),
             "carried": [keys[j] for j in live.res.carried(i)],
+            "as_of": None,
         }
     e = electorate(state, motion_id)
     p = delegation.vote_path(e, key)
@@ -172,6 +188,7 @@ def vote_path(state: AssemblyState, key: str, motion_id: str) -> dict[str, Any]:
         "reason": str(p.reason),
         "weight": (len(carried) + 1) if r.carrier_of(key) == key else 0,
         "carried": carried,
+        "as_of": None,
     }
 
 

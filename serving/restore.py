@@ -39,6 +39,7 @@ from ballots import errors as E
 from ballots import schema as T
 from ballots import sql, upgrade
 from ballots.box import BallotBox
+from ballots.paths import ClosedPaths
 from ballots.projection import all_rows
 from ballots.rules import check, due_motions
 from ballots.state import AssemblyState, apply
@@ -112,6 +113,8 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
     (docs/SPEC.md sections 4 and 5) and collect what to write. Raises
     RestoreRefused at the first bad entry."""
     r = Replayed()
+    fresh: dict[str, ClosedPaths] = {}  # each closed motion's vote paths as of its close (ballots.paths)
+    r.state.fresh_paths = fresh
     prev, last = GENESIS_PREV, None
     for i, data in enumerate(lines):
         try:
@@ -155,6 +158,9 @@ def replay(lines: list[bytes], server_hex: str) -> Replayed:
             raise RestoreRefused(f"refused by the rules ({e.code}): {e}", i) from None
         digest = hashlib.sha256(data).digest()
         apply(r.state, st, index=i, entry_hash=digest.hex(), received=entry["received"])
+        for motion_id, snap in fresh.items():
+            r.beside.setdefault(T.closed_path_data, []).append({"motion": motion_id, "data": snap.compressed()})
+        fresh.clear()
         for level, idx, h in r.frontier.append(merkle.leaf_hash(data)):
             r.nodes[(level, idx)] = h
         r.entries.append({"idx": i, "hash": digest, "data": data, "kind": str(st.kind), "author": st.author})
