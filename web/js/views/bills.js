@@ -46,20 +46,18 @@ export async function bill(app, [id]) {
   const pathBox = h('div', { class: 'card', id: 'my-path' });
   const showPath = () => {
     const p = path;
-    if (d.state === 'closed') {
-      // Ballots are frozen at closing, delegations are not: only my own vote
-      // is told here; the path as it stood at closing is in the result.
-      const mine = directVote(p);
-      fill(pathBox, h('h2', {}, t('path.title_closed')),
-        h('p', { class: 'outcome', 'data-outcome': mine || 'none' }, mine ? t('vote.closed_mine', { choice: choiceLabel(mine) }) : t('vote.closed_none')));
-      return;
-    }
-    const title = d.state === 'upcoming' ? 'path.title_upcoming' : d.state === 'closed' ? 'path.title_closed' : 'path.title';
-    fill(pathBox, h('h2', {}, t(title)), pathView(app, p.path),
+    // A closed bill: the path as it stood at the close (the server keeps it),
+    // whatever delegations and members changed since; ballots froze then.
+    const closed = d.state === 'closed';
+    const title = d.state === 'upcoming' ? 'path.title_upcoming' : closed ? 'path.title_closed' : 'path.title';
+    const carry = closed ? 'path.carried_at_close' : 'path.carry';
+    fill(pathBox, h('h2', {}, t(title)),
+      closed ? h('p', { class: 'meta', id: 'path-as-of', 'data-as-of': p.as_of ?? '' }, t('path.as_of_close', { index: String(p.as_of ?? m.close_index) })) : null,
+      pathView(app, p.path),
       h('p', { class: 'outcome', 'data-outcome': p.outcome }, d.state === 'upcoming' ? t('path.upcoming') : outcomeText(p)),
-      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, p.weight === 1 ? t('path.carry_alone') : t('path.carry', { n: p.weight - 1 }))
-        : (CHOICES.includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t('path.carry_none')) : null),
-      p.carried?.length ? h('p', {}, t('path.carried'), ' ', p.carried.map((k) => app.name(k) || shortKey(k)).join(', ')) : null);
+      p.weight > 0 ? h('p', { class: 'weight', 'data-weight': p.weight }, p.weight === 1 ? t(`${carry}_alone`) : t(carry, { n: p.weight - 1 }))
+        : (CHOICES.includes(p.outcome) ? h('p', { class: 'weight', 'data-weight': 0 }, t(closed ? 'path.carry_none_closed' : 'path.carry_none')) : null),
+      p.carried?.length ? h('p', {}, t(closed ? 'path.carried_from_closed' : 'path.carried'), ' ', p.carried.map((k) => app.name(k) || shortKey(k)).join(', ')) : null);
   };
   const refreshPath = async () => {
     if (!app.isMember()) return;
