@@ -282,6 +282,7 @@ class BallotBox:
                 why = integrity.first_difference(rows, all_rows(await upgrade.replay_log(conn)))
                 if why is not None:
                     raise E.LogCorrupted(f"the projections differ from the log replayed: {why}")
+                await _check_closed_paths(conn, rows[T.closed_paths])
             # The high levels are on most proofs and few (n / 256): keep them in memory.
             high = await conn.execute(
                 select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
@@ -928,6 +929,18 @@ def _served(index: int, data: bytes, digest: bytes, leaf: bytes | None) -> tuple
         log.error("entry %d does not match its stored leaf hash: refusing to serve it", index)
         raise E.LogCorrupted(f"entry {index} does not match its stored leaf hash")
     return data, bytes(digest).hex()
+
+
+async def _check_closed_paths(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """``--full-check``: every closed motion's stored vote paths are there and
+    hash to the digest of their projection row (ballots.paths), read one at
+    a time. Raises LogCorrupted."""
+    d = T.closed_path_data.c
+    for r in rows:
+        data = (await conn.execute(select(d.data).where(d.motion == r["motion"]))).scalar()
+        if data is None:
+            raise E.LogCorrupted(f"the vote paths of closed motion {r['motion']!r} are missing")
+        ClosedPaths.decode(bytes(data), r["digest"])
 
 
 async def _check_every_entry(conn: AsyncConnection, leaves: list[bytes]) -> None:

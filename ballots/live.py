@@ -46,8 +46,9 @@ class LiveTallies:
         self.seeds = LiveSeeds()  # each untallied motion's D items (ballots.seeds)
         # Members with a "self" setting under some scope: the live targets
         # say NO_SETTING for "self" too, a closed motion's paths tell them
-        # apart (ballots.paths.take).
-        self.selfers: set[str] = set()
+        # apart (ballots.paths.take). Found at the first close (one pass over
+        # the settings, kept off the start-up), then followed statement by statement.
+        self.selfers: set[str] | None = None
 
     @classmethod
     def attach(cls, state: AssemblyState) -> LiveTallies:
@@ -57,7 +58,6 @@ class LiveTallies:
         for key in state.members:
             live.index[key] = len(live.keys)
             live.keys.append(key)
-        live.selfers = {k for k, mine in state.settings.items() if SELF in mine.values()}
         for m in state.motions.values():
             if m.result_index is None:
                 live.motions[m.id] = live._build(state, m.id)
@@ -72,6 +72,12 @@ class LiveTallies:
     def weights(self, motion_id: str, limit: int | None) -> list[tuple[str, int]] | None:
         m = self.motions.get(motion_id)
         return None if m is None else m.res.weights(limit)
+
+    def self_setters(self, state: AssemblyState) -> set[str]:
+        """The members with a "self" setting under some scope (see ``selfers``)."""
+        if self.selfers is None:
+            self.selfers = {k for k, mine in state.settings.items() if SELF in mine.values()}
+        return self.selfers
 
     # -- following the log ---------------------------------------------------
 
@@ -92,10 +98,11 @@ class LiveTallies:
             case Kind.DELEGATE:
                 i = self.index[st.author]
                 mine = state.settings.get(st.author)
-                if mine is not None and SELF in mine.values():
-                    self.selfers.add(st.author)
-                else:
-                    self.selfers.discard(st.author)
+                if self.selfers is not None:
+                    if mine is not None and SELF in mine.values():
+                        self.selfers.add(st.author)
+                    else:
+                        self.selfers.discard(st.author)
                 for m in self.motions.values():
                     if b["scope"] in m.scopes:
                         m.res.set_target(i, self._target(setting_for(mine, m.chain)))

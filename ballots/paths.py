@@ -212,7 +212,7 @@ def take(state: AssemblyState, motion_id: str) -> ClosedPaths:
         act = np.frombuffer(on.res.active, dtype=np.uint8).astype(bool)
         target = np.frombuffer(on.res.target, dtype=np.int32).astype("<i4")
         choice = np.frombuffer(on.res.choice, dtype=np.int8).copy()
-        selfers: Any = live.selfers
+        selfers: Any = live.self_setters(state)
     else:
         keys = list(state.members)
         index = {k: i for i, k in enumerate(keys)}

@@ -391,7 +391,12 @@ def cmd_status(s: Session, args: argparse.Namespace) -> int:
         s.say(f"  trusted by {who(d.get('member'))} for {', '.join(d.get('scopes') or [])}")
     if path is not None:
         reason = f" ({path['reason']})" if path.get("reason") else ""
-        s.say(f"motion {args.motion}: my vote counts as {path.get('outcome')}{reason}")
+        if path.get("as_of") is not None:  # a closed motion: as of its close entry (SPEC 9, Vote paths)
+            s.say(
+                f"motion {args.motion}: at the close (entry {path['as_of']}) my vote counted as {path.get('outcome')}{reason}"
+            )
+        else:
+            s.say(f"motion {args.motion}: my vote counts as {path.get('outcome')}{reason}")
         s.say("  path: " + " -> ".join(who(k) for k in (path.get("path") or [me])))
         carried = path.get("carried") or []
         s.say(f"  weight: {path.get('weight')}" + (f", carrying the votes of {len(carried)} others" if carried else ""))

@@ -208,6 +208,15 @@ def test_life_cycle(cli, tmp_path: Path, server: Server, monkeypatch: pytest.Mon
     assert main(["vote", "--key", str(d / "chloe.key"), "loi-loyers", "abstain"]) == 0
     assert [p.name for p in (d / "env-receipts").iterdir()] == [f"{len(lines)}.json"]
 
+    # a closed motion's path is as of its close (SPEC 9, Vote paths), whatever changed since
+    closed = ok(cli("status", "--key", str(d / "chloe.key"), "court")).out
+    said = closed[closed.index("motion court:") :]
+    assert said.startswith("motion court: at the close (entry ") and "my vote counted as no (delegated)" in said
+    assert f"{keys['chloe']} (chloe) -> {keys['bob']} (bob) -> {keys['alice']} (alice)" in said
+    ok(cli("delegate", "--key", str(d / "chloe.key"), "*", "none"))
+    after = ok(cli("status", "--key", str(d / "chloe.key"), "court")).out
+    assert after[after.index("motion court:") :] == said
+
 
 def test_refusals_are_one_line(cli, tmp_path: Path) -> None:  # noqa: ANN001
     # runs after the life cycle: the server is founded

@@ -224,8 +224,10 @@ async def test_the_box_answers_a_closed_motion_as_of_its_close(world: World, tmp
             )
             await conn.execute(update(T.closed_path_data).values(data=bad.compressed()))
         reopened._paths = PathCache()
-        with pytest.raises(E.LogCorrupted):
+        with pytest.raises(E.LogCorrupted, match="differ from their digest"):
             await reopened.closed_paths("m")
+        with pytest.raises(E.LogCorrupted, match="differ from their digest"):  # --full-check reads them all
+            await BallotBox.open(str(box.engine.url), world.server_key, clock=world.clock, full_check=True)
         # The digest row itself is covered by the keyed projection digest: the next start refuses it.
         async with reopened.engine.begin() as conn:
             await conn.execute(update(T.closed_paths).values(digest=bad.digest))
@@ -270,13 +272,17 @@ async def test_an_upgrade_and_a_restore_rebuild_the_snapshots(world: World, tmp_
 
 
 async def test_live_tallies_know_who_says_self(world: World) -> None:
-    a, b = await world.enroll(2)
+    a, b, c = await world.enroll(3)
     await world.delegate(a, "*", "self")
     await world.delegate(b, "*", a)
-    assert world.box.state.live.selfers == {a.public}
+    live = world.box.state.live
+    assert live.selfers is None  # not looked for at start-up
+    assert live.self_setters(world.box.state) == {a.public}
     await world.delegate(a, "*", b)
-    assert world.box.state.live.selfers == set()
-    assert LiveTallies.attach(without_live(world.box.state)).selfers == set()
+    await world.delegate(c, "*", "self")
+    assert live.selfers == {c.public}  # followed statement by statement once found
+    fresh = LiveTallies.attach(without_live(world.box.state))
+    assert fresh.self_setters(world.box.state) == {c.public}
 
 
 # -- the API -------------------------------------------------------------------------

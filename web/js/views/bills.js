@@ -84,10 +84,11 @@ export async function bill(app, [id]) {
             h('a', { href: `#/receipts/${r.index}` }, t('vote.receipt', { index: String(r.index) })));
           app.say(choice === null ? t('vote.withdrawn') : t('vote.counted', { choice: choiceLabel(choice), index: String(r.index) }));
           await refreshPath();
+          // The withdraw button hides once there is no vote: focus the choices
+          // then, at once (not after another request, leaving the focus on nothing).
+          if (choice === null) buttons[0].focus();
           const fresh = await api.motion(m.id);
           if (fresh.tally) showTally(fresh.tally, false);
-          // The withdraw button hides once there is no vote: focus the choices then.
-          if (choice === null) buttons[0].focus();
         }, { retry: true });
       };
       const buttons = CHOICES.map((c) => h('button', { type: 'button', class: `vote vote-${c}`, 'data-choice': c,
