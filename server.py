@@ -671,6 +671,12 @@ def create_app(
         try:
             if not load_in_background:
                 await task
+            elif before_load is None:
+                # A state that loads within a moment is loaded before the port
+                # opens, so that a client that waits for the port (or /healthz)
+                # and then calls the API never meets a 503 (docs/SPEC.md
+                # "Start-up"); only a longer load is served as `loading`.
+                await asyncio.wait({task}, timeout=READY_BEFORE_LISTENING)
             yield
         finally:
             if not task.done():
@@ -707,6 +713,9 @@ async def _until_the_load_fails(app: web.Application) -> None:
         await task
     await asyncio.Event().wait()
 
+
+# Seconds the start-up waits for the state before it listens anyway (SPEC "Start-up").
+READY_BEFORE_LISTENING = 3.0
 
 # Short: a witness answers one small POST; retries back off to a minute.
 WITNESS_DEFAULTS: dict[str, Any] = {"timeout": 2.0, "min_interval": 1.0, "backoff_initial": 1.0, "backoff_max": 60.0}

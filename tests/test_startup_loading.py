@@ -106,6 +106,21 @@ def test_the_server_listens_first_and_answers_503_loading_until_the_box_is_ready
     assert "loaded 8 entries in" in log and "their keyed digest" in log and "s CPU" in log and "ready in" in log
 
 
+def test_a_small_state_is_ready_when_the_port_opens(tmp_path: Path) -> None:
+    """A client that waits for the port and then calls the API (as the
+    independent clients of DESIGN section 8 may) never sees `loading` on an
+    assembly that loads within a moment (server.READY_BEFORE_LISTENING)."""
+    data_dir = tmp_path / "data"
+    _build(data_dir)
+    url, proc = start_server(data_dir, ready=False)  # returns at /healthz's first answer
+    try:
+        status, _, body = _get(url + "/api/server")
+        assert status == 200 and json.loads(body)["assembly"], (status, body)
+        assert json.loads(_get(url + "/healthz")[2])["status"] == "ok"
+    finally:
+        stop_server(proc)
+
+
 def test_a_digest_mismatch_refuses_to_start_with_exit_1_after_listening(tmp_path: Path) -> None:
     data_dir, hold = tmp_path / "data", tmp_path / "go"
     _build(data_dir)
