@@ -234,6 +234,8 @@ class BallotBox:
         try:
             async with engine.begin() as conn:
                 await sql.pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
+                if progress is not None:
+                    progress("schema", 0, None)  # an older database is rebuilt from its log here
                 upgraded = await upgrade.prepare(conn)  # refuses a newer schema, rebuilds an older one
                 # An index, not a table: added to databases of this version that lack it, no rebuild.
                 await conn.run_sync(lambda c: T.DELEGATIONS_BY_TARGET.create(c, checkfirst=True))

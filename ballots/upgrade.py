@@ -123,6 +123,8 @@ async def rebuild_projections(
     # Rebuilt from the log: the box stores a fresh digest (ballots.integrity) at its next start.
     await conn.execute(delete(T.projection_digest))
     for table, rows in all_rows(state).items():
-        if rows:
-            await conn.execute(insert(table), rows)
+        # In steps: one executemany of every row would hold the event loop
+        # for seconds at 10^5 members (SQLAlchemy prepares the parameters on it).
+        for at in range(0, len(rows), ROWS_PER_FETCH):
+            await conn.execute(insert(table), rows[at : at + ROWS_PER_FETCH])
     return state

@@ -34,7 +34,7 @@ HOLD_ENV = "LIQUID_MANDATE_TEST_HOLD_LOAD"
 
 @dataclass(slots=True)
 class Loading:
-    """Where the start-up is: its phase (``starting``, ``log``,
+    """Where the start-up is: its phase (``starting``, ``schema``, ``log``,
     ``projections``, ``state``, ``live tallies``, then ``ready`` or
     ``failed``), how far (``done`` of ``total``, when known), since when."""
 

@@ -172,7 +172,7 @@ async def test_the_box_reports_each_phase_of_its_load_in_order(tmp_path: Path) -
     )
     await box.aclose()
     phases = [p for i, (p, _, _) in enumerate(seen) if i == 0 or seen[i - 1][0] != p]
-    assert phases == ["log", "projections", "state", "live tallies"]
+    assert phases == ["schema", "log", "projections", "state", "live tallies"]
     assert ("log", 8, 8) in seen  # every leaf checked, of the head's size
     rows = [done for p, done, _ in seen if p == "projections"]
     assert rows == sorted(rows) and rows[-1] > 8  # rows read so far, growing
