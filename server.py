@@ -328,7 +328,7 @@ def _scope_arg(request: web.Request) -> str:
 
 async def get_graph(request: web.Request) -> web.Response:
     state = _box(request).state
-    return web.json_response(views.graph(state, _scope_arg(request)))
+    return web.json_response(request.app[POWER].report(state, _scope_arg(request)))
 
 
 # -- people (issue 14; docs/SPEC.md section 9, "People") ----------------------------
@@ -368,7 +368,7 @@ async def get_delegates(request: web.Request) -> web.Response:
     exclude = request.query.get("exclude")
     limit = min(_int_arg(request, "limit", 20, lo=1), 100)
     cache = request.app[POWER]
-    power = cache.get(state, "*")
+    power = cache.get(state, _scope_arg(request))
     names = cache.names(state, power) if query.strip() else None
     return web.json_response(people.delegates(state, power, query, limit, exclude, names))
 

@@ -1,35 +1,41 @@
 """Read models about people (issue 14; docs/SPEC.md section 9, "People"):
 a member's public record, the delegates a member may choose from, what
-a member's delegates did with their vote, and the power of each member
-in a scope, for the graph at any size.
+a member's delegates did with their vote; the power of each member in a
+scope, for the graph at any size, is in ballots/scope_power.py (its names
+are exported here too).
 
 Every answer is computed from the box's state plus rows the caller read
 from SQL (a member's own entries, their delegators: indexed reads). The
 one O(N) computation, a scope's delegation trees (`ScopePower`), is NumPy
-work done once per scope and log size and kept (`PowerCache`); requests
-then cost their page. Nothing here writes.
+work kept per scope until the scope's graph changes (`PowerCache`);
+requests then cost their page. Nothing here writes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from itertools import accumulate
 from typing import Any
 
-import numpy as np
-
 import delegation
+from ballots.scope_power import NameIndex, PowerCache, ScopePower
 from ballots.state import AssemblyState
 from ballots.statements import format_time
 from ballots.views import ActiveMembers, motion_state
-from delegation.live import LiveResolution
-from delegation.power import PowerFigures, power_figures
-from delegation.resolve import NO_SETTING
 from vocabulary import MOTION_PREFIX
+
+__all__ = [
+    "NameIndex",
+    "PowerCache",
+    "ScopePower",
+    "delegates",
+    "delegates_did",
+    "fingerprint",
+    "record",
+    "recent_votes",
+    "weight_on",
+]
 
 
 def fingerprint(key: str) -> str:
@@ -39,151 +45,6 @@ def fingerprint(key: str) -> str:
     not hex."""
     digest = hashlib.sha256(bytes.fromhex(key)).hexdigest()[:32]
     return " ".join(digest[i : i + 4] for i in range(0, 32, 4))
-
-
-# -- power in a scope ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ScopePower:
-    """The delegation trees of one scope at one log size: ``size[i]`` is
-    the number of votes that pass through member ``keys[i]`` (their own
-    included), ``up[i]`` the member their vote goes to next (-1 for none),
-    ``carrier[i]`` whether their vote stops with them and counts (a direct
-    voter on a motion; a member without a setting in a scope without
-    motion). ``order`` lists every member by ``size`` descending, then
-    key; ``down`` and ``down_start`` the members whose vote goes next to
-    each member (CSR, heaviest first)."""
-
-    scope: str
-    log_size: int
-    keys: list[str]
-    index: dict[str, int]
-    size: np.ndarray
-    up: np.ndarray
-    carrier: np.ndarray
-    order: np.ndarray
-    down: np.ndarray
-    down_start: np.ndarray
-    figures: PowerFigures
-
-    @classmethod
-    def build(cls, state: AssemblyState, scope: str) -> ScopePower:
-        """O(N) NumPy work plus one pass per level of the deepest tree."""
-        keys = [k for k, m in state.members.items() if m.active]
-        motion = scope[len(MOTION_PREFIX) :] if scope.startswith(MOTION_PREFIX) else None
-        ballots = state.ballots.get(motion, {}) if motion is not None else {}
-        e = delegation.Electorate(
-            members=keys, chain=state.scope_chain(scope), settings=state.settings, ballots=ballots
-        )
-        _, target, choice = delegation.compile_arrays(e)
-        n = len(keys)
-        res = LiveResolution.build(keys, [True] * n, target, choice)
-        size = np.frombuffer(res.size, dtype=np.int32).astype(np.int64)
-        cyc = np.frombuffer(res.on_cycle, dtype=np.uint8).astype(bool)
-        eff = (choice < 0) & (target >= 0)
-        up = np.where(eff, target, -1)
-        carrier = ~eff & ~cyc & ((choice >= 0) if motion is not None else (target == NO_SETTING))
-        rank = np.argsort(np.array(keys, dtype=object), kind="stable") if n else np.zeros(0, dtype=np.int64)
-        key_rank = np.empty(n, dtype=np.int64)
-        key_rank[rank] = np.arange(n)
-        order = np.lexsort((key_rank, -size)) if n else np.zeros(0, dtype=np.int64)
-        # Children of each member, heaviest first: sort the edges by (target, place in `order`).
-        place = np.empty(n, dtype=np.int64)
-        place[order] = np.arange(n)
-        src = np.flatnonzero(up >= 0)
-        by = np.lexsort((place[src], up[src]))
-        down = src[by]
-        down_start = np.searchsorted(up[down], np.arange(n + 1)) if n else np.zeros(1, dtype=np.int64)
-        weights, counts = np.unique(size[carrier], return_counts=True)
-        figures = power_figures({int(w): int(c) for w, c in zip(weights, counts, strict=True)}, n)
-        return cls(
-            scope, state.size, keys, dict(zip(keys, range(n))), size, up, carrier, order, down, down_start, figures
-        )
-
-    def children(self, i: int, limit: int) -> tuple[list[int], int]:
-        """The first ``limit`` members whose vote goes next to member i,
-        heaviest first, and how many there are in all."""
-        a, b = int(self.down_start[i]), int(self.down_start[i + 1])
-        return [int(j) for j in self.down[a : min(b, a + limit)]], b - a
-
-    def tree(self, state: AssemblyState, i: int, depth: int, width: int) -> dict[str, Any]:
-        """Member i with the members whose votes reach them, ``depth``
-        levels deep and at most ``width`` per member (the rest counted)."""
-        kids, total = self.children(i, width if depth > 0 else 0)
-        return {
-            "member": self.keys[i],
-            "name": state.members[self.keys[i]].name,
-            "weight": int(self.size[i]),
-            "carrier": bool(self.carrier[i]),
-            "from": [self.tree(state, j, depth - 1, width) for j in kids],
-            "more": total - len(kids),
-        }
-
-    def summary(self, state: AssemblyState, top: int, depth: int = 2, width: int = 5) -> dict[str, Any]:
-        """The figures and the ``top`` heaviest members with their trees:
-        what the graph view draws at any size (O(top x width^depth))."""
-        heads = [int(i) for i in self.order[:top] if self.size[i] > 1]
-        return {
-            "scope": self.scope,
-            "members": len(self.keys),
-            "figures": self.figures.as_dict(),
-            "largest": [self.tree(state, i, depth, width) for i in heads],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class NameIndex:
-    """The members of a `ScopePower` in its order, one line each
-    (case-folded pseudonym, a tab, the key), in one string: a search is
-    ``str.find`` (C speed) from match to match, not a Python loop over
-    every member. Pseudonyms hold no control character (SPEC section 3),
-    so a query cannot match across lines."""
-
-    text: str
-    starts: list[int]
-
-    @classmethod
-    def build(cls, state: AssemblyState, power: ScopePower) -> NameIndex:
-        lines = [f"{state.members[power.keys[int(i)]].name.casefold()}\t{power.keys[int(i)]}" for i in power.order]
-        return cls("\n".join(lines), [0, *accumulate(len(line) + 1 for line in lines)][:-1] if lines else [])
-
-    def positions(self, q: str) -> Iterator[int]:
-        """Places in ``power.order`` of the lines that contain ``q``, in order."""
-        i = self.text.find(q)
-        while i != -1:
-            j = bisect_right(self.starts, i) - 1
-            yield j
-            if j + 1 >= len(self.starts):
-                return
-            i = self.text.find(q, self.starts[j + 1])
-
-
-class PowerCache:
-    """The last `ScopePower` of each scope, rebuilt when the log grew (or
-    the state was replaced, after a restore)."""
-
-    def __init__(self, scopes: int = 16) -> None:
-        self._kept: dict[str, tuple[int, int, ScopePower]] = {}
-        self._scopes = scopes
-        self._names: tuple[ScopePower, NameIndex] | None = None
-
-    def get(self, state: AssemblyState, scope: str) -> ScopePower:
-        hit = self._kept.get(scope)
-        if hit is not None and hit[0] == id(state) and hit[1] == state.size:
-            return hit[2]
-        power = ScopePower.build(state, scope)
-        if len(self._kept) >= self._scopes and scope not in self._kept:
-            self._kept.pop(next(iter(self._kept)))
-        self._kept[scope] = (id(state), state.size, power)
-        return power
-
-    def names(self, state: AssemblyState, power: ScopePower) -> NameIndex:
-        """The search index of ``power``, built once for it."""
-        hit = self._names
-        if hit is None or hit[0] is not power:
-            hit = self._names = (power, NameIndex.build(state, power))
-        return hit[1]
 
 
 # -- delegates to choose from ----------------------------------------------------
@@ -211,7 +72,7 @@ def delegates(
     names: NameIndex | None = None,
 ) -> dict[str, Any]:
     """Active members whose pseudonym or key contains ``query`` (case
-    folded), heaviest first under scope ``*`` then by key, at most
+    folded), heaviest first in the scope of ``power``, then by key, at most
     ``limit``, each with their weight and latest votes. Stops at ``limit``
     matches; with ``names`` (`PowerCache.names`) a query is a C-speed scan
     of one string, else a Python loop over the members."""
@@ -237,7 +98,7 @@ def delegates(
                 "key": key,
                 "name": state.members[key].name,
                 "weight": int(power.size[i]),
-                "delegators": int(power.down_start[i + 1] - power.down_start[i]),
+                "delegators": power.delegators(i),
                 "recent": recent_votes(state, key),
             }
         )

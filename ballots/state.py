@@ -225,6 +225,13 @@ class AssemblyState:
     # When not None, `apply` leaves here the snapshot each `close` takes, for
     # whoever stores it (the box's batch, a rebuild, a restore) to pick up.
     fresh_paths: dict[str, paths.ClosedPaths] | None = field(default=None, repr=False, compare=False)
+    # The log size as of the last entry that changed who the members are or
+    # whom they delegate to (an enrol, an expel, a delegate): a scope's
+    # delegation graph without ballots (`*`, `topic:`) changes only then, so
+    # ballots.scope_power keeps it until this moves. 0 for a state loaded
+    # from the tables (a cache tells states apart by identity). Not part of
+    # the state's value.
+    graph_changed: int = field(default=0, repr=False, compare=False)
 
     def is_active(self, key: str) -> bool:
         m = self.members.get(key)
@@ -407,8 +414,14 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
                 supporters.setdefault(st.author, index)
             else:
                 supporters.pop(st.author, None)
+    if st.kind in GRAPH_KINDS:
+        state.graph_changed = state.size
     if state.live is not None:
         state.live.after(state, st)
+
+
+# The kinds that change a scope's delegation graph whatever its ballots.
+GRAPH_KINDS = frozenset((Kind.ENROLL, Kind.EXPEL, Kind.DELEGATE))
 
 
 RESULT_HEADER = ("v", "assembly", "kind", "author", "seq")

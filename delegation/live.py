@@ -49,9 +49,10 @@ class LiveResolution:
     """One motion's resolution, maintained in place (see the module
     docstring). Build it with `LiveResolution.build(keys, active, target,
     choice)`; then `set_choice`, `set_target`, `add_member`, `expel`, and
-    read `counts()` and `weights(limit)` at any time without recomputing."""
+    read `counts()` and `weights(limit)` at any time without recomputing.
+    `version` counts the changes, for readers that keep what they derive."""
 
-    __slots__ = ("keys", "active", "target", "choice", "size", "on_cycle", "by", "direct", "_heap")
+    __slots__ = ("keys", "active", "target", "choice", "size", "on_cycle", "by", "direct", "version", "_heap")
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = keys  # shared with the caller: index -> key, only for ordering weights
@@ -62,6 +63,9 @@ class LiveResolution:
         self.on_cycle = bytearray()
         self.by = [0] * len(Outcome)  # members per Outcome code
         self.direct = 0
+        # Counts the changes (ballots, settings, members) since the build, so
+        # that a reader can keep what it derived until this moves.
+        self.version = 0
         self._heap: list[tuple[int, str, int]] = []  # (-weight, key, index); stale entries skipped on read
 
     # -- building ------------------------------------------------------------
@@ -188,6 +192,7 @@ class LiveResolution:
         i = len(self.target)
         if i >= len(self.keys):
             raise ElectorateError("bad_index", f"member {i} has no key; append it to keys first")
+        self.version += 1
         self.active.append(1)
         self.target.append(NO_SETTING)
         self.choice.append(-1)
@@ -217,6 +222,7 @@ class LiveResolution:
         (dead ends), its own ballot and setting no longer count. O(N) NumPy
         scan for who delegates to i, then O(paths) per delegator."""
         self._check(i)
+        self.version += 1
         view = np.frombuffer(self.target, dtype=np.int32)
         holders = np.flatnonzero(view == i).tolist()
         del view  # the array cannot grow while a view holds its buffer
@@ -238,6 +244,7 @@ class LiveResolution:
 
     def _change(self, i: int, choice: int, target: int) -> None:
         self._check(i)
+        self.version += 1
         old = self.choice[i]
         if self._eff(i):
             self._cut(i)

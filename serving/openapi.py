@@ -59,7 +59,7 @@ QUERY = {
     "/api/proposals/{id}/comments": [("stance", False), ("offset", False), ("limit", False)],
     "/api/members/{key}/comments": [("limit", False)],
     "/api/graph/summary": [("scope", False), ("top", False)],
-    "/api/delegates": [("q", False), ("exclude", False), ("limit", False)],
+    "/api/delegates": [("q", False), ("exclude", False), ("limit", False), ("scope", False)],
     "/api/invites": [("after", False), ("limit", False)],
     "/api/members/{key}/feed.atom": [("lang", False)],
     "/api/members": [("after", False), ("limit", False)],

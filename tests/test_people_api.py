@@ -110,6 +110,24 @@ async def test_delegate_search_by_part_of_a_name_heaviest_first(api, clock: Cloc
     await get(api, "/api/delegates", status=400, limit="0")
 
 
+async def test_delegate_weights_are_those_of_the_scope_asked(api, clock: Clock) -> None:
+    """The picker shows what a candidate carries where the member chooses:
+    under `*` alice carries bob (2), for the topic dora too, through bob (3);
+    on `wind` she voted, so 3 again; on `solar` she did not (she passes 3,
+    carol, who voted, carries 1)."""
+    _, p = await assembly(api, clock)
+    weight = {}
+    for scope in ("*", "topic:energy", "motion:wind", "motion:solar"):
+        found = await get(api, "/api/delegates", q="alice", scope=scope)
+        weight[scope] = found["delegates"][0]["weight"]
+    assert weight == {"*": 2, "topic:energy": 3, "motion:wind": 3, "motion:solar": 3}
+    bob = await get(api, "/api/delegates", q="bob", scope="topic:energy")
+    assert (bob["delegates"][0]["weight"], bob["delegates"][0]["delegators"]) == (2, 1)
+    assert (await get(api, "/api/delegates", q="bob"))["delegates"][0]["weight"] == 1
+    await get(api, "/api/delegates", status=404, q="", scope="topic:nope")
+    await get(api, "/api/delegates", status=404, q="", scope="motion:nope")
+
+
 async def test_what_my_delegates_did_and_the_atom_feed(api, clock: Clock) -> None:
     c, p = await assembly(api, clock)
     bob, dora, alice = p["bob"].public, p["dora"].public, p["alice"].public
