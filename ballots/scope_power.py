@@ -35,6 +35,11 @@ from delegation.resolve import NO_SETTING
 from vocabulary import MOTION_PREFIX
 
 
+def active_members(state: AssemblyState) -> list[str]:
+    """The active members' keys in enrolment order."""
+    return [k for k, m in state.members.items() if m.active]
+
+
 def _key_ranks(keys: list[str]) -> np.ndarray:
     """Each key's place among the keys sorted as Python sorts strings.
     Member keys are hex (SPEC section 3): sorted as fixed-width bytes,
@@ -83,12 +88,14 @@ class ScopePower:
     # -- building ------------------------------------------------------------
 
     @classmethod
-    def build(cls, state: AssemblyState, scope: str) -> ScopePower:
+    def build(cls, state: AssemblyState, scope: str, members: list[str] | None = None) -> ScopePower:
         """From the settings and ballots, in full: the fast compiler and a
         fresh resolution over the active members (O(N) NumPy work plus one
-        pass per level of the deepest tree). Raises KeyError for a scope
-        that names no motion or topic."""
-        keys = [k for k, m in state.members.items() if m.active]
+        pass per level of the deepest tree). ``members``: the active
+        members' keys in enrolment order, if the caller has them (they are
+        shared, not copied). Raises KeyError for a scope that names no
+        motion or topic."""
+        keys = active_members(state) if members is None else members
         motion = scope[len(MOTION_PREFIX) :] if scope.startswith(MOTION_PREFIX) else None
         ballots = state.ballots.get(motion, {}) if motion is not None else {}
         e = delegation.Electorate(
@@ -105,12 +112,12 @@ class ScopePower:
         return cls(scope, keys, size, up, carrier)
 
     @classmethod
-    def from_live(cls, state: AssemblyState, motion_id: str) -> ScopePower | None:
+    def from_live(cls, state: AssemblyState, motion_id: str, members: list[str] | None = None) -> ScopePower | None:
         """An untallied motion's trees from its live resolution, which
         holds them already on member indices (inactive members included):
         only the active members are kept, in enrolment order, as `build`
-        lists them. O(N) NumPy passes. None when the state keeps no live
-        resolution of that motion."""
+        lists them (``members``, as for `build`). O(N) NumPy passes. None
+        when the state keeps no live resolution of that motion."""
         live = None if state.live is None else state.live.motions.get(motion_id)
         if live is None or state.live is None:
             return None
@@ -129,7 +136,9 @@ class ScopePower:
         eff = (choice < 0) & (target >= 0) & act
         up = np.where(eff, place[np.maximum(target, 0)], -1)[pos]
         carrier = (~eff & ~cyc & (choice >= 0))[pos]
-        keys = list(compress(state.live.keys[:n], act.tolist()))
+        keys = list(compress(state.live.keys[:n], act.tolist())) if members is None else members
+        if len(keys) != len(pos):
+            raise ValueError(f"{len(keys)} members given, the live resolution has {len(pos)} active")
         return cls(MOTION_PREFIX + motion_id, keys, size[pos], up, carrier)
 
     # -- reading -------------------------------------------------------------
@@ -171,15 +180,21 @@ class ScopePower:
         _, start = self._edges()
         return int(start[i + 1] - start[i])
 
+    def _by_weight(self, members: np.ndarray) -> list[int]:
+        """``members`` heaviest first, then by key (vectorised: a big
+        delegate's thousands of delegators, or a run of equal weights)."""
+        if len(members) < 2:
+            return [int(i) for i in members]
+        ranks = _key_ranks([self.keys[i] for i in members.tolist()])
+        return [int(i) for i in members[np.lexsort((ranks, -self.size[members]))]]
+
     def children(self, i: int, limit: int) -> tuple[list[int], int]:
         """The first ``limit`` members whose vote goes next to member i,
         heaviest first, then by key, and how many there are in all."""
         kids = self._kids.get(i)
         if kids is None:
             src, start = self._edges()
-            mine = src[start[i] : start[i + 1]].tolist()
-            size, keys = self.size, self.keys
-            kids = self._kids[i] = sorted(mine, key=lambda j: (-int(size[j]), keys[j]))
+            kids = self._kids[i] = self._by_weight(src[start[i] : start[i + 1]])
         return kids[:limit], len(kids)
 
     def heaviest(self, top: int) -> list[int]:
@@ -193,8 +208,7 @@ class ScopePower:
         if len(big) > top:
             kth = np.partition(self.size[big], len(big) - top)[len(big) - top]
             big = big[self.size[big] >= kth]
-        size, keys = self.size, self.keys
-        return sorted(big.tolist(), key=lambda i: (-int(size[i]), keys[i]))[:top]
+        return self._by_weight(big)[:top]
 
     def tree(self, state: AssemblyState, i: int, depth: int, width: int) -> dict[str, Any]:
         """Member i with the members whose votes reach them, ``depth``
@@ -259,6 +273,8 @@ class PowerCache:
         self._reports: dict[str, tuple[object, dict[str, Any]]] = {}
         self._scopes = scopes
         self._names: tuple[ScopePower, NameIndex] | None = None
+        # The active members change only with `graph_changed`: one list for every scope.
+        self._members: tuple[int, list[str]] | None = None
 
     @staticmethod
     def version(state: AssemblyState, scope: str) -> object:
@@ -282,6 +298,12 @@ class PowerCache:
             self._kept.clear()
             self._reports.clear()
             self._names = None
+            self._members = None
+
+    def _active(self, state: AssemblyState) -> list[str]:
+        if self._members is None or self._members[0] != state.graph_changed:
+            self._members = (state.graph_changed, active_members(state))
+        return self._members[1]
 
     def get(self, state: AssemblyState, scope: str) -> ScopePower:
         """The trees of ``scope`` (which must name a motion or topic of the
@@ -292,10 +314,11 @@ class PowerCache:
         if hit is not None and hit[0] == v:
             return hit[1]
         power = None
+        members = self._active(state)
         if scope.startswith(MOTION_PREFIX):
-            power = ScopePower.from_live(state, scope[len(MOTION_PREFIX) :])
+            power = ScopePower.from_live(state, scope[len(MOTION_PREFIX) :], members)
         if power is None:
-            power = ScopePower.build(state, scope)
+            power = ScopePower.build(state, scope, members)
         self._keep(self._kept, scope, (v, power))
         return power
 

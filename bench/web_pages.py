@@ -12,13 +12,21 @@ navigation until the view has rendered (``body[data-ready]`` set and
     nice .venv/bin/python bench/web_pages.py --members 100000 --repeat 5
 
 The member page is the heaviest delegate's (GET /api/delegates). The graph
-page must show the concentration figures and no circle per member: the run
-fails otherwise. Its first load after the server started is reported apart
-(``graph_cold_ms``: the scope's trees are built once per log size), as is
-the first member page.
+page (scope ``*``, and the bill's scope ``motion:budget``) must show the
+concentration figures and no circle per member: the run fails otherwise.
+Its first load after the server started is reported apart
+(``graph_cold_ms``: the scope's trees are built then), as is the first
+member page.
 
-The last line is ``members=N home_ms=X bill_ms=Y graph_ms=G member_ms=M
-graph_cold_ms=C member_cold_ms=D`` (medians but the cold ones).
+With ``--churn`` the assembly is busy: before every load a member casts or
+changes a ballot on the bill (signed with the keys ``big_assembly.build``
+derived, POST /api/statements), so every page follows a new log entry; and
+once per round a delegation changes before a load of the graph
+(``graph_deleg_ms``: the ``*`` trees are built again then).
+
+The last line is ``members=N home_ms=X bill_ms=Y graph_ms=G
+graph_motion_ms=GM member_ms=M graph_cold_ms=C member_cold_ms=D`` (medians
+but the cold ones), plus ``graph_deleg_ms=GD churn=1`` with ``--churn``.
 """
 
 from __future__ import annotations
@@ -64,6 +72,48 @@ def graph_shows_figures(page) -> None:  # noqa: ANN001
         raise SystemExit(f"the graph page drew {circles} circles and no concentration figures")
 
 
+class Churn:
+    """New log entries from the members of a ``big_assembly.build``
+    assembly: ballots on the bill, and delegations from members who
+    delegate to one who never votes, moved to the next such member."""
+
+    def __init__(self, url: str, members: int) -> None:
+        self.url = url
+        _, people = big_assembly.signers(members)
+        self.voters = people[: int(members * 0.8)]
+        rest = people[len(self.voters) :]
+        self.sinks = rest[len(rest) // 2 :]
+        self.delegators = rest[: min(len(rest) // 2, int(members * 0.06))]
+        self.assembly = str(get_json(url + "/api/server")["assembly"])
+        self.n = 0
+
+    def _post(self, who, kind: str, **fields: object) -> None:  # noqa: ANN001
+        who.seq = int(get_json(f"{self.url}/api/seq/{who.public}")["seq"])
+        body = json.dumps(who.sign(self.assembly, kind, **fields)).encode()
+        req = urllib.request.Request(
+            self.url + "/api/statements", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=120) as r:
+            if r.status != 201:
+                raise SystemExit(f"{kind} refused: {r.status} {r.read()!r}")
+
+    def ballot(self, motion: str) -> None:
+        self.n += 1
+        voter = self.voters[(self.n * 7919) % len(self.voters)]
+        self._post(voter, "ballot", motion=motion, choice=("yes", "no", "abstain")[self.n % 3])
+
+    def delegation(self) -> None:
+        self.n += 1
+        i = self.n % len(self.delegators)
+        to = self.sinks[(i + self.n) % len(self.sinks)]
+        self._post(self.delegators[i], "delegate", scope="*", to=to.public)
+
+
+def get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=120) as r:
+        return dict(json.loads(r.read()))
+
+
 def heaviest(url: str) -> str:
     with urllib.request.urlopen(url + "/api/delegates?limit=1", timeout=120) as r:
         return str(json.loads(r.read())["delegates"][0]["key"])
@@ -79,6 +129,7 @@ def main() -> None:
         default=None,
         help="keep the built assembly in DIR, and reuse it if DIR/data exists (same --members)",
     )
+    ap.add_argument("--churn", action="store_true", help="a new ballot before every load (see above)")
     a = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -98,21 +149,41 @@ def main() -> None:
                 key = heaviest(url)
                 member_cold = load_ms(browser, url, f"member/{key}")
                 load_ms(browser, url, "")  # warm the server's caches once
-                home, bill, graph, member = [], [], [], []
+                churn = Churn(url, a.members) if a.churn else None
+
+                def entry() -> None:
+                    if churn is not None:
+                        churn.ballot(motion)
+
+                home, bill, graph, graph_motion, member, graph_deleg = [], [], [], [], [], []
                 for _ in range(a.repeat):  # interleaved, so that a busy moment hits every page alike
+                    entry()
                     home.append(load_ms(browser, url, ""))
+                    entry()
                     bill.append(load_ms(browser, url, f"bill/{motion}"))
+                    entry()
                     graph.append(load_ms(browser, url, "graph", graph_shows_figures))
+                    entry()
+                    graph_motion.append(load_ms(browser, url, f"graph/motion:{motion}", graph_shows_figures))
+                    entry()
                     member.append(load_ms(browser, url, f"member/{key}"))
+                    if churn is not None:
+                        churn.delegation()
+                        graph_deleg.append(load_ms(browser, url, "graph", graph_shows_figures))
                 browser.close()
         finally:
             processes.stop_server(proc)
-    for name, runs in (("home", home), ("bill", bill), ("graph", graph), ("member", member)):
+    pages = [("home", home), ("bill", bill), ("graph", graph), ("graph_motion", graph_motion), ("member", member)]
+    if a.churn:
+        pages.append(("graph_deleg", graph_deleg))
+    for name, runs in pages:
         print(f"{name} runs: {', '.join(f'{x:.0f}' for x in runs)} ms", file=sys.stderr)
     med = statistics.median
     print(
         f"members={a.members} home_ms={med(home):.0f} bill_ms={med(bill):.0f} graph_ms={med(graph):.0f}"
-        f" member_ms={med(member):.0f} graph_cold_ms={graph_cold:.0f} member_cold_ms={member_cold:.0f}"
+        f" graph_motion_ms={med(graph_motion):.0f} member_ms={med(member):.0f}"
+        f" graph_cold_ms={graph_cold:.0f} member_cold_ms={member_cold:.0f}"
+        + (f" graph_deleg_ms={med(graph_deleg):.0f} churn=1" if a.churn else "")
     )
 
 

@@ -65,6 +65,18 @@ async def _append_all(box: BallotBox, envelopes: Iterable[dict[str, Any]]) -> No
         await asyncio.gather(*(box.append(e) for e in batch))
 
 
+def _signers(rnd: random.Random, members: int) -> tuple[_Signer, list[_Signer]]:
+    founder = _Signer(rnd.randbytes(32))
+    return founder, [_Signer(rnd.randbytes(32)) for _ in range(members)]
+
+
+def signers(members: int, seed: int = 13) -> tuple[_Signer, list[_Signer]]:
+    """The founder's and the members' keys of an assembly ``build`` made
+    with these ``members`` and ``seed`` (seq 0: set ``seq`` from the
+    server before signing), so that a benchmark can act in it."""
+    return _signers(random.Random(seed), members)
+
+
 def _write_server_key(data_dir: Path) -> KeyPair:
     """The key file server.py reads (``load_server_key``): seed hex, mode 0600."""
     key = KeyPair(os.urandom(32))
@@ -87,7 +99,7 @@ async def build(
     box = await BallotBox.open(f"sqlite+aiosqlite:///{(data_dir / 'liquid-mandate.db').resolve()}", server_key)
     rnd = random.Random(seed)
     try:
-        founder = _Signer(rnd.randbytes(32))
+        founder, people = _signers(rnd, members)
         genesis = {
             "v": 1,
             "assembly": "",
@@ -104,7 +116,6 @@ async def build(
             {"statement": genesis, "signature": founder.key.sign(statement_message(genesis)).signature.hex()}
         )
         asm = box.state.assembly_id
-        people = [_Signer(rnd.randbytes(32)) for _ in range(members)]
 
         def enrolments() -> Iterator[dict[str, Any]]:
             for i, p in enumerate(people):
