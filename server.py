@@ -269,8 +269,18 @@ async def get_seq(request: web.Request) -> web.Response:
     return web.json_response({"key": key, "seq": _box(request).state.seqs.get(key, 0)})
 
 
+MAX_KEYS = 100  # members named at once by GET /api/members?keys=
+
+
 async def get_members(request: web.Request) -> web.Response:
     state = _box(request).state
+    if "keys" in request.query:
+        if "limit" in request.query or "after" in request.query:
+            raise Problem("bad_request", "keys cannot be combined with limit or after")
+        keys = [k for k in request.query["keys"].split(",") if k]
+        if len(keys) > MAX_KEYS or any(len(k) != 64 or k.strip("0123456789abcdef") for k in keys):
+            raise Problem("bad_request", f"keys is at most {MAX_KEYS} keys of 64 lowercase hex digits, comma separated")
+        return web.json_response({"members": views.members_named(state, keys)})
     if "limit" not in request.query and "after" not in request.query:
         return web.json_response({"members": views.member_list(state)})  # every member: O(N)
     limit = min(_int_arg(request, "limit", 100, lo=1), 1000)
@@ -534,7 +544,12 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/motions/{id}", get_motion, "A motion, its state, live tally or result."),
     ("GET", "/api/deputies/{key}/instructions", get_instructions, "Every instruction of one deputy."),
     ("GET", "/api/seq/{key}", get_seq, "The last accepted seq of an author."),
-    ("GET", "/api/members", get_members, "Members with pseudonym and roles; all, or a page (`limit`, `after`)."),
+    (
+        "GET",
+        "/api/members",
+        get_members,
+        "Members with pseudonym and roles; all, a page (`limit`, `after`), or those named (`keys`).",
+    ),
     ("GET", "/api/members/{key}", get_member, "One member, their delegations and delegators."),
     ("GET", "/api/members/{key}/motions/{id}", get_member_motion, "The path of a member's vote and their weight."),
     ("GET", "/api/members/{key}/entries", get_member_entries, "Every entry a key signed, in log order."),

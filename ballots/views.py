@@ -70,6 +70,15 @@ def member_page(state: AssemblyState, after: int, limit: int) -> dict[str, Any]:
     return {"members": [member_info(state, k, roster) for k in page], "next": nxt if nxt < len(keys) else None}
 
 
+def members_named(state: AssemblyState, keys: list[str]) -> list[dict[str, Any]]:
+    """The members (active or expelled) among ``keys``, once each, in the
+    order given; a key that is no member is left out. O(len(keys) + roster):
+    what a page needs to name the few members it shows (docs/SPEC.md
+    section 9)."""
+    roster = set(state.active_roster())
+    return [member_info(state, k, roster) for k in dict.fromkeys(keys) if k in state.members]
+
+
 def member_info(state: AssemblyState, key: str, roster: set[str] | None = None) -> dict[str, Any]:
     roster = set(state.active_roster()) if roster is None else roster
     m = state.members.get(key)

@@ -62,9 +62,9 @@ QUERY = {
     "/api/delegates": [("q", False), ("exclude", False), ("limit", False), ("scope", False)],
     "/api/invites": [("after", False), ("limit", False)],
     "/api/members/{key}/feed.atom": [("lang", False)],
-    "/api/members": [("after", False), ("limit", False)],
+    "/api/members": [("after", False), ("limit", False), ("keys", False)],
 }
-STRING_PARAMS = {"state", "scope", "stance", "q", "exclude", "lang"}
+STRING_PARAMS = {"state", "scope", "stance", "q", "exclude", "lang", "keys"}
 MEDIA = {
     "/api/log": "application/jsonl",
     "/api/texts": "application/jsonl",

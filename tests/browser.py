@@ -156,6 +156,26 @@ def add_bill(page: Any, id: str, topic: str, title: str, *, closes_in: float) ->
     page.wait_for_selector("#tally")
 
 
+def record_requests(page: Any) -> list[str]:
+    """The URLs the page requests from now on (the list grows as it does)."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url))
+    return seen
+
+
+def whole_member_list(urls: list[str]) -> list[str]:
+    """The requests among ``urls`` that download every member
+    (GET /api/members without ``keys``, ``limit`` or ``after``)."""
+    from urllib.parse import parse_qs, urlparse
+
+    out = []
+    for u in urls:
+        p = urlparse(u)
+        if p.path == "/api/members" and not {"keys", "limit", "after"} & set(parse_qs(p.query)):
+            out.append(u)
+    return out
+
+
 def confirm(page: Any) -> None:
     """Accepts the page's confirmation before a permanent statement (a
     bill, a roster, an expulsion), checking that it says so."""

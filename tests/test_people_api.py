@@ -110,6 +110,25 @@ async def test_delegate_search_by_part_of_a_name_heaviest_first(api, clock: Cloc
     await get(api, "/api/delegates", status=400, limit="0")
 
 
+async def test_members_named_by_key(api, clock: Clock) -> None:
+    """GET /api/members?keys=: the members among the keys, once each, in the
+    order asked, whatever else the assembly holds; no member, no row."""
+    c, p = await assembly(api, clock)
+    nobody = "f" * 64
+    keys = [p["carol"].public, nobody, p["alice"].public, p["carol"].public]
+    got = await get(api, "/api/members", keys=",".join(keys))
+    assert [(m["key"], m["name"]) for m in got["members"]] == [
+        (p["carol"].public, "carol"),
+        (p["alice"].public, "alice"),
+    ]
+    assert got["members"][0] == (await get(api, "/api/members", limit="100"))["members"][2]  # the same fields
+    assert (await get(api, "/api/members", keys=""))["members"] == []
+    await get(api, "/api/members", status=400, keys=",".join([nobody] * 101))
+    await get(api, "/api/members", status=400, keys="abc")
+    await get(api, "/api/members", status=400, keys=nobody.upper())
+    await get(api, "/api/members", status=400, keys=nobody, limit="5")
+
+
 async def test_delegate_weights_are_those_of_the_scope_asked(api, clock: Clock) -> None:
     """The picker shows what a candidate carries where the member chooses:
     under `*` alice carries bob (2), for the topic dora too, through bob (3);

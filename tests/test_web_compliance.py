@@ -30,10 +30,12 @@ from tests.browser import (
     launch,
     new_page,
     no_missing_strings,
+    record_requests,
     require_browser,
     running_server,
     shot,
     vote,
+    whole_member_list,
 )
 
 pytestmark = pytest.mark.browser
@@ -123,6 +125,7 @@ def report(page: Any, bill: str, lang: str, voted: str, note: str = "") -> None:
 def test_deputies_report_and_the_table_shows_agreement_and_deviation(world: dict[str, Any], lang: str) -> None:
     alice, bob, keys, base = world["alice"], world["bob"], world["keys"], world["base"]
     bill, text = BILL[lang], STRINGS[lang]
+    seen = record_requests(alice)
     for page in (alice, bob):
         goto(page, "deputy")
         use_lang(page, lang)
@@ -164,6 +167,11 @@ def test_deputies_report_and_the_table_shows_agreement_and_deviation(world: dict
     assert agrees.count() == 1 and agrees.get_attribute("data-deputy") == keys["alice"]
     assert deviates.count() == 1 and deviates.get_attribute("data-deputy") == keys["bob"]
     assert text["compliance.agrees"] in agrees.inner_text()
+    # The instructions and compliance pages named the deputies without
+    # downloading the member list: only the names shown, by key.
+    assert whole_member_list(seen) == []
+    goto(alice, "compliance")
+    assert alice.inner_text(f"#compliance tr[data-deputy='{keys['bob']}'] th").startswith("bob ")
     assert not alice.errors, alice.errors
     assert not bob.errors, bob.errors
 
@@ -171,6 +179,7 @@ def test_deputies_report_and_the_table_shows_agreement_and_deviation(world: dict
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_compliance_pages_in_both_languages_pass_axe(world: dict[str, Any], browser: Any, lang: str) -> None:
     page = new_page(browser, world["base"], locale="fr-FR" if lang == "fr" else "en-US")
+    seen = record_requests(page)
     bob = world["keys"]["bob"]
     problems = []
     for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -188,6 +197,11 @@ def test_compliance_pages_in_both_languages_pass_axe(world: dict[str, Any], brow
             shot(page, f"compliance/{lang}-{size_name}-{route.split('/')[0]}-{route.count('/')}")
             problems += [f"{route} {size_name}: {v['id']} {v['help']}" for v in axe_violations(page)]
     assert problems == [], "\n".join(problems)
+    # A fresh page named the deputies by key, a batch at a time, and never
+    # downloaded the member list.
+    assert whole_member_list(seen) == []
+    assert any("/api/members?keys=" in u and bob in u for u in seen)
+    assert page.inner_text(f"#compliance-rows tr[data-deputy='{bob}'] th").startswith("bob ")
 
 
 # The member who withdraws in each language's draw: a different one each
@@ -206,6 +220,7 @@ def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -
     names = ("alice", "bob", "carol")
     people = {n: world[n] for n in names}
     draw_id = f"d-{lang}"
+    seen = record_requests(org)
     goto(org, "draws")
     use_lang(org, lang)
     in_lang(org, lang)
@@ -217,17 +232,29 @@ def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -
         """f => {
         const p = (n) => String(n).padStart(2, '0');
         const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-        f.opens.value = loc(new Date(Date.now() + 8000));
-        f.closes.value = loc(new Date(Date.now() + 18000));
+        f.opens.value = loc(new Date(Date.now() + 11000));
+        f.closes.value = loc(new Date(Date.now() + 21000));
     }""",
     )
     org.check("#draw-form [name=certified]")
     org.click("#draw-form button[type=submit]")
+    # Permanent: the page's own dialog says so, in the page's language, first.
+    org.wait_for_selector("#confirm-dialog[open]")
+    assert text["confirm.permanent"] in org.inner_text("#confirm-dialog")
+    assert f"Candidate deputies ({lang})" in org.inner_text("#confirm-text")
+    org.click("#confirm-yes")
     org.wait_for_function("() => document.body.dataset.ready === 'draw'")
     goto(org, f"draw/{draw_id}")
+    # Certified from a search (no list of every member), all three at once, after a confirmation.
+    org.wait_for_selector("#pick-certify-list .pick-row")
     for name in names:
-        org.select_option("#certify-member", keys[name])
-        org.click("#certify")
+        org.check(f"#pick-certify-list input[value='{keys[name]}']")
+    org.click("#certify")
+    org.wait_for_selector("#confirm-dialog[open]")
+    assert text["confirm.permanent"] in org.inner_text("#confirm-dialog")
+    assert all(name in org.inner_text("#confirm-text") for name in names)
+    org.click("#confirm-yes")
+    for name in names:
         org.wait_for_selector(f"#draw-people tr[data-key='{keys[name]}']")
     in_lang(org, lang)
     shot(org, f"draws/20-certified-{lang}")
@@ -258,6 +285,15 @@ def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -
     assert axe_violations(org) == []
     shot(org, f"draws/22-drawn-{lang}")
     org.click("#make-roster")
+    org.wait_for_selector("#confirm-dialog[open]")
+    assert text["confirm.permanent"] in org.inner_text("#confirm-dialog")
+    org.click("#confirm-no")  # cancelled: nothing is published
+    org.wait_for_selector("#confirm-dialog", state="detached")
+    assert api(base, "/api/deputies")["roster"] != chosen
+    org.click("#make-roster")
+    org.wait_for_selector("#confirm-dialog[open]")
+    assert text["roster.confirm_title"] in org.inner_text("#confirm-title")
+    org.click("#confirm-yes")
     for _ in range(40):
         if api(base, "/api/deputies")["roster"] == chosen:
             break
@@ -265,4 +301,5 @@ def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -
     assert api(base, "/api/deputies")["roster"] == chosen
     goto(org, f"draw/{draw_id}")
     in_lang(org, lang)
+    assert whole_member_list(seen) == []
     assert not org.errors, org.errors

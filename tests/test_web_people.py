@@ -64,8 +64,9 @@ def browser() -> Iterator[Any]:
 def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """alice votes yes on `rent` (open an hour) and on `quick` (closes in a
     few seconds, alice and bob its deputies); bob delegates everything to
-    alice; carol votes no; dora joins in the browser and delegates to alice
-    through the picker; `org` holds an organizer key in the browser."""
+    alice; carol votes no; erin delegates the topic `city` to carol; dora
+    joins in the browser and delegates to alice through the picker; `org`
+    holds an organizer key in the browser."""
     with running_server(tmp_path_factory.mktemp("people")) as base:
         http = Client(base)
         org = new_page(browser, base)
@@ -106,6 +107,7 @@ def world(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
         post(a, "ballot", motion="quick", choice="yes")
         post(c, "ballot", motion="rent", choice="no")
         post(b, "delegate", scope="*", to=a.public)
+        post(people["erin"], "delegate", scope="topic:city", to=c.public)
         dora = new_page(browser, base)
         keys = {n: p.public for n, p in people.items()}
         keys["dora"] = enroll(dora, dora_code, "dora")
@@ -136,6 +138,26 @@ def test_picker_finds_a_delegate_by_part_of_the_name(world: dict[str, Any]) -> N
     dora.check(f"#pick-to-list input[value='{keys['alice']}']")
     dora.click("#delegate-form button[type=submit]")
     dora.wait_for_selector("#my-delegations >> text=alice")
+    assert not dora.errors, dora.errors
+
+
+def test_picker_shows_the_weight_in_the_scope_being_chosen(world: dict[str, Any]) -> None:
+    """carol carries only her own vote under `*`, and erin's too for the
+    topic `city` and its bill `rent`: the picker says so for the scope
+    selected, and follows when it changes."""
+    dora, keys = world["dora"], world["keys"]
+    goto(dora, "delegations")
+    row = f"#pick-to-list .pick-row[data-key='{keys['carol']}']"
+    shows = "([s, n]) => (document.querySelector(s)?.innerText || '').includes(n)"
+    dora.select_option("#delegate-form [name=scope]", "*")
+    dora.fill("#pick-to-q", "carol")
+    dora.wait_for_selector("#pick-to-list[data-q='carol']")
+    dora.wait_for_function(shows, arg=[row, "carries 1 vote"])
+    for scope in ("topic:city", "motion:rent"):
+        dora.select_option("#delegate-form [name=scope]", scope)
+        dora.wait_for_function(shows, arg=[row, "carries 2 votes"])
+    dora.select_option("#delegate-form [name=scope]", "*")
+    dora.wait_for_function(shows, arg=[row, "carries 1 vote"])
     assert not dora.errors, dora.errors
 
 

@@ -51,6 +51,7 @@ export const api = {
   motions: (state) => get(`/api/motions${state ? `?state=${q(state)}` : ''}`),
   instructions: (key) => get(`/api/deputies/${q(key)}/instructions`),
   members: () => get('/api/members'),
+  membersNamed: (keys) => get(`/api/members?keys=${keys.map(q).join(',')}`),
   member: (key) => get(`/api/members/${q(key)}`),
   votePath: (key, motion) => get(`/api/members/${q(key)}/motions/${q(motion)}`),
   topics: () => get('/api/topics'),
@@ -68,7 +69,7 @@ export const api = {
   proposal: (id) => get(`/api/proposals/${q(id)}`),
   record: (key) => get(`/api/members/${q(key)}/record`),
   delegatedVotes: (key) => get(`/api/members/${q(key)}/delegated-votes`),
-  delegates: (query, { exclude, limit } = {}) => get(`/api/delegates?q=${q(query)}${exclude ? `&exclude=${q(exclude)}` : ''}${limit ? `&limit=${limit}` : ''}`),
+  delegates: (query, { exclude, limit, scope } = {}) => get(`/api/delegates?q=${q(query)}${exclude ? `&exclude=${q(exclude)}` : ''}${limit ? `&limit=${limit}` : ''}${scope ? `&scope=${q(scope)}` : ''}`),
   graphSummary: (scope, top = 10) => get(`/api/graph/summary?scope=${q(scope)}&top=${top}`),
   invites: (after = 0, limit = 100) => get(`/api/invites?after=${after}&limit=${limit}`),
 };

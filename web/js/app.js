@@ -74,13 +74,19 @@ const app = {
     }
   },
 
-  /** Names of the members behind these keys, fetched a few at a time, so
-   * that no page downloads the whole member list to name a path. */
+  /** Names of the members behind these keys, a hundred per request
+   * (GET /api/members?keys=), so that no page downloads the whole member
+   * list to name the few members it shows. */
   async learnNames(keys) {
     // A key seen before it joined has no name yet: asked again until it has one.
-    const missing = [...new Set(keys)].filter((k) => k && !this.names[k]);
-    await Promise.all(missing.map(async (k) => {
-      try { this.names[k] = (await api.member(k)).name || null; } catch (e) { this.names[k] = null; }
+    const missing = [...new Set(keys)].filter((k) => typeof k === 'string' && /^[0-9a-f]{64}$/.test(k) && !this.names[k]);
+    const parts = [];
+    for (let i = 0; i < missing.length; i += 100) parts.push(missing.slice(i, i + 100));
+    await Promise.all(parts.map(async (part) => {
+      let members = [];
+      try { ({ members } = await api.membersNamed(part)); } catch (e) { /* unnamed for now */ }
+      for (const k of part) this.names[k] = null;
+      for (const m of members) this.names[m.key] = m.name || null;
     }));
   },
 

@@ -139,7 +139,8 @@ export function confirmDialog({ title, text, confirm }) {
 
 /** A searchable, sorted list of members to pick from: a search box and
  * radio buttons (or checkboxes with `multiple`), filled by `search(q)`
- * (an array of {key, name, weight?, recent?}); `extra` options go first. */
+ * (an array of {key, name, weight?, recent?}); `extra` options go first.
+ * `node.refresh()` searches again. */
 export function memberPicker(app, { name, legend, search, multiple = false, extra = [], checked = new Set(), describe = null }) {
   const id = `pick-${name}`;
   const list = h('div', { class: 'pick-list', id: `${id}-list`, role: 'group', 'aria-labelledby': `${id}-legend` });
@@ -160,6 +161,8 @@ export function memberPicker(app, { name, legend, search, multiple = false, extr
     const q = input.value.trim();
     const found = await search(q);
     if (mine !== ticket) return;
+    // Remembered, so that a confirmation can name who was picked.
+    for (const m of found) if (m.key && m.name && !app.names[m.key]) app.names[m.key] = m.name;
     const keys = new Set(found.map((m) => m.key));
     // What is already chosen stays on the list, so a search never unchecks it.
     const kept = [...chosen].filter((k) => !keys.has(k) && !extra.some((x) => x.key === k)).map((k) => ({ key: k, name: app.name(k) }));
@@ -174,6 +177,7 @@ export function memberPicker(app, { name, legend, search, multiple = false, extr
     h('label', { for: `${id}-q` }, t('pick.search')), input, status, list);
   node.ready = run();
   node.chosen = chosen;
+  node.refresh = run;  // search again, e.g. when what `search` depends on changed
   return node;
 }
 

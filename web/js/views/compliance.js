@@ -37,20 +37,21 @@ function rowsTable(app, rows, captionKey, by) {
 
 /** #/compliance, #/compliance/deputy/<key>, #/compliance/motion/<id> */
 export async function page_(app, [what, id]) {
-  await app.loadNames();
   if (what === 'deputy' && id) {
-    const { rows } = await get({ deputy: id });
+    const [{ rows }] = await Promise.all([get({ deputy: id }), app.learnNames([id])]);
     return page(t('compliance.deputy_title'), h('p', {}, who(app, id)),
       rows.length ? rowsTable(app, rows, 'compliance.caption_deputy', 'deputy') : h('p', {}, t('deputy.none')),
       h('p', {}, h('a', { href: '#/compliance' }, t('compliance.back'))));
   }
   if (what === 'motion' && id) {
     const { rows } = await get({ motion: id });
+    await app.learnNames(rows.map((r) => r.deputy));
     return page(t('compliance.motion_title', { motion: id }),
       rows.length ? rowsTable(app, rows, 'compliance.caption_motion', 'motion') : h('p', {}, t('deputy.none')),
       h('p', {}, h('a', { href: '#/compliance' }, t('compliance.back'))));
   }
   const { deputies } = await get();
+  await app.learnNames(deputies.map((d) => d.deputy));
   return page(t('compliance.title'), h('p', { class: 'muted' }, t('compliance.explain')),
     deputies.length ? h('div', { class: 'scroll' }, h('table', { id: 'compliance' },
       h('caption', {}, t('compliance.caption')),

@@ -14,8 +14,7 @@ const VOTED = ['yes', 'no', 'abstain', 'absent'];
 export async function page_(app, [keyParam]) {
   const key = keyParam || app.me?.pub;
   if (!key) return page(t('deputy.title'), h('p', {}, t('deputy.no_key')), h('a', { class: 'button', href: '#/key' }, t('key.go_create')));
-  await app.loadNames();
-  const [{ instructions }, { motions }, { roster }] = await Promise.all([api.instructions(key), api.motions('closed'), api.deputies()]);
+  const [{ instructions }, { motions }, { roster }] = await Promise.all([api.instructions(key), api.motions('closed'), api.deputies(), app.learnNames([key])]);
   const titles = Object.fromEntries(motions.map((m) => [m.id, m.title]));
   const onRoster = roster.includes(key);
   const mine = app.me?.pub === key;

@@ -7,7 +7,7 @@
 import { api, submit } from '../api.js';
 import { h } from '../dom.js';
 import { fmtTime, num, t } from '../i18n.js';
-import { countdown, field, memberLink, msg, page, who } from './common.js';
+import { confirmDialog, countdown, field, memberLink, memberPicker, msg, page, who } from './common.js';
 
 // Views do not re-render themselves: a hashchange makes the shell render the route again.
 const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -22,7 +22,11 @@ function drawForm(app) {
     const f = new FormData(form);
     const iso = (v) => new Date(String(v)).toISOString().replace(/\.\d+Z$/, 'Z');
     app.act(button, out, async () => {
-      if (!window.confirm(t('draws.announce_confirm'))) return;
+      const title = String(f.get('title')).trim();
+      const when = (v) => new Date(String(v)).toLocaleString(document.documentElement.lang);
+      const ok = await confirmDialog({ title: t('draws.announce_confirm_title'), confirm: t('draws.announce_confirm_button'),
+        text: t('draws.announce_confirm_text', { title, seats: Number(f.get('seats')), opens: when(f.get('opens')), closes: when(f.get('closes')) }) });
+      if (!ok) return;
       await submit(app.me, app.server.assembly, 'draw', { id: String(f.get('id_')).trim(), title: String(f.get('title')).trim(),
         seats: Number(f.get('seats')), opens: iso(f.get('opens')), closes: iso(f.get('closes')), certified: f.get('certified') === 'on' });
       location.hash = `#/draw/${encodeURIComponent(String(f.get('id_')).trim())}`;
@@ -57,8 +61,9 @@ function action(app, label, id, fn) {
 }
 
 export async function draw(app, [id]) {
-  await app.loadNames();
   const { draw: d, people, drawn } = await api.draw(id);
+  // Only the names this page shows (GET /api/members?keys=), not the whole member list.
+  await app.learnNames([...people.map((p) => p.key), ...(drawn ? drawn.chosen : [])]);
   const me = app.me?.pub;
   const mine = people.find((p) => p.key === me);
   const parts = [
@@ -89,19 +94,28 @@ export async function draw(app, [id]) {
       h('thead', {}, h('tr', {}, ['draws.member', 'draws.volunteer_col', 'draws.certified_col', 'draws.pool_col'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, rows))) : h('p', { class: 'muted' }, t('draws.nobody')));
   if (app.isOrganizer() && d.state === 'upcoming' && d.certified) {
-    const { members } = await api.members();
+    // Searched, not listed: an assembly may have 10^5 members (GET /api/delegates).
+    const certified = new Set(people.filter((p) => p.certified).map((p) => p.key));
     const out = msg();
-    const pick = h('select', { id: 'certify-member', 'aria-label': t('draws.certify_label') },
-      members.filter((m) => m.active && !people.some((p) => p.key === m.key && p.certified))
-        .sort((a, b) => (a.name || a.key).localeCompare(b.name || b.key))
-        .map((m) => h('option', { value: m.key }, m.name ? `${m.name} (${m.key.slice(0, 8)})` : m.key.slice(0, 16))));
+    const picker = memberPicker(app, {
+      name: 'certify',
+      multiple: true,
+      legend: t('draws.certify_label'),
+      search: async (q) => (await api.delegates(q, { limit: 20 })).delegates.filter((m) => !certified.has(m.key)),
+    });
+    await picker.ready;
     const button = h('button', { type: 'button', id: 'certify' }, t('draws.certify'));
     button.addEventListener('click', () => app.act(button, out, async () => {
-      await submit(app.me, app.server.assembly, 'certify', { draw: d.id, member: pick.value });
+      const keys = [...picker.chosen];
+      if (!keys.length) throw new Error(t('draws.certify_none'));
+      const ok = await confirmDialog({ title: t('draws.certify_confirm_title'), confirm: t('draws.certify'),
+        text: t('draws.certify_confirm_text', { n: keys.length, names: keys.map((k) => app.name(k) || k.slice(0, 8)).join(', ') }) });
+      if (!ok) return;
+      for (const member of keys) await submit(app.me, app.server.assembly, 'certify', { draw: d.id, member });
       rerender();
     }));
     parts.push(h('div', { class: 'card', id: 'certify-box' }, h('h2', {}, t('draws.certify_title')),
-      h('p', { class: 'muted' }, t('draws.certify_explain')), h('label', { for: 'certify-member' }, t('draws.certify_label')), pick, button, out));
+      h('p', { class: 'muted' }, t('draws.certify_explain')), picker, button, out));
   }
   if (drawn) {
     parts.push(h('div', { class: 'card', id: 'drawn' },
@@ -112,7 +126,9 @@ export async function draw(app, [id]) {
       h('p', { class: 'muted' }, t('draws.redo'))));
     if (app.isOrganizer() && drawn.chosen.length) {
       parts.push(h('div', { class: 'card' }, ...action(app, t('draws.make_roster'), 'make-roster', async () => {
-        if (!window.confirm(t('draws.make_roster_confirm', { n: drawn.chosen.length }))) return;
+        const ok = await confirmDialog({ title: t('roster.confirm_title'), confirm: t('roster.confirm_button'),
+          text: t('roster.confirm_text', { n: drawn.chosen.length, names: drawn.chosen.map((k) => app.name(k) || k.slice(0, 8)).join(', ') }) });
+        if (!ok) return;
         await submit(app.me, app.server.assembly, 'deputies', { roster: drawn.chosen });
       })));
     }

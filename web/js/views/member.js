@@ -201,20 +201,24 @@ export async function delegations(app, [preselect]) {
   const out = msg();
   const scopes = [['*', t('scope.all')], ...topicOrder(topics).map(([tp, d]) => [`topic:${tp.id}`, `${'— '.repeat(d)}${t('scope.topic', { title: tp.title })}`]),
     ...open.map((m) => [`motion:${m.id}`, t('scope.motion', { title: m.title })])];
+  const scopeField = field('deleg.scope', { tag: 'select', name: 'scope', options: scopes });
+  const scopeSelect = scopeField.querySelector('select');
   // The delegate: searched by part of a pseudonym, heaviest first, each with
-  // the votes they carry and how they voted lately (GET /api/delegates).
+  // the votes they carry in the scope being chosen and how they voted lately
+  // (GET /api/delegates?scope=).
   const picker = memberPicker(app, {
     name: 'to',
     legend: t('deleg.to'),
     extra: [{ key: 'self', label: t('deleg.self_option') }],
     checked: new Set([preselect && /^[0-9a-f]{64}$/.test(preselect) ? preselect : 'self']),
-    search: async (q) => (await api.delegates(q, { exclude: app.me.pub, limit: 15 })).delegates,
+    search: async (q) => (await api.delegates(q, { exclude: app.me.pub, limit: 15, scope: scopeSelect.value })).delegates,
     describe: (m) => (m.weight === undefined ? null : h('span', { class: 'pick-detail' },
       ' — ', t('pick.weight', { n: m.weight }),
       m.recent && m.recent.length ? [' · ', t('pick.recent'), ' ', m.recent.map((v) => t('pick.recent_vote', { title: v.title, choice: choiceLabel(v.choice) })).join(', ')] : [' · ', t('pick.no_recent')],
       ' · ', h('a', { href: `#/member/${m.key}` }, t('pick.see_page')))),
   });
   await picker.ready;
+  scopeSelect.addEventListener('change', () => picker.refresh());
   const btn = h('button', { type: 'submit' }, t('deleg.button'));
   const form = h('form', { class: 'card', id: 'delegate-form', onsubmit: (e) => {
     e.preventDefault();
@@ -226,8 +230,7 @@ export async function delegations(app, [preselect]) {
       app.done('#/delegations', t('deleg.saved'), '#delegate-form');
     });
   } }, h('h2', {}, t('deleg.new')), h('p', {}, t('deleg.explain')),
-  field('deleg.scope', { tag: 'select', name: 'scope', options: scopes }),
-  picker, btn, out);
+  scopeField, picker, btn, out);
   // Who carries my vote on each open bill, whose votes I carry.
   const openNow = motions.filter((m) => m.state === 'open');
   const paths = await Promise.all(openNow.map((m) => api.votePath(app.me.pub, m.id).then((p) => [m, p]).catch(() => [m, null])));
