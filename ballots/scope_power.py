@@ -71,7 +71,20 @@ class ScopePower:
     ``index`` (key -> position). The graph summary needs only the heaviest
     few and their children, so it never sorts all the members by key."""
 
-    __slots__ = ("scope", "keys", "size", "up", "carrier", "figures", "_order", "_ranks", "_down", "_kids", "_index")
+    __slots__ = (
+        "scope",
+        "keys",
+        "size",
+        "up",
+        "carrier",
+        "figures",
+        "_order",
+        "_ranks",
+        "_down",
+        "_kids",
+        "_heads",
+        "_index",
+    )
 
     def __init__(self, scope: str, keys: list[str], size: np.ndarray, up: np.ndarray, carrier: np.ndarray) -> None:
         self.scope, self.keys, self.size, self.up, self.carrier = scope, keys, size, up, carrier
@@ -83,6 +96,7 @@ class ScopePower:
         self._ranks: np.ndarray | None = None
         self._down: tuple[np.ndarray, np.ndarray] | None = None
         self._kids: dict[int, list[int]] = {}
+        self._heads: dict[int, list[int]] = {}
         self._index: dict[str, int] | None = None
 
     # -- building ------------------------------------------------------------
@@ -202,13 +216,19 @@ class ScopePower:
         then by key: from ``order`` if it was computed, else from those
         at least as heavy as the top-th (a partial selection, no sort of
         every key)."""
+        heads = self._heads.get(top)
+        if heads is not None:
+            return heads
         if self._order is not None or top <= 0:
-            return [int(i) for i in self.order[: max(top, 0)] if self.size[i] > 1]
-        big = np.flatnonzero(self.size > 1)
-        if len(big) > top:
-            kth = np.partition(self.size[big], len(big) - top)[len(big) - top]
-            big = big[self.size[big] >= kth]
-        return self._by_weight(big)[:top]
+            heads = [int(i) for i in self.order[: max(top, 0)] if self.size[i] > 1]
+        else:
+            big = np.flatnonzero(self.size > 1)
+            if len(big) > top:
+                kth = np.partition(self.size[big], len(big) - top)[len(big) - top]
+                big = big[self.size[big] >= kth]
+            heads = self._by_weight(big)[:top]
+        self._heads[top] = heads
+        return heads
 
     def tree(self, state: AssemblyState, i: int, depth: int, width: int) -> dict[str, Any]:
         """Member i with the members whose votes reach them, ``depth``
