@@ -64,16 +64,6 @@ const app = {
     }
   },
 
-  async loadNames() {
-    try {
-      const { members } = await api.members();
-      this.names = Object.fromEntries(members.map((m) => [m.key, m.name]));
-      return members;
-    } catch (e) {
-      return [];
-    }
-  },
-
   /** Names of the members behind these keys, a hundred per request
    * (GET /api/members?keys=), so that no page downloads the whole member
    * list to name the few members it shows. */
