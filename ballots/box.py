@@ -335,8 +335,13 @@ class BallotBox:
             names = [c.name for c in table.columns]
             out: list[dict[str, Any]] = []
             rows[table] = out
-            result = await conn.stream(select(table))
-            async for part in result.partitions(START_CHUNK):
+            # Fetched whole (by the driver, off the loop), then turned into
+            # dicts a step at a time, a turn of the loop between steps. (A
+            # cursor read in steps of 2,000 left the server 48 MiB larger at
+            # 10^5 members: the long-lived strings, fetched interleaved with
+            # short-lived rows, kept freed memory from going back.)
+            result = await conn.execute(select(table))
+            for part in result.partitions(START_CHUNK):
                 values = [tuple(r) for r in part]
                 c = time.thread_time()
                 total += integrity.terms(self._digest_key, table, values)
@@ -344,6 +349,7 @@ class BallotBox:
                 out.extend([dict(zip(names, v, strict=True)) for v in values])
                 n += len(values)
                 report("projections", n, None)
+                await asyncio.sleep(0)
         return rows, total % integrity.MOD, digest_cpu
 
     async def check_stored(self, conn: AsyncConnection) -> None:
