@@ -661,6 +661,10 @@ async def main_async(a: argparse.Namespace) -> None:
                     await timed_up(session, base)
                     for _ in range(2):
                         envs = idle_ballots(n, asm, offset, a.ballots)
+                        if len(envs) < a.ballots:  # (it crashed on an empty run: 4 runs took every idle member)
+                            raise SystemExit(
+                                f"not enough idle members for 6 runs of {a.ballots} ballots: --no-threads-ab"
+                            )
                         offset += a.ballots
                         rate, lat = await ingest(session, [base], envs, a.clients)
                         threaded.append(rate)
