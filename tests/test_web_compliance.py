@@ -232,8 +232,8 @@ def test_a_draw_from_certification_to_roster(world: dict[str, Any], lang: str) -
         """f => {
         const p = (n) => String(n).padStart(2, '0');
         const loc = (d) => `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-        f.opens.value = loc(new Date(Date.now() + 11000));
-        f.closes.value = loc(new Date(Date.now() + 21000));
+        f.opens.value = loc(new Date(Date.now() + 12000));
+        f.closes.value = loc(new Date(Date.now() + 30000));
     }""",
     )
     org.check("#draw-form [name=certified]")
