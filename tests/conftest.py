@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -49,3 +50,18 @@ async def world(box: BallotBox, clock: Clock, server_key: KeyPair) -> World:
     w = World(box, clock, server_key)
     await w.found()
     return w
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium, one per test module (tests/browser.py:
+    missing, it skips, or fails when CI=true)."""
+    from tests.browser import launch, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()

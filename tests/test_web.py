@@ -27,28 +27,15 @@ from tests.browser import (
     goto,
     grouped,
     invite,
-    launch,
     new_page,
     no_missing_strings,
     rendered_bars,
-    require_browser,
     running_server,
     shot,
     vote,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from tests.browser import (
     axe_violations,
     goto,
     grouped,
-    launch,
     new_page,
     no_missing_strings,
     rendered_bars,
@@ -29,17 +28,6 @@ from tests.browser import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

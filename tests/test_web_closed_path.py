@@ -12,7 +12,6 @@ posted over HTTP to the real server; only dora holds a key in the browser."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,10 +25,8 @@ from tests.browser import (
     axe_violations,
     enroll,
     goto,
-    launch,
     new_page,
     no_missing_strings,
-    require_browser,
     running_server,
     shot,
 )
@@ -39,17 +36,6 @@ pytestmark = pytest.mark.browser
 
 def when(seconds: float) -> str:
     return format_time(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def path_keys(page: Any) -> list[str]:

@@ -27,11 +27,9 @@ from tests.browser import (
     found,
     goto,
     invite,
-    launch,
     new_page,
     no_missing_strings,
     record_requests,
-    require_browser,
     running_server,
     shot,
     vote,
@@ -67,17 +65,6 @@ def in_lang(page: Any, lang: str) -> None:
     """The page is rendered in `lang` and no string is missing from its table."""
     assert page.evaluate("document.documentElement.lang") == lang
     no_missing_strings(page)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,10 +27,8 @@ from tests.browser import (
     found,
     goto,
     invite,
-    launch,
     new_page,
     no_missing_strings,
-    require_browser,
     running_server,
     shot,
 )
@@ -41,17 +38,6 @@ pytestmark = pytest.mark.browser
 STRINGS = {
     lang: json.loads((ROOT / "web" / "i18n" / f"{lang}.json").read_text(encoding="utf-8")) for lang in ("en", "fr")
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def post(base: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -34,10 +34,8 @@ from tests.browser import (
     create_key,
     enroll,
     goto,
-    launch,
     new_page,
     no_missing_strings,
-    require_browser,
     running_server,
     shot,
 )
@@ -47,17 +45,6 @@ pytestmark = pytest.mark.browser
 
 def when(seconds: float) -> str:
     return format_time(datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,21 +17,10 @@ import pytest
 from client.author import Author, genesis
 from crypto.signing import KeyPair
 from tests import processes
-from tests.browser import api, axe_violations, goto, launch, new_page, no_missing_strings, require_browser, shot
+from tests.browser import api, axe_violations, goto, new_page, no_missing_strings, shot
 from tests.test_witness_support import running_witness, witness_cli
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 def post(base: str, signed: dict[str, Any]) -> dict[str, Any]:
