@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import nacl.signing
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -58,6 +57,7 @@ from bench.ingest import NO_EDGE_LIMITS, TRIVIAL, free_port, pct, post, wait_up 
 from client.author import code_hash  # noqa: E402
 from crypto.signing import KeyPair, statement_message  # noqa: E402
 from delegation import resolve  # noqa: E402
+from tests.big_assembly import Signer  # noqa: E402
 
 DEPUTIES = 577
 CHUNK = 4096
@@ -65,20 +65,6 @@ TOPICS = (
     [("gov", None)] + [(f"b{i}", "gov") for i in range(4)] + [(f"b{i}l{j}", f"b{i}") for i in range(4) for j in (0, 1)]
 )
 LEAF, SIBLING = "b0l0", "b0l1"
-
-
-class Signer:
-    __slots__ = ("key", "public", "seq")
-
-    def __init__(self, seed: bytes) -> None:
-        self.key = nacl.signing.SigningKey(seed)
-        self.public = self.key.verify_key.encode().hex()
-        self.seq = 0
-
-    def sign(self, assembly: str, kind: str, **fields: Any) -> dict[str, Any]:
-        self.seq += 1
-        st = {"v": 1, "assembly": assembly, "kind": kind, "author": self.public, "seq": self.seq, **fields}
-        return {"statement": st, "signature": self.key.sign(statement_message(st)).signature.hex()}
 
 
 def role(i: int) -> str:
