@@ -57,10 +57,9 @@ from bench.ingest import NO_EDGE_LIMITS, TRIVIAL, free_port, pct, post, wait_up 
 from client.author import code_hash  # noqa: E402
 from crypto.signing import KeyPair, statement_message  # noqa: E402
 from delegation import resolve  # noqa: E402
-from tests.big_assembly import Signer  # noqa: E402
+from tests.big_assembly import Signer, append_all  # noqa: E402
 
 DEPUTIES = 577
-CHUNK = 4096
 TOPICS = (
     [("gov", None)] + [(f"b{i}", "gov") for i in range(4)] + [(f"b{i}l{j}", f"b{i}") for i in range(4) for j in (0, 1)]
 )
@@ -91,17 +90,6 @@ def seeds(n: int) -> Iterator[bytes]:
     rnd = random.Random(16)
     for _ in range(n):
         yield rnd.randbytes(32)
-
-
-async def append_all(box: BallotBox, envelopes: Iterator[dict[str, Any]]) -> None:
-    batch: list[dict[str, Any]] = []
-    for env in envelopes:
-        batch.append(env)
-        if len(batch) == CHUNK:
-            await asyncio.gather(*(box.append(e) for e in batch))
-            batch = []
-    if batch:
-        await asyncio.gather(*(box.append(e) for e in batch))
 
 
 async def build(data_dir: Path, n: int) -> dict[str, Any]:

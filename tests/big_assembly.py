@@ -60,7 +60,8 @@ class Signer:
         return {"statement": st, "signature": self.key.sign(statement_message(st)).signature.hex()}
 
 
-async def _append_all(box: BallotBox, envelopes: Iterable[dict[str, Any]]) -> None:
+async def append_all(box: BallotBox, envelopes: Iterable[dict[str, Any]]) -> None:
+    """Append in flights of CHUNK: the box's group commit gathers them."""
     batch: list[dict[str, Any]] = []
     for env in envelopes:
         batch.append(env)
@@ -129,7 +130,7 @@ async def build(
                 yield founder.sign(asm, "invite", code_hash=code_hash(code), note="")
                 yield p.sign(asm, "enroll", code=code, name=f"m{i}")
 
-        await _append_all(box, enrolments())
+        await append_all(box, enrolments())
         now = datetime.now(UTC)
         await box.append(founder.sign(asm, "topic", id="finance", title="Finances", description="", parent=None))
         await box.append(
@@ -160,7 +161,7 @@ async def build(
             for i, p in enumerate(delegators):
                 yield p.sign(asm, "delegate", scope="*", to=sinks[i % len(sinks)].public)
 
-        await _append_all(box, votes())
+        await append_all(box, votes())
         # genesis, invite + enroll each, topic, motion and its commit (docs/SPEC.md section 16), then the rest
         assert box.state.size == 1 + 2 * members + 3 + len(voters) + len(delegators)
     finally:
