@@ -34,6 +34,7 @@ from aiohttp import web
 from ballots import compliance, people, sortition, views
 from ballots import errors as E
 from ballots.box import BallotBox, utcnow
+from ballots.paths import ClosedPaths
 from ballots.statements import format_time
 from ballots.texts import RatePolicy
 from crypto.canonical import canonical_bytes, parse
@@ -59,6 +60,7 @@ from serving.settings import Settings, settings_from
 from serving.startup import Loading, hold_from_env, loading_gate, unavailable
 from serving.storage import secure_data_dir, sqlite_path
 from serving.witnessing import Witnessing
+from vocabulary import MOTION_PREFIX
 
 log = logging.getLogger("liquid-mandate")
 ROOT = Path(__file__).resolve().parent
@@ -336,9 +338,23 @@ def _scope_arg(request: web.Request) -> str:
     return scope
 
 
+async def _closed_scope(request: web.Request, scope: str) -> ClosedPaths | None:
+    """The snapshot of the closed motion ``scope`` names (its paths as of
+    the close, SPEC 9), None for any other scope. Read again if the motion
+    closed during the first read (a closed motion never reopens)."""
+    if not scope.startswith(MOTION_PREFIX):
+        return None
+    box, motion = _box(request), scope[len(MOTION_PREFIX) :]
+    closed = await box.closed_paths(motion)
+    if closed is None and box.state.motions[motion].close_index is not None:
+        closed = await box.closed_paths(motion)
+    return closed
+
+
 async def get_graph(request: web.Request) -> web.Response:
-    state = _box(request).state
-    return web.json_response(request.app[POWER].report(state, _scope_arg(request)))
+    state, scope = _box(request).state, _scope_arg(request)
+    closed = await _closed_scope(request, scope)
+    return web.json_response(request.app[POWER].report(state, scope, closed))
 
 
 # -- people (issue 14; docs/SPEC.md section 9, "People") ----------------------------
@@ -424,7 +440,8 @@ async def get_graph_summary(request: web.Request) -> web.Response:
     state = _box(request).state
     scope = _scope_arg(request)
     top = min(_int_arg(request, "top", 10, lo=1), 50)
-    power = request.app[POWER].get(state, scope)
+    closed = await _closed_scope(request, scope)  # a closed motion's trees as of its close
+    power = request.app[POWER].get(state, scope, closed)
     return web.json_response(power.summary(state, top))
 
 
@@ -570,7 +587,7 @@ ROUTES: list[tuple[str, str, Callable[..., Any], str]] = [
     ("GET", "/api/invites", get_invites, "Invitations, used or not, a page at a time, with the counts."),
     ("GET", "/api/topics", get_topics, "The topic tree."),
     ("GET", "/api/motions", get_motions, "Motions, optionally filtered by `state`."),
-    ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope."),
+    ("GET", "/api/graph", get_graph, "Delegation graph analytics of a scope (a closed motion's as of its close)."),
     (
         "GET",
         "/api/graph/summary",

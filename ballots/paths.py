@@ -116,6 +116,33 @@ class ClosedPaths:
 
     # -- answering -----------------------------------------------------------
 
+    def electorate(self, keys: Sequence[str], motion_id: str) -> Electorate:
+        """The motion's electorate as it stood at the close, for the graph
+        and its summary (docs/SPEC.md section 9, "People"): the members
+        active then (in enrolment order, ``keys`` being today's member
+        indices), each one's setting for the motion then (the chain is the
+        motion's scope alone, the setting the one the chain picked), the
+        ballots then. Its resolution is the one the close counted
+        (tests/test_closed_graph.py). O(N) Python, once per closed motion."""
+        scope = MOTION_PREFIX + motion_id
+        target, choice = self.target.tolist(), self.choice.tolist()
+        labels = [Outcome(c).label for c in range(3)]
+        members: list[str] = []
+        settings: dict[str, dict[str, str]] = {}
+        ballots: dict[str, str] = {}
+        for i, (t, c) in enumerate(zip(target, choice, strict=True)):
+            if c == NOT_MEMBER:
+                continue
+            k = keys[i]
+            members.append(k)
+            if c >= 0:
+                ballots[k] = labels[c]
+            if t == NONE:
+                continue
+            to = SELF if t == SELF_CODE else self.extra[EXTRA - t] if t <= EXTRA else keys[t]
+            settings[k] = {scope: to}
+        return Electorate(members=members, chain=(scope,), settings=settings, ballots=ballots)
+
     def vote_path(self, keys: Sequence[str], index: Mapping[str, int], key: str, motion_id: str) -> dict[str, Any]:
         """``GET /api/members/{key}/motions/{id}`` for the closed motion:
         the steps of ``delegation.vote_path`` on the electorate at the close,

@@ -28,6 +28,7 @@ import numpy as np
 
 import delegation
 from ballots import views
+from ballots.paths import ClosedPaths
 from ballots.state import AssemblyState
 from delegation.live import LiveResolution
 from delegation.power import PowerFigures, power_figures
@@ -84,6 +85,7 @@ class ScopePower:
         "_kids",
         "_heads",
         "_index",
+        "as_of",
     )
 
     def __init__(self, scope: str, keys: list[str], size: np.ndarray, up: np.ndarray, carrier: np.ndarray) -> None:
@@ -98,6 +100,7 @@ class ScopePower:
         self._kids: dict[int, list[int]] = {}
         self._heads: dict[int, list[int]] = {}
         self._index: dict[str, int] | None = None
+        self.as_of: int | None = None  # the close entry's index, for trees as of a close
 
     # -- building ------------------------------------------------------------
 
@@ -115,6 +118,25 @@ class ScopePower:
         e = delegation.Electorate(
             members=keys, chain=state.scope_chain(scope), settings=state.settings, ballots=ballots
         )
+        return cls.resolved(scope, e)
+
+    @classmethod
+    def from_closed(cls, state: AssemblyState, motion_id: str, closed: ClosedPaths) -> ScopePower:
+        """A closed motion's trees as they stood at its close: resolved from
+        its snapshot (``closed``; ballots.paths), with the members of then,
+        whatever changed since (docs/SPEC.md section 9, "People"). ``as_of``
+        is the close entry's index."""
+        e = closed.electorate(views.member_keys(state)[0], motion_id)
+        power = cls.resolved(MOTION_PREFIX + motion_id, e)
+        power.as_of = state.motions[motion_id].close_index
+        return power
+
+    @classmethod
+    def resolved(cls, scope: str, e: delegation.Electorate) -> ScopePower:
+        """The trees of electorate ``e`` (its ``members`` a list, kept as
+        ``keys``): the fast compiler and a fresh resolution."""
+        keys = list(e.members) if not isinstance(e.members, list) else e.members
+        motion = scope.startswith(MOTION_PREFIX)
         _, target, choice = delegation.compile_arrays(e)
         n = len(keys)
         res = LiveResolution.build(keys, [True] * n, target, choice)
@@ -122,7 +144,7 @@ class ScopePower:
         cyc = np.frombuffer(res.on_cycle, dtype=np.uint8).astype(bool)
         eff = (choice < 0) & (target >= 0)
         up = np.where(eff, target, -1)
-        carrier = ~eff & ~cyc & ((choice >= 0) if motion is not None else (target == NO_SETTING))
+        carrier = ~eff & ~cyc & ((choice >= 0) if motion else (target == NO_SETTING))
         return cls(scope, keys, size, up, carrier)
 
     @classmethod
@@ -252,6 +274,7 @@ class ScopePower:
             "members": len(self.keys),
             "figures": self.figures.as_dict(),
             "largest": [self.tree(state, i, depth, width) for i in self.heaviest(top)],
+            "as_of": self.as_of,
         }
 
 
@@ -289,7 +312,7 @@ class PowerCache:
 
     def __init__(self, scopes: int = 16) -> None:
         self._state: AssemblyState | None = None
-        self._kept: dict[str, tuple[object, ScopePower]] = {}
+        self._kept: dict[tuple[str, bool], tuple[object, ScopePower]] = {}
         self._reports: dict[str, tuple[object, dict[str, Any]]] = {}
         self._scopes = scopes
         self._names: tuple[ScopePower, NameIndex] | None = None
@@ -325,39 +348,48 @@ class PowerCache:
             self._members = (state.graph_changed, active_members(state))
         return self._members[1]
 
-    def get(self, state: AssemblyState, scope: str) -> ScopePower:
+    def get(self, state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -> ScopePower:
         """The trees of ``scope`` (which must name a motion or topic of the
-        state, or be `*`; KeyError otherwise)."""
+        state, or be `*`; KeyError otherwise). With ``closed``, the
+        snapshot of the closed motion the scope names, its trees as of the
+        close (`ScopePower.from_closed`), kept while that snapshot is the
+        motion's (they never change); without it, as the log stands now."""
         self._same_state(state)
-        v = self.version(state, scope)
-        hit = self._kept.get(scope)
+        if closed is not None:
+            v: object = ("closed", closed.digest)
+            at: tuple[str, bool] = (scope, True)
+        else:
+            v, at = self.version(state, scope), (scope, False)
+        hit = self._kept.get(at)
         if hit is not None and hit[0] == v:
             return hit[1]
         power = None
-        members = self._active(state)
-        if scope.startswith(MOTION_PREFIX):
-            power = ScopePower.from_live(state, scope[len(MOTION_PREFIX) :], members)
+        if closed is not None:
+            power = ScopePower.from_closed(state, scope[len(MOTION_PREFIX) :], closed)
+        elif scope.startswith(MOTION_PREFIX):
+            power = ScopePower.from_live(state, scope[len(MOTION_PREFIX) :], self._active(state))
         if power is None:
-            power = ScopePower.build(state, scope, members)
-        self._keep(self._kept, scope, (v, power))
+            power = ScopePower.build(state, scope, self._active(state))
+        self._keep(self._kept, at, (v, power))
         return power
 
-    def report(self, state: AssemblyState, scope: str) -> dict[str, Any]:
+    def report(self, state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -> dict[str, Any]:
         """`views.graph` (every edge and cycle of the scope, for small
-        assemblies), kept like the trees. The caller must not change it."""
+        assemblies), kept like the trees; a closed motion's as of its close
+        from its snapshot ``closed``. The caller must not change it."""
         self._same_state(state)
-        v = self.version(state, scope)
+        v = ("closed", closed.digest) if closed is not None else self.version(state, scope)
         hit = self._reports.get(scope)
         if hit is not None and hit[0] == v:
             return hit[1]
-        report = views.graph(state, scope)
+        report = views.graph(state, scope, closed)
         self._keep(self._reports, scope, (v, report))
         return report
 
-    def _keep(self, kept: dict[str, Any], scope: str, value: Any) -> None:
-        if len(kept) >= self._scopes and scope not in kept:
+    def _keep(self, kept: dict[Any, Any], at: object, value: Any) -> None:
+        if len(kept) >= self._scopes and at not in kept:
             kept.pop(next(iter(kept)))
-        kept[scope] = value
+        kept[at] = value
 
     def names(self, state: AssemblyState, power: ScopePower) -> NameIndex:
         """The search index of ``power``, built once for it."""

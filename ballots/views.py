@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from itertools import compress
 from typing import Any
+
+import numpy as np
 
 import delegation
 from ballots.closing import electorate, live_tally
@@ -150,9 +153,7 @@ def vote_path(state: AssemblyState, key: str, motion_id: str, closed: ClosedPath
     if motion.close_index is not None:
         if closed is None:
             raise ValueError(f"motion {motion_id!r} is closed: its paths as of the close are needed")
-        tallies = state.live
-        keys = list(state.members) if tallies is None else tallies.keys
-        index = {k: i for i, k in enumerate(keys)} if tallies is None else tallies.index
+        keys, index = member_keys(state)
         return {**closed.vote_path(keys, index, key, motion_id), "as_of": motion.close_index}
     if not state.is_active(key):
         return {
@@ -201,17 +202,74 @@ def vote_path(state: AssemblyState, key: str, motion_id: str, closed: ClosedPath
     }
 
 
-def graph(state: AssemblyState, scope: str) -> dict[str, Any]:
-    """Delegation analytics of a scope: `*`, `topic:<id>` or `motion:<id>`."""
+def member_keys(state: AssemblyState) -> tuple[list[str], Mapping[str, int]]:
+    """Every member's key by member index (enrolment order, ballots.live)
+    and the index of each key: what a closed motion's snapshot is read with."""
+    tallies = state.live
+    if tallies is None:
+        keys = list(state.members)
+        return keys, {k: i for i, k in enumerate(keys)}
+    return tallies.keys, tallies.index
+
+
+def graph(state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -> dict[str, Any]:
+    """Delegation analytics of a scope: `*`, `topic:<id>` or `motion:<id>`
+    (docs/SPEC.md section 9, "Delegation graph"), by
+    `delegation.analyse_arrays` (NumPy; `delegation.analyse` is its
+    reference). A closed motion's come from ``closed``, its snapshot
+    (``BallotBox.closed_paths``; ValueError without it): the members,
+    settings and ballots of the close, whatever changed since; ``as_of``
+    is then the close entry's index, else None. An open or upcoming
+    motion's are read from its live resolution (issue 16) when the state
+    keeps one: no key lookup, no compilation of the settings."""
+    as_of = None
     if scope.startswith(MOTION_PREFIX):
-        e = electorate(state, scope[len(MOTION_PREFIX) :])
+        motion = state.motions[scope[len(MOTION_PREFIX) :]]
+        if motion.close_index is not None:
+            if closed is None:
+                raise ValueError(f"motion {motion.id!r} is closed: its paths as of the close are needed")
+            arrays = _compiled(closed.electorate(member_keys(state)[0], motion.id))
+            as_of = motion.close_index
+        else:
+            arrays = live_arrays(state, motion.id) or _compiled(electorate(state, motion.id))
     else:
         active = [k for k, m in state.members.items() if m.active]
         e = delegation.Electorate(members=active, chain=state.scope_chain(scope), settings=state.settings, ballots={})
-    report = delegation.analyse(e).as_dict()
+        arrays = _compiled(e)
+    keys, target, choice = arrays
+    report = delegation.analyse_arrays(keys, target, choice).as_dict()
     report["scope"] = scope
-    report["names"] = {k: state.members[k].name for k in e.members}
+    report["names"] = {k: state.members[k].name for k in keys}
+    report["as_of"] = as_of
     return report
+
+
+def _compiled(e: delegation.Electorate) -> tuple[list[str], np.ndarray, np.ndarray]:
+    _, target, choice = delegation.compile_arrays(e)
+    return list(e.members), target, choice
+
+
+def live_arrays(state: AssemblyState, motion_id: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """An open or upcoming motion's electorate as indexed arrays, read from
+    its live resolution: the active members' keys in enrolment order, and
+    each one's target (a place among them, NO_SETTING or EXPELLED) and
+    choice, as `delegation.compile_arrays` gives them. None when the state
+    keeps no live resolution of the motion. O(N) NumPy copies."""
+    live = None if state.live is None else state.live.motions.get(motion_id)
+    if live is None or state.live is None:
+        return None
+    res = live.res
+    n = len(res.target)
+    act = np.frombuffer(res.active, dtype=np.uint8).astype(bool)
+    target = np.frombuffer(res.target, dtype=np.int32).astype(np.int64)
+    choice = np.frombuffer(res.choice, dtype=np.int8).copy()
+    pos = np.flatnonzero(act)
+    place = np.full(n, -1, dtype=np.int64)  # member index -> place among the active
+    place[pos] = np.arange(len(pos))
+    # An active member's target is active (LiveResolution turns any other into EXPELLED).
+    target = np.where(target >= 0, place[np.maximum(target, 0)], target)[pos]
+    keys = list(compress(state.live.keys[:n], act.tolist()))
+    return keys, target, choice[pos]
 
 
 def instructions(state: AssemblyState, deputy: str) -> list[dict[str, Any]]:

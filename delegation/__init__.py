@@ -15,7 +15,8 @@ Public API:
   one builder both engines use.
 - `vote_path(e, member) -> VotePath(path, outcome, reason)`.
 - `setting_for(scopes, chain)`: a member's effective setting for a chain.
-- `analyse(e, top=10, path_limit=1000) -> GraphReport`,
+- `analyse(e, top=10, path_limit=1000) -> GraphReport`, and `analyse_arrays(members,
+  target, choice)`, the same on an indexed electorate (NumPy),
   `effective_edges(e)`: graph analytics for the graph view.
 - `Choice`, `Outcome`, `Reason`, `SELF`, `CHOICES`; `ElectorateError` (`.code`).
 """
@@ -24,7 +25,7 @@ from vocabulary import CHOICES, SELF, Choice
 
 from .arrays import compile_arrays
 from .fast import resolve, resolve_arrays
-from .graph import Chain, Concentration, GraphReport, analyse, effective_edges
+from .graph import Chain, Concentration, GraphReport, analyse, analyse_arrays, effective_edges
 from .model import (
     Counts,
     Electorate,
@@ -51,6 +52,7 @@ __all__ = [
     "Resolution",
     "VotePath",
     "analyse",
+    "analyse_arrays",
     "compile_arrays",
     "compile_electorate",
     "effective_edges",

@@ -8,11 +8,13 @@ concentration is an exact fraction plus its floor in per-mille.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
+import numpy as np
 
-from .fast import resolve
+from .fast import resolve, resolve_arrays
 from .model import Counts, Electorate
 from .resolve import compile_electorate
 
@@ -144,3 +146,99 @@ def analyse(e: Electorate, *, top: int = 10, path_limit: int = 1000) -> GraphRep
     per_mille = carried * 1000 // delegated if delegated else 0
     conc = Concentration(delegates, n_top, carried, delegated, per_mille)
     return GraphReport(tuple(edges), weights, largest, tuple(longest), tuple(cycles), conc, r.counts)
+
+
+def analyse_arrays(
+    members: Sequence[str], target: np.ndarray, choice: np.ndarray, *, top: int = 10, path_limit: int = 1000
+) -> GraphReport:
+    """`analyse` on an indexed electorate, in NumPy: ``target`` and
+    ``choice`` as `compile_arrays` gives them for ``members`` (or as a
+    live resolution holds them), the same report as `analyse` of that
+    electorate (test_delegation_properties.py holds the two together).
+    O(N log N) array work (pointer doubling for the hops) plus Python work
+    in the size of the answer (edges, weights, cycles), where `analyse`
+    builds a networkx graph: 0.7 s at 10^5 members. Raises ValueError
+    like `analyse`, ElectorateError like `resolve_arrays`."""
+    if top < 0 or path_limit < 0:
+        raise ValueError(f"top={top}, path_limit={path_limit}, want both >= 0")
+    target = np.asarray(target, dtype=np.int64)
+    choice = np.asarray(choice, dtype=np.int8)
+    _, carrier, counts = resolve_arrays(target, choice)
+    n = len(members)
+    idx = np.arange(n, dtype=np.int64)
+    eff = (choice < 0) & (target >= 0)
+    src = np.flatnonzero(eff)
+    dst = target[src]
+    key = members.__getitem__
+    edges = tuple(zip(map(key, src.tolist()), map(key, dst.tolist()), strict=True))
+
+    w = np.bincount(carrier[carrier >= 0], minlength=n) if n else np.zeros(0, dtype=np.int64)
+    voters = np.flatnonzero(w)
+    weights = dict(zip(map(key, voters.tolist()), w[voters].tolist(), strict=True))
+    largest = tuple((members[i], v) for i, v in _heaviest(members, voters, w[voters], top))
+
+    # The cycles: where 2^k >= n effective steps land, among members that
+    # still have an effective edge there, are exactly the cycles' members.
+    nxt = np.where(eff, target, idx)
+    ptr = nxt.copy()
+    for _ in range(max(n, 1).bit_length() + 1):
+        ptr = ptr[ptr]
+    on_cycle = np.zeros(n, dtype=bool)
+    on_cycle[ptr[eff[ptr]]] = True
+    cyclen = np.zeros(n, dtype=np.int64)
+    cycles = []
+    nxt_list = nxt.tolist()
+    for start in np.flatnonzero(on_cycle).tolist():
+        if cyclen[start]:
+            continue
+        cy, k = [start], nxt_list[start]
+        while k != start:
+            cy.append(k)
+            k = nxt_list[k]
+        cyclen[cy] = len(cy)
+        names = [members[i] for i in cy]
+        first = names.index(min(names))
+        cycles.append(tuple(names[first:] + names[:first]))
+    cycles.sort()
+
+    # Hops: to the end of the chain, plus the cycle's length for a chain
+    # that ends on one (as `_hops`), by pointer doubling with distances.
+    tree = eff & ~on_cycle
+    ptr = np.where(tree, target, idx)
+    dist = tree.astype(np.int64)
+    for _ in range(max(n, 1).bit_length() + 1):
+        dist = dist + dist[ptr]
+        ptr = ptr[ptr]
+    hops = np.where(on_cycle, cyclen, dist + cyclen[ptr])
+    indeg = np.bincount(dst, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(eff & (indeg == 0))
+    longest = []
+    for i, h in _heaviest(members, starts, hops[starts], top):
+        path, k = [i], i
+        while len(path) < min(h + 1, path_limit) and eff[k]:
+            k = nxt_list[k]
+            path.append(k)
+        longest.append(Chain(h, tuple(members[j] for j in path), h + 1 > len(path)))
+
+    carried_each = sorted((x - 1 for x in weights.values() if x > 1), reverse=True)
+    delegates = len(carried_each)
+    n_top = -(-delegates // 100)
+    carried = sum(carried_each[:n_top])
+    delegated = counts.delegated
+    per_mille = carried * 1000 // delegated if delegated else 0
+    conc = Concentration(delegates, n_top, carried, delegated, per_mille)
+    return GraphReport(edges, weights, largest, tuple(longest), tuple(cycles), conc, counts)
+
+
+def _heaviest(members: Sequence[str], at: np.ndarray, values: np.ndarray, top: int) -> list[tuple[int, int]]:
+    """(position, value) of the ``top`` largest ``values`` (of the members
+    at positions ``at``), largest first, then by key: a partial selection,
+    then a sort of those at least as large as the top-th."""
+    if len(at) > top:
+        if top == 0:
+            return []
+        kth = np.partition(values, len(values) - top)[len(values) - top]
+        keep = values >= kth
+        at, values = at[keep], values[keep]
+    pairs = sorted(zip(at.tolist(), values.tolist(), strict=True), key=lambda p: (-p[1], members[p[0]]))
+    return pairs[:top]

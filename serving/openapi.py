@@ -64,6 +64,20 @@ QUERY = {
     "/api/members/{key}/feed.atom": [("lang", False)],
     "/api/members": [("after", False), ("limit", False), ("keys", False)],
 }
+# The response fields with a schema (the rest is docs/SPEC.md section 9).
+AS_OF = {
+    "type": ["integer", "null"],
+    "description": "the index of the `close` entry a closed motion's answer is as of; null: as the log stands now",
+}
+RESPONSES: dict[str, dict[str, Any]] = {
+    path: {
+        "type": "object",
+        "required": ["scope", "as_of"],
+        "properties": {"scope": {"type": "string"}, "as_of": AS_OF},
+    }
+    for path in ("/api/graph", "/api/graph/summary")
+}
+RESPONSES["/api/members/{key}/motions/{id}"] = {"type": "object", "required": ["as_of"], "properties": {"as_of": AS_OF}}
 STRING_PARAMS = {"state", "scope", "stance", "q", "exclude", "lang", "keys"}
 MEDIA = {
     "/api/log": "application/jsonl",
@@ -95,7 +109,10 @@ def _operation(method: str, path: str, handler: Callable[..., Any], summary: str
         "operationId": handler.__name__,
         "summary": summary,
         "responses": {
-            ok: {"description": "success", "content": {media: {"schema": RECEIPT if method == "POST" else {}}}},
+            ok: {
+                "description": "success",
+                "content": {media: {"schema": RECEIPT if method == "POST" else RESPONSES.get(path, {})}},
+            },
             "4XX": {"description": "refused", "content": {"application/problem+json": {"schema": PROBLEM}}},
         },
     }

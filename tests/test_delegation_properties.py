@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from delegation import Electorate, analyse, resolve, resolve_reference, vote_path
+from delegation import Electorate, analyse, analyse_arrays, compile_arrays, resolve, resolve_reference, vote_path
 
 CHAIN = ["motion:M", "topic:T", "topic:P", "*"]
 SCOPES = CHAIN + ["topic:Q"]
@@ -186,3 +186,24 @@ def test_array_core_refuses_bad_arrays():
         resolve_arrays(np.array([5]), np.array([-1]))
     outcome, carrier, counts = resolve_arrays(np.array([1, -1]), np.array([-1, 2]))
     assert (counts.abstain, counts.delegated, list(carrier)) == (2, 1, [1, 1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(electorates(), st.integers(0, 4), st.integers(0, 6))
+def test_array_analysis_equals_the_graph_analysis(e, top, path_limit):
+    """`analyse_arrays` (NumPy, what the server answers `/api/graph` with)
+    gives `analyse`'s report (networkx) to the last field."""
+    _, target, choice = compile_arrays(e)
+    got = analyse_arrays(e.members, target, choice, top=top, path_limit=path_limit)
+    assert got == analyse(e, top=top, path_limit=path_limit)
+    assert got.as_dict() == analyse(e, top=top, path_limit=path_limit).as_dict()
+
+
+def test_array_analysis_of_a_long_chain_and_a_long_loop():
+    n = 5_000
+    k = [f"{i:064x}" for i in range(2 * n)]
+    s = {k[i]: {"*": k[i + 1]} for i in range(n - 1)}  # a chain ending at a voter
+    s.update({k[n + i]: {"*": k[n + (i + 1) % n]} for i in range(n)})  # a loop
+    e = Electorate(k, CHAIN, s, {k[n - 1]: "yes"})
+    _, target, choice = compile_arrays(e)
+    assert analyse_arrays(k, target, choice) == analyse(e)

@@ -3,8 +3,9 @@ against the full ones, after every statement of random sequences of
 enrolments, expulsions, delegation changes, ballots and motions folded in
 through ballots.state.apply, as the box does (issue 14; docs/SPEC.md
 section 9, "People"): the trees, the summary and the delegate picker equal
-`ScopePower.build` from scratch, the `/api/graph` report equals
-`views.graph`, and on a motion the figures equal those of
+`ScopePower.build` from scratch, the `/api/graph` report (NumPy, from
+the live resolution on an open motion) equals `delegation.analyse`'s
+(networkx) on the electorate compiled from the state, and on a motion the figures equal those of
 `delegation.analyse`'s weights. A ballot never rebuilds the trees of `*`
 or of a topic."""
 
@@ -37,6 +38,20 @@ def same_trees(a: ScopePower, b: ScopePower) -> None:
     assert a.figures == b.figures
 
 
+def analysed(state: AssemblyState, scope: str) -> dict[str, Any]:
+    """The `/api/graph` report by `delegation.analyse` (networkx) on the
+    electorate compiled from the state's settings and ballots: the
+    reference of what the server answers (NumPy, from the live resolution
+    on an open motion)."""
+    if scope.startswith("motion:"):
+        e = electorate(state, scope[len("motion:") :])
+    else:
+        active = [k for k, m in state.members.items() if m.active]
+        e = delegation.Electorate(active, state.scope_chain(scope), state.settings, {})
+    names = {k: state.members[k].name for k in e.members}
+    return {**delegation.analyse(e).as_dict(), "scope": scope, "names": names, "as_of": None}
+
+
 def check(cache: PowerCache, state: AssemblyState, report: str | None = None) -> None:
     """The kept trees of every scope against a full build; the kept
     `/api/graph` report of scope ``report`` against `views.graph`."""
@@ -56,7 +71,9 @@ def check(cache: PowerCache, state: AssemblyState, report: str | None = None) ->
             weights = delegation.resolve(electorate(state, scope[len("motion:") :])).weights()
             assert kept.figures == power_figures(list(weights.values()), len(full.keys))
         if scope == report:
-            assert cache.report(state, scope) == views.graph(state, scope)
+            want = analysed(state, scope)
+            assert cache.report(state, scope) == want
+            assert views.graph(state, scope) == want
             if scope.startswith("motion:"):  # analyse's weights are the resolution's
                 assert delegation.analyse(electorate(state, scope[len("motion:") :])).weights == weights
 

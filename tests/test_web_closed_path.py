@@ -4,7 +4,9 @@ English and French: dora delegates to alice, alice to bob, bob votes yes;
 after the close alice delegates to carol and bob is expelled, and the
 closed bill still shows dora -> alice -> bob, counted yes, "at the close",
 while the open bill shows the path as it stands now (dora -> alice ->
-carol). axe-core finds nothing on the closed page.
+carol). The closed bill's delegation graph, too, is the one of its close
+(its arrows dora -> alice -> bob, "at the close"), the open bill's the one
+of now. axe-core finds nothing on the closed pages.
 
 Built fast like tests/test_web_people.py: statements signed in Python and
 posted over HTTP to the real server; only dora holds a key in the browser."""
@@ -41,6 +43,12 @@ def when(seconds: float) -> str:
 def path_keys(page: Any) -> list[str]:
     hrefs = page.eval_on_selector_all("#my-path ol.path a", "as => as.map((a) => a.getAttribute('href'))")
     return [h.rsplit("/", 1)[-1] for h in hrefs]
+
+
+def edges(page: Any) -> set[str]:
+    """The graph's arrows, by their titles ("alice → bob")."""
+    page.wait_for_selector("svg.graph")
+    return set(page.eval_on_selector_all("svg.graph line.edge title", "ts => ts.map((t) => t.textContent)"))
 
 
 def test_a_closed_bill_shows_the_path_as_of_the_close(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -110,6 +118,20 @@ def test_a_closed_bill_shows_the_path_as_of_the_close(browser: Any, tmp_path_fac
         assert path_keys(dora) == [me, a.public, c.public]
         assert dora.get_attribute("#my-path .outcome", "data-outcome") == "no"
         assert dora.locator("#path-as-of").count() == 0
+        # The closed bill's delegation graph is the one of its close too
+        # (issue 14): dora -> alice -> bob, though alice moved and bob left.
+        goto(dora, "graph/motion:shut")
+        assert edges(dora) == {"dora → alice", "alice → bob"}
+        assert dora.get_attribute("#graph-as-of", "data-as-of") == str(close_index)
+        assert dora.inner_text("h1") == "Delegation graph at the close of this bill"
+        assert f"at the close (entry #{close_index})" in dora.inner_text("#graph-as-of")
+        no_missing_strings(dora)
+        shot(dora, "closed-path/30-closed-graph-en")
+        assert axe_violations(dora) == []
+        goto(dora, "graph/motion:rent")  # the open bill's: as the log stands now
+        assert edges(dora) == {"dora → alice", "alice → carol"}
+        assert dora.locator("#graph-as-of").count() == 0
+        assert dora.inner_text("h1") == "Delegation graph"
         # In French, the same, "à la clôture", with its typography.
         dora.click("#lang-switch")
         dora.wait_for_function("() => document.documentElement.lang === 'fr'")
@@ -121,4 +143,10 @@ def test_a_closed_bill_shows_the_path_as_of_the_close(browser: Any, tmp_path_fac
         no_missing_strings(dora)
         shot(dora, "closed-path/20-closed-bill-fr")
         assert axe_violations(dora) == []
+        goto(dora, "graph/motion:shut")
+        assert edges(dora) == {"dora → alice", "alice → bob"}
+        assert "à la clôture" in dora.inner_text("h1")
+        assert f"n°\u00a0{close_index})\u00a0:" in dora.inner_text("#graph-as-of")
+        no_missing_strings(dora)
+        shot(dora, "closed-path/40-closed-graph-fr")
         assert not dora.errors, dora.errors

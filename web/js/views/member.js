@@ -269,15 +269,19 @@ export async function graph(app, [scopeParam]) {
   if (read.e) return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(read.e)));
   const summary = read.v;
   const figures = powerFigures(summary);
+  // A closed bill's graph is the one of its close (SPEC 9): said so, with the entry.
+  const closed = summary.as_of !== null && summary.as_of !== undefined;
+  const title = closed ? t('graph.title_closed') : t('graph.title');
+  const asOf = closed ? h('p', { class: 'meta', id: 'graph-as-of', 'data-as-of': summary.as_of }, t('graph.as_of_close', { index: String(summary.as_of) })) : null;
   if (summary.members > GRAPH_CIRCLES_UP_TO) {
-    return page(t('graph.title'), h('p', {}, t('graph.text_large', { n: summary.members })), select, figures, largestTrees(app, summary));
+    return page(title, h('p', {}, t('graph.text_large', { n: summary.members })), asOf, select, figures, largestTrees(app, summary));
   }
   let g;
-  try { g = await api.graph(scope); } catch (e) { return page(t('graph.title'), select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
+  try { g = await api.graph(scope); } catch (e) { return page(title, select, h('p', { class: 'msg error', role: 'alert' }, app.errorText(e))); }
   const names = { ...app.names, ...(g.names || {}) };
   Object.assign(app.names, g.names || {});
   const c = g.counts || {};
-  return page(t('graph.title'), h('p', {}, t('graph.text')), select, delegationGraph(withWeights(g), names),
+  return page(title, h('p', {}, t('graph.text')), asOf, select, delegationGraph(withWeights(g), names),
     h('p', { class: 'legend' }, h('span', { class: 'swatch swatch-cycle' }), t('graph.legend_cycle')),
     (g.cycles || []).length ? h('div', {}, h('h2', {}, t('graph.cycles')), h('ul', { id: 'cycles' },
       g.cycles.map((cy) => h('li', {}, cy.map((k) => names[k] || k.slice(0, 8)).join(' → '), ' → …')))) : null,
