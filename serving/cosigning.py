@@ -1,8 +1,10 @@
 """Submitting the log's checkpoints to its witnesses (docs/SPEC.md section 14):
 the server side of C2SP tlog-witness.
 
-One ``CosigningSubmitter`` per log. Each cosigner of the witness policy gets
-its own asyncio task, so a witness that is down or slow delays only its own
+One ``CosigningSubmitter`` per log. Each cosigner of the witness policy, and
+each witness of an earlier policy that still has a close to witness
+(``set_policy``'s ``earlier``, chosen by serving.witness_targets), gets its
+own asyncio task, so a witness that is down or slow delays only its own
 cosignatures; the caller's ``log_grew()`` and ``submit_now()`` only set an
 event and never wait. Per witness:
 
@@ -190,7 +192,7 @@ class CosigningSubmitter:
         consistency_proof: ConsistencyProof,
         store_cosignature: StoreCosignature,
         allowed_hosts: Iterable[str] | None = None,
-        cosigned: Mapping[str, int] | None = None,
+        cosigned: Mapping[str, int] | Mapping[tuple[str, bytes], int] | None = None,
         timeout: float = 2.0,
         min_interval: float = 1.0,
         backoff_initial: float = 1.0,
@@ -199,7 +201,8 @@ class CosigningSubmitter:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """``cosigned``: the largest size already cosigned by each witness
-        name (from stored cosignatures), so a restart starts from there.
+        (from stored cosignatures), so a restart starts from there: by
+        (name, key), or by name alone for the policy's cosigners.
         ``session``: a caller-owned client session (else one is made by
         ``start`` and closed by ``aclose``)."""
         self._policy = policy
@@ -207,14 +210,22 @@ class CosigningSubmitter:
         self._proof = consistency_proof
         self._store = store_cosignature
         self._allowed = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
-        self._known = dict(cosigned or {})
+        keys = {c.name: c.key for c in policy.cosigners}
+        self._known: dict[tuple[str, bytes], int] = {}
+        for who, size in (cosigned or {}).items():
+            if isinstance(who, str):
+                if who in keys:
+                    self._known[(who, keys[who])] = size
+            else:
+                self._known[who] = size
+        self._earlier: tuple[Cosigner, ...] = ()
         self._timeout = timeout
         self._min_interval = min_interval
         self._backoff = (backoff_initial, backoff_max)
         self._session = session
         self._own_session = session is None
         self._wall = wall_clock
-        self._workers: dict[str, _Worker] = {}
+        self._workers: dict[tuple[str, bytes], _Worker] = {}
         self._changed = asyncio.Condition()
         self._stopping: set[asyncio.Task[None]] = set()
         self._started = False
@@ -239,10 +250,15 @@ class CosigningSubmitter:
             await self._session.close()
             self._session = None
 
-    def set_policy(self, policy: WitnessPolicy) -> None:
-        """Replace the policy (a new ``witnesses`` statement). Witnesses kept
-        with the same name, key and URL keep their state and task."""
+    def set_policy(self, policy: WitnessPolicy, earlier: Iterable[Cosigner] = ()) -> None:
+        """Replace the policy (a new ``witnesses`` statement), and the
+        witnesses of earlier policies still served beside it (``earlier``:
+        docs/SPEC.md section 14.2; a pair the policy lists is served once).
+        Witnesses kept with the same name, key and URL keep their state and
+        task; one kept with another URL keeps its cosigned size."""
         self._policy = policy
+        listed = {(c.name, c.key) for c in policy.cosigners}
+        self._earlier = tuple({(c.name, c.key): c for c in earlier if (c.name, c.key) not in listed}.values())
         if self._started:
             self._sync_workers()
 
@@ -267,51 +283,71 @@ class CosigningSubmitter:
     def policy(self) -> WitnessPolicy:
         return self._policy
 
+    @property
+    def earlier(self) -> tuple[Cosigner, ...]:
+        """The witnesses of earlier policies served beside the policy's."""
+        return self._earlier
+
     def status(self) -> list[WitnessStatus]:
-        """A snapshot per witness, in policy order."""
-        return [self._workers[c.name].status for c in self._policy.cosigners if c.name in self._workers]
+        """A snapshot per witness: the policy's, in its order, then the
+        earlier policies' (``earlier``), in theirs."""
+        return [s for _, s in self.statuses()]
+
+    def statuses(self) -> list[tuple[Cosigner, WitnessStatus]]:
+        """``status()`` with the cosigner (name, key, URL) of each."""
+        out = []
+        for c in (*self._policy.cosigners, *self._earlier):
+            w = self._workers.get((c.name, c.key))
+            if w is not None:
+                out.append((c, w.status))
+        return out
 
     def render_metrics(self) -> str:
-        """Prometheus text lines for /metrics."""
+        """Prometheus text lines for /metrics. A witness served for an
+        earlier policy only (``earlier``) carries ``key`` and
+        ``policy="earlier"`` besides ``witness``: its name may be a current
+        witness's, with another key (docs/SPEC.md section 9, /metrics)."""
 
-        def label(name: str) -> str:
-            return name.replace("\\", "\\\\").replace('"', '\\"')
+        def esc(text: str) -> str:
+            return text.replace("\\", "\\\\").replace('"', '\\"')
 
+        current = {(c.name, c.key) for c in self._policy.cosigners}
+        rows = []
+        for c, s in self.statuses():
+            labels = f'witness="{esc(s.name)}"'
+            if (c.name, c.key) not in current:
+                labels += f',key="{c.key.hex()}",policy="earlier"'
+            rows.append((labels, s))
         out = [
             "# HELP liquid_mandate_witness_cosigned_size Largest checkpoint size with a cosignature from the witness.",
             "# TYPE liquid_mandate_witness_cosigned_size gauge",
         ]
-        st = self.status()
-        out += [f'liquid_mandate_witness_cosigned_size{{witness="{label(s.name)}"}} {s.cosigned_size or 0}' for s in st]
+        out += [f"liquid_mandate_witness_cosigned_size{{{labels}}} {s.cosigned_size or 0}" for labels, s in rows]
         out += [
             "# HELP liquid_mandate_witness_consecutive_failures Failed submissions since the last success.",
             "# TYPE liquid_mandate_witness_consecutive_failures gauge",
         ]
         out += [
-            f'liquid_mandate_witness_consecutive_failures{{witness="{label(s.name)}"}} {s.consecutive_failures}'
-            for s in st
+            f"liquid_mandate_witness_consecutive_failures{{{labels}}} {s.consecutive_failures}" for labels, s in rows
         ]
         out += [
             "# HELP liquid_mandate_witness_submissions_total Checkpoint submissions, by outcome.",
             "# TYPE liquid_mandate_witness_submissions_total counter",
         ]
-        for s in st:
-            out.append(
-                f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="ok"}} {s.submissions_ok}'
-            )
-            out.append(
-                f'liquid_mandate_witness_submissions_total{{witness="{label(s.name)}",outcome="failed"}} '
-                f"{s.submissions_failed}"
-            )
+        for labels, s in rows:
+            out.append(f'liquid_mandate_witness_submissions_total{{{labels},outcome="ok"}} {s.submissions_ok}')
+            out.append(f'liquid_mandate_witness_submissions_total{{{labels},outcome="failed"}} {s.submissions_failed}')
         return "\n".join(out) + "\n"
 
     async def wait_cosigned(self, size: int, count: int, timeout: float) -> bool:
-        """Wait until ``count`` witnesses hold a cosignature of a checkpoint of
-        at least ``size``; False after ``timeout`` seconds. For tests and for
-        callers that choose to wait; submissions never need it."""
+        """Wait until ``count`` witnesses of the policy hold a cosignature of
+        a checkpoint of at least ``size``; False after ``timeout`` seconds. For
+        tests and for callers that choose to wait; submissions never need it."""
+        listed = {(c.name, c.key) for c in self._policy.cosigners}
 
         def enough() -> bool:
-            return sum(1 for s in self.status() if (s.cosigned_size or -1) >= size) >= count
+            held = (s for c, s in self.statuses() if (c.name, c.key) in listed)
+            return sum(1 for s in held if (s.cosigned_size or -1) >= size) >= count
 
         async with self._changed:
             try:
@@ -323,36 +359,36 @@ class CosigningSubmitter:
     # --- workers ---
 
     def _sync_workers(self) -> None:
-        wanted = {c.name: c for c in self._policy.cosigners}
-        stale = [w for name, w in self._workers.items() if wanted.get(name) != w.cosigner]
+        # One worker per (name, key): a witness's new key is another cosigner.
+        wanted = {(c.name, c.key): c for c in (*self._policy.cosigners, *self._earlier)}
+        stale = [w for pair, w in self._workers.items() if wanted.get(pair) != w.cosigner]
         for w in stale:
-            del self._workers[w.cosigner.name]
-            # Remembered for the same key only (a URL change keeps the witness's state).
-            if w.status.cosigned_size is not None and wanted.get(w.cosigner.name, w.cosigner).key == w.cosigner.key:
-                self._known[w.cosigner.name] = w.status.cosigned_size
-            else:
-                self._known.pop(w.cosigner.name, None)
+            pair = (w.cosigner.name, w.cosigner.key)
+            del self._workers[pair]
+            # Remembered for that key (a URL change, or a return, keeps the size it cosigned).
+            if w.status.cosigned_size is not None:
+                self._known[pair] = w.status.cosigned_size
         if stale:
             task = asyncio.get_running_loop().create_task(self._stop(stale))
             self._stopping.add(task)  # a reference, so the task is not collected before it ends
             task.add_done_callback(self._stopping.discard)
-        for name, c in wanted.items():
-            if name in self._workers:
-                w = self._workers[name]
+        for pair, c in wanted.items():
+            if pair in self._workers:
+                w = self._workers[pair]
                 if w.task is None and not w.status.blocked:  # started again after aclose()
                     w.wake.set()
-                    w.task = asyncio.get_running_loop().create_task(self._run(w), name=f"cosigning {name}")
+                    w.task = asyncio.get_running_loop().create_task(self._run(w), name=f"cosigning {c.name}")
                 continue
-            known = self._known.get(name)
+            known = self._known.get(pair)
             w = _Worker(c, WitnessStatus(c.name, c.url, cosigned_size=known, witness_size=known))
             problem = _url_problem(c.url, self._allowed)
             if problem is not None:
                 w.status = replace(w.status, last_error=problem, last_error_at=self._wall(), blocked=True)
-                log.warning("witness %s not contacted: %s", name, problem)
+                log.warning("witness %s not contacted: %s", c.name, problem)
             else:
                 w.wake.set()
-                w.task = asyncio.get_running_loop().create_task(self._run(w), name=f"cosigning {name}")
-            self._workers[name] = w
+                w.task = asyncio.get_running_loop().create_task(self._run(w), name=f"cosigning {c.name}")
+            self._workers[pair] = w
 
     @staticmethod
     async def _stop(workers: list[_Worker]) -> None:

@@ -36,7 +36,8 @@ from ballots.box import BallotBox
 from ballots.state import AssemblyState, Witnesses
 from crypto.canonical import parse
 from crypto.checkpoint import Checkpoint, sign_checkpoint
-from serving.cosigning import CosigningSubmitter, PolicyError, WitnessPolicy
+from serving.cosigning import Cosigner, CosigningSubmitter, PolicyError, WitnessPolicy
+from serving.witness_targets import LotteryAt, Target, governing, lotteries_of, pending, submission_targets
 from vocabulary import DRAW_PREFIX, MOTION_PREFIX
 from witness.cosignature import CosignatureError, key_id, parse_line
 
@@ -86,6 +87,10 @@ class CosignatureStore:
 
     async def cosigned(self, cosigners: Iterable[tuple[str, str]]) -> dict[str, int]:
         """The largest size held for each (name, key hex) pair, by name."""
+        return {name: size for (name, _), size in (await self.cosigned_pairs(cosigners)).items()}
+
+    async def cosigned_pairs(self, cosigners: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The largest size held for each (name, key hex) pair that has one."""
         c = T.cosignatures.c
         out = {}
         async with self.engine.connect() as conn:
@@ -94,12 +99,23 @@ class CosignatureStore:
                     await conn.execute(select(func.max(c.size)).where(c.witness == name, c.key == key_hex))
                 ).scalar()
                 if size is not None:
-                    out[name] = int(size)
+                    out[(name, key_hex)] = int(size)
         return out
+
+    async def witnessed_to(self, index: int, cosigners: Iterable[tuple[str, str]], quorum: int) -> int | None:
+        """The largest size above ``index`` with lines of at least ``quorum``
+        of the given (name, key hex) cosigners, or None: a closing entry at
+        any index below it is witnessed under them (serving.witness_targets)."""
+        return await self._quorum_size(index, cosigners, quorum, largest=True)
 
     async def covering(self, index: int, cosigners: Iterable[tuple[str, str]], quorum: int) -> int | None:
         """The smallest size above ``index`` with lines of at least ``quorum``
         of the given (name, key hex) cosigners, or None."""
+        return await self._quorum_size(index, cosigners, quorum, largest=False)
+
+    async def _quorum_size(
+        self, index: int, cosigners: Iterable[tuple[str, str]], quorum: int, *, largest: bool
+    ) -> int | None:
         c = T.cosignatures.c
         pairs = list(cosigners)
         if not pairs:
@@ -112,10 +128,19 @@ class CosignatureStore:
                     .where(c.size > index, which)
                     .group_by(c.size)
                     .having(func.count(func.distinct(c.witness)) >= quorum)
-                    .order_by(c.size)
+                    .order_by(c.size.desc() if largest else c.size)
                     .limit(1)
                 )
             ).scalar()
+
+    async def policies(self, after: int, upto: int) -> list[Witnesses]:
+        """Every `witnesses` entry of the log with ``after`` < index <=
+        ``upto``, ascending: the policies the log set there."""
+        e = T.entries.c
+        q = select(e.idx, e.data).where(e.idx > after, e.idx <= upto, e.kind == "witnesses").order_by(e.idx)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return [_policy(int(idx), bytes(data)) for idx, data in rows]
 
     async def policy_before(self, index: int) -> Witnesses | None:
         """The last `witnesses` entry of the log before entry ``index`` (the
@@ -126,10 +151,12 @@ class CosignatureStore:
         q = select(e.idx, e.data).where(e.idx < index, e.kind == "witnesses").order_by(e.idx.desc()).limit(1)
         async with self.engine.connect() as conn:
             row = (await conn.execute(q)).first()
-        if row is None:
-            return None
-        st = parse(bytes(row[1]))["statement"]
-        return Witnesses(int(row[0]), tuple(dict(c) for c in st["cosigners"]), st["quorum"], st["grace"])
+        return None if row is None else _policy(int(row[0]), bytes(row[1]))
+
+
+def _policy(index: int, data: bytes) -> Witnesses:
+    st = parse(data)["statement"]
+    return Witnesses(index, tuple(dict(c) for c in st["cosigners"]), st["quorum"], st["grace"])
 
 
 def governing_index(state: AssemblyState, lottery: str) -> int:
@@ -148,10 +175,31 @@ def _pairs(policy: Witnesses) -> list[tuple[str, str]]:
     return [(c["name"], c["key"]) for c in policy.cosigners]
 
 
+def _cosigner(t: Target) -> Cosigner:
+    return Cosigner(t.name, bytes.fromhex(t.key), t.url)
+
+
+def _parsed(policy: Witnesses) -> WitnessPolicy | None:
+    try:
+        return WitnessPolicy.from_json(policy.to_json())
+    except PolicyError as e:  # the box's rules are stricter; kept as a guard
+        log.error("witness policy at entry %d not usable: %s", policy.index, e)
+        return None
+
+
 class Witnessing:
     """The box's witnesses: start with ``start()`` once the box is open, stop
     with ``aclose()`` before it closes. ``submitter_options`` go to
-    ``CosigningSubmitter`` (timeout, min_interval, backoff_*)."""
+    ``CosigningSubmitter`` (timeout, min_interval, backoff_*).
+
+    Whom it submits to is ``serving.witness_targets.submission_targets``
+    (docs/SPEC.md section 14.2): the policy in force and every earlier policy
+    that still governs a lottery whose close is not witnessed yet. It is
+    derived from the log (every `witnesses` entry, read from the entries
+    table) and the cosignatures table, at start and again whenever the
+    policy changes or a witness of such an earlier policy cosigns, so a
+    restart, or another server process on the same database, derives the
+    same set."""
 
     def __init__(self, box: BallotBox, *, allowed_hosts: Iterable[str] | None = None, **submitter_options: Any):
         self.box = box
@@ -159,9 +207,18 @@ class Witnessing:
         self.allowed_hosts = None if allowed_hosts is None else tuple(allowed_hosts)
         self._options = submitter_options
         self.submitter: CosigningSubmitter | None = None
-        self._policy_index: int | None = None
-        self._starting: asyncio.Task[None] | None = None
+        self._policy_index: int | None = None  # the policy in force the submitter was last given
         self._closed = False
+        # Every `witnesses` entry up to the policy in force, ascending; the
+        # lotteries an earlier policy governs and may still have to witness
+        # (lottery -> its commit's index); the targets last derived; the
+        # (name, key hex) pairs of the earlier policies still served.
+        self._policies: list[Witnesses] = []
+        self._watched: dict[str, int] = {}
+        self._targets: tuple[Target, ...] = ()
+        self._owing: frozenset[tuple[str, str]] = frozenset()
+        self._refreshing: asyncio.Task[None] | None = None
+        self._again = False
         # The policy governing each closed lottery whose policy was since replaced
         # (never changes: the log only grows), and the closing entries by index
         # as of the log size ``_closings_at``.
@@ -171,75 +228,129 @@ class Witnessing:
 
     async def start(self) -> None:
         self.box.listeners.append(self._on_entries)
-        await self._apply_policy()
+        await self._refresh()
 
     async def aclose(self) -> None:
         self._closed = True
         if self._on_entries in self.box.listeners:
             self.box.listeners.remove(self._on_entries)
-        if self._starting is not None:
-            await asyncio.gather(self._starting, return_exceptions=True)
+        if self._refreshing is not None:
+            await asyncio.gather(self._refreshing, return_exceptions=True)
         if self.submitter is not None:
             await self.submitter.aclose()
+
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The witnesses submitted to, as last derived (see the class)."""
+        return self._targets
 
     # --- driven by the log ---
 
     def _on_entries(self, entries: list[dict[str, Any]]) -> None:
         """A batch was committed (the box's listener; never waits)."""
-        kinds = {e["statement"]["kind"] for e in entries}
-        if "witnesses" in kinds:
-            self._policy_changed()
+        policy = self.box.state.witnesses
+        # Compared with the state, not the batch: a policy another server
+        # process appended reaches this one by catching up, without a batch.
+        if policy is not None and policy.index != self._policy_index:
+            self._interim(policy)
+            self._refresh_soon()
         if self.submitter is not None:
             self.submitter.log_grew()
-            if kinds & URGENT_KINDS:
+            if any(e["statement"]["kind"] in URGENT_KINDS for e in entries):
                 self.submitter.submit_now()
 
-    def _policy_changed(self) -> None:
+    def _interim(self, policy: Witnesses) -> None:
+        """The new policy at once, keeping every witness served so far beside
+        it until ``_refresh`` has derived which of them are still owed a close
+        (none is dropped before that)."""
+        parsed = _parsed(policy)
+        if parsed is None or self.submitter is None:
+            return
+        kept = [_cosigner(t) for t in self._targets]
+        self.submitter.set_policy(parsed, [*self.submitter.earlier, *kept])
+        self._policy_index = policy.index
+
+    def _refresh_soon(self) -> None:
         if self._closed:
             return
-        if self.submitter is not None:
-            self._set_policy_now()
-        elif self._starting is None or self._starting.done():
-            self._starting = asyncio.get_running_loop().create_task(self._apply_policy())
+        self._again = True
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.get_running_loop().create_task(self._refresh_loop())
 
-    def _current(self) -> WitnessPolicy | None:
-        policy = self.box.state.witnesses
-        if policy is None or policy.index == self._policy_index:
-            return None
-        try:
-            parsed = WitnessPolicy.from_json(policy.to_json())
-        except PolicyError as e:  # the box's rules are stricter; kept as a guard
-            log.error("witness policy at entry %d not usable: %s", policy.index, e)
-            return None
-        self._policy_index = policy.index
-        return parsed
+    async def _refresh_loop(self) -> None:
+        while self._again and not self._closed:
+            self._again = False
+            try:
+                await self._refresh()
+            except Exception:  # the database is briefly unavailable: the next trigger retries
+                log.exception("witness targets not derived")
 
-    def _set_policy_now(self) -> None:
-        parsed = self._current()
-        if parsed is not None and self.submitter is not None:
-            self.submitter.set_policy(parsed)
-            self.submitter.log_grew()
-
-    async def _apply_policy(self) -> None:
-        if self.submitter is not None:
-            self._set_policy_now()
+    async def _refresh(self) -> None:
+        """Derive the targets from the log and the cosignatures, and give them
+        to the submitter (starting it with the first policy)."""
+        state = self.box.state
+        current = state.witnesses
+        if current is None or self._closed:
             return
-        policy = self.box.state.witnesses
-        parsed = self._current()
-        if parsed is None or policy is None or self._closed:
+        known = self._policies[-1].index if self._policies else -1
+        if known != current.index:
+            self._policies += await self.store.policies(known, current.index)
+            if not self._policies or self._policies[-1].index != current.index:  # the guard of a torn read
+                self._policies.append(current)
+            self._watched = {x.lottery: x.governed_before for x in lotteries_of(state, before=current.index)}
+        lotteries = [self._lottery_at(name, before) for name, before in self._watched.items()]
+        witnessed_to = {}
+        lowest: dict[int, int] = {}  # earlier policy -> the lowest index of a close it governs
+        for x in lotteries:
+            p = governing(self._policies, x.governed_before)
+            if p is not None and p.index != current.index and x.closed_at is not None:
+                lowest[p.index] = min(lowest.get(p.index, x.closed_at), x.closed_at)
+        for p in self._policies:
+            if p.index in lowest:
+                witnessed_to[p.index] = await self.store.witnessed_to(lowest[p.index], _pairs(p), p.quorum) or 0
+        owed = pending(self._policies, lotteries, witnessed_to)
+        self._watched = {name: before for name, before in self._watched.items() if name in owed}
+        targets = submission_targets(self._policies, lotteries, witnessed_to)
+        self._owing = frozenset((t.name, t.key) for t in targets if t.earlier_policies)
+        await self._apply(current, targets)
+
+    def _lottery_at(self, lottery: str, before: int) -> LotteryAt:
+        state = self.box.state
+        if lottery.startswith(MOTION_PREFIX):
+            closed = state.motions[lottery[len(MOTION_PREFIX) :]].close_index
+        else:
+            closed = state.draws[lottery[len(DRAW_PREFIX) :]].drawn_index
+        return LotteryAt(lottery, before, closed)
+
+    async def _apply(self, current: Witnesses, targets: tuple[Target, ...]) -> None:
+        parsed = _parsed(current)
+        if parsed is None or self._closed:
             return
-        submitter = CosigningSubmitter(
-            parsed,
-            latest_checkpoint=self._latest,
-            consistency_proof=self._proof,
-            store_cosignature=self._store,
-            allowed_hosts=self.allowed_hosts,
-            cosigned=await self.store.cosigned(_pairs(policy)),
-            **self._options,
-        )
-        await submitter.start()
-        self.submitter = submitter
-        self._set_policy_now()  # a policy appended while this one was starting
+        earlier = [_cosigner(t) for t in targets if not t.current]
+        if self.submitter is None:
+            cosigned = await self.store.cosigned_pairs((t.name, t.key) for t in targets)
+            submitter = CosigningSubmitter(
+                parsed,
+                latest_checkpoint=self._latest,
+                consistency_proof=self._proof,
+                store_cosignature=self._store,
+                allowed_hosts=self.allowed_hosts,
+                cosigned={(name, bytes.fromhex(key)): size for (name, key), size in cosigned.items()},
+                **self._options,
+            )
+            if self._closed:
+                return
+            submitter.set_policy(parsed, earlier)
+            await submitter.start()
+            self.submitter = submitter
+        else:
+            self.submitter.set_policy(parsed, earlier)  # keeps the workers of unchanged witnesses
+            if targets != self._targets:
+                self.submitter.log_grew()
+        self._targets = targets
+        self._policy_index = current.index
+        if self.box.state.witnesses is not current:  # a policy appended meanwhile
+            self._refresh_soon()
 
     # --- the submitter's callbacks ---
 
@@ -252,18 +363,23 @@ class Witnessing:
         return proof
 
     async def _store(self, size: int, name: str, line: str) -> None:
-        policy = self.box.state.witnesses
-        keys = {c["name"]: c["key"] for c in policy.cosigners} if policy is not None else {}
-        key_hex = keys.get(name)
+        """Keep a line the submitter verified, under the key of a policy of
+        the log whose name and key id it carries (the policy in force, or an
+        earlier one still served)."""
         try:
             cos = parse_line(line)
         except CosignatureError as e:
             log.warning("cosignature of %s not kept: %s", name, e)
             return
-        if key_hex is None or cos.key_id != key_id(name, bytes.fromhex(key_hex)):
-            log.warning("cosignature of %s not kept: the policy changed its key meanwhile", name)
+        policies = [*self._policies, *((self.box.state.witnesses,) if self.box.state.witnesses else ())]
+        keys = {c["key"] for p in policies for c in p.cosigners if c["name"] == name}
+        key_hex = next((k for k in sorted(keys) if key_id(name, bytes.fromhex(k)) == cos.key_id), None)
+        if key_hex is None:
+            log.warning("cosignature of %s not kept: no policy of the log holds its key", name)
             return
         await self.store.add(size, name, key_hex, line, cos.timestamp)
+        if (name, key_hex) in self._owing:  # it may have witnessed the last close it owed
+            self._refresh_soon()
 
     # --- what the routes serve ---
 
@@ -329,13 +445,31 @@ class Witnessing:
         return self._closings.get(index)
 
     def status(self) -> dict[str, Any]:
-        """The organizer page's JSON (GET /api/witnesses)."""
+        """The organizer page's JSON (GET /api/witnesses): the policy in
+        force's cosigners, then the earlier policies' witnesses still served
+        (``current`` false), each with the earlier policies it serves and
+        the lotteries they owe (docs/SPEC.md section 9)."""
         policy = self.box.state.witnesses
-        states = {s.name: s for s in self.submitter.status()} if self.submitter is not None else {}
+        states = {}
+        if self.submitter is not None:
+            states = {(c.name, c.key.hex()): s for c, s in self.submitter.statuses()}
+        targets = {(t.name, t.key): t for t in self._targets}
+        listed = [(c["name"], c["key"], c["url"]) for c in (policy.cosigners if policy is not None else ())]
+        extra = [(t.name, t.key, t.url) for t in self._targets if (t.name, t.key) not in {x[:2] for x in listed}]
         witnesses = []
-        for c in policy.cosigners if policy is not None else ():
-            s = states.get(c["name"])
-            witnesses.append({"name": c["name"], "key": c["key"], "url": c["url"], **(asdict(s) if s else {})})
+        for n, (name, key, url) in enumerate((*listed, *extra)):
+            s, t = states.get((name, key)), targets.get((name, key))
+            witnesses.append(
+                {
+                    "name": name,
+                    "key": key,
+                    "url": url,
+                    **(asdict(s) if s else {}),
+                    "current": n < len(listed),
+                    "earlier_policies": list(t.earlier_policies) if t else [],
+                    "lotteries": list(t.lotteries) if t else [],
+                }
+            )
         return {
             "policy": None if policy is None else policy.to_json(),
             "allowed_hosts": None if self.allowed_hosts is None else list(self.allowed_hosts),
