@@ -40,6 +40,50 @@ RECEIPT = {
         "proof": {"type": "array", "items": {"type": "string"}},
     },
 }
+_INT_OR_NULL = {"type": ["integer", "null"]}
+_TIME_OR_NULL = {"type": ["number", "null"], "description": "POSIX seconds"}
+# GET /api/witnesses (docs/SPEC.md section 9, "Witnesses"):
+# the submitter's state per witness, the policy in force's first.
+WITNESS_STATE = {
+    "type": "object",
+    "required": ["name", "key", "url", "current", "earlier_policies", "lotteries"],
+    "properties": {
+        "name": {"type": "string"},
+        "key": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "url": {"type": "string"},
+        "cosigned_size": _INT_OR_NULL,
+        "witness_size": _INT_OR_NULL,
+        "last_ok_at": _TIME_OR_NULL,
+        "last_error": {"type": ["string", "null"]},
+        "last_error_at": _TIME_OR_NULL,
+        "consecutive_failures": {"type": "integer"},
+        "submissions_ok": {"type": "integer"},
+        "submissions_failed": {"type": "integer"},
+        "blocked": {"type": "boolean"},
+        "current": {"type": "boolean", "description": "a cosigner of the policy in force"},
+        "earlier_policies": {
+            "type": "array",
+            "items": {"type": "integer"},
+            "description": "indexes of the earlier `witnesses` entries listing this witness that still "
+            "govern a motion or draw whose close is not witnessed yet (docs/SPEC.md 14.2)",
+        },
+        "lotteries": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "those motions and draws (`motion:<id>`, `draw:<id>`)",
+        },
+    },
+}
+WITNESSES = {
+    "type": "object",
+    "required": ["policy", "allowed_hosts", "size", "witnesses"],
+    "properties": {
+        "policy": {"type": ["object", "null"]},
+        "allowed_hosts": {"type": ["array", "null"], "items": {"type": "string"}},
+        "size": {"type": "integer"},
+        "witnesses": {"type": "array", "items": WITNESS_STATE},
+    },
+}
 # Every path but /healthz, until the box has loaded at start-up (docs/SPEC.md
 # section 9, "Start-up"; serving/startup.py): the server listens first.
 LOADING = {
@@ -78,6 +122,7 @@ RESPONSES: dict[str, dict[str, Any]] = {
     for path in ("/api/graph", "/api/graph/summary")
 }
 RESPONSES["/api/members/{key}/motions/{id}"] = {"type": "object", "required": ["as_of"], "properties": {"as_of": AS_OF}}
+RESPONSES["/api/witnesses"] = WITNESSES
 STRING_PARAMS = {"state", "scope", "stance", "q", "exclude", "lang", "keys"}
 MEDIA = {
     "/api/log": "application/jsonl",

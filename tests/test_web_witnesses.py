@@ -160,5 +160,30 @@ def test_the_organizer_sees_the_witnesses(browser: Any, tmp_path: Path) -> None:
             no_missing_strings(page)
             assert [v["id"] for v in axe_violations(page)] == []
             shot(page, "witnesses/org-witnesses-fr")
+
+            # A motion committed under this policy, then a policy of another
+            # witness while it is open: the first one is still listed, marked
+            # as serving the earlier policy until the close (SPEC 14.2).
+            assert cli([*args[:4], "topic", "--key", str(key_file), "city", "--title", "City"]) == 0
+            motion = ["motion", "--key", str(key_file), "bill", "--topic", "city", "--title", "Bill"]
+            assert cli([*args[:4], *motion, "--summary", "S", "--opens", "now", "--closes", "+1h"]) == 0
+            with running_witness(tmp_path / "w2", "w2.test.localhost") as (wurl2, _):
+                witness_cli(
+                    "add-log",
+                    "--data-dir",
+                    str(tmp_path / "w2"),
+                    f"liquid-mandate/{info['assembly']}",
+                    info["server_key"],
+                )
+                name2, key2 = witness_cli("key", "--data-dir", str(tmp_path / "w2")).stdout.split()[:2]
+                assert cli([*args, "--quorum", "1", "--grace", "10", f"{name2}={key2}@{wurl2}"]) == 0
+                goto(page, "org/witnesses")
+                page.wait_for_selector(f"#witnesses tr[data-witness='{name2}'] .witness-ok", timeout=15_000)
+                earlier = page.locator(f"#witnesses tr.witness-earlier[data-witness='{name}']")
+                earlier.wait_for(timeout=15_000)
+                assert "motion:bill" in earlier.inner_text() and "antérieure" in earlier.inner_text()
+                no_missing_strings(page)
+                assert [v["id"] for v in axe_violations(page)] == []
+                shot(page, "witnesses/org-witnesses-earlier-fr")
             assert not page.errors, page.errors
             page.context.close()

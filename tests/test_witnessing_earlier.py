@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 import verify_cli
@@ -148,6 +149,11 @@ async def test_a_close_is_witnessed_by_the_policy_that_governs_it(aiohttp_client
             (a[0]["name"], False, [policy_a["index"]], ["motion:m"]),
             (a[1]["name"], False, [policy_a["index"]], ["motion:m"]),
         ]
+        # The shape the OpenAPI document gives (docs/SPEC.md section 9).
+        doc = await (await api.get("/openapi.json")).json()
+        schema = doc["paths"]["/api/witnesses"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+        jsonschema.Draft202012Validator(schema).validate(body)
+        assert not jsonschema.Draft202012Validator(schema).is_valid({**body, "witnesses": [{"name": "x"}]})
         metrics = await (await api.get("/metrics")).text()
         assert (
             f'liquid_mandate_witness_cosigned_size{{witness="{a[0]["name"]}",key="{a[0]["key"]}",policy="earlier"}}'

@@ -2,7 +2,9 @@
 // witness, what the server's submissions got (GET /api/witnesses): the
 // largest size it cosigned, its last success and last error. Refreshed every
 // few seconds while open. A policy is set by a `witnesses` statement (the
-// command line's `witnesses` command or any signed client).
+// command line's `witnesses` command or any signed client). The witnesses of
+// an earlier policy that still governs an unwitnessed close are listed after
+// the policy's, marked (docs/SPEC.md 14.2: the server still submits to them).
 
 import { h } from '../dom.js';
 import { fmtTime, t } from '../i18n.js';
@@ -31,8 +33,12 @@ function render(st) {
     st.allowed_hosts ? h('p', {}, t('witnesses.allowed', { hosts: st.allowed_hosts.join(', ') || '—' })) : null,
     h('table', { class: 'witnesses' },
       h('thead', {}, h('tr', {}, ['name', 'url', 'cosigned', 'state', 'last_ok', 'error'].map((c) => h('th', { scope: 'col' }, t(`witnesses.col_${c}`))))),
-      h('tbody', {}, st.witnesses.map((w) => h('tr', { 'data-witness': w.name },
-        h('td', {}, h('code', {}, w.name)),
+      h('tbody', {}, st.witnesses.map((w) => h('tr', { 'data-witness': w.name, class: w.current === false ? 'witness-earlier' : null },
+        h('td', {}, h('code', {}, w.name), w.current === false
+          ? h('div', { class: 'witness-earlier-note' }, t('witnesses.earlier', {
+            policies: (w.earlier_policies || []).join(', '), lotteries: (w.lotteries || []).join(', '),
+          }))
+          : null),
         h('td', {}, h('code', {}, w.url)),
         h('td', { class: 'num' }, w.cosigned_size == null ? '—' : String(w.cosigned_size)),
         h('td', { class: `witness-${stateOf(w)}` }, t(`witnesses.state_${stateOf(w)}`)),
