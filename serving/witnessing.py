@@ -4,7 +4,9 @@ served with them, and the ``CosigningSubmitter`` driven by the log.
 
 - The policy is the log's latest `witnesses` statement (the box's state);
   when a new one is appended the submitter gets it (``set_policy``), and the
-  first one starts it.
+  first one starts it. Beside it, the submitter serves the witnesses of every
+  earlier policy that still governs a close not witnessed yet
+  (serving.witness_targets, docs/SPEC.md section 14.2), until it is.
 - After every committed batch the submitter hears ``log_grew()``; after a
   batch holding a `close` (or a `drawn`) it hears ``submit_now()``. Both only
   set events: a witness that is down or slow never delays an append.
@@ -323,6 +325,9 @@ class Witnessing:
         return LotteryAt(lottery, before, closed)
 
     async def _apply(self, current: Witnesses, targets: tuple[Target, ...]) -> None:
+        if self.box.state.witnesses is not current:  # a policy came meanwhile: derive again, for it
+            self._refresh_soon()
+            return
         parsed = _parsed(current)
         if parsed is None or self._closed:
             return
@@ -349,7 +354,7 @@ class Witnessing:
                 self.submitter.log_grew()
         self._targets = targets
         self._policy_index = current.index
-        if self.box.state.witnesses is not current:  # a policy appended meanwhile
+        if self.box.state.witnesses is not current:  # a policy came while the submitter started
             self._refresh_soon()
 
     # --- the submitter's callbacks ---

@@ -426,3 +426,42 @@ async def test_with_two_real_witness_processes(tmp_path: Path, log: Log):
     for size, name, line in sink.stored:
         independent_verify(line, log.checkpoint(size).text(), name, keys[name])
     assert {(size, name) for size, name, _ in sink.stored} >= {(15, "proc1.example/w"), (15, "proc2.example/w")}
+
+
+async def test_earlier_witnesses_are_served_beside_the_policy(witnesses: list[Witness], log: Log):
+    """``set_policy(policy, earlier)``: the earlier policies' witnesses get
+    their own workers after the policy's (docs/SPEC.md 14.2); a witness is a
+    (name, key) pair, so one name with two keys is two cosigners, and the
+    metrics tell them apart; dropping one keeps what it cosigned for later."""
+    w1, w2, w3 = witnesses
+    sink = Sink(log)
+    sub = sink.submitter(WitnessPolicy((w1.cosigner(),), 1))
+    await sub.start()
+    try:
+        other_key = KeyPair(bytes([61]) * 32)
+        sub.set_policy(WitnessPolicy((w2.cosigner(),), 1), [w1.cosigner(), w2.cosigner(), w1.cosigner(key=other_key)])
+        assert [(c.name, c.key) for c, _ in sub.statuses()] == [
+            (w2.name, w2.key.public_bytes),
+            (w1.name, w1.key.public_bytes),
+            (w1.name, other_key.public_bytes),  # w2 is the policy's: listed once
+        ]
+        assert await sub.wait_cosigned(5, 1, timeout=10)
+        deadline = time.monotonic() + 10
+        # w1 cosigns with its key; under the other key its lines are not the cosigner's.
+        while sub.status()[1].cosigned_size != 5 or not sub.status()[2].last_error:
+            assert time.monotonic() < deadline, sub.status()
+            await asyncio.sleep(0.05)
+        assert "200 without a cosignature by the policy key" in (sub.status()[2].last_error or "")
+        metrics = sub.render_metrics()
+        assert f'liquid_mandate_witness_cosigned_size{{witness="{w2.name}"}} 5' in metrics
+        earlier = f'witness="{w1.name}",key="{w1.key.public_hex}",policy="earlier"'
+        assert f"liquid_mandate_witness_cosigned_size{{{earlier}}} 5" in metrics
+        assert f'liquid_mandate_witness_submissions_total{{{earlier},outcome="ok"}} 1' in metrics
+        # Dropped, then listed again: it goes on from the size it cosigned.
+        sub.set_policy(WitnessPolicy((w2.cosigner(),), 1))
+        assert [s.name for s in sub.status()] == [w2.name] and 'policy="earlier"' not in sub.render_metrics()
+        sub.set_policy(WitnessPolicy((w2.cosigner(),), 1), [w1.cosigner()])
+        assert sub.status()[1].cosigned_size == 5
+        assert w3.latest_size(log.origin) is None  # never listed, never contacted
+    finally:
+        await sub.aclose()
