@@ -221,6 +221,7 @@ class Witnessing:
         self._owing: frozenset[tuple[str, str]] = frozenset()
         self._refreshing: asyncio.Task[None] | None = None
         self._again = False
+        self._urgent = False  # a close came while the targets were being derived
         # The policy governing each closed lottery whose policy was since replaced
         # (never changes: the log only grows), and the closing entries by index
         # as of the log size ``_closings_at``.
@@ -250,27 +251,21 @@ class Witnessing:
 
     def _on_entries(self, entries: list[dict[str, Any]]) -> None:
         """A batch was committed (the box's listener; never waits)."""
+        urgent = any(e["statement"]["kind"] in URGENT_KINDS for e in entries)
         policy = self.box.state.witnesses
         # Compared with the state, not the batch: a policy another server
         # process appended reaches this one by catching up, without a batch.
         if policy is not None and policy.index != self._policy_index:
-            self._interim(policy)
+            # A new policy: whom to submit to is derived first, and only then
+            # is anyone told (``_apply``), so that no witness is dropped before
+            # it is known to be done, and none that is done gets this checkpoint.
+            self._urgent = self._urgent or urgent
             self._refresh_soon()
+            return
         if self.submitter is not None:
             self.submitter.log_grew()
-            if any(e["statement"]["kind"] in URGENT_KINDS for e in entries):
+            if urgent:
                 self.submitter.submit_now()
-
-    def _interim(self, policy: Witnesses) -> None:
-        """The new policy at once, keeping every witness served so far beside
-        it until ``_refresh`` has derived which of them are still owed a close
-        (none is dropped before that)."""
-        parsed = _parsed(policy)
-        if parsed is None or self.submitter is None:
-            return
-        kept = [_cosigner(t) for t in self._targets]
-        self.submitter.set_policy(parsed, [*self.submitter.earlier, *kept])
-        self._policy_index = policy.index
 
     def _refresh_soon(self) -> None:
         if self._closed:
@@ -350,10 +345,12 @@ class Witnessing:
             self.submitter = submitter
         else:
             self.submitter.set_policy(parsed, earlier)  # keeps the workers of unchanged witnesses
-            if targets != self._targets:
-                self.submitter.log_grew()
         self._targets = targets
         self._policy_index = current.index
+        self.submitter.log_grew()  # the signals held back while a new policy was derived
+        if self._urgent:
+            self._urgent = False
+            self.submitter.submit_now()
         if self.box.state.witnesses is not current:  # a policy came while the submitter started
             self._refresh_soon()
 

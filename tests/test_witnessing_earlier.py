@@ -138,8 +138,8 @@ async def test_a_close_is_witnessed_by_the_policy_that_governs_it(aiohttp_client
         await c.post(c.founder.sign("witnesses", c.assembly, cosigners=[cosigner(w) for w in b], quorum=2, grace=60))
 
         # While m is open, A's witnesses are served beside B's, marked as such.
-        # (the moment after the statement, before the targets are derived again, every
-        # witness served so far is kept: none is dropped before it is known to be done)
+        # (once the targets are derived again: until then the page shows the witnesses
+        # served so far beside the new policy's, none dropped before it is known to be done)
         body = await wait_for(
             api, "/api/witnesses", lambda x: len(x["witnesses"]) == 4 and x["witnesses"][3]["lotteries"]
         )
@@ -199,7 +199,7 @@ async def test_a_restart_derives_the_earlier_witnesses_from_the_log(aiohttp_clie
     await motion(c, clock, "m", 600)
     await c.post(c.founder.sign("witnesses", c.assembly, cosigners=[w1.cosigner()], quorum=1, grace=5))
     size = await size_of(api)
-    await wait_for(api, "/api/witnesses", lambda x: [w["cosigned_size"] for w in x["witnesses"]] == [size, size])
+    await wait_for(api, "/api/witnesses", lambda x: [w.get("cosigned_size") for w in x["witnesses"]] == [size, size])
     await api.close()
 
     again = await make_api(aiohttp_client, tmp_path, clock)
