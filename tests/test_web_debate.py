@@ -104,11 +104,16 @@ def test_debate_propose_support_adopt_amend(
         first = bob.get_attribute("#threads-for li.comment", "data-comment")
         bob.click(f"#threads-for li.comment[data-comment='{first}'] button.reply")
         bob.fill(f"#reply-{first} textarea", "Which offer? Rents are public.")
+        # A live refresh (alice argues meanwhile) keeps bob's open reply form, its draft and focus.
+        argue(alice, "Landlords will find a way around it.", "neutral")
+        bob.wait_for_selector("#threads-neutral .comment-text >> text=Landlords will find a way around it.")
+        assert bob.input_value(f"#reply-{first} textarea") == "Which offer? Rents are public."
+        assert bob.evaluate(f"document.activeElement === document.querySelector('#reply-{first} textarea')")
         bob.check(f"#reply-{first} input[name=stance][value=neutral]")
         bob.click(f"#reply-{first} button[type=submit]")
         bob.wait_for_selector("#threads-for li.comment.depth-1 >> text=Which offer?")
         counts = {s: bob.get_attribute(f"#col-{s} .count", "data-count") for s in ("for", "against", "neutral")}
-        assert counts == {"for": "1", "against": "1", "neutral": "1"}  # the reply counts under its own stance
+        assert counts == {"for": "1", "against": "1", "neutral": "2"}  # the reply counts under its own stance
         bob.wait_for_selector("#threads-against .text-check.ok")  # checked against its hash in the browser
         goto(alice, "bill/rent-cap")
         alice.wait_for_selector("#threads-against .delegate-mark")  # "your delegate bob wrote"

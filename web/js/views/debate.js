@@ -85,24 +85,30 @@ function commentView(app, c, ctx) {
   const actions = h('div', { class: 'comment-actions' });
   const node = h('li', { class: `comment depth-${Math.min(c.depth, 4)}`, style: `margin-inline-start:${1.25 * Math.min(c.depth, 4)}rem`, 'data-comment': c.index, 'data-stance': c.stance, 'data-author': c.author, 'data-redacted': String(c.redacted) },
     head, textBox, actions);
+  // Open reply and redact forms are kept in ctx.kept across live refreshes
+  // (someone else argued): the member's draft, focus and message survive.
+  const replyKey = `reply-${c.index}`, redactKey = `redact-${c.index}`;
   if (ctx.canWrite && app.isMember()) {
     const reply = h('button', { type: 'button', class: 'small secondary reply', 'aria-expanded': 'false' }, t('debate.reply'));
     reply.addEventListener('click', () => {
-      const open = actions.querySelector('form');
-      if (open) { open.remove(); reply.setAttribute('aria-expanded', 'false'); return; }
+      const open = ctx.kept.get(replyKey);
+      if (open && open.isConnected) { open.remove(); ctx.kept.delete(replyKey); reply.setAttribute('aria-expanded', 'false'); return; }
       reply.setAttribute('aria-expanded', 'true');
-      const form = writeForm(app, { id: `reply-${c.index}`, label: t('debate.reply_to', { name }), onPost: (text, stance) => postComment(app, { ...ctx.target, stance, reply_to: c.index }, text).then(async (r) => { await ctx.reload(); return r; }) });
+      if (open) { actions.append(open); open.querySelector('textarea').focus(); return; }
+      const form = writeForm(app, { id: replyKey, label: t('debate.reply_to', { name }), onPost: (text, stance) => postComment(app, { ...ctx.target, stance, reply_to: c.index }, text).then(async (r) => { ctx.kept.delete(replyKey); await ctx.reload(); return r; }) });
+      ctx.kept.set(replyKey, form);
       actions.append(form);
       form.querySelector('textarea').focus();
     });
     actions.append(reply);
+    if (ctx.kept.has(replyKey)) { reply.setAttribute('aria-expanded', 'true'); actions.append(ctx.kept.get(replyKey)); }
   }
   const mayRedact = app.me && !c.redacted && (c.author === app.me.pub || app.isOrganizer());
   if (mayRedact) {
     const out = msg();
     const redact = h('button', { type: 'button', class: 'small secondary redact' }, t('debate.redact'));
     redact.addEventListener('click', () => {
-      if (actions.querySelector('.redact-form')) return;
+      if (ctx.kept.has(redactKey)) return;
       const reason = h('input', { name: 'reason', id: `reason-${c.index}`, required: true, maxlength: 500 });
       const go = h('button', { type: 'submit', class: 'small' }, t('debate.redact_confirm'));
       const form = h('form', { class: 'redact-form', onsubmit: (e) => {
@@ -110,14 +116,17 @@ function commentView(app, c, ctx) {
         app.act(go, out, async () => {
           const r = await submit(app.me, app.server.assembly, 'redact', { entry: c.index, reason: reason.value.trim() });
           app.say(t('debate.redacted_done', { index: String(r.index) }));
+          ctx.kept.delete(redactKey);
           await ctx.reload();
         });
       } }, h('label', { for: `reason-${c.index}` }, t('debate.reason')), reason,
       h('p', { class: 'hint' }, t('debate.redact_notice')), go, out);
+      ctx.kept.set(redactKey, form);
       actions.append(form);
       reason.focus();
     });
     actions.append(redact);
+    if (ctx.kept.has(redactKey)) actions.append(ctx.kept.get(redactKey));
   }
   return node;
 }
@@ -134,12 +143,14 @@ export async function discussion(app, target, { canWrite, delegate = null }) {
   const fetchPage = (stance, offset) => (target.motion
     ? api.motionComments(target.motion, { stance, offset, limit: PER_STANCE })
     : api.proposalComments(target.proposal, { stance, offset, limit: PER_STANCE }));
-  const ctx = { target: { motion: target.motion || null, proposal: target.proposal || null }, canWrite, delegate, reload: null };
+  const ctx = { target: { motion: target.motion || null, proposal: target.proposal || null }, canWrite, delegate, reload: null, kept: new Map() };
   // One form for the life of the page: a live refresh (someone else argued)
   // re-renders the threads but keeps the member's draft and the last message.
   let form = null;
   const render = async () => {
     const pages = await Promise.all(STANCES.map((s) => fetchPage(s, 0)));
+    // Before the threads are built: building them moves the kept forms (and so blurs them).
+    const focused = box.contains(document.activeElement) ? document.activeElement : null;
     const counts = pages[0].counts;
     const columns = STANCES.map((s, i) => {
       const list = h('ol', { class: 'threads', id: `threads-${s}`, style: 'list-style:none;padding:0' }, pages[i].threads.map((th) => threadView(app, th, ctx)));
@@ -164,6 +175,7 @@ export async function discussion(app, target, { canWrite, delegate = null }) {
         : (canWrite ? null : h('p', { class: 'muted', id: 'debate-closed' }, t('debate.closed'))),
       total ? null : h('p', { class: 'muted' }, t('debate.empty')),
       h('div', { class: 'stance-columns', style: 'display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:1rem' }, columns));
+    if (focused && focused !== document.activeElement && box.contains(focused)) focused.focus();  // a kept form moved
     return pages[0];
   };
   ctx.reload = render;
