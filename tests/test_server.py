@@ -236,11 +236,13 @@ def test_a_real_server_process(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 60  # imports alone take seconds on a loaded machine
+        while True:
             try:
                 info = json.load(urllib.request.urlopen(base + "/api/server", timeout=1))
                 break
             except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "the server did not answer"
                 time.sleep(0.1)
         founder = Author()
         req = urllib.request.Request(
