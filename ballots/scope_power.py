@@ -318,6 +318,7 @@ class PowerCache:
         self._names: tuple[ScopePower, NameIndex] | None = None
         # The active members change only with `graph_changed`: one list for every scope.
         self._members: tuple[int, list[str]] | None = None
+        self._name_map: tuple[int, dict[str, str]] | None = None
 
     @staticmethod
     def version(state: AssemblyState, scope: str) -> object:
@@ -342,6 +343,15 @@ class PowerCache:
             self._reports.clear()
             self._names = None
             self._members = None
+            self._name_map = None
+
+    def _names_of(self, state: AssemblyState) -> dict[str, str]:
+        """The active members' pseudonyms by key, kept like their list (a
+        name never changes; the set of members only with `graph_changed`)."""
+        if self._name_map is None or self._name_map[0] != state.graph_changed:
+            members = state.members
+            self._name_map = (state.graph_changed, {k: members[k].name for k in self._active(state)})
+        return self._name_map[1]
 
     def _active(self, state: AssemblyState) -> list[str]:
         if self._members is None or self._members[0] != state.graph_changed:
@@ -382,7 +392,7 @@ class PowerCache:
         hit = self._reports.get(scope)
         if hit is not None and hit[0] == v:
             return hit[1]
-        report = views.graph(state, scope, closed)
+        report = views.graph(state, scope, closed, None if closed is not None else self._names_of(state))
         self._keep(self._reports, scope, (v, report))
         return report
 

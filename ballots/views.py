@@ -212,7 +212,9 @@ def member_keys(state: AssemblyState) -> tuple[list[str], Mapping[str, int]]:
     return tallies.keys, tallies.index
 
 
-def graph(state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -> dict[str, Any]:
+def graph(
+    state: AssemblyState, scope: str, closed: ClosedPaths | None = None, names: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Delegation analytics of a scope: `*`, `topic:<id>` or `motion:<id>`
     (docs/SPEC.md section 9, "Delegation graph"), by
     `delegation.analyse_arrays` (NumPy; `delegation.analyse` is its
@@ -221,7 +223,10 @@ def graph(state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -
     settings and ballots of the close, whatever changed since; ``as_of``
     is then the close entry's index, else None. An open or upcoming
     motion's are read from its live resolution (issue 16) when the state
-    keeps one: no key lookup, no compilation of the settings."""
+    keeps one: no key lookup, no compilation of the settings. ``names``:
+    the active members' pseudonyms by key, if the caller keeps them (they
+    change only with the members; used, not copied, for every scope but
+    a closed motion's)."""
     as_of = None
     if scope.startswith(MOTION_PREFIX):
         motion = state.motions[scope[len(MOTION_PREFIX) :]]
@@ -239,7 +244,7 @@ def graph(state: AssemblyState, scope: str, closed: ClosedPaths | None = None) -
     keys, target, choice = arrays
     report = delegation.analyse_arrays(keys, target, choice).as_dict()
     report["scope"] = scope
-    report["names"] = {k: state.members[k].name for k in keys}
+    report["names"] = names if names is not None and as_of is None else {k: state.members[k].name for k in keys}
     report["as_of"] = as_of
     return report
 
