@@ -222,6 +222,7 @@ def test_errors_read_as_sentences(world: dict[str, Any]) -> None:
     alice = world["alice"]
     goto(alice, "delegations")
     alice.select_option("#delegate-form [name=scope]", "*")
+    alice.wait_for_selector("#pick-to-list[aria-busy=false]")  # the scope's new search shown (it replaces the list)
     # Delegating to oneself is refused by the server; the page says so in words.
     alice.eval_on_selector(
         "#pick-to-list",

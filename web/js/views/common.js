@@ -159,6 +159,7 @@ export function memberPicker(app, { name, legend, search, multiple = false, extr
   const run = async () => {
     const mine = ++ticket;
     const q = input.value.trim();
+    list.setAttribute('aria-busy', 'true');  // until the answer to the latest search is shown
     const found = await search(q);
     if (mine !== ticket) return;
     // Remembered, so that a confirmation can name who was picked.
@@ -168,6 +169,7 @@ export function memberPicker(app, { name, legend, search, multiple = false, extr
     const kept = [...chosen].filter((k) => !keys.has(k) && !extra.some((x) => x.key === k)).map((k) => ({ key: k, name: app.name(k) }));
     list.replaceChildren(...extra.map(row), ...kept.map(row), ...found.map(row));
     list.dataset.q = q;  // what the list now shows the answer to
+    list.setAttribute('aria-busy', 'false');
     status.textContent = found.length ? t('pick.found', { n: found.length }) : t('pick.none', { q });
   };
   let timer = null;
