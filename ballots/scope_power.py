@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import accumulate, compress
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -154,25 +154,18 @@ class ScopePower:
         only the active members are kept, in enrolment order, as `build`
         lists them (``members``, as for `build`). O(N) NumPy passes. None
         when the state keeps no live resolution of that motion."""
-        live = None if state.live is None else state.live.motions.get(motion_id)
-        if live is None or state.live is None:
+        read = views.live_active(state, motion_id)
+        if read is None:
             return None
-        res = live.res
-        n = len(res.target)
-        act = np.frombuffer(res.active, dtype=np.uint8).astype(bool)
-        target = np.frombuffer(res.target, dtype=np.int32).astype(np.int64)
-        choice = np.frombuffer(res.choice, dtype=np.int8).copy()
+        res, act, target, choice, pos, place = read
         size = np.frombuffer(res.size, dtype=np.int32).astype(np.int64)
         cyc = np.frombuffer(res.on_cycle, dtype=np.uint8).astype(bool)
-        pos = np.flatnonzero(act)
-        place = np.full(n, -1, dtype=np.int64)  # member index -> place among the active
-        place[pos] = np.arange(len(pos))
         # An active member's target is active (LiveResolution turns any
         # other into EXPELLED), so an effective edge lands on a place.
         eff = (choice < 0) & (target >= 0) & act
         up = np.where(eff, place[np.maximum(target, 0)], -1)[pos]
         carrier = (~eff & ~cyc & (choice >= 0))[pos]
-        keys = list(compress(state.live.keys[:n], act.tolist())) if members is None else members
+        keys = views.active_keys(state, act) if members is None else members
         if len(keys) != len(pos):
             raise ValueError(f"{len(keys)} members given, the live resolution has {len(pos)} active")
         return cls(MOTION_PREFIX + motion_id, keys, size[pos], up, carrier)

@@ -260,6 +260,25 @@ def live_arrays(state: AssemblyState, motion_id: str) -> tuple[list[str], np.nda
     each one's target (a place among them, NO_SETTING or EXPELLED) and
     choice, as `delegation.compile_arrays` gives them. None when the state
     keeps no live resolution of the motion. O(N) NumPy copies."""
+    read = live_active(state, motion_id)
+    if read is None:
+        return None
+    res, act, target, choice, pos, place = read
+    keys = active_keys(state, act)
+    # An active member's target is active (LiveResolution turns any other into EXPELLED).
+    target = np.where(target >= 0, place[np.maximum(target, 0)], target)[pos]
+    return keys, target, choice[pos]
+
+
+LiveActive = tuple["delegation.live.LiveResolution", np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def live_active(state: AssemblyState, motion_id: str) -> LiveActive | None:
+    """A motion's live resolution as NumPy arrays over member indices (the
+    resolution, the active mask, targets, choices, the active members'
+    indices, and each index's place among them, -1 for the inactive), or
+    None when the state keeps none: what `live_arrays` and
+    `ScopePower.from_live` both start from."""
     live = None if state.live is None else state.live.motions.get(motion_id)
     if live is None or state.live is None:
         return None
@@ -271,10 +290,13 @@ def live_arrays(state: AssemblyState, motion_id: str) -> tuple[list[str], np.nda
     pos = np.flatnonzero(act)
     place = np.full(n, -1, dtype=np.int64)  # member index -> place among the active
     place[pos] = np.arange(len(pos))
-    # An active member's target is active (LiveResolution turns any other into EXPELLED).
-    target = np.where(target >= 0, place[np.maximum(target, 0)], target)[pos]
-    keys = list(compress(state.live.keys[:n], act.tolist()))
-    return keys, target, choice[pos]
+    return res, act, target, choice, pos, place
+
+
+def active_keys(state: AssemblyState, act: np.ndarray) -> list[str]:
+    """The keys of the members ``act`` (a live resolution's mask) marks, in enrolment order."""
+    assert state.live is not None
+    return list(compress(state.live.keys[: len(act)], act.tolist()))
 
 
 def instructions(state: AssemblyState, deputy: str) -> list[dict[str, Any]]:
