@@ -35,7 +35,8 @@ async def test_threaded_checks_accept_and_refuse_like_inline_ones(threaded: Worl
     await w.topic("t")
     await w.motion("m", "t")
     receipts = await asyncio.gather(*(w.vote(m, "m", "yes") for m in members))
-    assert sorted(r.index for r in receipts) == list(range(receipts[0].index, receipts[0].index + 20))
+    first = min(r.index for r in receipts)  # checks in threads finish in any order
+    assert sorted(r.index for r in receipts) == list(range(first, first + 20))
     assert w.box.state.live.counts("m").yes == 20
     signed = members[0].sign("ballot", w.assembly, motion="m", choice="no")
     signed["statement"]["choice"] = "abstain"

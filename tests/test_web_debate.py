@@ -117,6 +117,7 @@ def test_debate_propose_support_adopt_amend(
         bob.wait_for_selector("#threads-against .text-check.ok")  # checked against its hash in the browser
         goto(alice, "bill/rent-cap")
         alice.wait_for_selector("#threads-against .delegate-mark")  # "your delegate bob wrote"
+        alice.wait_for_selector("#threads-for .delegate-mark")  # her page may still be taking in bob's reply live
         assert alice.locator("#threads-for .delegate-mark").count() == 1  # bob's reply under her argument
         no_missing_strings(alice)
         shot(alice, f"debate-{lang}-1-arguments")
