@@ -128,12 +128,14 @@ const app = {
   },
 
   /** Runs fn while the button is busy; shows errors in `out` (role=alert),
-   * with "Try again" when trying again may succeed. The button keeps the
-   * focus it had (disabling it would otherwise drop focus to the page). */
+   * with "Try again" when trying again may succeed. The button is marked
+   * aria-disabled, not disabled: a disabled button drops the focus to the
+   * page, and a keyboard user would lose their place until fn ends. A press
+   * while busy is ignored (no double submission). */
   async act(button, out, fn) {
+    if (button && button.getAttribute('aria-disabled') === 'true') return undefined;
     if (out) { out.replaceChildren(); out.className = 'msg'; }
-    const hadFocus = !!button && document.activeElement === button;
-    if (button) button.disabled = true;
+    if (button) button.setAttribute('aria-disabled', 'true');
     try {
       return await fn();
     } catch (e) {
@@ -150,11 +152,7 @@ const app = {
       }
       return undefined;
     } finally {
-      if (button) {
-        button.disabled = false;
-        const lost = !document.activeElement || document.activeElement === document.body;
-        if (hadFocus && lost && button.isConnected) button.focus();
-      }
+      if (button) button.removeAttribute('aria-disabled');
     }
   },
 
