@@ -58,7 +58,7 @@ lint: $(STAMP)
 # fixtures (the 30,000-member assembly, PostgreSQL) are built once; a test
 # that hangs fails after 10 minutes with its traceback.
 test: $(STAMP) system-deps $(AXE) lint
-	$(BIN)/python -m pytest -q -n 3 --dist loadfile --timeout 600
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --timeout 600 --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python bench/crypto.py
