@@ -55,7 +55,7 @@ lint: $(STAMP)
 # Three workers (pytest-xdist; the tests wait on servers and browsers, so a
 # third worker helps on two cores: 492 s against 543 s with two, same tree,
 # same machine), a test file per worker at a time so that a file's session
-# fixtures (the 30,000-member assembly, PostgreSQL) are built once; a test
+# fixtures (the 20,000-member assembly, PostgreSQL) are built once; a test
 # that hangs fails after 10 minutes with its traceback.
 test: $(STAMP) system-deps $(AXE) lint
 	$(BIN)/python -m pytest -q -n 3 --dist loadfile --timeout 600 --durations=15

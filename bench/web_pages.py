@@ -138,7 +138,7 @@ def main() -> None:
         if (root / "data").exists():
             motion = "budget"
         else:
-            built = asyncio.run(big_assembly.build(root / "data", members=a.members))
+            built = asyncio.run(big_assembly.build(root / "data", members=a.members, voting=0.8, delegating=0.06))
             print(f"built {built.members} members in {built.build_seconds:.1f} s", file=sys.stderr)
             motion = built.motion
         url, proc = processes.start_server(root / "data", log=root / "server.log", timeout=300)

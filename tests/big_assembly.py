@@ -1,5 +1,5 @@
-"""A large assembly for the web UI tests that need five-digit counts: some
-30,000 members, most of them voting on one open bill, a few delegating to
+"""A large assembly for the web UI tests that need five-digit counts:
+some 20,000 members, most of them voting on one open bill, a few delegating to
 members who do not vote (lost at a dead end).
 
 Built through the real append path (``ballots.box.BallotBox.append``, every
@@ -94,7 +94,7 @@ def _write_server_key(data_dir: Path) -> KeyPair:
 
 
 async def build(
-    data_dir: Path, members: int = 30_000, voting: float = 0.8, delegating: float = 0.06, seed: int = 13
+    data_dir: Path, members: int = 20_000, voting: float = 0.9, delegating: float = 0.05, seed: int = 13
 ) -> BigAssembly:
     """Founds the assembly, enrolls ``members``, opens bill ``budget`` for a
     week, has ``voting`` of them vote (yes / no / abstain drawn with weights

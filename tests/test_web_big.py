@@ -1,4 +1,4 @@
-"""The web UI against some 30,000 members (issues 13 and 14): counts shown
+"""The web UI against some 20,000 members (issues 13 and 14): counts shown
 whole and grouped for the language, and the delegation graph as figures,
 not circles. A file of its own so that pytest-xdist (`--dist loadfile`)
 builds this assembly on one worker while the others run the rest of the
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="session")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    """Some 30,000 members, most of them voting on one open bill, built once
+    """Some 20,000 members, most of them voting on one open bill, built once
     per test run through the ballot box (tests/big_assembly.py), then served."""
     import asyncio
 
@@ -51,7 +51,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
 @pytest.mark.parametrize("lang", ["en", "fr"])
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_big_counts_are_shown_whole(big: tuple[str, Any], browser: Any, lang: str, size: str) -> None:
-    """Issue 13: five-digit counts of a 30,000-member assembly are shown
+    """Issue 13: five-digit counts of a 20,000-member assembly are shown
     whole, grouped for the language, equal to the API's counts."""
     url, assembly = big
     page = new_page(
@@ -79,7 +79,7 @@ def test_big_counts_are_shown_whole(big: tuple[str, Any], browser: Any, lang: st
 
 @pytest.mark.parametrize(("lang", "size"), [("fr", "phone"), ("en", "desktop")])
 def test_big_graph_shows_figures_not_circles(big: tuple[str, Any], browser: Any, lang: str, size: str) -> None:
-    """Issue 14: with some 30,000 members the graph page shows the
+    """Issue 14: with some 20,000 members the graph page shows the
     concentration figures and the largest delegates' trees, not one circle
     per member; its figures are the API's; a member page loads too."""
     url, assembly = big
