@@ -673,6 +673,8 @@ def create_app(
                 verify_threads=settings.verify_threads,
                 comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
                 progress=loading.report,
+                # A clean stop keeps the states beside an SQLite database (ballots.snapshot).
+                snapshot_path=None if sqlite_path(settings.database_url) is None else settings.data_dir / SNAPSHOT,
             )
         except BaseException:
             loading.failed, loading.phase = True, "failed"
@@ -743,8 +745,14 @@ async def _until_the_load_fails(app: web.Application) -> None:
     task = app[LOADING].task
     if task is not None:
         await task
+        deferred = app[OPENED].box.deferred if app[OPENED].box is not None else None
+        if deferred is not None:  # the checks a start from the snapshot put off
+            await deferred
     await asyncio.Event().wait()
 
+
+# The states a clean stop leaves in the data directory (SPEC "Start-up").
+SNAPSHOT = "state.snapshot"
 
 # Seconds the start-up waits for the state before it listens anyway (SPEC "Start-up").
 READY_BEFORE_LISTENING = 3.0

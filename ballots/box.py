@@ -17,6 +17,7 @@ moved replays the new entries before it checks anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import json
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -33,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import tally
 from ballots import errors as E
-from ballots import integrity, sortition, sql, upgrade
+from ballots import integrity, snapshot, sortition, sql, upgrade
 from ballots import schema as T
 from ballots.closing import counts, result_statement
 from ballots.live import LiveTallies
@@ -202,6 +204,16 @@ class BallotBox:
         self._digest_key = integrity.digest_key(server_key.seed)
         # The closed motions' vote paths last read or taken (ballots.paths).
         self._paths = PathCache()
+        # Where the states are kept across a clean stop (ballots.snapshot), or None.
+        self.snapshot_path: Path | None = None
+        self._snapshot_key = snapshot.snapshot_key(server_key.seed)
+        # After a start from the snapshot: the checks it put off (the leaves,
+        # the projections' digest), running once the box is open; raises
+        # LogCorrupted if they fail. None after any other start.
+        self.deferred: asyncio.Task[None] | None = None
+        # False once a batch failed to commit: the states were reloaded, and
+        # no snapshot is written from them at the stop.
+        self._clean = True
 
     # -- opening -----------------------------------------------------------
 
@@ -216,6 +228,7 @@ class BallotBox:
         comment_rate: RatePolicy | None = RatePolicy(),
         verify_threads: int = 0,
         progress: Progress | None = None,
+        snapshot_path: Path | None = None,
     ) -> BallotBox:
         """Create the tables if needed, check the stored log against its head
         (``full_check``: every entry's bytes too), load the projections, and
@@ -224,11 +237,15 @@ class BallotBox:
         that many threads beside the event loop (PyNaCl releases the GIL);
         0 checks them inline. ``progress`` is told each phase of the load as
         it goes (``_load``). The load keeps the event loop free: reads in
-        steps of ``START_CHUNK`` rows, the state built in a thread. Raises
-        LogCorrupted."""
+        steps of ``START_CHUNK`` rows, the state built in a thread.
+        ``snapshot_path``: where a clean stop keeps the states
+        (ballots.snapshot), and the next start reads them if it can (never
+        with ``full_check``, nor on a database other processes share).
+        Raises LogCorrupted."""
         engine = sql.make_engine(url)
         box = cls(engine, server_key, clock, comment_rate)
         box.full_check = full_check
+        box.snapshot_path = None if box.shared else snapshot_path
         if verify_threads:
             box._verifiers = ThreadPoolExecutor(verify_threads, thread_name_prefix="verify")
         try:
@@ -241,15 +258,23 @@ class BallotBox:
                 await conn.run_sync(lambda c: T.DELEGATIONS_BY_TARGET.create(c, checkfirst=True))
             if upgraded is not None:
                 log.warning("upgraded the database from schema version %s: projections rebuilt from the log", upgraded)
-            await box._load(progress)
+            from_snapshot = await box._load(progress, use_snapshot=True)
         except BaseException:
             await engine.dispose()
             raise
         box._writer = asyncio.create_task(box._write_loop(), name="ballot-box-writer")
+        if from_snapshot:
+            box.deferred = asyncio.create_task(box._deferred_check(), name="ballot-box-deferred-check")
         return box
 
     async def aclose(self) -> None:
-        """Finish the appends already queued, then stop and release the database."""
+        """Finish the appends already queued, then stop, keep the states in
+        the snapshot (if the box has a path for it and nothing failed), and
+        release the database."""
+        if self.deferred is not None and not self.deferred.done():
+            self.deferred.cancel()
+            with contextlib.suppress(BaseException):
+                await self.deferred
         if self._writer is not None:
             await self._queue.join()
             self._writer.cancel()
@@ -257,59 +282,106 @@ class BallotBox:
                 await self._writer
             except asyncio.CancelledError:
                 pass
+            await self._save_snapshot()
         await self.engine.dispose()
         if self._verifiers is not None:
             self._verifiers.shutdown()
 
-    async def _load(self, progress: Progress | None = None) -> None:
-        """Check the log and load the projections into the writer's and the
-        readers' states. The event loop stays free throughout: the reads go
-        in steps of ``START_CHUNK`` rows, the projections' keyed digest is
-        summed in the same pass as they are read (one read of each table),
-        and building the states and the live tallies (pure CPU) runs in a
-        thread. Each phase's time is logged. Raises LogCorrupted."""
+    async def _save_snapshot(self) -> None:
+        """Write both states to ``snapshot_path`` (in a thread: seconds at
+        10^6 members); a failure is logged, never raised (the snapshot is a
+        cache: the next start loads the projections instead)."""
+        path = self.snapshot_path
+        if path is None or not self._clean or self.committed.size == 0:
+            return
+        d = self.deferred
+        if d is not None and d.done() and not d.cancelled() and d.exception() is not None:
+            return  # the log or the projections failed their checks: keep nothing of them
+        t0 = _clocks()
+        try:
+            n = await asyncio.to_thread(
+                snapshot.write,
+                path,
+                self._snapshot_key,
+                self.committed.size,
+                self.head_hash,
+                self._working,
+                self.committed,
+            )
+        except Exception:
+            log.exception("could not write the state snapshot %s", path)
+            return
+        log.info(
+            "state snapshot of %d entries written to %s: %d bytes in %s",
+            self.committed.size,
+            path,
+            n,
+            _spent(t0, _clocks()),
+        )
+
+    async def _load(self, progress: Progress | None = None, *, use_snapshot: bool = False) -> bool:
+        """Check the log and load the writer's and the readers' states: from
+        the snapshot a clean stop left (``use_snapshot``, if it is usable:
+        ballots.snapshot), else from the projections. The event loop stays
+        free throughout: the reads go in steps of ``START_CHUNK`` rows, the
+        projections' keyed digest is summed in the same pass as they are read
+        (one read of each table), and building the states and the live
+        tallies (pure CPU) runs in a thread. Each phase's time is logged.
+        Returns whether the states came from the snapshot (its checks are
+        then ``_deferred_check``'s). Raises LogCorrupted."""
         report: Progress = progress or (lambda phase, done, total: None)
         t0 = _clocks()
         async with self.engine.connect() as conn:
             h = (await conn.execute(select(T.head))).mappings().first()
             size = 0 if h is None else h["size"]
-            await self._check_log(conn, h, report)
-            t1 = _clocks()
-            rows, computed, digest_cpu = await self._read_projections(conn, report)
-            t2 = _clocks()
-            stored = await integrity.stored_digest(conn)
-            integrity.check_digest(size, computed, stored)
-            if self.full_check:
-                report("full check", 0, size)
-                why = integrity.first_difference(rows, all_rows(await upgrade.replay_log(conn)))
-                if why is not None:
-                    raise E.LogCorrupted(f"the projections differ from the log replayed: {why}")
-                await _check_closed_paths(conn, rows[T.closed_paths])
-            # The high levels are on most proofs and few (n / 256): keep them in memory.
-            high = await conn.execute(
-                select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
-            )
-            node_cache = {(lv, i): hh for lv, i, hh in high}
-            report("state", 0, None)
-            t3 = _clocks()
-            n_rows = sum(len(v) for v in rows.values())
-            state, working = await asyncio.to_thread(_two_states, rows, size)
+            pair = None
+            if use_snapshot and self.snapshot_path is not None and not self.full_check:
+                pair = await self._from_snapshot(conn, h, report)
+            if pair is None:
+                await self._check_log(conn, h, report)
+                t1 = _clocks()
+                rows, computed, digest_cpu = await self._read_projections(conn, report)
+                t2 = _clocks()
+                stored = await integrity.stored_digest(conn)
+                integrity.check_digest(size, computed, stored)
+                if self.full_check:
+                    report("full check", 0, size)
+                    why = integrity.first_difference(rows, all_rows(await upgrade.replay_log(conn)))
+                    if why is not None:
+                        raise E.LogCorrupted(f"the projections differ from the log replayed: {why}")
+                    await _check_closed_paths(conn, rows[T.closed_paths])
+            node_cache = await _high_nodes(conn)
+            if pair is None:
+                report("state", 0, None)
+                t3 = _clocks()
+                n_rows = sum(len(v) for v in rows.values())
+                state, working = await asyncio.to_thread(_two_states, rows, size)
+            else:
+                working, state = pair
             await self._check_lotteries(conn, state)
-        if stored is None:  # a database from before the digest: trust it once, as it is now
-            async with self.engine.begin() as conn:
-                await integrity.store_digest(conn, size, computed)
-            if size:
-                log.warning("the projections had no keyed digest yet: stored one for the %d entries as they are", size)
-        t4 = _clocks()
-        report("live tallies", 0, None)
-        await asyncio.to_thread(self._attach_live, working, state)
-        t5 = _clocks()
+        if pair is None:
+            if stored is None:  # a database from before the digest: trust it once, as it is now
+                async with self.engine.begin() as conn:
+                    await integrity.store_digest(conn, size, computed)
+                if size:
+                    log.warning(
+                        "the projections had no keyed digest yet: stored one for the %d entries as they are", size
+                    )
+            t4 = _clocks()
+            report("live tallies", 0, None)
+            await asyncio.to_thread(self._attach_live, working, state)
+            t5 = _clocks()
         self._node_cache = node_cache
         self.committed, self._working = state, working
         self._next_close = next_closing(self._working)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
+        if pair is not None:
+            log.info(
+                "loaded %d entries in %s, from the state snapshot %s", size, _spent(t0, _clocks()), self.snapshot_path
+            )
+            return True
         log.info(
             "loaded %d entries in %s: log checked %s; %d projection rows read %s, of which their keyed digest "
             "%.2f s CPU (summed in the same pass); states built %s; live tallies %s",
@@ -322,9 +394,100 @@ class BallotBox:
             _spent(t3, t4),
             _spent(t4, t5),
         )
+        return False
+
+    async def _from_snapshot(
+        self, conn: AsyncConnection, h: Any, report: Progress
+    ) -> tuple[AssemblyState, AssemblyState] | None:
+        """The (writer's, readers') states from the snapshot, brought up to
+        the log's head by replaying the entries appended after it (each
+        checked against its stored hash and leaf first), once the head has
+        passed the fast check (``_check_frontier``); None, with the reason
+        logged, if the snapshot cannot be used. Raises LogCorrupted."""
+        path = self.snapshot_path
+        assert path is not None
+        size = 0 if h is None else h["size"]
+        try:
+            at, head_hash = snapshot.peek(path)
+            if at > size:
+                raise snapshot.Unusable(f"it is of {at} entries, the log of {size}")
+            if size - at > snapshot.MAX_TAIL:
+                raise snapshot.Unusable(f"{size - at} entries were appended after it (more than {snapshot.MAX_TAIL})")
+            last = (await conn.execute(select(T.entries.c.hash).where(T.entries.c.idx == at - 1))).scalar()
+            if at == 0 or last is None or bytes(last) != head_hash:
+                raise snapshot.Unusable(f"the log no longer holds the entry {at - 1} it ends at")
+            report("snapshot", 0, None)
+            snap = await asyncio.to_thread(snapshot.read, path, self._snapshot_key)
+        except snapshot.Unusable as why:
+            (log.info if str(why) == "there is none" else log.warning)("state snapshot %s not used: %s", path, why)
+            return None
+        await self._check_frontier(conn, h)
+        working, committed = snap.working, snap.committed
+        rows = await conn.execute(_with_leaf(T.entries.c.idx >= snap.size).order_by(T.entries.c.idx))
+        for idx, data, digest, leaf in rows:
+            if idx != working.size:
+                raise E.LogCorrupted(f"entry {working.size} is missing")
+            data, hexdigest = _served(idx, data, digest, leaf)
+            entry = parse(data)
+            st = parse_statement(entry["statement"])
+            for state in (working, committed):
+                apply(state, st, index=idx, entry_hash=hexdigest, received=entry["received"])
+        if working.size != size:
+            raise E.LogCorrupted(f"the log holds {working.size} entries after the snapshot's, the head says {size}")
+        for state in (working, committed):  # the closes replayed stored their paths when they were appended
+            if state.fresh_paths is not None:
+                state.fresh_paths.clear()
+        return working, committed
+
+    async def _check_frontier(self, conn: AsyncConnection, h: Any) -> None:
+        """The fast check of a start from the snapshot: dense indexes, the
+        root folded from the stored frontier (O(log n) nodes, not every
+        leaf), the head from the last entry. ``_deferred_check`` does the
+        rest. Raises LogCorrupted."""
+        size = 0 if h is None else h["size"]
+        await self._check_count(conn, size)
+        keys = merkle.subtree_root_plan(size)
+        found = await sql.read_nodes(conn, [*keys, (0, size - 1)])
+        if any(k not in found for k in keys) or (0, size - 1) not in found:
+            raise E.LogCorrupted("a node of the Merkle tree's frontier is missing")
+        frontier = merkle.CompactRange.from_frontier(size, [bytes(found[k]) for k in keys])
+        await self._check_head(conn, h, frontier, bytes(found[(0, size - 1)]))
+        self.frontier = frontier
+
+    async def _deferred_check(self) -> None:
+        """After a start from the snapshot, what a start from the projections
+        checks before it is ready: every stored leaf against the root, and
+        the projections against their keyed digest, in one read transaction
+        (a consistent view while the writer commits). Raises LogCorrupted,
+        having removed the snapshot, so that the next start checks before it
+        serves."""
+        t0 = _clocks()
+        try:
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("BEGIN")  # SQLite's driver begins no transaction for reads
+                h = (await conn.execute(select(T.head))).mappings().first()
+                size = 0 if h is None else h["size"]
+                await self._check_count(conn, size)
+                frontier = await self._scan_leaves(conn, size)
+                if h is not None:
+                    if frontier.root() != h["root"]:
+                        raise E.LogCorrupted(
+                            "the Merkle root recomputed from the stored leaves differs from the stored root"
+                        )
+                _, computed, _ = await self._read_projections(conn, lambda phase, done, total: None, keep=False)
+                integrity.check_digest(size, computed, await integrity.stored_digest(conn))
+                await conn.rollback()
+        except E.LogCorrupted as exc:
+            log.error("the checks put off by the start from the snapshot failed: %s", exc)
+            if self.snapshot_path is not None:
+                self.snapshot_path.unlink(missing_ok=True)
+            raise
+        log.info(
+            "the checks put off by the start from the snapshot passed (%d entries) in %s", size, _spent(t0, _clocks())
+        )
 
     async def _read_projections(
-        self, conn: AsyncConnection, report: Progress
+        self, conn: AsyncConnection, report: Progress, *, keep: bool = True
     ) -> tuple[dict[Any, list[Any]], int, float]:
         """Every projection row (as a dict of column name to value) and their
         keyed digest (``ballots.integrity``), summed as each step of rows
@@ -346,7 +509,8 @@ class BallotBox:
                 c = time.thread_time()
                 total += integrity.terms(self._digest_key, table, values)
                 digest_cpu += time.thread_time() - c
-                out.extend([dict(zip(names, v, strict=True)) for v in values])
+                if keep:  # (the deferred check only sums them)
+                    out.extend([dict(zip(names, v, strict=True)) for v in values])
                 n += len(values)
                 report("projections", n, None)
                 await asyncio.sleep(0)
@@ -379,11 +543,32 @@ class BallotBox:
         entry's bytes. With ``full_check`` also every entry's bytes against
         its stored hash and leaf, and every ``prev`` link (O(n) bytes read)."""
         size = 0 if h is None else h["size"]
+        await self._check_count(conn, size)
+        leaves: list[bytes] | None = [] if self.full_check else None
+        frontier = await self._scan_leaves(conn, size, report, leaves)
+        if h is not None:
+            n = T.nodes.c
+            last = (await conn.execute(select(n.hash).where(n.level == 0, n.idx == size - 1))).scalar_one()
+            await self._check_head(conn, h, frontier, bytes(last))
+        if leaves is not None and size:
+            await _check_every_entry(conn, leaves)
+        self.frontier = frontier
+
+    @staticmethod
+    async def _check_count(conn: AsyncConnection, size: int) -> None:
+        """The log holds entries 0 .. size - 1, no more, no fewer."""
         e = T.entries.c
         count, lo, hi = (await conn.execute(select(func.count(), func.min(e.idx), func.max(e.idx)))).one()
         if count != size or (size and (lo, hi) != (0, size - 1)):
             raise E.LogCorrupted(f"the head says {size} entries, the log holds {count} (indexes {lo}..{hi})")
-        frontier, leaves, leaf = merkle.CompactRange(), [], b""
+
+    @staticmethod
+    async def _scan_leaves(
+        conn: AsyncConnection, size: int, report: Progress | None = None, keep: list[bytes] | None = None
+    ) -> merkle.CompactRange:
+        """The range of every stored leaf, in index order (and the leaves in
+        ``keep``): each must be there, and there must be ``size`` of them."""
+        frontier = merkle.CompactRange()
         rows = await conn.stream(
             select(T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level == 0).order_by(T.nodes.c.idx)
         )
@@ -392,23 +577,26 @@ class BallotBox:
                 if idx != frontier.size:
                     raise E.LogCorrupted(f"the leaf hash of entry {frontier.size} is missing")
                 frontier.append(leaf)
-                if self.full_check:
-                    leaves.append(leaf)
+                if keep is not None:
+                    keep.append(leaf)
             if report is not None:
                 report("log", frontier.size, size)
         if frontier.size != size:
             raise E.LogCorrupted(f"{frontier.size} leaf hashes for {size} entries")
-        if h is not None:
-            if frontier.root() != h["root"]:
-                raise E.LogCorrupted("the Merkle root recomputed from the stored leaves differs from the stored root")
-            data, digest = (await conn.execute(select(e.data, e.hash).where(e.idx == size - 1))).one()
-            if not hashlib.sha256(data).digest() == digest == h["head_hash"]:
-                raise E.LogCorrupted("the last entry's hash differs from the stored head")
-            if merkle.leaf_hash(data) != leaf:
-                raise E.LogCorrupted("the last entry's bytes differ from its leaf")
-        if self.full_check and size:
-            await _check_every_entry(conn, leaves)
-        self.frontier = frontier
+        return frontier
+
+    @staticmethod
+    async def _check_head(conn: AsyncConnection, h: Any, frontier: merkle.CompactRange, leaf: bytes) -> None:
+        """The stored head: its root is the frontier's, its hash the last
+        entry's, whose bytes are those of its leaf ``leaf``."""
+        if frontier.root() != h["root"]:
+            raise E.LogCorrupted("the Merkle root recomputed from the stored leaves differs from the stored root")
+        e = T.entries.c
+        data, digest = (await conn.execute(select(e.data, e.hash).where(e.idx == h["size"] - 1))).one()
+        if not hashlib.sha256(data).digest() == digest == h["head_hash"]:
+            raise E.LogCorrupted("the last entry's hash differs from the stored head")
+        if merkle.leaf_hash(data) != leaf:
+            raise E.LogCorrupted("the last entry's bytes differ from its leaf")
 
     async def _check_lotteries(self, conn: AsyncConnection, state: AssemblyState) -> None:
         """Start-up check of the lotteries (docs/SPEC.md section 16): every
@@ -500,6 +688,7 @@ class BallotBox:
                     await self._commit(batch)
             except Exception as exc:  # the transaction rolled back: resync from the database
                 log.exception("append batch failed; reloading state from the log")
+                self._clean = False
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)
@@ -895,6 +1084,14 @@ class BallotBox:
 
 
 _PREV = b'"prev":"'
+
+
+async def _high_nodes(conn: AsyncConnection) -> dict[tuple[int, int], bytes]:
+    """The high levels of the tree: on most proofs, and few (n / 256), so kept in memory."""
+    high = await conn.execute(
+        select(T.nodes.c.level, T.nodes.c.idx, T.nodes.c.hash).where(T.nodes.c.level >= CACHED_LEVEL)
+    )
+    return {(lv, i): hh for lv, i, hh in high}
 
 
 def _two_states(rows: dict[Any, list[Any]], size: int) -> tuple[AssemblyState, AssemblyState]:

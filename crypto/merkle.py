@@ -340,6 +340,20 @@ class CompactRange:
         self._size = 0
         self._hashes: list[bytes] = []
 
+    @classmethod
+    def from_frontier(cls, size: int, hashes: Sequence[bytes]) -> CompactRange:
+        """The range of ``size`` leaves from its frontier: the hashes of the
+        subtrees ``subtree_root_plan(size)`` names, in that order (stored
+        nodes, so that a start need not re-read every leaf)."""
+        _check_size("size", size)
+        if len(hashes) != len(subtree_root_plan(size)):
+            raise ProofError(f"a frontier of size {size} has {len(subtree_root_plan(size))} hashes, not {len(hashes)}")
+        for h in hashes:
+            _check_hash("frontier hash", h)
+        r = cls()
+        r._size, r._hashes = size, [bytes(h) for h in hashes]
+        return r
+
     @property
     def size(self) -> int:
         return self._size

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,7 +25,7 @@ import server
 from ballots.box import BallotBox
 from serving.keyfile import load_server_key
 from serving.startup import HOLD_ENV
-from tests.processes import start_server, stop_server
+from tests.processes import ROOT, free_port, start_server, stop_server
 from tests.world import Clock, World
 
 
@@ -139,6 +141,50 @@ def test_a_digest_mismatch_refuses_to_start_with_exit_1_after_listening(tmp_path
     log = (tmp_path / "server.log").read_text()
     assert "error: the stored log is corrupted, refusing to serve it: the projection tables differ" in log
     assert "Traceback" not in log
+
+
+def test_a_restart_loads_the_snapshot_the_stop_left_and_still_refuses_an_edited_projection(tmp_path: Path) -> None:
+    """server.py's own stop (SIGTERM) writes the state snapshot; the next
+    start loads it (its log says so) and serves the same state; a projection
+    edited by hand in between is found by the checks the snapshot put off:
+    exit 1 with the usual message, the snapshot removed, and the start after
+    refuses before it serves."""
+    data_dir = tmp_path / "data"
+    _build(data_dir)
+    url, proc = start_server(data_dir)
+    first = json.loads(_get(url + "/api/members?limit=10")[2])
+    stop_server(proc)
+    assert proc.returncode == 0 and (data_dir / server.SNAPSHOT).exists()
+    url, proc = start_server(data_dir)
+    try:
+        assert json.loads(_get(url + "/api/members?limit=10")[2]) == first
+    finally:
+        stop_server(proc)
+    assert "from the state snapshot" in (tmp_path / "server.log").read_text()
+    con = sqlite3.connect(data_dir / "liquid-mandate.db")
+    with con:
+        con.execute("UPDATE members SET name = 'edited by hand'")
+    con.close()
+    refused = _run_to_exit(data_dir)  # ready from the snapshot, then stopped by the put-off check
+    assert refused.returncode == 1, refused.stdout
+    assert "error: the stored log is corrupted, refusing to serve it: the projection tables differ" in refused.stdout
+    assert "from the state snapshot" in refused.stdout and "Traceback" not in refused.stdout
+    assert not (data_dir / server.SNAPSHOT).exists()
+    again = _run_to_exit(data_dir)  # no snapshot now: refused before it serves
+    assert again.returncode == 1 and "projection tables differ" in again.stdout
+    assert "from the state snapshot" not in again.stdout
+
+
+def _run_to_exit(data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """server.py on ``data_dir`` until it exits by itself (within a minute)."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), "--port", str(free_port()), "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 async def test_in_process_the_gate_holds_until_the_load_is_done(tmp_path: Path, aiohttp_client: Any) -> None:
