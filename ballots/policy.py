@@ -37,7 +37,14 @@ class _NameIndex:
         self.index: dict[str, list[str]] = {}
 
     def update(self) -> None:
-        for m in itertools.islice(self.members.values(), self.count, None):
+        # The members added since, read from the end of the dict: an islice
+        # from the start would walk every member first (O(N) per enrolment:
+        # it was 70 % of the time of building 10^6 members).
+        new = len(self.members) - self.count
+        if new <= 0:
+            return
+        fresh = list(itertools.islice(reversed(self.members.values()), new))
+        for m in reversed(fresh):
             if m.name:
                 self.index.setdefault(name_key(m.name), []).append(m.key)
         self.count = len(self.members)
