@@ -252,16 +252,23 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
 def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
     """The state the projection tables hold (the inverse of ``all_rows``)."""
     s = AssemblyState(size=size)
+    # Each member key and code hash as one string object, whichever table it
+    # came from: a key is in four tables and a code hash in two, and at 10^6
+    # members every extra copy is another 110 MiB (and more to pickle).
+    one: dict[str, str] = {}
+    sd = one.setdefault
     for r in rows[T.assembly]:
         s.assembly_id, s.server, s.name = r["assembly_id"], r["server"], r["name"]
         s.organizers = tuple(json.loads(r["organizers"]))
         s.rules = json.loads(r["rules"])
-    s.seqs = {r["key"]: r["seq"] for r in rows[T.authors]}
+    s.seqs = {sd(r["key"], r["key"]): r["seq"] for r in rows[T.authors]}
     for r in rows[T.invites]:
-        s.invites[r["code_hash"]] = r["used_by"]
-        s.invite_notes[r["code_hash"]] = r["note"]
+        h, used_by = sd(r["code_hash"], r["code_hash"]), r["used_by"]
+        s.invites[h] = None if used_by is None else sd(used_by, used_by)
+        s.invite_notes[h] = r["note"]
     for r in sorted(rows[T.members], key=lambda r: r["enrolled_index"]):
-        s.members[r["key"]] = Member(r["key"], r["name"], bool(r["active"]), r["enrolled_index"], r["code_hash"])
+        k = sd(r["key"], r["key"])
+        s.members[k] = Member(k, r["name"], bool(r["active"]), r["enrolled_index"], sd(r["code_hash"], r["code_hash"]))
     for r in sorted(rows[T.topics], key=lambda r: r["idx"]):
         s.topics[r["id"]] = Topic(r["id"], r["title"], r["description"], r["parent"], r["idx"])
     for r in sorted(rows[T.motions], key=lambda r: r["idx"]):
@@ -282,9 +289,11 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
         )
         s.ballots[r["id"]] = {}
     for r in rows[T.delegations]:
-        s.settings.setdefault(r["member"], {})[r["scope"]] = r["target"]
+        member, scope, target = r["member"], r["scope"], r["target"]
+        s.settings.setdefault(sd(member, member), {})[sd(scope, scope)] = sd(target, target)
     for r in rows[T.ballots]:
-        s.ballots.setdefault(r["motion"], {})[r["member"]] = r["choice"]
+        member, choice = r["member"], r["choice"]
+        s.ballots.setdefault(r["motion"], {})[sd(member, member)] = sd(choice, choice)
     s.roster = tuple(r["deputy"] for r in sorted(rows[T.roster], key=lambda r: r["position"]))
     for r in sorted(rows[T.draws], key=lambda r: r["idx"]):
         d = Draw(
