@@ -156,7 +156,7 @@ def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
             yield (
                 T.invites,
                 (m.code_hash,),
-                {"code_hash": m.code_hash, "note": state.invite_notes[m.code_hash], "used_by": st.author},
+                {"code_hash": m.code_hash, "note": state.invite_notes.get(m.code_hash, ""), "used_by": st.author},
             )
             yield T.members, (m.key,), _member(m)
         case Kind.EXPEL:
@@ -221,7 +221,7 @@ def all_rows(s: AssemblyState) -> dict[Table, list[Row]]:
     return {
         T.assembly: [_assembly(s)] if s.assembly_id else [],
         T.authors: [{"key": k, "seq": v} for k, v in s.seqs.items()],
-        T.invites: [{"code_hash": h, "note": s.invite_notes[h], "used_by": u} for h, u in s.invites.items()],
+        T.invites: [{"code_hash": h, "note": s.invite_notes.get(h, ""), "used_by": u} for h, u in s.invites.items()],
         T.members: [_member(m) for m in s.members.values()],
         T.topics: [_topic(t) for t in s.topics.values()],
         T.motions: [_motion(m) for m in s.motions.values()],
@@ -265,7 +265,8 @@ def load_state(rows: dict[Table, list[Row]], size: int) -> AssemblyState:
     for r in rows[T.invites]:
         h, used_by = sd(r["code_hash"], r["code_hash"]), r["used_by"]
         s.invites[h] = None if used_by is None else sd(used_by, used_by)
-        s.invite_notes[h] = r["note"]
+        if r["note"]:
+            s.invite_notes[h] = r["note"]
     for r in sorted(rows[T.members], key=lambda r: r["enrolled_index"]):
         k = sd(r["key"], r["key"])
         s.members[k] = Member(k, r["name"], bool(r["active"]), r["enrolled_index"], sd(r["code_hash"], r["code_hash"]))

@@ -189,7 +189,7 @@ class AssemblyState:
     rules: dict[str, Any] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)
     invites: dict[str, str | None] = field(default_factory=dict)  # code_hash -> member key or None
-    invite_notes: dict[str, str] = field(default_factory=dict)
+    invite_notes: dict[str, str] = field(default_factory=dict)  # only the non-empty ones
     members: dict[str, Member] = field(default_factory=dict)
     topics: dict[str, Topic] = field(default_factory=dict)
     motions: dict[str, Motion] = field(default_factory=dict)
@@ -307,7 +307,8 @@ def apply(state: AssemblyState, st: Statement, *, index: int, entry_hash: str, r
             state.rules = dict(b["rules"])
         case Kind.INVITE:
             state.invites[b["code_hash"]] = None
-            state.invite_notes[b["code_hash"]] = b["note"]
+            if b["note"]:  # (most are empty: a million empty entries would be 60 MiB)
+                state.invite_notes[b["code_hash"]] = b["note"]
         case Kind.ENROLL:
             hashed = code_hash(b["code"])
             state.invites[hashed] = st.author
