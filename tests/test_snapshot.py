@@ -120,7 +120,9 @@ def _flip_last_byte(p: Path) -> None:
     p.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("why", ["altered", "another_key", "another_code", "another_log", "log_shorter", "long_tail"])
+@pytest.mark.parametrize(
+    "why", ["garbage", "altered", "another_key", "another_code", "another_log", "log_shorter", "long_tail"]
+)
 async def test_a_snapshot_that_cannot_be_trusted_is_not_used(
     tmp_path, db_url, clock, server_key, monkeypatch, caplog, why: str
 ) -> None:
@@ -132,7 +134,9 @@ async def test_a_snapshot_that_cannot_be_trusted_is_not_used(
             src.backup(dst)
         await w.enroll(1)
     await w.box.aclose()
-    if why == "altered":
+    if why == "garbage":
+        snap.write_bytes(b"not a snapshot")
+    elif why == "altered":
         _flip_last_byte(snap)
     elif why == "another_key":
         other = KeyPair(bytes(range(1, 33)))
