@@ -10,7 +10,8 @@ exactly the same code.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,15 @@ class Member:
     active: bool
     enrolled_index: int
     code_hash: str
+
+    def __reduce__(self) -> tuple[type[Member], tuple[Any, ...]]:
+        # Pickled as a call with its fields (ballots.snapshot): half the time
+        # of the default for slots (a dict of slot values per object) at
+        # 10^6 members. Every field, in order, so none can be forgotten.
+        return Member, _member_fields(self)
+
+
+_member_fields = operator.attrgetter(*(f.name for f in fields(Member)))
 
 
 @dataclass(slots=True)
