@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import shutil
 import statistics
@@ -53,6 +54,7 @@ async def one_run(source: Path, server: Path, *, in_place: bool = False) -> dict
                 if (source / name).exists():
                     shutil.copy(source / name, work / name)
             (work / "server.key").chmod(0o600)
+            os.sync()  # the copy's dirty pages written back now, not during the timed start
         port = free_port()
         out = work / "server.log"
         t0 = time.perf_counter()
