@@ -19,34 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 settings.register_profile("liquid-mandate", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("liquid-mandate")
 
-# The longest files first. pytest-xdist (--dist loadfile) hands whole files to
-# the workers in collection order, and alphabetical order put every browser
-# file last: at the end of a run one worker still had minutes of them while
-# the others sat idle. Measured by `make test --durations`; the rest keep
-# their order (the sort is stable).
-LONGEST_FIRST = (
-    "test_web_big.py",
-    "test_web_compliance.py",
-    "test_web.py",
-    "test_web_debate.py",
-    "test_web_witnesses.py",
-    "test_web_people.py",
-    "test_web_closed_path.py",
-    "test_box_stateful.py",
-    "test_backup.py",
-    "test_make_run.py",
-    "test_restore_cosignatures.py",
-    "test_verify_follow.py",
-    "test_crash.py",
-    "test_rollcall.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))
-
-
 VECTORS = ROOT / "tests" / "vectors"
 IN_CI = os.environ.get("CI") == "true"
 
