@@ -778,6 +778,8 @@ async def _rebuild(settings: Settings) -> int:
         state = await box.rebuild()
     finally:
         await box.aclose()
+    # The next start reads the rebuilt tables, not a state kept from before.
+    (settings.data_dir / SNAPSHOT).unlink(missing_ok=True)
     print(f"rebuilt the projections from {state.size} entries")
     return 0
 

@@ -259,8 +259,10 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0, out.decode()
-    # The acknowledged genesis survived the shutdown, and `rebuild` re-projects it.
+    # The acknowledged genesis survived the shutdown, and `rebuild` re-projects it
+    # (and drops the state snapshot the stop wrote: the next start reads the tables).
     assert os.path.getsize(tmp_path / "liquid-mandate.db") > 0
+    assert (tmp_path / "state.snapshot").exists()
     rebuilt = subprocess.run(
         [sys.executable, str(ROOT / "server.py"), "rebuild", "--data-dir", str(tmp_path)],
         capture_output=True,
@@ -268,6 +270,7 @@ def test_a_real_server_process(tmp_path: Path) -> None:
         timeout=60,
     )
     assert rebuilt.returncode == 0 and "rebuilt the projections from 1 entries" in rebuilt.stdout, rebuilt.stderr
+    assert not (tmp_path / "state.snapshot").exists()
 
 
 # -- the pieces server.py wires: problems, events, the demo kept apart ---------------

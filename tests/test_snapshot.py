@@ -48,6 +48,14 @@ async def reference(url: str, clock: Clock, key: KeyPair) -> BallotBox:
     return await BallotBox.open(url, key, clock=clock)
 
 
+async def assert_as_loaded_from_the_projections(box: BallotBox, url: str, clock: Clock, key: KeyPair) -> None:
+    ref = await reference(url, clock, key)
+    try:
+        assert_same_state(box, ref)
+    finally:
+        await ref.aclose()
+
+
 def assert_same_state(box: BallotBox, ref: BallotBox, motion: str = "tram") -> None:
     assert rows(box) == rows(ref)
     assert box.state.live is not None and ref.state.live is not None
@@ -73,11 +81,7 @@ async def test_a_clean_stop_leaves_a_snapshot_the_next_start_loads(tmp_path, db_
         await World(box, clock, server_key, founder=w.founder, members=w.members, assembly=w.assembly).vote(
             w.members[4], "tram", "abstain"
         )
-        ref = await reference(db_url, clock, server_key)
-        try:
-            assert_same_state(box, ref)
-        finally:
-            await ref.aclose()
+        await assert_as_loaded_from_the_projections(box, db_url, clock, server_key)
     finally:
         await box.aclose()
 
@@ -161,11 +165,7 @@ async def test_a_snapshot_that_cannot_be_trusted_is_not_used(
     try:
         assert box.deferred is None  # loaded from the projections, checked before it opened
         assert "state snapshot" in caplog.text and "not used" in caplog.text
-        ref = await reference(db_url, clock, server_key)
-        try:
-            assert_same_state(box, ref)
-        finally:
-            await ref.aclose()
+        await assert_as_loaded_from_the_projections(box, db_url, clock, server_key)
     finally:
         await box.aclose()
 
