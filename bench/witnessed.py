@@ -62,6 +62,7 @@ from client.author import Author  # noqa: E402
 from crypto.checkpoint import split_notes  # noqa: E402
 from crypto.signing import KeyPair  # noqa: E402
 from serving.witnessing import Witnessing  # noqa: E402
+from tests.processes import stop_server  # noqa: E402
 
 
 def start_witness(data_dir: Path, name: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -97,7 +98,7 @@ class Witnesses:
         for i in (1, 2):
             d = tmp / f"witness-{i}"
             proc, url = start_witness(d, f"w{i}.bench.localhost")
-            stack.callback(_stop, proc)
+            stack.callback(stop_server, proc)
             self.dirs.append(d)
             self.urls.append(url)
             self.pids.append(proc.pid)
@@ -130,15 +131,6 @@ class Run:
     rate: float
     cpu_us: float
     witnesses_us: float = 0.0  # the two witness processes' part of cpu_us
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 async def appends_run(witnessed: bool, a: argparse.Namespace) -> Run:
@@ -203,7 +195,7 @@ async def ingest_run(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        stack.callback(_stop, srv)
+        stack.callback(stop_server, srv)
         base = f"http://127.0.0.1:{port}"
         await ingest.wait_up(session, base)
         founder = Author()

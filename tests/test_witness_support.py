@@ -28,7 +28,7 @@ import nacl.signing
 from crypto.checkpoint import Checkpoint, sign_checkpoint
 from crypto.merkle import consistency_proof, leaf_hash, root
 from crypto.signing import KeyPair
-from tests.processes import ROOT, free_port
+from tests.processes import ROOT, free_port, stop_server
 
 
 @dataclass
@@ -153,12 +153,7 @@ def running_witness(data_dir: Path, name: str) -> Iterator[tuple[str, subprocess
         yield url, proc
     finally:
         if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_server(proc)
 
 
 def post(url: str, body: bytes) -> tuple[int, str, str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from ballots.box import BallotBox
 from crypto.signing import KeyPair
 from serving.witnessing import Witnessing
 from tests.pg import pg_server, pg_url  # noqa: F401  (fixtures)
+from tests.processes import stop_server
 from tests.test_server import Client
 from tests.test_witness_support import start_witness
 from tests.test_witnessing import FAST, make_api, wait_for, witnesses  # noqa: F401  (fixture)
@@ -71,7 +71,7 @@ def witness_processes(tmp: Path, labels: list[str]) -> Iterator[dict[str, dict[s
                 urls[label], proc = f.result()
             except RuntimeError:
                 continue
-            stack.callback(stop, proc)
+            stack.callback(stop_server, proc)
         assert len(urls) == len(labels), "a witness did not start"
         yield {
             label: {
@@ -82,15 +82,6 @@ def witness_processes(tmp: Path, labels: list[str]) -> Iterator[dict[str, dict[s
             }
             for label, d in dirs.items()
         }
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def accept(w: dict[str, Any], origin: str, server_key: str) -> None:
