@@ -2,12 +2,16 @@
 
 One writer task takes the statements that arrive together and commits them in
 one transaction (group commit): for each, the rules of ``ballots.rules`` are
-checked against the writer's state, the entry is chained and hashed, the
+checked against the state, the entry is chained and hashed, the
 Merkle frontier grows, and the projection rows change (a ``_Batch``); then
 one checkpoint is signed for the batch and every caller gets its receipt once
-the commit is durable. Readers never see a staged entry: ``committed`` (also
-``state``) is the state as of the last commit, and only the writer touches
-its own working copy. Every write
+the commit is durable. There is one state (``state``), which the writer
+stages on: a view of it (a tally, a member) may show a batch while it is
+being written, a few milliseconds before its commit, but whatever names a
+place in the log (``size``, the checkpoint, proofs, log pages, receipts) is
+that of the last commit, and a batch that fails to commit is undone by
+reloading the state from the log (docs/SPEC.md section 9, "Reads and
+writes"). Every write
 transaction first locks the head row (SELECT ... FOR UPDATE, or an advisory
 lock while the log is empty): that lock gives one total order when several
 processes share a PostgreSQL database, and a process that finds the head
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import hashlib
 import json
 import logging
@@ -103,10 +106,11 @@ Item = tuple[tuple[Signed, bytes, CommentText | None] | None, "asyncio.Future[Re
 
 
 class _Batch:
-    """One group commit in the making: the entries staged on the writer's
+    """One group commit in the making: the entries staged on the box's
     state and frontier, the Merkle nodes and projection rows they change, and
-    each caller's outcome. It changes nothing of the box itself: the box
-    writes it, then publishes it (``BallotBox._publish``) once committed."""
+    each caller's outcome. The box writes it, then publishes it
+    (``BallotBox._publish``: the log's size, root and checkpoint) once
+    committed; if the commit fails, the box reloads its state."""
 
     def __init__(
         self, state: AssemblyState, frontier: merkle.CompactRange, head_hash: bytes, received_at: datetime | None
@@ -179,9 +183,11 @@ class BallotBox:
         self.server_key = server_key
         self.server_hex = server_key.public_hex
         self.clock = clock
-        # The readers' state, as of the last commit; the writer stages on its own.
-        self.committed = AssemblyState()
-        self._working = AssemblyState()
+        # The one state: the writer stages each batch on it (see the module docstring).
+        self.state = AssemblyState()
+        # The log as of the last commit: its size and root.
+        self.size = 0
+        self._root = merkle.CompactRange().root()
         self.frontier = merkle.CompactRange()
         self.head_hash = bytes(32)
         self.received = ""
@@ -288,11 +294,11 @@ class BallotBox:
             self._verifiers.shutdown()
 
     async def _save_snapshot(self) -> None:
-        """Write both states to ``snapshot_path`` (in a thread: seconds at
+        """Write the state to ``snapshot_path`` (in a thread: seconds at
         10^6 members); a failure is logged, never raised (the snapshot is a
         cache: the next start loads the projections instead)."""
         path = self.snapshot_path
-        if path is None or not self._clean or self.committed.size == 0:
+        if path is None or not self._clean or self.size == 0:
             return
         d = self.deferred
         if d is not None and d.done() and not d.cancelled() and d.exception() is not None:
@@ -303,41 +309,41 @@ class BallotBox:
                 snapshot.write,
                 path,
                 self._snapshot_key,
-                self.committed.size,
+                self.size,
                 self.head_hash,
-                self._working,
-                self.committed,
+                self.state,
             )
         except Exception:
             log.exception("could not write the state snapshot %s", path)
             return
         log.info(
             "state snapshot of %d entries written to %s: %d bytes in %s",
-            self.committed.size,
+            self.size,
             path,
             n,
             _spent(t0, _clocks()),
         )
 
     async def _load(self, progress: Progress | None = None, *, use_snapshot: bool = False) -> bool:
-        """Check the log and load the writer's and the readers' states: from
+        """Check the log and load the state: from
         the snapshot a clean stop left (``use_snapshot``, if it is usable:
         ballots.snapshot), else from the projections. The event loop stays
         free throughout: the reads go in steps of ``START_CHUNK`` rows, the
         projections' keyed digest is summed in the same pass as they are read
         (one read of each table), and building the states and the live
         tallies (pure CPU) runs in a thread. Each phase's time is logged.
-        Returns whether the states came from the snapshot (its checks are
+        Returns whether the state came from the snapshot (its checks are
         then ``_deferred_check``'s). Raises LogCorrupted."""
         report: Progress = progress or (lambda phase, done, total: None)
         t0 = _clocks()
         async with self.engine.connect() as conn:
             h = (await conn.execute(select(T.head))).mappings().first()
             size = 0 if h is None else h["size"]
-            pair = None
+            state = None
             if use_snapshot and self.snapshot_path is not None and not self.full_check:
-                pair = await self._from_snapshot(conn, h, report)
-            if pair is None:
+                state = await self._from_snapshot(conn, h, report)
+            from_snapshot = state is not None
+            if state is None:
                 await self._check_log(conn, h, report)
                 t1 = _clocks()
                 rows, computed, digest_cpu = await self._read_projections(conn, report)
@@ -351,15 +357,13 @@ class BallotBox:
                         raise E.LogCorrupted(f"the projections differ from the log replayed: {why}")
                     await _check_closed_paths(conn, rows[T.closed_paths])
             node_cache = await _high_nodes(conn)
-            if pair is None:
+            if state is None:
                 report("state", 0, None)
                 t3 = _clocks()
                 n_rows = sum(len(v) for v in rows.values())
-                state, working = await asyncio.to_thread(_two_states, rows, size)
-            else:
-                working, state = pair
+                state = await asyncio.to_thread(_state_of, rows, size)
             await self._check_lotteries(conn, state)
-        if pair is None:
+        if not from_snapshot:
             if stored is None:  # a database from before the digest: trust it once, as it is now
                 async with self.engine.begin() as conn:
                     await integrity.store_digest(conn, size, computed)
@@ -369,22 +373,23 @@ class BallotBox:
                     )
             t4 = _clocks()
             report("live tallies", 0, None)
-            await asyncio.to_thread(self._attach_live, working, state)
+            await asyncio.to_thread(self._attach_live, state)
             t5 = _clocks()
         self._node_cache = node_cache
-        self.committed, self._working = state, working
-        self._next_close = next_closing(self._working)
+        self.state = state
+        self.size, self._root = state.size, self.frontier.root()
+        self._next_close = next_closing(self.state)
         if h is not None:
             self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
             self._received_at = parse_time(self.received)
-        if pair is not None:
+        if from_snapshot:
             log.info(
                 "loaded %d entries in %s, from the state snapshot %s", size, _spent(t0, _clocks()), self.snapshot_path
             )
             return True
         log.info(
             "loaded %d entries in %s: log checked %s; %d projection rows read %s, of which their keyed digest "
-            "%.2f s CPU (summed in the same pass); states built %s; live tallies %s",
+            "%.2f s CPU (summed in the same pass); state built %s; live tallies %s",
             size,
             _spent(t0, t5),
             _spent(t0, t1),
@@ -396,10 +401,8 @@ class BallotBox:
         )
         return False
 
-    async def _from_snapshot(
-        self, conn: AsyncConnection, h: Any, report: Progress
-    ) -> tuple[AssemblyState, AssemblyState] | None:
-        """The (writer's, readers') states from the snapshot, brought up to
+    async def _from_snapshot(self, conn: AsyncConnection, h: Any, report: Progress) -> AssemblyState | None:
+        """The state from the snapshot, brought up to
         the log's head by replaying the entries appended after it (each
         checked against its stored hash and leaf first), once the head has
         passed the fast check (``_check_frontier``); None, with the reason
@@ -422,22 +425,20 @@ class BallotBox:
             (log.info if str(why) == "there is none" else log.warning)("state snapshot %s not used: %s", path, why)
             return None
         await self._check_frontier(conn, h)
-        working, committed = snap.working, snap.committed
+        state = snap.state
         rows = await conn.execute(_with_leaf(T.entries.c.idx >= snap.size).order_by(T.entries.c.idx))
         for idx, data, digest, leaf in rows:
-            if idx != working.size:
-                raise E.LogCorrupted(f"entry {working.size} is missing")
+            if idx != state.size:
+                raise E.LogCorrupted(f"entry {state.size} is missing")
             data, hexdigest = _served(idx, data, digest, leaf)
             entry = parse(data)
             st = parse_statement(entry["statement"])
-            for state in (working, committed):
-                apply(state, st, index=idx, entry_hash=hexdigest, received=entry["received"])
-        if working.size != size:
-            raise E.LogCorrupted(f"the log holds {working.size} entries after the snapshot's, the head says {size}")
-        for state in (working, committed):  # the closes replayed stored their paths when they were appended
-            if state.fresh_paths is not None:
-                state.fresh_paths.clear()
-        return working, committed
+            apply(state, st, index=idx, entry_hash=hexdigest, received=entry["received"])
+        if state.size != size:
+            raise E.LogCorrupted(f"the log holds {state.size} entries after the snapshot's, the head says {size}")
+        if state.fresh_paths is not None:  # the closes replayed stored their paths when they were appended
+            state.fresh_paths.clear()
+        return state
 
     async def _check_frontier(self, conn: AsyncConnection, h: Any) -> None:
         """The fast check of a start from the snapshot: dense indexes, the
@@ -524,18 +525,15 @@ class BallotBox:
         h = (await conn.execute(select(T.head))).mappings().first()
         await self._check_log(conn, h)
 
-    def _attach_live(self, working: AssemblyState, committed: AssemblyState) -> None:
-        """The live resolutions of the open motions (ballots.live): built once
-        for the writer's state and copied for the readers'; with
+    def _attach_live(self, state: AssemblyState) -> None:
+        """The live resolutions of the open motions (ballots.live); with
         ``full_check`` each is compared with the full resolution."""
-        live = LiveTallies.attach(working)
-        committed.live = copy.deepcopy(live)
-        # Both states hand over the vote paths each close takes: the writer's
-        # to be stored with its batch, the readers' to the cache.
-        working.fresh_paths, committed.fresh_paths = {}, {}
+        live = LiveTallies.attach(state)
+        # The state hands over the vote paths each close takes, for its batch to store.
+        state.fresh_paths = {}
         if self.full_check:
             for motion_id in live.motions:
-                counts(working, motion_id, check=True)
+                counts(state, motion_id, check=True)
 
     async def _check_log(self, conn: AsyncConnection, h: Any, report: Progress | None = None) -> None:
         """Start-up check, fast path: the indexes are dense, the root is
@@ -663,7 +661,7 @@ class BallotBox:
         first catches up with the other processes, so that any of them closes
         a motion another one created (and reveals the same r, SPEC 13)."""
         await self.sync()
-        if due_lotteries(self.committed, self._now()):
+        if due_lotteries(self.state, self._now()):
             fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
             self._queue.put_nowait((None, fut))
             await fut
@@ -689,13 +687,13 @@ class BallotBox:
             except Exception as exc:  # the transaction rolled back: resync from the database
                 log.exception("append batch failed; reloading state from the log")
                 self._clean = False
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                try:
+                try:  # first, so that no caller sees the failure while the state still shows the batch
                     await self._load()
                 except Exception:
                     log.exception("reload failed")
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
             finally:
                 self._settled.set()
                 for _ in batch:
@@ -704,7 +702,7 @@ class BallotBox:
     async def _commit(self, items: list[Item]) -> None:
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
-            batch = _Batch(self._working, self.frontier, self.head_hash, self._received_at)
+            batch = _Batch(self.state, self.frontier, self.head_hash, self._received_at)
             self._close_due(batch, batch.now(self.clock()))
             for item, fut in items:
                 if item is not None:
@@ -732,30 +730,30 @@ class BallotBox:
         self._close_due(batch, received)
         st = signed.statement
         try:
-            check(self._working, st, received, server_key=self.server_hex, secret=self._secret)
-            check_policy(self._working, st)
+            check(self.state, st, received, server_key=self.server_hex, secret=self._secret)
+            check_policy(self.state, st)
             if self.comment_rate is not None:
-                self.comment_rate.check(self._working, st, received)
+                self.comment_rate.check(self.state, st, received)
         except E.Refused as refusal:
             return refusal
         staged = batch.add(signed, statement_bytes, received, text)
         self._commit_awaited(batch, received)
         if st.kind in (Kind.MOTION, Kind.CLOSE, Kind.DRAW, Kind.DRAWN):
-            self._next_close = next_closing(self._working)
+            self._next_close = next_closing(self.state)
             self._close_due(batch, received)  # a motion (or draw) created already due is closed at once
         return staged
 
     def _secret(self, lottery: str) -> bytes:
         """r of ``lottery`` in this assembly, derived from the server key
         (docs/SPEC.md section 16): never stored, the same in every process."""
-        if self._working.assembly_id is None:
+        if self.state.assembly_id is None:
             raise ValueError("no assembly yet: no lottery")
-        return tally.lottery_secret(self.server_key.seed, self._working.assembly_id, lottery)
+        return tally.lottery_secret(self.server_key.seed, self.state.assembly_id, lottery)
 
     def _commit_awaited(self, batch: _Batch, received: datetime) -> None:
         """Stage the `commit` of the lottery the last entry opened (a
         motion's), as the very next entry (docs/SPEC.md section 16)."""
-        lottery = self._working.awaiting_commit
+        lottery = self.state.awaiting_commit
         if lottery is not None:
             body = {"lottery": lottery, "hash": tally.commit_hash(self._secret(lottery))}
             batch.add(*self._signed_by_server(self._server_statement(Kind.COMMIT, body)), received)
@@ -766,10 +764,10 @@ class BallotBox:
         r) and at once its `result`."""
         if self._next_close is None or now < self._next_close:
             return  # nothing is due before the earliest closing time: skip the scan
-        for lottery in due_lotteries(self._working, now):
+        for lottery in due_lotteries(self.state, now):
             if lottery.startswith(DRAW_PREFIX):
-                draw = self._working.draws[lottery[len(DRAW_PREFIX) :]]
-                fields = sortition.drawn_fields(self._working, draw, self._secret(lottery))
+                draw = self.state.draws[lottery[len(DRAW_PREFIX) :]]
+                fields = sortition.drawn_fields(self.state, draw, self._secret(lottery))
                 batch.add(*self._signed_by_server(self._server_statement(Kind.DRAWN, fields)), now)
                 continue
             motion_id = lottery[len(MOTION_PREFIX) :]
@@ -777,16 +775,17 @@ class BallotBox:
             close = self._server_statement(Kind.CLOSE, {"motion": motion_id, "reveal": reveal})
             batch.add(*self._signed_by_server(close), now)
             header = self._server_header(Kind.RESULT)
-            result = result_statement(self._working, motion_id, header, check=self.full_check)
+            result = result_statement(self.state, motion_id, header, check=self.full_check)
             batch.add(*self._signed_by_server(result), now)
-        self._next_close = next_closing(self._working)
+        self._next_close = next_closing(self.state)
 
     def _publish(self, batch: _Batch, checkpoint: str | None) -> None:
-        """The batch is committed: readers see it, the checkpoint is published."""
-        for s in batch.staged:
-            apply(self.committed, s.statement, index=s.index, entry_hash=s.digest.hex(), received=s.entry["received"])
-        self._cache_fresh_paths()
+        """The batch is committed: the log's size, root and checkpoint move to
+        it, and its listeners hear of it."""
+        for motion_id, snap in batch.paths.items():
+            self._paths.put(motion_id, snap)
         if checkpoint is not None:
+            self.size, self._root = batch.state.size, batch.frontier.root()
             self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
             self.checkpoint_text = checkpoint
         self._node_cache.update(batch.nodes)
@@ -802,10 +801,10 @@ class BallotBox:
     def _server_header(self, kind: Kind) -> dict[str, Any]:
         return {
             "v": 1,
-            "assembly": self._working.assembly_id,
+            "assembly": self.state.assembly_id,
             "kind": str(kind),
             "author": self.server_hex,
-            "seq": self._working.seqs.get(self.server_hex, 0) + 1,
+            "seq": self.state.seqs.get(self.server_hex, 0) + 1,
         }
 
     def _server_statement(self, kind: Kind, body: dict[str, Any]) -> dict[str, Any]:
@@ -858,28 +857,27 @@ class BallotBox:
             # lock, read again, in case another process wrote the first entries.
             h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
         size = 0 if h is None else h["size"]
-        if size == self.committed.size:
+        if size == self.size:
             return
         rows = await conn.execute(
-            select(T.entries.c.data, T.entries.c.hash)
-            .where(T.entries.c.idx >= self.committed.size)
-            .order_by(T.entries.c.idx)
+            select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx >= self.size).order_by(T.entries.c.idx)
         )
         if h is None:  # size is above ours, so a head row exists
             raise E.LogCorrupted("the head row vanished while entries were read")
         for data, digest in rows:
             entry = parse(data)
             st = parse_statement(entry["statement"])
-            # Committed by another process: both states take it.
-            for state in (self._working, self.committed):
-                apply(state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
+            # Committed by another process.
+            apply(self.state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
             self.frontier.append(merkle.leaf_hash(data))
-        if self._working.fresh_paths:  # the other process stored them with its entries
-            self._working.fresh_paths.clear()
-        self._cache_fresh_paths()
+        if self.state.fresh_paths:  # the other process stored them with its entries
+            for motion_id, snap in self.state.fresh_paths.items():
+                self._paths.put(motion_id, snap)
+            self.state.fresh_paths.clear()
+        self.size, self._root = self.state.size, self.frontier.root()
         self.head_hash, self.received, self.checkpoint_text = h["head_hash"], h["received"], h["checkpoint"]
         self._received_at = parse_time(self.received)
-        self._next_close = next_closing(self._working)
+        self._next_close = next_closing(self.state)
 
     async def sync(self) -> None:
         """Bring the in-memory state up to the database's head, when other
@@ -890,26 +888,19 @@ class BallotBox:
         async with self._catch_up_lock:  # never beside the writer's own catch-up
             async with self.engine.connect() as conn:
                 size = (await conn.execute(select(T.head.c.size))).scalar()
-                if size is not None and size > self.committed.size:
+                if size is not None and size > self.size:
                     # The read above began the transaction (autobegin): lock and replay in it.
                     await self._lock_and_catch_up(conn)
                     await conn.commit()
 
     # -- reading -----------------------------------------------------------
 
-    def _cache_fresh_paths(self) -> None:
-        fresh = self.committed.fresh_paths
-        if fresh:
-            for motion_id, snap in fresh.items():
-                self._paths.put(motion_id, snap)
-            fresh.clear()
-
     async def closed_paths(self, motion_id: str) -> ClosedPaths | None:
         """The vote paths of a closed motion as of its close (ballots.paths),
         None for a motion not closed: from the small cache, else read from
         ``closed_path_data`` and checked against the digest the projections
         hold. Raises LogCorrupted for a missing or altered snapshot."""
-        summary = self.committed.closed_paths.get(motion_id)
+        summary = self.state.closed_paths.get(motion_id)
         if summary is None:
             return None
         hit = self._paths.get(motion_id, summary.digest)
@@ -927,22 +918,12 @@ class BallotBox:
         return snap
 
     @property
-    def state(self) -> AssemblyState:
-        """The state as of the last commit (the same object as ``committed``):
-        what every reader sees; staged entries are not in it."""
-        return self.committed
-
-    @property
     def origin(self) -> str:
-        return f"liquid-mandate/{self.committed.assembly_id}"
-
-    @property
-    def size(self) -> int:
-        return self.committed.size
+        return f"liquid-mandate/{self.state.assembly_id}"
 
     async def _receipt(self, s: _Staged) -> Receipt:
         # Taken together: a sync() may move both while the proof is assembled.
-        size, checkpoint = self.committed.size, self.checkpoint_text
+        size, checkpoint = self.size, self.checkpoint_text
         proof = await self._assemble(merkle.inclusion_proof_plan(s.index, size))
         return Receipt(s.index, s.digest.hex(), s.entry, checkpoint, [h.hex() for h in proof])
 
@@ -971,22 +952,22 @@ class BallotBox:
         """(proof, root) for entry ``index`` in the tree of ``size`` entries.
         Raises ValueError for sizes the log does not have."""
         await self._settled.wait()
-        if not 0 <= index < size <= self.state.size:
-            raise ValueError(f"want 0 <= index < size <= {self.state.size}, got index {index}, size {size}")
+        if not 0 <= index < size <= self.size:
+            raise ValueError(f"want 0 <= index < size <= {self.size}, got index {index}, size {size}")
         proof = await self._assemble(merkle.inclusion_proof_plan(index, size))
         return proof, await self.root_at(size)
 
     async def consistency_proof(self, size1: int, size2: int) -> tuple[list[bytes], bytes, bytes]:
         await self._settled.wait()
-        if not 0 < size1 <= size2 <= self.state.size:
-            raise ValueError(f"want 0 < from <= to <= {self.state.size}, got from {size1}, to {size2}")
+        if not 0 < size1 <= size2 <= self.size:
+            raise ValueError(f"want 0 < from <= to <= {self.size}, got from {size1}, to {size2}")
         proof = await self._assemble(merkle.consistency_proof_plan(size1, size2))
         return proof, await self.root_at(size1), await self.root_at(size2)
 
     async def root_at(self, size: int) -> bytes:
         await self._settled.wait()
-        if size == self.state.size:
-            return self.frontier.root()
+        if size == self.size:
+            return self._root
         return (await self._assemble([merkle.subtree_root_plan(size)]))[0]
 
     async def export(self, start: int = 0, limit: int | None = None) -> list[bytes]:
@@ -1027,19 +1008,19 @@ class BallotBox:
         ``{"index", "text", "salt"}``, or ``{"index", "redacted": true,
         "reason", "redact"}`` once a `redact` erased it."""
         await self._settled.wait()
-        state = self.committed
+        state = self.state
         wanted = [i for i in state.comments if i >= start][:limit]
         if not wanted:
             return []
         async with self.engine.connect() as conn:
             rows = await sql.read_texts(conn, wanted[0], wanted[-1])
-        if self.shared and any(i not in rows and self.committed.comments[i].redacted_by is None for i in wanted):
+        if self.shared and any(i not in rows and self.state.comments[i].redacted_by is None for i in wanted):
             # Another process may have redacted it (deleting the row) after our
             # last catch-up: learn that redact, so its record is served, not dropped.
             await self.sync()
         out: list[dict[str, Any]] = []
         for i in wanted:
-            c = self.committed.comments[i]  # read again: a redact may have been published meanwhile
+            c = self.state.comments[i]  # read again: a redact may have been published meanwhile
             if c.redacted_by is not None:
                 out.append({"index": i, "redacted": True, "reason": c.reason, "redact": c.redacted_by})
             elif i in rows:
@@ -1077,10 +1058,11 @@ class BallotBox:
             await self._lock_and_catch_up(conn)
             state = await upgrade.rebuild_projections(conn, secret_for=self._secret_for)
             await integrity.store_digest(conn, state.size, integrity.digest_of(self._digest_key, all_rows(state)))
-        self._working, self.committed = state, copy.deepcopy(state)
-        self._attach_live(self._working, self.committed)
-        self._next_close = next_closing(self._working)
-        return self.committed
+        self.state = state
+        self.size, self._root = state.size, self.frontier.root()
+        self._attach_live(state)
+        self._next_close = next_closing(state)
+        return state
 
 
 _PREV = b'"prev":"'
@@ -1094,13 +1076,12 @@ async def _high_nodes(conn: AsyncConnection) -> dict[tuple[int, int], bytes]:
     return {(lv, i): hh for lv, i, hh in high}
 
 
-def _two_states(rows: dict[Any, list[Any]], size: int) -> tuple[AssemblyState, AssemblyState]:
-    """The readers' and the writer's states from the same rows (in a thread:
-    two loads cost a third of one ``copy.deepcopy``, measured at 10^5
-    members), then the rows dropped there too: freeing a few hundred
-    thousand dicts is itself work the event loop should not do."""
+def _state_of(rows: dict[Any, list[Any]], size: int) -> AssemblyState:
+    """The state from the rows (in a thread), then the rows dropped there
+    too: freeing a few hundred thousand dicts is itself work the event loop
+    should not do."""
     try:
-        return load_state(rows, size), load_state(rows, size)
+        return load_state(rows, size)
     finally:
         rows.clear()
 

@@ -63,7 +63,7 @@ class SortedItems:
                 yield bytes(c[i : i + WIDTH])
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SortedItems:
-        # The readers' state gets its own copy at start-up (ballots/box.py).
+        # A copy of a state (tests follow a log in two states) copies these too.
         new = type(self)()
         new.chunks, new.maxes, new.count = [bytearray(c) for c in self.chunks], list(self.maxes), self.count
         return new

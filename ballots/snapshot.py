@@ -1,4 +1,4 @@
-"""The box's two states as a clean stop left them (issue 16), so that the
+"""The box's state as a clean stop left it (issue 16), so that the
 next start need not rebuild them from millions of projection rows.
 
 A snapshot is a cache, never a source: the log and the projection tables
@@ -18,8 +18,7 @@ this holds, checked in this order:
 
 Layout: ``MAGIC``, then code hash (32 bytes), log size (8, big-endian),
 hash of the last entry (32), MAC (32) over those three and the payload, then
-the payload: the pickled pair (writer's state, readers' state), pickled
-together so that the strings they share stay shared.
+the payload: the pickled state (its live tallies included).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ from pathlib import Path
 
 from ballots.state import AssemblyState
 
-MAGIC = b"liquid-mandate state snapshot v1\n"
+MAGIC = b"liquid-mandate state snapshot v2\n"
 _KEY_LABEL = b"liquid-mandate/state-snapshot/v1\n"
 _HEADER = len(MAGIC) + 32 + 8 + 32 + 32
 # More entries than this after the snapshot, and the projections load faster
@@ -54,8 +53,7 @@ class Unusable(Exception):
 class Snapshot:
     size: int
     head_hash: bytes  # of entry size - 1 (zeros for an empty log)
-    working: AssemblyState
-    committed: AssemblyState
+    state: AssemblyState
 
 
 def snapshot_key(server_seed: bytes) -> bytes:
@@ -83,10 +81,10 @@ def _mac(key: bytes, header: bytes, payload: bytes | memoryview) -> bytes:
     return m.digest()
 
 
-def write(path: Path, key: bytes, size: int, head_hash: bytes, working: AssemblyState, committed: AssemblyState) -> int:
+def write(path: Path, key: bytes, size: int, head_hash: bytes, state: AssemblyState) -> int:
     """Write the snapshot atomically (a temporary file, fsync, rename), mode
     0600; returns its size in bytes."""
-    payload = pickle.dumps((working, committed), protocol=5)
+    payload = pickle.dumps(state, protocol=5)
     fields = code_hash() + size.to_bytes(8, "big") + head_hash
     data = MAGIC + fields + _mac(key, fields, payload)
     tmp = path.with_name(path.name + ".tmp")
@@ -133,5 +131,7 @@ def read(path: Path, key: bytes) -> Snapshot:
     fields, mac, payload = data[len(MAGIC) : _HEADER - 32], data[_HEADER - 32 : _HEADER], data[_HEADER:]
     if not hmac.compare_digest(_mac(key, bytes(fields), payload), bytes(mac)):
         raise Unusable("its MAC does not verify (written under another server key, or altered)")
-    working, committed = pickle.loads(payload)
-    return Snapshot(size, head_hash, working, committed)
+    state = pickle.loads(payload)
+    if not isinstance(state, AssemblyState):
+        raise Unusable("it does not hold a state")
+    return Snapshot(size, head_hash, state)

@@ -1,8 +1,8 @@
 """The D items kept as ballots arrive (ballots.seeds) against the reference
 (tally.ballots_digest, tally.motion_seed): after every statement of random
 sequences of enrolments, ballots, changed choices, withdrawals, expulsions,
-motions and closes applied through ballots.state.apply, in the writer's
-state and in a readers' copy taken midway (as the box keeps two); the seed
+motions and closes applied through ballots.state.apply, in a state and in
+a deep copy of it taken midway (a copy must follow the log on its own); the seed
 of every close; a structure built afresh from the final state; and through
 the ballot box, with a reopen, a rebuild and --full-check (docs/SPEC.md
 section 16.2)."""
@@ -75,8 +75,8 @@ def test_sorted_items_stay_sorted_through_adds_and_removes(ops: list[tuple[bool,
 
 
 class Log:
-    """Statements folded through apply into a writer's state with the live
-    structures attached and, from ``fork`` on, into a readers' deep copy."""
+    """Statements folded through apply into a state with the live
+    structures attached and, from ``fork`` on, into a deep copy of it."""
 
     def __init__(self, members: int) -> None:
         rules = {"method": "largest_remainder", "quorum": 20, "no_quorum": "abstain"}
@@ -91,7 +91,7 @@ class Log:
             self.enroll()
 
     def fork(self) -> None:
-        """A readers' state: a deep copy (live included) that follows the log from now."""
+        """A deep copy of the state (live included) that follows the log from now."""
         if len(self.states) == 1:
             self.states.append(copy.deepcopy(self.state))
 
@@ -250,9 +250,8 @@ def test_a_key_enrolled_again_brings_its_ballot_back() -> None:
 
 
 def assert_kept_d_is_reference(box: BallotBox, motion: str) -> None:
-    for state in (box.state, box._working):
-        assert state.live is not None
-        assert state.live.seeds.digest(motion) == reference_d(state, motion)
+    assert box.state.live is not None
+    assert box.state.live.seeds.digest(motion) == reference_d(box.state, motion)
 
 
 async def test_the_box_keeps_d_and_closes_on_the_reference_seed(world: World, caplog: Any) -> None:
@@ -296,7 +295,7 @@ async def test_the_box_keeps_d_and_closes_on_the_reference_seed(world: World, ca
     )
     assert m.result == want
     assert m.result["seed"] == tally.motion_seed(reveal, electorate(state_at_close, "m")).hex()
-    assert "m" not in world.box.state.live.seeds.motions and "m" not in world.box._working.live.seeds.motions
+    assert "m" not in world.box.state.live.seeds.motions
 
 
 @pytest.fixture
@@ -318,9 +317,9 @@ async def test_full_check_logs_a_kept_d_that_differs(checking: World, caplog: An
     await w.motion("m", "t", closes=100)
     await w.vote(a, "m", "yes")
     await w.vote(b, "m", "no")
-    ref = copy.deepcopy(box._working)
+    ref = copy.deepcopy(box.state)
     ref.live = None
-    box._working.live.seeds.motions["m"].drop(a.public)  # what a bug in ballots.seeds would do
+    box.state.live.seeds.motions["m"].drop(a.public)  # what a bug in ballots.seeds would do
     w.clock.advance(seconds=101)
     with caplog.at_level(logging.ERROR, logger="ballots.closing"):
         await box.close_due()

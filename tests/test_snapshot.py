@@ -145,7 +145,7 @@ async def test_a_snapshot_that_cannot_be_trusted_is_not_used(
     elif why == "another_key":
         other = KeyPair(bytes(range(1, 33)))
         s = snapshot.read(snap, snapshot.snapshot_key(server_key.seed))
-        snapshot.write(snap, snapshot.snapshot_key(other.seed), s.size, s.head_hash, s.working, s.committed)
+        snapshot.write(snap, snapshot.snapshot_key(other.seed), s.size, s.head_hash, s.state)
     elif why == "another_code":
         monkeypatch.setattr(snapshot, "code_hash", lambda: bytes(32))
     elif why == "another_log":  # the same key, another assembly's log in its place
