@@ -46,6 +46,7 @@ from serving.keyfile import load_server_key
 from serving.limits import PostRate, expect_handler, limits_middleware
 from serving.logging_setup import AccessLogger, setup_logging
 from serving.metrics import Metrics, gauge
+from serving.motion_bodies import MotionBodies
 from serving.openapi import openapi_document
 from serving.params import ascii_int
 from serving.problems import (
@@ -82,6 +83,7 @@ METRICS = web.AppKey("metrics", Metrics)
 HUB = web.AppKey("hub", EventHub)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
 POWER = web.AppKey("power", people.PowerCache)
+MOTION_BODIES = web.AppKey("motion_bodies", MotionBodies)
 LOADING = web.AppKey("loading", Loading)
 
 
@@ -252,10 +254,10 @@ async def get_consistency(request: web.Request) -> web.Response:
 
 async def get_motion(request: web.Request) -> web.Response:
     box = _box(request)
-    detail = views.motion_detail(box.state, request.match_info["id"], _now(request))
-    if detail is None:
+    body = request.app[MOTION_BODIES].body(box.state, box.loads, request.match_info["id"], _now(request))
+    if body is None:
         raise Problem("not_found", f"no motion {request.match_info['id']!r}")
-    return web.json_response(detail)
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 async def get_instructions(request: web.Request) -> web.Response:
@@ -644,6 +646,7 @@ def create_app(
     app[BEHIND_PROXY] = settings.behind_proxy
     app[CLOCK] = clock
     app[POWER] = people.PowerCache()
+    app[MOTION_BODIES] = MotionBodies()
     app[LOADING] = loading
     opened = app[OPENED] = Opened()
     app[HUB] = EventHub(lambda: _opened_box(opened).state)

@@ -185,6 +185,9 @@ class BallotBox:
         self.clock = clock
         # The one state: the writer stages each batch on it (see the module docstring).
         self.state = AssemblyState()
+        # How many times a state was loaded (a start, a reload, a rebuild):
+        # caches of views tell a reloaded state from the one before by it.
+        self.loads = 0
         # The log as of the last commit: its size and root.
         self.size = 0
         self._root = merkle.CompactRange().root()
@@ -376,7 +379,7 @@ class BallotBox:
             await asyncio.to_thread(self._attach_live, state)
             t5 = _clocks()
         self._node_cache = node_cache
-        self.state = state
+        self.state, self.loads = state, self.loads + 1
         self.size, self._root = state.size, self.frontier.root()
         self._next_close = next_closing(self.state)
         if h is not None:
@@ -1058,7 +1061,7 @@ class BallotBox:
             await self._lock_and_catch_up(conn)
             state = await upgrade.rebuild_projections(conn, secret_for=self._secret_for)
             await integrity.store_digest(conn, state.size, integrity.digest_of(self._digest_key, all_rows(state)))
-        self.state = state
+        self.state, self.loads = state, self.loads + 1
         self.size, self._root = state.size, self.frontier.root()
         self._attach_live(state)
         self._next_close = next_closing(state)

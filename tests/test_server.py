@@ -106,7 +106,9 @@ async def test_life_cycle_from_genesis_to_instructions(api, clock: Clock) -> Non
     await c.post(bob.sign("delegate", c.assembly, scope="topic:energy", to=alice.public))
     await c.post(carol.sign("ballot", c.assembly, motion="wind", choice="no"))
 
-    live = await (await api.get("/api/motions/wind")).json()
+    resp = await api.get("/api/motions/wind")
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    live = await resp.json()
     assert live["state"] == "open" and live["result"] is None
     assert (live["tally"]["yes"], live["tally"]["no"]) == (2, 1)
     path = await (await api.get(f"/api/members/{bob.public}/motions/wind")).json()
