@@ -676,7 +676,7 @@ def create_app(
                 verify_threads=settings.verify_threads,
                 comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
                 progress=loading.report,
-                # A clean stop keeps the states beside an SQLite database (ballots.snapshot).
+                # A clean stop keeps the state beside an SQLite database (ballots.snapshot).
                 snapshot_path=None if sqlite_path(settings.database_url) is None else settings.data_dir / SNAPSHOT,
             )
         except BaseException:

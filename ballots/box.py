@@ -213,15 +213,15 @@ class BallotBox:
         self._digest_key = integrity.digest_key(server_key.seed)
         # The closed motions' vote paths last read or taken (ballots.paths).
         self._paths = PathCache()
-        # Where the states are kept across a clean stop (ballots.snapshot), or None.
+        # Where the state is kept across a clean stop (ballots.snapshot), or None.
         self.snapshot_path: Path | None = None
         self._snapshot_key = snapshot.snapshot_key(server_key.seed)
         # After a start from the snapshot: the checks it put off (the leaves,
         # the projections' digest), running once the box is open; raises
         # LogCorrupted if they fail. None after any other start.
         self.deferred: asyncio.Task[None] | None = None
-        # False once a batch failed to commit: the states were reloaded, and
-        # no snapshot is written from them at the stop.
+        # False once a batch failed to commit: the state was reloaded, and
+        # no snapshot is written from it at the stop.
         self._clean = True
 
     # -- opening -----------------------------------------------------------
@@ -247,8 +247,8 @@ class BallotBox:
         0 checks them inline. ``progress`` is told each phase of the load as
         it goes (``_load``). The load keeps the event loop free: reads in
         steps of ``START_CHUNK`` rows, the state built in a thread.
-        ``snapshot_path``: where a clean stop keeps the states
-        (ballots.snapshot), and the next start reads them if it can (never
+        ``snapshot_path``: where a clean stop keeps the state
+        (ballots.snapshot), and the next start reads it if it can (never
         with ``full_check``, nor on a database other processes share).
         Raises LogCorrupted."""
         engine = sql.make_engine(url)
@@ -277,7 +277,7 @@ class BallotBox:
         return box
 
     async def aclose(self) -> None:
-        """Finish the appends already queued, then stop, keep the states in
+        """Finish the appends already queued, then stop, keep the state in
         the snapshot (if the box has a path for it and nothing failed), and
         release the database."""
         if self.deferred is not None and not self.deferred.done():
@@ -333,7 +333,7 @@ class BallotBox:
         ballots.snapshot), else from the projections. The event loop stays
         free throughout: the reads go in steps of ``START_CHUNK`` rows, the
         projections' keyed digest is summed in the same pass as they are read
-        (one read of each table), and building the states and the live
+        (one read of each table), and building the state and the live
         tallies (pure CPU) runs in a thread. Each phase's time is logged.
         Returns whether the state came from the snapshot (its checks are
         then ``_deferred_check``'s). Raises LogCorrupted."""

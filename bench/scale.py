@@ -20,7 +20,12 @@ run, since the ingest writes to it.
 Baselines, same run: the full resolution (delegation.resolve, what every
 read and close did before) beside the live counts; the trivial aiohttp
 ceiling beside server.py; no listeners beside 100 SSE listeners and a page
-polling the motion. The last line is one line of figures:
+polling the motion every `--poll-interval` seconds (0.1: ten times a second,
+more often than any page; the web UI itself polls nothing, it listens), and
+beside the same listeners with a poller that sends its next GET as soon as
+the last one answered ("flood", the poller of the first runs of this bench).
+`sse_ingest_ratio` is loaded / none; the flood's ratio is reported beside
+it. The last line is one line of figures:
 `members=N close_tally_s=X live_update_ms=Y get_motion_p99_ms=Z sse_ingest_ratio=R startup_s=S rss_mib=M`.
 """
 
@@ -405,11 +410,17 @@ async def ingest(
 
 
 async def with_listeners(
-    session: aiohttp.ClientSession, base: str, envelopes: list[dict[str, Any]], clients: int, listeners: int
+    session: aiohttp.ClientSession,
+    base: str,
+    envelopes: list[dict[str, Any]],
+    clients: int,
+    listeners: int,
+    poll_interval: float,
 ) -> tuple[float, list[float], list[float], int]:
     """Ingest with `listeners` SSE streams open and one page polling the
-    motion (a GET whenever the previous one answered): (rate, post
-    latencies, GET latencies, tally events the listeners got)."""
+    motion, a GET every `poll_interval` seconds (0: as soon as the previous
+    one answered): (rate, post latencies, GET latencies, tally events the
+    listeners got)."""
     got = [0]
     stop = asyncio.Event()
     ready = 0
@@ -439,6 +450,8 @@ async def with_listeners(
             async with session.get(base + "/api/motions/m") as r:
                 await r.read()
             gets.append(time.perf_counter() - t)
+            if poll_interval:
+                await asyncio.sleep(max(0.0, t + poll_interval - time.perf_counter()))
 
     tasks = [asyncio.create_task(listen()) for _ in range(listeners)]
     while ready < listeners:
@@ -526,7 +539,8 @@ async def postgres_processes(n: int, clients: int, ballots: int) -> dict[str, An
         await src.aclose()
         (work / "liquid-mandate.db").unlink()
         dst = await BallotBox.open(url, key)
-        envs = [json.loads(line) for line in lines]
+        # The server's own entries (the motion's `commit`) the box appends by itself again, the same.
+        envs = [e for e in map(json.loads, lines) if e["statement"]["author"] != key.public_hex]
         await append_all(dst, iter({"statement": e["statement"], "signature": e["signature"]} for e in envs))
         asm = dst.state.assembly_id or ""
         await dst.aclose()
@@ -636,19 +650,21 @@ async def main_async(a: argparse.Namespace) -> None:
                     "log_page_ms": await probe(session, base + "/api/log?from=1000&limit=100"),
                 }
                 print("probes alone (median):", json.dumps(probes), flush=True)
-                offset, runs = 0, {"none": [], "loaded": []}
-                gets: list[float] = []
+                offset, runs = 0, {"none": [], "loaded": [], "flood": []}
+                gets: dict[str, list[float]] = {"loaded": [], "flood": []}
                 events = 0
-                for which in ("none", "loaded", "none", "loaded"):
+                for which in ("none", "loaded", "flood", "none", "loaded", "flood"):
                     envs = idle_ballots(n, asm, offset, a.ballots)
                     if len(envs) < a.ballots:
                         raise SystemExit(f"not enough idle members for {a.ballots} ballots per run")
                     offset += a.ballots
-                    listeners = 100 if which == "loaded" else 0
+                    listeners = 0 if which == "none" else 100
+                    interval = a.poll_interval if which == "loaded" else 0.0
                     cpu0 = cpu_s(proc.pid)
-                    rate, lat, g, ev = await with_listeners(session, base, envs, a.clients, listeners)
+                    rate, lat, g, ev = await with_listeners(session, base, envs, a.clients, listeners, interval)
                     cpu_ms = (cpu_s(proc.pid) - cpu0) * 1000 / len(envs)
-                    gets += g
+                    if which != "none":
+                        gets[which] += g
                     events += ev
                     runs[which].append((rate, cpu_ms))
                     print(
@@ -666,7 +682,10 @@ async def main_async(a: argparse.Namespace) -> None:
         loaded = statistics.median(r for r, _ in runs["loaded"])
         cpu_none = statistics.median(c for _, c in runs["none"])
         cpu_loaded = statistics.median(c for _, c in runs["loaded"])
-        get_p99 = pct(gets, 0.99) * 1000 if gets else float("nan")
+        flood = statistics.median(r for r, _ in runs["flood"])
+        cpu_flood = statistics.median(c for _, c in runs["flood"])
+        get_p99 = pct(gets["loaded"], 0.99) * 1000 if gets["loaded"] else float("nan")
+        flood_p99 = pct(gets["flood"], 0.99) * 1000 if gets["flood"] else float("nan")
         threaded: list[float] = []
         if a.threads_ab:
             # The same ingest (no listeners) on a server checking signatures in one thread beside the loop.
@@ -680,7 +699,7 @@ async def main_async(a: argparse.Namespace) -> None:
                         envs = idle_ballots(n, asm, offset, a.ballots)
                         if len(envs) < a.ballots:  # (it crashed on an empty run: 4 runs took every idle member)
                             raise SystemExit(
-                                f"not enough idle members for 6 runs of {a.ballots} ballots: --no-threads-ab"
+                                f"not enough idle members for 8 runs of {a.ballots} ballots: --no-threads-ab"
                             )
                         offset += a.ballots
                         rate, lat = await ingest(session, [base], envs, a.clients)
@@ -696,6 +715,10 @@ async def main_async(a: argparse.Namespace) -> None:
             "server_cpu_ms_per_ballot_none": round(cpu_none, 3),
             "server_cpu_ms_per_ballot_loaded": round(cpu_loaded, 3),
             "sse_cpu_ratio": round(cpu_none / cpu_loaded, 2),
+            "poll_interval_s": a.poll_interval,
+            "ingest_flood_per_s": round(flood),
+            "flood_ingest_ratio": round(flood / none, 2),
+            "server_cpu_ms_per_ballot_flood": round(cpu_flood, 3),
             "startup_cpu_s": round(startup_cpu, 2),
             "startup_from_projections_s": round(cold, 2),
             "startup_from_projections_cpu_s": round(cold_cpu, 2),
@@ -705,8 +728,12 @@ async def main_async(a: argparse.Namespace) -> None:
             "put_off_checks_done_s": round(checked, 2),
             "ceiling_per_s": round(ceil),
             "ratio_to_ceiling": round(none / ceil, 2),
-            "get_motion_under_ingest_median_ms": round(pct(gets, 0.5) * 1000, 1) if gets else None,
+            "get_motion_under_ingest_median_ms": round(pct(gets["loaded"], 0.5) * 1000, 1) if gets["loaded"] else None,
             "get_motion_under_ingest_p99_ms": round(get_p99, 1),
+            "get_motion_flood_median_ms": round(pct(gets["flood"], 0.5) * 1000, 1) if gets["flood"] else None,
+            "get_motion_flood_p99_ms": round(flood_p99, 1),
+            "gets_loaded": len(gets["loaded"]),
+            "gets_flood": len(gets["flood"]),
             "rss_after_mib": rss_after,
             "ingest_verify_thread_per_s": round(statistics.median(threaded)) if threaded else None,
             "verify_thread_ratio": round(statistics.median(threaded) / none, 2) if threaded else None,
@@ -731,6 +758,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     p.add_argument("--ballots", type=int, default=2000, help="ballots per ingest run")
     p.add_argument("--clients", type=int, default=64)
+    p.add_argument(
+        "--poll-interval", type=float, default=0.1, help="seconds between the polling page's GETs (0: back to back)"
+    )
     p.add_argument("--pg-members", type=int, default=20_000)
     p.add_argument("--pg-ballots", type=int, default=None, help="ballots per PostgreSQL run (default --ballots)")
     p.add_argument("--no-pg", action="store_true")
