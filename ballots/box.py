@@ -710,6 +710,10 @@ class BallotBox:
             for item, fut in items:
                 if item is not None:
                     batch.outcome.append((fut, self._accept(batch, *item)))
+            # The state shows the batch's closes from now on: their vote
+            # paths must be found too, before their rows are committed.
+            for motion_id, snap in batch.paths.items():
+                self._paths.put(motion_id, snap)
             checkpoint = await self._write(conn, batch) if batch.staged else None
         self._publish(batch, checkpoint)
         for fut, res in batch.outcome:
@@ -785,8 +789,6 @@ class BallotBox:
     def _publish(self, batch: _Batch, checkpoint: str | None) -> None:
         """The batch is committed: the log's size, root and checkpoint move to
         it, and its listeners hear of it."""
-        for motion_id, snap in batch.paths.items():
-            self._paths.put(motion_id, snap)
         if checkpoint is not None:
             self.size, self._root = batch.state.size, batch.frontier.root()
             self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
@@ -909,6 +911,12 @@ class BallotBox:
         hit = self._paths.get(motion_id, summary.digest)
         if hit is not None:
             return hit
+        # Not cached: it is read from the database, where a close the state
+        # shows is only once its batch is committed (or gone, if it failed).
+        await self._settled.wait()
+        summary = self.state.closed_paths.get(motion_id)
+        if summary is None:
+            return None
         d = T.closed_path_data.c
         async with self.engine.connect() as conn:
             data = (await conn.execute(select(d.data).where(d.motion == motion_id))).scalar()
@@ -1032,11 +1040,19 @@ class BallotBox:
         return out
 
     async def text_of(self, indexes: list[int]) -> dict[int, tuple[str, str]]:
-        """(text, salt) of the given comments that still have one."""
+        """(text, salt) of the given comments that still have one. A comment
+        the state shows while its batch is written has its text stored with
+        the batch: one missing then is read again once the batch is committed."""
         if not indexes:
             return {}
         async with self.engine.connect() as conn:
-            return await sql.read_texts_in(conn, indexes)
+            found = await sql.read_texts_in(conn, indexes)
+        missing = [i for i in indexes if i not in found and i >= self.size]
+        if missing:
+            await self._settled.wait()
+            async with self.engine.connect() as conn:
+                found.update(await sql.read_texts_in(conn, missing))
+        return found
 
     async def delegators(self, key: str) -> list[tuple[str, str]]:
         """(member, scope) of every setting that names ``key`` as its

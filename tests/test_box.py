@@ -287,3 +287,58 @@ async def test_a_failed_commit_reloads_the_state_from_the_log(world: World, monk
     a.seq -= 1  # the same seq again: the state never kept the failed one
     await world.vote(a, "m", "no")
     assert world.box.state.ballots["m"] == {a.public: "no"}
+
+
+async def test_the_vote_paths_of_a_close_being_written_are_found(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A close staged on the state (its paths not yet committed) is one that
+    views show: its vote paths are found while its batch is written, from
+    the cache or, once evicted, from the database after the commit."""
+    from ballots import sql
+
+    (a,) = await world.enroll(1)
+    await world.topic("t")
+    for i in range(6):  # more closes in one batch than the path cache keeps
+        await world.motion(f"m{i}", "t", closes=60)
+    await world.vote(a, "m0", "yes")
+    box, seen = world.box, []
+    real = sql.write_batch
+
+    async def write_and_look(conn, entries, *rest):
+        if any(e["kind"] == "close" for e in entries) and not seen:
+            for i in range(6):
+                seen.append(asyncio.ensure_future(box.closed_paths(f"m{i}")))
+            await asyncio.sleep(0)  # the readers run while the batch is written
+        return await real(conn, entries, *rest)
+
+    monkeypatch.setattr(sql, "write_batch", write_and_look)
+    world.clock.advance(seconds=61)
+    await box.close_due()
+    found = await asyncio.gather(*seen)
+    assert len(found) == 6 and all(p is not None for p in found)
+    assert all(box.state.motions[f"m{i}"].close_index is not None for i in range(6))
+
+
+async def test_the_text_of_a_comment_being_written_is_found(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A comment staged on the state is shown while its batch is written;
+    its text, stored with the batch, is there for whoever reads it then."""
+    from ballots import sql
+    from client.author import comment
+
+    (a,) = await world.enroll(1)
+    await world.topic("t")
+    await world.motion("m", "t")
+    box, seen = world.box, []
+    real = sql.write_batch
+
+    async def write_and_look(conn, entries, *rest):
+        if entries[0]["kind"] == "comment":
+            index = entries[0]["idx"]
+            assert index in box.state.comments and index >= box.size  # shown, not yet committed
+            seen.append((index, asyncio.ensure_future(box.text_of([index]))))
+            await asyncio.sleep(0)
+        return await real(conn, entries, *rest)
+
+    monkeypatch.setattr(sql, "write_batch", write_and_look)
+    await box.append(comment(a, world.assembly, "Plant trees.", motion="m"))
+    ((index, reading),) = seen
+    assert (await reading)[index][0] == "Plant trees."
