@@ -301,8 +301,8 @@ class BallotBox:
         10^6 members); a failure is logged, never raised (the snapshot is a
         cache: the next start loads the projections instead)."""
         path = self.snapshot_path
-        if path is None or not self._clean or self.size == 0:
-            return
+        if path is None or not self._clean or self.size == 0 or self.state.size != self.size:
+            return  # (a state ahead of the log would be a batch never committed: keep nothing of it)
         d = self.deferred
         if d is not None and d.done() and not d.cancelled() and d.exception() is not None:
             return  # the log or the projections failed their checks: keep nothing of them
