@@ -161,6 +161,7 @@ def _now(request: web.Request) -> datetime:
 
 async def get_server(request: web.Request) -> web.Response:
     box = _box(request)
+    await box.settled()  # a size that holds whatever a view showed before (SPEC 9, "Reads and writes")
     return web.json_response(
         {
             "server_key": box.server_hex,
@@ -201,12 +202,14 @@ async def get_texts(request: web.Request) -> web.Response:
 
 async def get_checkpoint(request: web.Request) -> web.Response:
     _founded(_box(request))
+    await _box(request).settled()
     return web.Response(text=await _witnessing(request).checkpoint(), content_type="text/plain")
 
 
 async def get_checkpoints(request: web.Request) -> web.Response:
     box = _box(request)
     _founded(box)
+    await box.settled()
     witnessing = _witnessing(request)
     if "size" in request.query and "covering" in request.query:
         raise Problem("bad_request", "give at most one of size and covering")
@@ -529,6 +532,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def get_witnesses(request: web.Request) -> web.Response:
+    await _box(request).settled()  # its size, like /api/server's
     return web.json_response(_witnessing(request).status())
 
 

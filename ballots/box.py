@@ -44,7 +44,7 @@ from ballots.closing import counts, result_statement
 from ballots.live import LiveTallies
 from ballots.paths import ClosedPaths, PathCache
 from ballots.policy import check_policy
-from ballots.projection import all_rows, changes, load_state
+from ballots.projection import all_rows, changes, load_state, prior_rows
 from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_closing
 from ballots.state import AssemblyState, apply, assembly_id
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
@@ -121,6 +121,9 @@ class _Batch:
         self.staged: list[_Staged] = []
         self.nodes: dict[tuple[int, int], bytes] = {}
         self.pending: dict[Any, dict[Any, Any]] = {}
+        # The rows of ``pending`` as they were before the batch, where the
+        # state told them (ballots.projection.prior_rows); the digest reads the others.
+        self.prior: dict[Any, dict[Any, Any]] = {}
         self.cleared: set[Any] = set()
         # Comment texts to store (index -> text) or erase (index -> None): off the log.
         self.texts: dict[int, CommentText | None] = {}
@@ -149,6 +152,9 @@ class _Batch:
             statement_bytes=statement_bytes,
         )
         digest = hashlib.sha256(data).digest()
+        for table, key, row in prior_rows(self.state, st):
+            if key not in self.pending.get(table, ()):  # first touched in this batch: its stored row
+                self.prior.setdefault(table, {}).setdefault(key, row)
         apply(self.state, st, index=index, entry_hash=digest.hex(), received=entry["received"])
         if self.state.fresh_paths:
             self.paths.update(self.state.fresh_paths)
@@ -829,7 +835,9 @@ class BallotBox:
         ]
         stored = await integrity.stored_digest(conn)
         before = 0 if stored is None else stored[1]
-        digest = await integrity.updated_digest(conn, self._digest_key, before, batch.pending, batch.cleared)
+        digest = await integrity.updated_digest(
+            conn, self._digest_key, before, batch.pending, batch.cleared, batch.prior
+        )
         await sql.write_batch(conn, entries, batch.nodes, batch.pending, batch.cleared)
         if batch.texts:
             await sql.write_texts(conn, batch.texts)
@@ -927,6 +935,12 @@ class BallotBox:
         snap = ClosedPaths.decode(bytes(data), summary.digest)
         self._paths.put(motion_id, snap)
         return snap
+
+    async def settled(self) -> None:
+        """Wait until no batch is being written: from then on, ``size`` and
+        the checkpoint hold every batch a view could have shown before the
+        call (docs/SPEC.md section 9, "Reads and writes")."""
+        await self._settled.wait()
 
     @property
     def origin(self) -> str:

@@ -139,9 +139,12 @@ async def updated_digest(
     before: int,
     pending: Mapping[Table, Mapping[tuple[Any, ...], Row | None]],
     cleared: Iterable[Table],
+    known: Mapping[Table, Mapping[tuple[Any, ...], Row | None]] | None = None,
 ) -> int:
     """The digest once the batch's projection changes are written: each old
-    row's term out, each new row's term in. Call before writing them."""
+    row's term out, each new row's term in. Call before writing them.
+    ``known``: old rows the caller already has (None: there is none), by
+    table and key; the others are read."""
     d = before
     gone = set(cleared)
     for table in gone:
@@ -149,7 +152,12 @@ async def updated_digest(
             d -= row_term(key, table, dict(old))
     for table, rows in pending.items():
         if table not in gone:
-            for prior in await old_rows(conn, table, rows.keys()):
+            have = (known or {}).get(table, {})
+            for k in rows:
+                prior = have.get(k)
+                if prior is not None:
+                    d -= row_term(key, table, prior)
+            for prior in await old_rows(conn, table, [k for k in rows if k not in have]):
                 d -= row_term(key, table, prior)
         for new in rows.values():
             if new is not None:

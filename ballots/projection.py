@@ -142,6 +142,24 @@ def _proposal(p: Proposal) -> Row:
     }
 
 
+def prior_rows(state: AssemblyState, st: Statement) -> Iterator[Change]:
+    """Rows that ``changes`` will give for ``st``, as they stand before it
+    is applied (None: no such row), for the tables most statements change:
+    the author's seq, a ballot, a delegation. The box's keyed digest takes
+    the terms of these old rows from here instead of reading them back."""
+    seq = state.seqs.get(st.author)
+    yield T.authors, (st.author,), None if seq is None else {"key": st.author, "seq": seq}
+    b = st.body
+    if st.kind is Kind.BALLOT:
+        choice = state.ballots.get(b["motion"], {}).get(st.author)
+        row = None if choice is None else {"motion": b["motion"], "member": st.author, "choice": choice}
+        yield T.ballots, (b["motion"], st.author), row
+    elif st.kind is Kind.DELEGATE:
+        target = state.settings.get(st.author, {}).get(b["scope"])
+        row = None if target is None else {"member": st.author, "scope": b["scope"], "target": target}
+        yield T.delegations, (st.author, b["scope"]), row
+
+
 def changes(state: AssemblyState, st: Statement) -> Iterator[Change]:
     """The projection rows that ``st`` changed, read from ``state`` after apply."""
     yield T.authors, (st.author,), {"key": st.author, "seq": st.seq}

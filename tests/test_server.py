@@ -365,3 +365,40 @@ def test_server_imports_neither_client_nor_demo() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+async def test_the_size_holds_what_a_view_showed_while_its_batch_was_written(api, clock: Clock, monkeypatch) -> None:
+    """A view may show a batch while it is written (docs/SPEC.md section 9,
+    "Reads and writes"); `/api/server` asked meanwhile answers once it is
+    committed, with a size that holds it, and so does the checkpoint."""
+    import asyncio
+
+    from ballots import sql
+
+    c = Client(api)
+    await c.found()
+    alice = await c.member("alice")
+    await c.post(c.founder.sign("topic", c.assembly, id="t", title="T", description="", parent=None))
+    motion = dict(id="m", topic="t", title="M", summary="S", url="", quorum=None)
+    await c.post(c.founder.sign("motion", c.assembly, **motion, opens=at(clock), closes=at(clock, seconds=600)))
+    real, seen = sql.write_batch, []
+
+    async def write_and_look(conn, entries, *rest):
+        if entries[0]["kind"] == "ballot":
+            shown = (await (await api.get("/api/motions/m")).json())["motion"]["voters"]
+            seen.append(
+                (
+                    shown,
+                    asyncio.ensure_future(api.get("/api/server")),
+                    asyncio.ensure_future(api.get("/api/checkpoint")),
+                )
+            )
+            await asyncio.sleep(0.05)
+        return await real(conn, entries, *rest)
+
+    monkeypatch.setattr(sql, "write_batch", write_and_look)
+    receipt = await c.post(alice.sign("ballot", c.assembly, motion="m", choice="yes"))
+    ((shown, server_info, checkpoint),) = seen
+    assert shown == 1  # the view showed the ballot before its commit
+    assert (await (await server_info).json())["size"] == receipt["index"] + 1
+    assert (await (await checkpoint).text()).split("\n")[1] == str(receipt["index"] + 1)
