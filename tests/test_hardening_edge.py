@@ -185,6 +185,8 @@ async def _closed(r: asyncio.StreamReader) -> bool:
         data = await asyncio.wait_for(r.read(1), 0.05)
     except TimeoutError:
         return False
+    except ConnectionError:  # cut with a reset: a byte was written after the server closed
+        return True
     return data == b""
 
 
