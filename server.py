@@ -235,6 +235,7 @@ async def get_checkpoints(request: web.Request) -> web.Response:
 
 async def get_inclusion(request: web.Request) -> web.Response:
     box = _box(request)
+    await box.settled()  # the default size holds whatever a view showed before
     index, size = _int_arg(request, "index"), _int_arg(request, "size", box.size)
     try:
         proof, root = await box.inclusion_proof(index, size)
@@ -245,6 +246,7 @@ async def get_inclusion(request: web.Request) -> web.Response:
 
 async def get_consistency(request: web.Request) -> web.Response:
     box = _box(request)
+    await box.settled()
     a, b = _int_arg(request, "from"), _int_arg(request, "to", box.size)
     try:
         proof, r1, r2 = await box.consistency_proof(a, b)

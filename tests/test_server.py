@@ -370,7 +370,8 @@ def test_server_imports_neither_client_nor_demo() -> None:
 async def test_the_size_holds_what_a_view_showed_while_its_batch_was_written(api, clock: Clock, monkeypatch) -> None:
     """A view may show a batch while it is written (docs/SPEC.md section 9,
     "Reads and writes"); `/api/server` asked meanwhile answers once it is
-    committed, with a size that holds it, and so does the checkpoint."""
+    committed, with a size that holds it, and so do the checkpoint and a
+    proof's default size."""
     import asyncio
 
     from ballots import sql
@@ -386,11 +387,13 @@ async def test_the_size_holds_what_a_view_showed_while_its_batch_was_written(api
     async def write_and_look(conn, entries, *rest):
         if entries[0]["kind"] == "ballot":
             shown = (await (await api.get("/api/motions/m")).json())["motion"]["voters"]
+            staged = entries[0]["idx"]
             seen.append(
                 (
                     shown,
                     asyncio.ensure_future(api.get("/api/server")),
                     asyncio.ensure_future(api.get("/api/checkpoint")),
+                    asyncio.ensure_future(api.get("/api/proof/inclusion", params={"index": staged})),
                 )
             )
             await asyncio.sleep(0.05)
@@ -398,7 +401,9 @@ async def test_the_size_holds_what_a_view_showed_while_its_batch_was_written(api
 
     monkeypatch.setattr(sql, "write_batch", write_and_look)
     receipt = await c.post(alice.sign("ballot", c.assembly, motion="m", choice="yes"))
-    ((shown, server_info, checkpoint),) = seen
+    ((shown, server_info, checkpoint, proof),) = seen
     assert shown == 1  # the view showed the ballot before its commit
     assert (await (await server_info).json())["size"] == receipt["index"] + 1
     assert (await (await checkpoint).text()).split("\n")[1] == str(receipt["index"] + 1)
+    proof = await proof
+    assert proof.status == 200 and (await proof.json())["size"] == receipt["index"] + 1
