@@ -130,6 +130,8 @@ class _Batch:
         self.outcome: list[tuple[asyncio.Future[Receipt], _Staged | Exception]] = []
         # The vote paths each `close` of the batch took (ballots.paths), to store beside.
         self.paths: dict[str, ClosedPaths] = {}
+        # The Merkle root of the log with the batch (set when it is written).
+        self.root = b""
 
     def now(self, clock: datetime) -> datetime:
         """The clock, but never before the last entry: `received` never decreases."""
@@ -796,7 +798,7 @@ class BallotBox:
         """The batch is committed: the log's size, root and checkpoint move to
         it, and its listeners hear of it."""
         if checkpoint is not None:
-            self.size, self._root = batch.state.size, batch.frontier.root()
+            self.size, self._root = batch.state.size, batch.root
             self.head_hash, self.received, self._received_at = batch.head_hash, batch.received, batch.received_at
             self.checkpoint_text = checkpoint
         self._node_cache.update(batch.nodes)
@@ -844,7 +846,7 @@ class BallotBox:
         if batch.paths:
             await sql.write_paths(conn, {m: p.compressed() for m, p in batch.paths.items()})
         await integrity.store_digest(conn, batch.state.size, digest)
-        root = batch.frontier.root()
+        root = batch.root = batch.frontier.root()
         size = batch.state.size
         checkpoint = sign_checkpoint(
             Checkpoint(f"liquid-mandate/{batch.state.assembly_id}", size, root), self.server_key
