@@ -679,7 +679,7 @@ def create_app(
                 load_server_key(settings.data_dir),
                 clock=clock,
                 full_check=settings.full_check,
-                verify_threads=settings.verify_threads,
+                verify_processes=settings.verify_processes,
                 comment_rate=None if settings.comment_rate is None else RatePolicy(*settings.comment_rate),
                 progress=loading.report,
                 # A clean stop keeps the state beside an SQLite database (ballots.snapshot).

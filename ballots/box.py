@@ -27,7 +27,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,11 +48,20 @@ from ballots.rules import LOTTERY_KINDS, REVEALS, check, due_lotteries, next_clo
 from ballots.state import AssemblyState, apply, assembly_id
 from ballots.statements import Kind, Signed, Statement, format_time, parse_signed, parse_statement, parse_time
 from ballots.texts import CommentText, RatePolicy, check_text, split_submission
+from ballots.verifiers import VerifierPool
 from crypto import merkle
 from crypto.canonical import canonical_bytes, parse
 from crypto.chain import GENESIS_PREV, entry_bytes_from, make_entry
 from crypto.checkpoint import Checkpoint, sign_checkpoint
-from crypto.signing import STATEMENT_PREFIX, KeyPair, SignatureInvalid, sign_statement, statement_message, verify
+from crypto.signing import (
+    STATEMENT_PREFIX,
+    KeyPair,
+    SignatureInvalid,
+    raw_key_and_signature,
+    sign_statement,
+    statement_message,
+    verify,
+)
 from vocabulary import DRAW_PREFIX, MOTION_PREFIX
 
 log = logging.getLogger(__name__)
@@ -214,10 +222,16 @@ class BallotBox:
         self._settled.set()
         self._catch_up_lock = asyncio.Lock()
         self.shared = engine.dialect.name != "sqlite"
+        # Committed batches, and the seconds the write lock was held for them
+        # (from the head row's lock to the commit): the part of a batch that
+        # server processes on one database cannot do side by side.
+        self.batches = 0
+        self.locked_s = 0.0
+        self._locked_at = 0.0
         self.full_check = False
         self._next_close: datetime | None = None
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
-        self._verifiers: ThreadPoolExecutor | None = None
+        self._verifiers: VerifierPool | None = None
         self._digest_key = integrity.digest_key(server_key.seed)
         # The closed motions' vote paths last read or taken (ballots.paths).
         self._paths = PathCache()
@@ -243,16 +257,16 @@ class BallotBox:
         clock: Clock = utcnow,
         full_check: bool = False,
         comment_rate: RatePolicy | None = RatePolicy(),
-        verify_threads: int = 0,
+        verify_processes: int = 0,
         progress: Progress | None = None,
         snapshot_path: Path | None = None,
     ) -> BallotBox:
         """Create the tables if needed, check the stored log against its head
         (``full_check``: every entry's bytes too), load the projections, and
         start the writer. ``comment_rate``: the server's limit on comments per
-        member (None: none). ``verify_threads``: check signatures in a pool of
-        that many threads beside the event loop (PyNaCl releases the GIL);
-        0 checks them inline. ``progress`` is told each phase of the load as
+        member (None: none). ``verify_processes``: check signatures in that
+        many worker processes beside the event loop (ballots.verifiers); 0
+        checks them inline. ``progress`` is told each phase of the load as
         it goes (``_load``). The load keeps the event loop free: reads in
         steps of ``START_CHUNK`` rows, the state built in a thread.
         ``snapshot_path``: where a clean stop keeps the state
@@ -263,9 +277,9 @@ class BallotBox:
         box = cls(engine, server_key, clock, comment_rate)
         box.full_check = full_check
         box.snapshot_path = None if box.shared else snapshot_path
-        if verify_threads:
-            box._verifiers = ThreadPoolExecutor(verify_threads, thread_name_prefix="verify")
         try:
+            if verify_processes:
+                box._verifiers = await VerifierPool.start(verify_processes)
             async with engine.begin() as conn:
                 await sql.pg_lock(conn)  # CREATE TABLE IF NOT EXISTS races with itself on PostgreSQL
                 if progress is not None:
@@ -278,6 +292,8 @@ class BallotBox:
             from_snapshot = await box._load(progress, use_snapshot=True)
         except BaseException:
             await engine.dispose()
+            if box._verifiers is not None:
+                await box._verifiers.aclose()
             raise
         box._writer = asyncio.create_task(box._write_loop(), name="ballot-box-writer")
         if from_snapshot:
@@ -300,9 +316,16 @@ class BallotBox:
             except asyncio.CancelledError:
                 pass
             await self._save_snapshot()
+        if self.batches:
+            log.info(
+                "writer: %d batches, the write lock held %.2f s (%.2f ms a batch)",
+                self.batches,
+                self.locked_s,
+                1000 * self.locked_s / self.batches,
+            )
         await self.engine.dispose()
         if self._verifiers is not None:
-            self._verifiers.shutdown()
+            await self._verifiers.aclose()
 
     async def _save_snapshot(self) -> None:
         """Write the state to ``snapshot_path`` (in a thread: seconds at
@@ -655,11 +678,11 @@ class BallotBox:
         message = statement_message(st.raw)
         try:
             if self._verifiers is None:
-                # Inline: one Ed25519 check (~60 us) costs less than a thread hop.
-                verify(st.author, message, signed.signature)
+                verify(st.author, message, signed.signature)  # ~80 us on the loop
             else:  # on another core, while the loop parses the next request
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._verifiers, verify, st.author, message, signed.signature)
+                key, signature = raw_key_and_signature(st.author, signed.signature)
+                if not await self._verifiers.check(key, message, signature):
+                    raise SignatureInvalid("signature does not verify")
         except SignatureInvalid:
             raise E.BadSignature("the signature does not verify with the author's key") from None
         fut: asyncio.Future[Receipt] = asyncio.get_running_loop().create_future()
@@ -711,6 +734,8 @@ class BallotBox:
                     self._queue.task_done()
 
     async def _commit(self, items: list[Item]) -> None:
+        if self.shared:
+            await self._catch_up()  # most of the other processes' entries, before the lock
         async with self.engine.begin() as conn:
             await self._lock_and_catch_up(conn)
             batch = _Batch(self.state, self.frontier, self.head_hash, self._received_at)
@@ -723,6 +748,8 @@ class BallotBox:
             for motion_id, snap in batch.paths.items():
                 self._paths.put(motion_id, snap)
             checkpoint = await self._write(conn, batch) if batch.staged else None
+        self.batches += 1
+        self.locked_s += time.perf_counter() - self._locked_at
         self._publish(batch, checkpoint)
         for fut, res in batch.outcome:
             if fut.done():
@@ -871,14 +898,24 @@ class BallotBox:
             # FOR UPDATE locked nothing (no head row yet): under the advisory
             # lock, read again, in case another process wrote the first entries.
             h = (await conn.execute(select(T.head).with_for_update())).mappings().first()
-        size = 0 if h is None else h["size"]
-        if size == self.size:
+        self._locked_at = time.perf_counter()
+        if h is None:
+            if self.size:
+                raise E.LogCorrupted("the head row vanished")
             return
+        if h["size"] != self.size:
+            await self._replay(conn, h)
+
+    async def _replay(self, conn: AsyncConnection, h: Any) -> None:
+        """Apply the entries from our size to the head row ``h``'s, which
+        other processes committed, and take ``h`` as our head. Entries are
+        committed with the head row that counts them, and never change:
+        reading them needs no lock."""
         rows = await conn.execute(
-            select(T.entries.c.data, T.entries.c.hash).where(T.entries.c.idx >= self.size).order_by(T.entries.c.idx)
+            select(T.entries.c.data, T.entries.c.hash)
+            .where(T.entries.c.idx >= self.size, T.entries.c.idx < h["size"])
+            .order_by(T.entries.c.idx)
         )
-        if h is None:  # size is above ours, so a head row exists
-            raise E.LogCorrupted("the head row vanished while entries were read")
         for data, digest in rows:
             entry = parse(data)
             st = parse_statement(entry["statement"])
@@ -894,6 +931,15 @@ class BallotBox:
         self._received_at = parse_time(self.received)
         self._next_close = next_closing(self.state)
 
+    async def _catch_up(self) -> None:
+        """Replay what other processes committed, without the write lock: a
+        reader never waits for a writer, and a writer that then takes the
+        lock has only the last few entries left to replay under it."""
+        async with self.engine.connect() as conn:
+            h = (await conn.execute(select(T.head))).mappings().first()
+            if h is not None and h["size"] > self.size:
+                await self._replay(conn, h)
+
     async def sync(self) -> None:
         """Bring the in-memory state up to the database's head, when other
         processes share the database (a no-op on the embedded SQLite, where
@@ -901,12 +947,7 @@ class BallotBox:
         if not self.shared:
             return
         async with self._catch_up_lock:  # never beside the writer's own catch-up
-            async with self.engine.connect() as conn:
-                size = (await conn.execute(select(T.head.c.size))).scalar()
-                if size is not None and size > self.size:
-                    # The read above began the transaction (autobegin): lock and replay in it.
-                    await self._lock_and_catch_up(conn)
-                    await conn.commit()
+            await self._catch_up()
 
     # -- reading -----------------------------------------------------------
 

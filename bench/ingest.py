@@ -8,6 +8,10 @@ HTTP stack. Prints medians and ends with one line
 `ballots_per_s=X p50_ms=Y p99_ms=Z ceiling_per_s=W`.
 
     python bench/ingest.py [--clients 64] [--members 640] [--ballots 12800] [--runs 3]
+
+With ``--verify-processes N`` every run is done twice, back to back, on a
+server checking signatures inline and on one with N worker processes; the
+last line then also has the second server's rate and the ratio.
 """
 
 from __future__ import annotations
@@ -140,6 +144,40 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p))]
 
 
+async def one_run(session: aiohttp.ClientSession, a: argparse.Namespace, verify: int) -> tuple[float, float, float]:
+    """A fresh server and assembly; (ballots/s, p50 ms, p99 ms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        srv = subprocess.Popen(
+            [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", tmp, *NO_EDGE_LIMITS]
+            + ["--verify-processes", str(verify)],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            await wait_up(session, base)
+            assembly, authors = await setup(session, base, a.members)
+            choices = ["yes", "no", "abstain"]
+            per_member = a.ballots // len(authors)
+            signed = [
+                [
+                    m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
+                    for i, m in enumerate(authors[c :: a.clients])
+                    for k in range(per_member)
+                ]
+                for c in range(a.clients)
+            ]
+            # A member's ballots must arrive in seq order: a client owns its members.
+            for mine in signed:
+                mine.sort(key=lambda s: s["statement"]["seq"])
+            total = sum(len(x) for x in signed)
+            secs, lat = await load(base, signed, session)
+            return total / secs, pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
+        finally:
+            srv.terminate()
+            srv.wait()
+
+
 async def main_async(a: argparse.Namespace) -> None:
     conn = aiohttp.TCPConnector(limit=a.clients)
     async with aiohttp.ClientSession(connector=conn) as session:
@@ -159,54 +197,34 @@ async def main_async(a: argparse.Namespace) -> None:
             trivial.terminate()
             trivial.wait()
 
-        rates, p50s, p99s = [], [], []
+        variants = [0] if not a.verify_processes else [0, a.verify_processes]
+        rates: dict[int, list[float]] = {v: [] for v in variants}
+        p50s: dict[int, list[float]] = {v: [] for v in variants}
+        p99s: dict[int, list[float]] = {v: [] for v in variants}
         for run in range(a.runs):
-            with tempfile.TemporaryDirectory() as tmp:
-                port = free_port()
-                srv = subprocess.Popen(
-                    [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", tmp, *NO_EDGE_LIMITS],
-                    stdout=subprocess.DEVNULL,
+            for v in variants:
+                rate, p50, p99 = await one_run(session, a, v)
+                rates[v].append(rate)
+                p50s[v].append(p50)
+                p99s[v].append(p99)
+                print(
+                    f"run {run + 1}, verify processes {v}: {rate:.0f}/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+                    file=sys.stderr,
                 )
-                try:
-                    base = f"http://127.0.0.1:{port}"
-                    await wait_up(session, base)
-                    assembly, authors = await setup(session, base, a.members)
-                    choices = ["yes", "no", "abstain"]
-                    per_member = a.ballots // len(authors)
-                    signed = [
-                        [
-                            m.sign("ballot", assembly, motion="m", choice=choices[(i + k) % 3])
-                            for i, m in enumerate(authors[c :: a.clients])
-                            for k in range(per_member)
-                        ]
-                        for c in range(a.clients)
-                    ]
-                    # A member's ballots must arrive in seq order: a client owns its members.
-                    for _c, mine in enumerate(signed):
-                        mine.sort(key=lambda s: s["statement"]["seq"])
-                    total = sum(len(x) for x in signed)
-                    secs, lat = await load(base, signed, session)
-                    rates.append(total / secs)
-                    p50s.append(pct(lat, 0.50) * 1000)
-                    p99s.append(pct(lat, 0.99) * 1000)
-                    print(
-                        f"run {run + 1}: {total} ballots in {secs:.2f} s = {total / secs:.0f}/s, "
-                        f"p50 {p50s[-1]:.1f} ms, p99 {p99s[-1]:.1f} ms",
-                        file=sys.stderr,
-                    )
-                finally:
-                    srv.terminate()
-                    srv.wait()
     ceiling = statistics.median(ceilings)
-    rate = statistics.median(rates)
+    rate = statistics.median(rates[0])
     print(f"clients={a.clients} members={a.members} ballots_per_run={a.ballots} runs={a.runs}")
     print(
         f"durable ballots/s (median): {rate:.0f}; trivial endpoint ceiling: {ceiling:.0f}/s; ratio {rate / ceiling:.2f}"
     )
-    print(
-        f"ballots_per_s={rate:.0f} p50_ms={statistics.median(p50s):.1f} p99_ms={statistics.median(p99s):.1f} "
+    line = (
+        f"ballots_per_s={rate:.0f} p50_ms={statistics.median(p50s[0]):.1f} p99_ms={statistics.median(p99s[0]):.1f} "
         f"ceiling_per_s={ceiling:.0f}"
     )
+    if a.verify_processes:
+        other = statistics.median(rates[a.verify_processes])
+        line += f" verify_processes_per_s={other:.0f} verify_processes_ratio={other / rate:.2f}"
+    print(line)
 
 
 def main() -> None:
@@ -215,6 +233,7 @@ def main() -> None:
     p.add_argument("--members", type=int, default=640)
     p.add_argument("--ballots", type=int, default=12800)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--verify-processes", type=int, default=0, help="also run servers with N signature workers")
     asyncio.run(main_async(p.parse_args()))
 
 

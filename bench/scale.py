@@ -6,7 +6,7 @@ memory, reads under ingest, ingest with SSE listeners and a polling page,
 bytes on disk, and 1 vs 2 server processes on PostgreSQL.
 
     python bench/scale.py [--members 100000] [--out bench/out] [--ballots 2000] [--clients 64]
-                          [--pg-members 20000] [--no-pg]
+                          [--pg-members 20000] [--no-pg | --pg-only] [--pg-rounds 2]
 
 The assembly: `--members` members (each an invite and an enrol), 13 topics
 in a tree, a roster of 577 deputies, one open motion `m` in a leaf topic;
@@ -37,6 +37,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import statistics
@@ -342,10 +343,10 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server(
-    data_dir: Path, port: int, db_url: str | None = None, verify_threads: int = 0, log: Path | None = None
+    data_dir: Path, port: int, db_url: str | None = None, verify_processes: int = 0, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
     argv = [sys.executable, str(ROOT / "server.py"), "--port", str(port), "--data-dir", str(data_dir)]
-    argv += ["--verify-threads", str(verify_threads), *NO_EDGE_LIMITS]
+    argv += ["--verify-processes", str(verify_processes), *NO_EDGE_LIMITS]
     if db_url:
         argv += ["--db-url", db_url]
     out = subprocess.DEVNULL if log is None else open(log, "ab")  # noqa: SIM115 (the child holds it)
@@ -353,6 +354,15 @@ def start_server(
 
 
 CHECKED = "the checks put off by the start from the snapshot passed"
+LOCK_HELD = re.compile(r"writer: \d+ batches, the write lock held ([0-9.]+) s")
+
+
+def lock_held_s(log: Path) -> float:
+    """The seconds a stopped server's writer held the write lock (its last line of them)."""
+    found = LOCK_HELD.findall(log.read_text(errors="replace"))
+    if not found:
+        raise RuntimeError(f"{log}: no line of the write lock's time")
+    return float(found[-1])
 
 
 async def put_off_checks_done(log: Path, since: int, timeout: float = 900) -> float:
@@ -530,7 +540,7 @@ def disk_usage(db: Path, entries: int) -> dict[str, Any]:
     return out
 
 
-async def postgres_processes(n: int, clients: int, ballots: int) -> dict[str, Any]:
+async def postgres_processes(n: int, clients: int, ballots: int, rounds: int = 2) -> dict[str, Any]:
     """1 vs 2 server processes on one PostgreSQL database (an assembly of
     `n` members built there through the box): ballots per second, same run."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -582,24 +592,38 @@ async def postgres_processes(n: int, clients: int, ballots: int) -> dict[str, An
         result: dict[str, Any] = {"members": n}
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
             offset = 0
-            for count in (1, 2, 1, 2):
+            for run, count in enumerate((1, 2) * rounds):
                 ports = [free_port() for _ in range(count)]
-                procs = [start_server(work, p, url) for p in ports]
+                logs = [base / f"server-{run}-{i}.log" for i in range(count)]
+                procs = [start_server(work, p, url, log=lg) for p, lg in zip(ports, logs, strict=True)]
                 bases = [f"http://127.0.0.1:{p}" for p in ports]
                 for b in bases:
                     await timed_up(session, b)
                 envelopes = idle_ballots(n, asm, offset, ballots)
                 if len(envelopes) < ballots:
-                    raise SystemExit(f"--pg-members {n} has too few idle members for 4 runs of {ballots} ballots")
+                    raise SystemExit(
+                        f"--pg-members {n} has too few idle members for {2 * rounds} runs of {ballots} ballots"
+                    )
                 offset += ballots
+                cpu0 = [cpu_s(p.pid) for p in procs]
+                t = time.perf_counter()
                 rate, _ = await ingest(session, bases, envelopes, clients)
-                result.setdefault(f"processes_{count}", []).append(round(rate))
+                wall = time.perf_counter() - t
+                cpu = sum(cpu_s(p.pid) - c for p, c in zip(procs, cpu0, strict=True))
                 for p in procs:
                     p.terminate()
                     p.wait()
                 procs = []
+                locked = sum(lock_held_s(lg) for lg in logs)
+                result.setdefault(f"processes_{count}", []).append(round(rate))
+                # Amdahl's bound of this code: the write lock is held by one process at a time.
+                result.setdefault(f"lock_ms_per_ballot_{count}", []).append(round(1000 * locked / ballots, 3))
+                result.setdefault(f"lock_busy_fraction_{count}", []).append(round(locked / wall, 2))
+                result.setdefault(f"server_cpu_ms_per_ballot_{count}", []).append(round(1000 * cpu / ballots, 3))
         r1, r2 = statistics.median(result["processes_1"]), statistics.median(result["processes_2"])
         result["ratio_2_to_1"] = round(r2 / r1, 2)
+        lock_ms = statistics.median(result["lock_ms_per_ballot_2"])
+        result["lock_bound_per_s"] = round(1000 / lock_ms) if lock_ms else None
         return result
     finally:
         for p in procs:
@@ -623,6 +647,11 @@ async def main_async(a: argparse.Namespace) -> None:
             f"live_update_ms={figures['live_update_ballot_median_ms']:.3f} get_motion_p99_ms=nan "
             "sse_ingest_ratio=nan startup_s=nan rss_mib=nan"
         )
+        return
+    if a.pg_only:
+        pg = await postgres_processes(a.pg_members, a.clients, a.pg_ballots or a.ballots, a.pg_rounds)
+        print("postgres:", json.dumps(pg), flush=True)
+        print(f"load average after: {os.getloadavg()}", flush=True)
         return
     data_dir = (a.out / f"scale-{n}").resolve()
     if not (data_dir / "meta.json").exists():
@@ -721,12 +750,12 @@ async def main_async(a: argparse.Namespace) -> None:
         cpu_flood = statistics.median(c for _, c in runs["flood"])
         get_p99 = pct(gets["loaded"], 0.99) * 1000 if gets["loaded"] else float("nan")
         flood_p99 = pct(gets["flood"], 0.99) * 1000 if gets["flood"] else float("nan")
-        threaded: list[float] = []
-        if a.threads_ab:
-            # The same ingest (no listeners) on a server checking signatures in one thread beside the loop.
+        workers: list[float] = []
+        if a.verify_ab:
+            # The same ingest (no listeners) on a server checking signatures in one worker process.
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            proc = start_server(work, port, verify_threads=1)
+            proc = start_server(work, port, verify_processes=1)
             try:
                 async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
                     await timed_up(session, base)
@@ -734,12 +763,12 @@ async def main_async(a: argparse.Namespace) -> None:
                         envs = idle_ballots(n, asm, offset, a.ballots)
                         if len(envs) < a.ballots:  # (it crashed on an empty run: 4 runs took every idle member)
                             raise SystemExit(
-                                f"not enough idle members for 8 runs of {a.ballots} ballots: --no-threads-ab"
+                                f"not enough idle members for 8 runs of {a.ballots} ballots: --no-verify-ab"
                             )
                         offset += a.ballots
                         rate, lat = await ingest(session, [base], envs, a.clients)
-                        threaded.append(rate)
-                        print(f"ingest none, --verify-threads 1: {rate:.0f}/s p99 {pct(lat, 0.99) * 1000:.1f} ms")
+                        workers.append(rate)
+                        print(f"ingest none, --verify-processes 1: {rate:.0f}/s p99 {pct(lat, 0.99) * 1000:.1f} ms")
             finally:
                 proc.terminate()
                 proc.wait()
@@ -770,12 +799,12 @@ async def main_async(a: argparse.Namespace) -> None:
             "gets_loaded": len(gets["loaded"]),
             "gets_flood": len(gets["flood"]),
             "rss_after_mib": rss_after,
-            "ingest_verify_thread_per_s": round(statistics.median(threaded)) if threaded else None,
-            "verify_thread_ratio": round(statistics.median(threaded) / none, 2) if threaded else None,
+            "ingest_verify_process_per_s": round(statistics.median(workers)) if workers else None,
+            "verify_process_ratio": round(statistics.median(workers) / none, 2) if workers else None,
         }
         print("summary:", json.dumps(summary), flush=True)
         if not a.no_pg:
-            pg = await postgres_processes(a.pg_members, a.clients, a.pg_ballots or a.ballots)
+            pg = await postgres_processes(a.pg_members, a.clients, a.pg_ballots or a.ballots, a.pg_rounds)
             print("postgres:", json.dumps(pg), flush=True)
         print(f"load average after: {os.getloadavg()}", flush=True)
         print(
@@ -799,14 +828,16 @@ def main() -> None:
     p.add_argument("--pg-members", type=int, default=20_000)
     p.add_argument("--pg-ballots", type=int, default=None, help="ballots per PostgreSQL run (default --ballots)")
     p.add_argument("--no-pg", action="store_true")
+    p.add_argument("--pg-only", action="store_true", help="only the 1 vs 2 processes on PostgreSQL")
+    p.add_argument("--pg-rounds", type=int, default=2, help="rounds of (1 process, 2 processes) on PostgreSQL")
     p.add_argument(
         "--synthetic", action="store_true", help="only the pure figures, on a state folded without the box or a server"
     )
     p.add_argument(
-        "--threads-ab",
+        "--verify-ab",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also ingest on a server with --verify-threads 1",
+        help="also ingest on a server with --verify-processes 1",
     )
     a = p.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)

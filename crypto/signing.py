@@ -83,11 +83,18 @@ def sign_statement(key: KeyPair, statement: dict[str, Any]) -> dict[str, Any]:
 def verify(public_key_hex: str, message: bytes, signature_hex: str) -> None:
     """Raise SignatureInvalid unless ``signature_hex`` is a valid Ed25519
     signature of ``message`` by ``public_key_hex`` (both lowercase hex)."""
+    public_key, signature = raw_key_and_signature(public_key_hex, signature_hex)
+    verify_raw(public_key, message, signature)
+
+
+def raw_key_and_signature(public_key_hex: str, signature_hex: str) -> tuple[bytes, bytes]:
+    """The 32 key bytes and 64 signature bytes of their lowercase hex forms.
+    Raises SignatureInvalid for anything else."""
     if not isinstance(public_key_hex, str) or not _HEX64.match(public_key_hex):
         raise SignatureInvalid("public key is not 64 lowercase hex digits")
     if not isinstance(signature_hex, str) or not _HEX128.match(signature_hex):
         raise SignatureInvalid("signature is not 128 lowercase hex digits")
-    verify_raw(bytes.fromhex(public_key_hex), message, bytes.fromhex(signature_hex))
+    return bytes.fromhex(public_key_hex), bytes.fromhex(signature_hex)
 
 
 def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> None:

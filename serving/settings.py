@@ -33,7 +33,7 @@ class Settings:
     behind_proxy: bool = False  # the client's address is the last X-Forwarded-For entry (serving.client_address)
     log_format: str = "text"  # "text" | "json" (serving.logging_setup)
     access_log: bool = False  # one log line per request, naming the client
-    verify_threads: int = 0  # signature checks in a thread pool of this size (0: inline, on the event loop)
+    verify_processes: int = 0  # signature checks in this many worker processes (0: inline, on the event loop)
     # At most (count, seconds) comments per member, the server's policy (docs/SPEC.md 15.3); None: no limit.
     comment_rate: tuple[int, int] | None = (6, 60)
     # The HTTP edge's limits (serving.limits, docs/SECURITY.md "HTTP edge").
@@ -135,10 +135,10 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         help="log one line per request with the client's address (off by default: addresses are personal data)",
     )
     p.add_argument(
-        "--verify-threads",
+        "--verify-processes",
         type=int,
-        default=int(env.get("LIQUID_MANDATE_VERIFY_THREADS", "0")),
-        help="check signatures in N threads beside the event loop (PyNaCl releases the GIL); 0: inline",
+        default=int(env.get("LIQUID_MANDATE_VERIFY_PROCESSES", "0")),
+        help="check signatures in N worker processes beside the event loop; 0: inline",
     )
     p.add_argument(
         "--comment-rate",
@@ -187,8 +187,8 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
     hosts = (
         None if a.witness_hosts is None else tuple(h.strip().lower() for h in a.witness_hosts.split(",") if h.strip())
     )
-    if a.verify_threads < 0:
-        p.error("--verify-threads must be 0 or more")
+    if a.verify_processes < 0:
+        p.error("--verify-processes must be 0 or more")
     try:
         comment_rate = parse_comment_rate(a.comment_rate)
     except ValueError as e:
@@ -206,7 +206,7 @@ def settings_from(argv: list[str] | None = None, environ: Mapping[str, str] | No
         behind_proxy=a.behind_proxy,
         log_format=a.log_format,
         access_log=a.access_log,
-        verify_threads=a.verify_threads,
+        verify_processes=a.verify_processes,
         comment_rate=comment_rate,
         header_timeout=a.header_timeout,
         body_timeout=a.body_timeout,

@@ -141,6 +141,28 @@ async def test_two_boxes_interleave_into_one_chain(pg_url: str, clock: Clock, se
         await b.aclose()
 
 
+async def test_a_reader_catches_up_while_another_process_holds_the_write_lock(
+    pg_url: str, clock: Clock, server_key: KeyPair
+) -> None:
+    """sync() replays without the head row's lock (entries are committed with
+    the head that counts them): a read never waits for another process's
+    batch, and a writer replays most of the others' entries before it locks."""
+    a = await BallotBox.open(pg_url, server_key, clock=clock)
+    b = await BallotBox.open(pg_url, server_key, clock=clock)
+    try:
+        w = World(a, clock, server_key)
+        await w.found()
+        await w.enroll(3)
+        async with a.engine.connect() as other:  # another process's open batch
+            await other.execute(select(T.head).with_for_update())
+            await asyncio.wait_for(b.sync(), 5)
+        assert b.size == a.size and b.state == a.state and b.checkpoint_text == a.checkpoint_text
+        assert a.batches >= 5 and 0 < a.locked_s and b.batches == 0
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
 # -- several server processes on one database ----------------------------------
 
 
