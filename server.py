@@ -123,6 +123,21 @@ async def sync_reads(request: web.Request, handler: Callable[..., Any]) -> web.S
 # -- helpers -------------------------------------------------------------------
 
 
+def _writer_metrics(box: BallotBox | None) -> str:
+    """The writer's batches and the time it held the write lock: on a shared
+    database, what the processes cannot do side by side (docs/SPEC.md 13.5)."""
+    if box is None:
+        return ""
+    return gauge(
+        "liquid_mandate_write_batches_total", "Batches this process committed.", box.batches, "counter"
+    ) + gauge(
+        "liquid_mandate_write_lock_seconds_total",
+        "Seconds this process held the write lock, from the head row's lock to the commit.",
+        round(box.locked_s, 6),
+        "counter",
+    )
+
+
 def _int_arg(request: web.Request, name: str, default: int | None = None, lo: int = 0) -> int:
     raw = request.query.get(name)
     if raw is None:
@@ -660,6 +675,7 @@ def create_app(
     app[METRICS].sources.append(
         lambda: gauge("liquid_mandate_sse_clients", "Open event streams.", len(app[HUB].queues))
     )
+    app[METRICS].sources.append(lambda: _writer_metrics(opened.box))
     closing = contextlib.AsyncExitStack()
 
     async def open_box() -> None:

@@ -316,13 +316,6 @@ class BallotBox:
             except asyncio.CancelledError:
                 pass
             await self._save_snapshot()
-        if self.batches:
-            log.info(
-                "writer: %d batches, the write lock held %.2f s (%.2f ms a batch)",
-                self.batches,
-                self.locked_s,
-                1000 * self.locked_s / self.batches,
-            )
         await self.engine.dispose()
         if self._verifiers is not None:
             await self._verifiers.aclose()
@@ -921,7 +914,10 @@ class BallotBox:
             st = parse_statement(entry["statement"])
             # Committed by another process.
             apply(self.state, st, index=entry["index"], entry_hash=digest.hex(), received=entry["received"])
-            self.frontier.append(merkle.leaf_hash(data))
+            # Cached like our own: the receipts of our next batch need them.
+            for level, idx, node in self.frontier.append(merkle.leaf_hash(data)):
+                self._node_cache[(level, idx)] = node
+        self._trim_cache(self.state.size)
         if self.state.fresh_paths:  # the other process stored them with its entries
             for motion_id, snap in self.state.fresh_paths.items():
                 self._paths.put(motion_id, snap)

@@ -354,15 +354,13 @@ def start_server(
 
 
 CHECKED = "the checks put off by the start from the snapshot passed"
-LOCK_HELD = re.compile(r"writer: \d+ batches, the write lock held ([0-9.]+) s")
+WRITER = re.compile(rb"^liquid_mandate_write_(batches|lock_seconds)_total ([0-9.e+-]+)$", re.M)
 
 
-def lock_held_s(log: Path) -> float:
-    """The seconds a stopped server's writer held the write lock (its last line of them)."""
-    found = LOCK_HELD.findall(log.read_text(errors="replace"))
-    if not found:
-        raise RuntimeError(f"{log}: no line of the write lock's time")
-    return float(found[-1])
+async def writer_figures(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
+    """The server's committed batches and seconds it held the write lock (/metrics)."""
+    async with session.get(base + "/metrics") as r:
+        return {k.decode(): float(v) for k, v in WRITER.findall(await r.read())}
 
 
 async def put_off_checks_done(log: Path, since: int, timeout: float = 900) -> float:
@@ -606,15 +604,19 @@ async def postgres_processes(n: int, clients: int, ballots: int, rounds: int = 2
                     )
                 offset += ballots
                 cpu0 = [cpu_s(p.pid) for p in procs]
+                before = [await writer_figures(session, b) for b in bases]
                 t = time.perf_counter()
                 rate, _ = await ingest(session, bases, envelopes, clients)
                 wall = time.perf_counter() - t
                 cpu = sum(cpu_s(p.pid) - c for p, c in zip(procs, cpu0, strict=True))
+                after = [await writer_figures(session, b) for b in bases]
                 for p in procs:
                     p.terminate()
                     p.wait()
                 procs = []
-                locked = sum(lock_held_s(lg) for lg in logs)
+                locked = sum(x["lock_seconds"] - y["lock_seconds"] for x, y in zip(after, before, strict=True))
+                batches = sum(x["batches"] - y["batches"] for x, y in zip(after, before, strict=True))
+                result.setdefault(f"ballots_per_batch_{count}", []).append(round(ballots / batches, 1))
                 result.setdefault(f"processes_{count}", []).append(round(rate))
                 # Amdahl's bound of this code: the write lock is held by one process at a time.
                 result.setdefault(f"lock_ms_per_ballot_{count}", []).append(round(1000 * locked / ballots, 3))

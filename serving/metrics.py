@@ -59,6 +59,7 @@ class Metrics:
         return "\n".join(lines) + "\n" + "".join(source() for source in self.sources)
 
 
-def gauge(name: str, help_text: str, value: float) -> str:
-    """One gauge family of one unlabelled sample, in Prometheus text."""
-    return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n{name} {value}\n"
+def gauge(name: str, help_text: str, value: float, kind: str = "gauge") -> str:
+    """One family (a gauge unless ``kind`` says otherwise) of one unlabelled
+    sample, in Prometheus text."""
+    return f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} {value}\n"

@@ -67,6 +67,9 @@ async def test_metrics_parse_and_hold_the_operators_series(api) -> None:
     assert hist[("liquid_mandate_append_seconds_bucket", (("le", "+Inf"),))] == 4
     assert m["liquid_mandate_log_size"][("liquid_mandate_log_size", ())] == 4
     assert m["liquid_mandate_sse_clients"][("liquid_mandate_sse_clients", ())] == 1
+    batches = m["liquid_mandate_write_batches"][("liquid_mandate_write_batches_total", ())]
+    assert 1 <= batches <= 5  # the four appends and the refused topic (the writer checks the rules)
+    assert m["liquid_mandate_write_lock_seconds"][("liquid_mandate_write_lock_seconds_total", ())] > 0
 
 
 async def test_metrics_include_the_witness_submitter(api) -> None:

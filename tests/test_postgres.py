@@ -158,6 +158,9 @@ async def test_a_reader_catches_up_while_another_process_holds_the_write_lock(
             await asyncio.wait_for(b.sync(), 5)
         assert b.size == a.size and b.state == a.state and b.checkpoint_text == a.checkpoint_text
         assert a.batches >= 5 and 0 < a.locked_s and b.batches == 0
+        # The Merkle nodes of what it replayed are cached: its next receipts read no SQL for them.
+        plan = merkle.inclusion_proof_plan(b.size - 1, b.size)
+        assert {k for element in plan for k in element} <= b._node_cache.keys()
     finally:
         await a.aclose()
         await b.aclose()
