@@ -67,6 +67,7 @@ async def one_run(source: Path, server: Path, *, in_place: bool = False) -> dict
             )
         first: float | None = None
         during: list[float] = []
+        slowest = None  # the phase /healthz named when it answered slowest
         phases: dict[str, int] = {}
         try:
             async with aiohttp.ClientSession() as session:
@@ -83,6 +84,8 @@ async def one_run(source: Path, server: Path, *, in_place: bool = False) -> dict
                     if body["status"] == "ok":
                         break
                     during.append(answered - t)
+                    if answered - t >= max(during):
+                        slowest = body["phase"]
                     phases[body["phase"]] = phases.get(body["phase"], 0) + 1
                     await asyncio.sleep(0.05)
             ready = time.perf_counter() - t0
@@ -112,6 +115,7 @@ async def one_run(source: Path, server: Path, *, in_place: bool = False) -> dict
             "healthz_during_load": len(during),
             "healthz_p50_ms": round(statistics.median(during) * 1000, 1) if during else None,
             "healthz_max_ms": round(max(during) * 1000, 1) if during else None,
+            "healthz_max_phase": slowest,
             "polls_by_phase": phases,
             "log": found.group(0) if found else None,
         }
