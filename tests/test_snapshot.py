@@ -234,3 +234,30 @@ async def test_damage_the_fast_check_sees_refuses_a_start_from_the_snapshot(
     await box.engine.dispose()
     with pytest.raises(LogCorrupted):
         await BallotBox.open(db_url, server_key, clock=clock, snapshot_path=snap)
+
+
+async def test_the_state_is_unpickled_a_frame_at_a_time(tmp_path, db_url, clock, server_key, monkeypatch) -> None:
+    """snapshot.read hands pickle a file whose read() is Python code, called
+    once a frame: there the event loop can take the GIL back and answer
+    /healthz while a thread unpickles a large state."""
+    snap = tmp_path / "state.snapshot"
+    w = await busy_world(db_url, clock, server_key, snap)
+    await w.enroll(300)
+    await w.box.aclose()
+    seen: list[snapshot._FrameReader] = []
+
+    class Counting(snapshot._FrameReader):
+        def __init__(self, data: bytes, start: int) -> None:
+            super().__init__(data, start)
+            seen.append(self)
+
+    monkeypatch.setattr(snapshot, "_FrameReader", Counting)
+    got = snapshot.read(snap, snapshot.snapshot_key(server_key.seed))
+    payload = snap.stat().st_size - snapshot._HEADER
+    assert got.size == w.box.size and len(seen) == 1
+    assert seen[0].reads >= payload // 2**16 >= 1  # a frame is at most 64 KiB
+    ref = await reference(db_url, clock, server_key)
+    try:
+        assert rows(ref) == {t.name: sorted(map(repr, r)) for t, r in all_rows(got.state).items()}
+    finally:
+        await ref.aclose()
