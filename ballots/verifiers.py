@@ -172,5 +172,9 @@ def _inline(record: bytes) -> bool:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when its workers stop
+    # The server decides when its workers stop: it closes their pipe (and a
+    # server that dies closes it too). A Ctrl-C, or systemd's SIGTERM to the
+    # whole unit, must not stop them while it still sends checks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     serve(sys.stdin.buffer, sys.stdout.buffer)
