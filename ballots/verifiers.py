@@ -17,6 +17,7 @@ has one byte per record, 1 when the signature verifies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import struct
@@ -140,6 +141,9 @@ class VerifierPool:
                 log.error("signature worker %s stopped (%r); its checks run inline", w.proc.pid, exc)
         finally:
             w.alive = False
+            if w.proc.returncode is None:  # a worker that broke the protocol: stop it
+                with contextlib.suppress(ProcessLookupError):
+                    w.proc.kill()
             for record, fut in w.inflight + ([] if self.alive else self._pending):
                 if not fut.done():
                     fut.set_result(_inline(record))

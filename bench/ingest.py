@@ -144,6 +144,15 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p))]
 
 
+async def write_batches(session: aiohttp.ClientSession, base: str) -> float:
+    """The server's committed batches so far (its /metrics)."""
+    async with session.get(base + "/metrics") as r:
+        for line in (await r.text()).splitlines():
+            if line.startswith("liquid_mandate_write_batches_total "):
+                return float(line.split()[1])
+    raise RuntimeError("no liquid_mandate_write_batches_total in /metrics")
+
+
 async def one_run(session: aiohttp.ClientSession, a: argparse.Namespace, verify: int) -> tuple[float, float, float]:
     """A fresh server and assembly; (ballots/s, p50 ms, p99 ms)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,7 +180,10 @@ async def one_run(session: aiohttp.ClientSession, a: argparse.Namespace, verify:
             for mine in signed:
                 mine.sort(key=lambda s: s["statement"]["seq"])
             total = sum(len(x) for x in signed)
+            before = await write_batches(session, base)
             secs, lat = await load(base, signed, session)
+            per_batch = total / (await write_batches(session, base) - before)
+            print(f"  {per_batch:.1f} ballots a group commit", file=sys.stderr)
             return total / secs, pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
         finally:
             srv.terminate()

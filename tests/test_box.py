@@ -264,6 +264,37 @@ async def test_log_positions_are_those_of_the_last_commit_while_a_batch_is_writt
     assert (await box.consistency_proof(before, box.size))[2] == box.frontier.root()
 
 
+async def test_reads_run_between_the_steps_of_staging_a_large_batch(world: World) -> None:
+    """The writer stages ``STAGE_STEP`` statements between two turns of the
+    event loop (and makes as many receipts): a read never waits behind a
+    whole batch of hundreds. A reader looping on the loop meanwhile sees the
+    batch's ballots arrive in steps: more values in one batch than the one
+    before its staging and the one after (all a synchronous staging shows)."""
+    from ballots.box import STAGE_STEP
+
+    voters = await world.enroll(3 * STAGE_STEP)
+    await world.topic("t")
+    await world.motion("m", "t")
+    box, seen = world.box, []
+    stop = False
+
+    async def reader() -> None:
+        while not stop:
+            if not box._settled.is_set():  # a batch is being written: box.batches names it
+                seen.append((box.batches, len(box.state.ballots.get("m", {}))))
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(reader())
+    await asyncio.gather(*(world.vote(v, "m", "yes") for v in voters))
+    stop = True
+    await task
+    assert len(box.state.ballots["m"]) == 3 * STAGE_STEP
+    by_batch: dict[int, set[int]] = {}
+    for batch, n in seen:
+        by_batch.setdefault(batch, set()).add(n)
+    assert max(map(len, by_batch.values())) >= 3, by_batch
+
+
 async def test_a_failed_commit_reloads_the_state_from_the_log(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch staged on the state whose commit fails is gone from every
     view once the append has failed: the state is reloaded from the log."""
