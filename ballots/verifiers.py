@@ -1,12 +1,13 @@
 """Signature checks in worker processes beside the event loop (issue 16).
 
 Why processes and not threads: PyNaCl releases the GIL during a check, but
-the thread must take it back to return, and a busy event loop keeps it for
-up to the interpreter's switch interval (5 ms). One thread then checked at
-most a few hundred signatures a second, 0.34 x inline under HTTP load
-(docs/PERFORMANCE.md). A worker process has a GIL of its own; the loop only
-writes a batch to its pipe and reads one byte per signature back, with no
-thread of its own.
+a thread must take it back to return, and a busy event loop keeps it for up
+to the interpreter's switch interval (5 ms). A worker process has a GIL of
+its own; the loop only writes a batch to its pipe and reads one byte per
+signature back, with no thread of its own. (The 0.34 x inline once measured
+for one thread at 10^6 was measured while the start's put-off checks ran;
+threads were not measured again. One worker process: 1.01 x inline at 640
+members, 1.05-1.12 x at 10^6, docs/PERFORMANCE.md.)
 
 Protocol on the worker's stdin and stdout, both ways a 4-byte big-endian
 length then that many bytes. A request is a run of records: 32 key bytes,
