@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -144,13 +145,13 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(len(s) * p))]
 
 
-async def write_batches(session: aiohttp.ClientSession, base: str) -> float:
-    """The server's committed batches so far (its /metrics)."""
+WRITER = re.compile(rb"^liquid_mandate_write_(batches|lock_seconds)_total ([0-9.e+-]+)$", re.M)
+
+
+async def writer_figures(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
+    """The server's committed batches and seconds it held the write lock (/metrics)."""
     async with session.get(base + "/metrics") as r:
-        for line in (await r.text()).splitlines():
-            if line.startswith("liquid_mandate_write_batches_total "):
-                return float(line.split()[1])
-    raise RuntimeError("no liquid_mandate_write_batches_total in /metrics")
+        return {k.decode(): float(v) for k, v in WRITER.findall(await r.read())}
 
 
 async def one_run(session: aiohttp.ClientSession, a: argparse.Namespace, verify: int) -> tuple[float, float, float]:
@@ -180,9 +181,9 @@ async def one_run(session: aiohttp.ClientSession, a: argparse.Namespace, verify:
             for mine in signed:
                 mine.sort(key=lambda s: s["statement"]["seq"])
             total = sum(len(x) for x in signed)
-            before = await write_batches(session, base)
+            before = (await writer_figures(session, base))["batches"]
             secs, lat = await load(base, signed, session)
-            per_batch = total / (await write_batches(session, base) - before)
+            per_batch = total / ((await writer_figures(session, base))["batches"] - before)
             print(f"  {per_batch:.1f} ballots a group commit", file=sys.stderr)
             return total / secs, pct(lat, 0.50) * 1000, pct(lat, 0.99) * 1000
         finally:

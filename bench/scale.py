@@ -37,7 +37,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import shutil
 import sqlite3
 import statistics
@@ -61,7 +60,7 @@ from ballots.closing import counts, electorate, seed, tally_options  # noqa: E40
 from ballots.live import LiveTallies  # noqa: E402
 from ballots.state import AssemblyState, Member, Motion, Topic, apply  # noqa: E402
 from ballots.statements import Kind, Statement, format_time  # noqa: E402
-from bench.ingest import NO_EDGE_LIMITS, TRIVIAL, free_port, pct, post, wait_up  # noqa: E402
+from bench.ingest import NO_EDGE_LIMITS, TRIVIAL, free_port, pct, post, wait_up, writer_figures  # noqa: E402
 from client.author import code_hash  # noqa: E402
 from crypto.signing import KeyPair, statement_message  # noqa: E402
 from delegation import resolve  # noqa: E402
@@ -354,13 +353,6 @@ def start_server(
 
 
 CHECKED = "the checks put off by the start from the snapshot passed"
-WRITER = re.compile(rb"^liquid_mandate_write_(batches|lock_seconds)_total ([0-9.e+-]+)$", re.M)
-
-
-async def writer_figures(session: aiohttp.ClientSession, base: str) -> dict[str, float]:
-    """The server's committed batches and seconds it held the write lock (/metrics)."""
-    async with session.get(base + "/metrics") as r:
-        return {k.decode(): float(v) for k, v in WRITER.findall(await r.read())}
 
 
 async def put_off_checks_done(log: Path, since: int, timeout: float = 900) -> float:
