@@ -1110,9 +1110,10 @@ class BallotBox:
         the batch: one missing then is read again once the batch is committed."""
         if not indexes:
             return {}
+        committed = self.size  # taken before the read: the batch may commit while it runs
         async with self.engine.connect() as conn:
             found = await sql.read_texts_in(conn, indexes)
-        missing = [i for i in indexes if i not in found and i >= self.size]
+        missing = [i for i in indexes if i not in found and i >= committed]
         if missing:
             await self._settled.wait()
             async with self.engine.connect() as conn:
