@@ -45,7 +45,7 @@ from serving.events import EventHub
 from serving.keyfile import load_server_key
 from serving.limits import PostRate, expect_handler, limits_middleware
 from serving.logging_setup import AccessLogger, setup_logging
-from serving.metrics import Metrics, gauge
+from serving.metrics import Metrics, counter, gauge
 from serving.motion_bodies import MotionBodies
 from serving.openapi import openapi_document
 from serving.params import ascii_int
@@ -128,13 +128,10 @@ def _writer_metrics(box: BallotBox | None) -> str:
     database, what the processes cannot do side by side (docs/SPEC.md 13.5)."""
     if box is None:
         return ""
-    return gauge(
-        "liquid_mandate_write_batches_total", "Batches this process committed.", box.batches, "counter"
-    ) + gauge(
+    return counter("liquid_mandate_write_batches_total", "Batches this process committed.", box.batches) + counter(
         "liquid_mandate_write_lock_seconds_total",
         "Seconds this process held the write lock, from the head row's lock to the commit.",
         round(box.locked_s, 6),
-        "counter",
     )
 
 

@@ -59,7 +59,15 @@ class Metrics:
         return "\n".join(lines) + "\n" + "".join(source() for source in self.sources)
 
 
-def gauge(name: str, help_text: str, value: float, kind: str = "gauge") -> str:
-    """One family (a gauge unless ``kind`` says otherwise) of one unlabelled
-    sample, in Prometheus text."""
+def gauge(name: str, help_text: str, value: float) -> str:
+    """One gauge family of one unlabelled sample, in Prometheus text."""
+    return _family("gauge", name, help_text, value)
+
+
+def counter(name: str, help_text: str, value: float) -> str:
+    """One counter family (``name`` ends in ``_total``) of one unlabelled sample."""
+    return _family("counter", name, help_text, value)
+
+
+def _family(kind: str, name: str, help_text: str, value: float) -> str:
     return f"# HELP {name} {help_text}\n# TYPE {name} {kind}\n{name} {value}\n"
